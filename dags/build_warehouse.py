@@ -1,0 +1,78 @@
+"""
+### build_warehouse — dbt models of the supervision warehouse, one Airflow task per model
+
+**Purpose.** Builds the dbt project in `dbt_project/` (staging → intermediate → marts) with
+astronomer-cosmos: the DAG is rendered from dbt's `manifest.json` (`LoadMode.DBT_MANIFEST`, made by
+`dbt parse`), so every seed, model and its tests are their own tasks, tests right after each model.
+
+**Schedule.** Data-aware: runs when `ingest_submissions` accepts a batch of any dataset
+(`supervision://warehouse/raw/<dataset>` Assets).
+
+**Inputs.** `raw.*`, `ops.*` via connection `supervision_transformer` (role `transformer`).
+
+**Outputs.** `staging.*`, `marts_*.*`, `reference.*`; the Asset `supervision://warehouse/marts`.
+
+**Rerun.** Safe: models are rebuilt from raw (tables) or merged by period (incremental models).
+If the DAG fails to import with "manifest not found", run `python -m include.cli dbt-parse`.
+"""
+
+from __future__ import annotations
+
+import os
+from datetime import datetime, timedelta
+from pathlib import Path
+
+from airflow.sdk import Asset, dag, task
+from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
+from cosmos.constants import LoadMode, TestBehavior
+from cosmos.profiles import PostgresUserPasswordProfileMapping
+
+from include.assets import MARTS_ASSET_URI, RAW_ASSET_URIS
+from include.config import DBT_PROJECT_DIR, paths
+
+MANIFEST = paths().dbt_target / "manifest.json"
+DBT_EXECUTABLE = Path(os.environ.get("SUPERVISION_DBT_EXECUTABLE", Path(os.sys.executable).parent / "dbt"))
+
+if not MANIFEST.exists():
+    raise FileNotFoundError(f"dbt manifest not found at {MANIFEST}; run `python -m include.cli dbt-parse`")
+
+schedule = None
+for uri in RAW_ASSET_URIS.values():
+    schedule = Asset(uri) if schedule is None else schedule | Asset(uri)
+
+
+@dag(
+    dag_id="build_warehouse",
+    schedule=schedule,
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["supervision", "dbt", "warehouse"],
+    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    doc_md=__doc__,
+)
+def build_warehouse():
+    dbt = DbtTaskGroup(
+        group_id="dbt",
+        project_config=ProjectConfig(dbt_project_path=DBT_PROJECT_DIR, manifest_path=MANIFEST),
+        profile_config=ProfileConfig(
+            profile_name="supervision",
+            target_name="transformer",
+            profile_mapping=PostgresUserPasswordProfileMapping(
+                conn_id="supervision_transformer", profile_args={"schema": "staging", "threads": 2}),
+        ),
+        execution_config=ExecutionConfig(dbt_executable_path=str(DBT_EXECUTABLE)),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
+                                   emit_datasets=False),
+        operator_args={"install_deps": False},
+    )
+
+    @task(outlets=[Asset(MARTS_ASSET_URI)])
+    def publish() -> str:
+        """Tell the scoring DAG the marts are fresh."""
+        return MARTS_ASSET_URI
+
+    dbt >> publish()
+
+
+build_warehouse()

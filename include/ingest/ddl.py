@@ -1,0 +1,68 @@
+"""DDL derived from the dataset registry (include/datasets.py): landing, raw and quarantine tables.
+
+* ``landing.<dataset>_b<batch_id>``: one table per batch, every column ``text`` (so a malformed
+  value is reported by the quality gate with its line instead of aborting COPY), plus ``_line``,
+  the record's position in the file (1 = first data row after the header).
+* ``raw.<dataset>``: typed, append-only, LIST-partitioned by period, every row tagged with
+  ``_batch_id``, ``_file_sha256`` and ``_line``.
+* ``quarantine.<dataset>``: rejected batches kept as received (text), with the same lineage.
+"""
+
+from __future__ import annotations
+
+from include.datasets import Dataset
+
+
+def q(ident: str) -> str:
+    """Quote an identifier."""
+    return '"' + ident.replace('"', '""') + '"'
+
+
+def landing_table(dataset: Dataset, batch_id: int) -> str:
+    return f"{dataset.name}_b{batch_id}"
+
+
+def landing_ddl(dataset: Dataset, batch_id: int) -> str:
+    cols = ",\n    ".join(f"{q(c.name)} text" for c in dataset.columns)
+    return (f"create table landing.{q(landing_table(dataset, batch_id))} (\n"
+            f"    _line bigint generated always as identity,\n    {cols}\n)")
+
+
+def raw_ddl(dataset: Dataset) -> str:
+    cols = ",\n    ".join(
+        f"{q(c.name)} {c.pg_type}" for c in dataset.columns
+    )
+    return (f"create table if not exists raw.{q(dataset.name)} (\n"
+            f"    {cols},\n"
+            f"    _batch_id bigint not null,\n"
+            f"    _file_sha256 text not null,\n"
+            f"    _line bigint not null,\n"
+            f"    _loaded_at timestamptz not null default now()\n"
+            f") partition by list ({q(dataset.period_column)})")
+
+
+def raw_partition_ddl(dataset: Dataset, period: str) -> str:
+    part = f"{dataset.name}_p{period.replace('-', '')}"
+    return (f"create table if not exists raw.{q(part)} partition of raw.{q(dataset.name)} "
+            f"for values in ('{period}')")
+
+
+def quarantine_ddl(dataset: Dataset) -> str:
+    cols = ",\n    ".join(f"{q(c.name)} text" for c in dataset.columns)
+    return (f"create table if not exists quarantine.{q(dataset.name)} (\n"
+            f"    {cols},\n"
+            f"    _batch_id bigint not null,\n"
+            f"    _file_sha256 text not null,\n"
+            f"    _line bigint not null,\n"
+            f"    _quarantined_at timestamptz not null default now()\n)")
+
+
+def typed_select(dataset: Dataset) -> str:
+    """``select <typed columns>, {batch_id}, {sha}, _line from {landing}``: a template for
+    ``psycopg.sql.SQL(...).format`` that casts a landing table's text to the registry's types
+    (an empty string is NULL)."""
+    exprs = []
+    for c in dataset.columns:
+        e = f"nullif({q(c.name)}, '')"
+        exprs.append(e if c.pg_type == "text" else f"{e}::{c.pg_type}")
+    return "select " + ", ".join(exprs) + ", {}, {}, _line from {}"

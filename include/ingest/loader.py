@@ -1,0 +1,442 @@
+"""Submission ingestion: register → archive/verify → COPY → validate (GX) → promote | quarantine.
+
+Guarantees (each has a test):
+
+* Every received file is archived as received under ``archive/<sha256[:2]>/<sha256><suffix>``
+  before anything else happens; its sha256 is its identity.
+* A file whose sha256 was already accepted for the same dataset is a no-op (status ``duplicate``).
+* Nothing partial: COPY into a per-batch landing table runs in one transaction; promotion into
+  ``raw`` (or quarantine) and the status change commit together. A crash at any point leaves the
+  batch in its last committed state, and a rerun resumes from there (a stale landing table is
+  dropped and reloaded).
+* A later version of (institution, period, dataset) supersedes the earlier one, which stays in raw.
+* Every status change is an ``ops.batch_event`` row with its time and the DAG run id.
+"""
+
+from __future__ import annotations
+
+import csv
+import hashlib
+import json
+import logging
+import os
+import time
+import zlib
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import psycopg
+from psycopg import sql
+
+from include.config import StatePaths, paths
+from include.datasets import Dataset, get
+from include.ingest import ddl
+from include.ingest.manifest import ENCODINGS, FileEntry, Manifest, ManifestError, parse_manifest
+from include.warehouse.connection import libpq_url
+
+log = logging.getLogger(__name__)
+CHUNK = 1 << 20
+TERMINAL = ("accepted", "quarantined", "rejected", "superseded", "duplicate")
+
+
+class LoadError(Exception):
+    """A file cannot be loaded as delivered; the message names the file, line and rule."""
+
+
+@dataclass
+class BatchOutcome:
+    batch_id: int
+    dataset: str
+    status: str
+    rows: int = 0
+    reason: str | None = None
+    seconds: dict[str, float] = field(default_factory=dict)
+
+
+# --------------------------------------------------------------------------- archive
+def archive_file(src: Path, archive_dir: Path) -> tuple[str, Path]:
+    """Copy ``src`` into the archive as received; return (sha256, archived path). Idempotent."""
+    archive_dir.mkdir(parents=True, exist_ok=True)
+    h = hashlib.sha256()
+    tmp = archive_dir / f".incoming-{os.getpid()}-{src.name}"
+    with open(src, "rb") as fin, open(tmp, "wb") as fout:
+        while chunk := fin.read(CHUNK):
+            h.update(chunk)
+            fout.write(chunk)
+    sha = h.hexdigest()
+    suffix = "".join(src.suffixes)
+    dest = archive_dir / sha[:2] / f"{sha}{suffix}"
+    dest.parent.mkdir(exist_ok=True)
+    if dest.exists():
+        tmp.unlink()
+    else:
+        os.replace(tmp, dest)
+        os.chmod(dest, 0o444)
+    return sha, dest
+
+
+# --------------------------------------------------------------------------- reading files
+def _byte_stream(path: Path, compression: str | None) -> Iterator[bytes]:
+    """The file's bytes, decompressed when gzip; corrupt or truncated gzip raises LoadError."""
+    with open(path, "rb") as f:
+        if compression != "gzip":
+            while chunk := f.read(CHUNK):
+                yield chunk
+            return
+        d = zlib.decompressobj(wbits=31)
+        try:
+            while chunk := f.read(CHUNK):
+                out = d.decompress(chunk)
+                if out:
+                    yield out
+                while d.unused_data and d.eof:  # concatenated gzip members
+                    rest = d.unused_data
+                    d = zlib.decompressobj(wbits=31)
+                    out = d.decompress(rest)
+                    if out:
+                        yield out
+            tail = d.flush()
+            if tail:
+                yield tail
+        except zlib.error as e:
+            raise LoadError(f"corrupt gzip ({e})") from None
+        if not d.eof:
+            raise LoadError("corrupt gzip: the file is truncated (no end-of-stream marker)")
+
+
+def _split_header(stream: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
+    buf = b""
+    for chunk in stream:
+        buf += chunk
+        nl = buf.find(b"\n")
+        if nl >= 0:
+            header, rest = buf[: nl + 1], buf[nl + 1:]
+
+            def remainder(first=rest, it=stream):
+                if first:
+                    yield first
+                yield from it
+
+            return header, remainder()
+        if len(buf) > 1 << 20:
+            break
+    return buf, iter(())
+
+
+def check_header(header: bytes, entry: FileEntry, dataset: Dataset) -> None:
+    """The header must list the registry's columns in order; say exactly what differs."""
+    try:
+        text = header.decode(entry.encoding)
+    except UnicodeDecodeError as e:
+        raise LoadError(f"line 1: header is not valid {entry.encoding} ({e.reason} at byte {e.start})") from None
+    text = text.lstrip("\ufeff").rstrip("\r\n")
+    got = [c.strip() for c in next(csv.reader([text], delimiter=entry.delimiter))] if text else []
+    want = dataset.column_names
+    if got == want:
+        return
+    missing = [c for c in want if c not in got]
+    extra = [c for c in got if c not in want]
+    problems = []
+    if missing:
+        problems.append(f"missing columns {missing}")
+    if extra:
+        problems.append(f"unexpected columns {extra}")
+    if not missing and not extra:
+        problems.append(f"columns out of order: expected {want}, got {got}")
+    raise LoadError(f"line 1 (header): {'; '.join(problems)} (rule: header_matches_registry)")
+
+
+# --------------------------------------------------------------------------- ops log
+def _event(conn: psycopg.Connection, batch_id: int, status: str, dag_run_id: str | None,
+           detail: dict | None = None) -> None:
+    conn.execute(
+        "update ops.batch set status = %s, status_at = clock_timestamp(), "
+        "dag_run_id = coalesce(%s, dag_run_id), detail = detail || %s::jsonb where batch_id = %s",
+        (status, dag_run_id, json.dumps(detail or {}), batch_id),
+    )
+    conn.execute("insert into ops.batch_event (batch_id, status, dag_run_id, detail) values (%s, %s, %s, %s)",
+                 (batch_id, status, dag_run_id, json.dumps(detail or {})))
+
+
+def register_submission(conn: psycopg.Connection, manifest: Manifest, state: StatePaths,
+                        dag_run_id: str | None = None) -> list[int]:
+    """Record the submission and archive each of its files. Returns the batch ids (new or existing)."""
+    with conn.transaction():
+        conn.execute(
+            "insert into ops.submission (submission_id, institution_code, period, version, submitted_at, "
+            "manifest, manifest_sha256, landing_path) values (%s,%s,%s,%s,%s,%s,%s,%s) "
+            "on conflict (submission_id) do nothing",
+            (manifest.submission_id, manifest.institution_code, manifest.period, manifest.version,
+             manifest.submitted_at, json.dumps(manifest.raw), manifest.sha256, str(manifest.directory)),
+        )
+    ids = []
+    for entry in manifest.files:
+        existing = conn.execute("select batch_id from ops.batch where submission_id = %s and dataset = %s",
+                                (manifest.submission_id, entry.dataset)).fetchone()
+        if existing:
+            ids.append(existing[0])
+            continue
+        src = manifest.directory / entry.file
+        if src.exists():
+            sha, archived = archive_file(src, state.archive)
+        else:
+            sha, archived = entry.sha256, None
+        with conn.transaction():
+            batch_id = conn.execute(
+                "insert into ops.batch (submission_id, dataset, file_name, file_sha256, archive_path, "
+                "declared_rows, status, dag_run_id, detail) values (%s,%s,%s,%s,%s,%s,'received',%s,%s) "
+                "returning batch_id",
+                (manifest.submission_id, entry.dataset, entry.file, sha, str(archived) if archived else None,
+                 entry.rows, dag_run_id, json.dumps({"declared_sha256": entry.sha256})),
+            ).fetchone()[0]
+            conn.execute("insert into ops.batch_event (batch_id, status, dag_run_id) values (%s,'received',%s)",
+                         (batch_id, dag_run_id))
+        ids.append(batch_id)
+    return ids
+
+
+# --------------------------------------------------------------------------- steps
+def _batch_row(conn: psycopg.Connection, batch_id: int) -> dict:
+    cur = conn.execute(
+        "select b.batch_id, b.dataset, b.file_name, b.file_sha256, b.archive_path, b.declared_rows, b.status, "
+        "s.submission_id, s.institution_code, s.period, s.version, s.manifest "
+        "from ops.batch b join ops.submission s using (submission_id) where b.batch_id = %s", (batch_id,))
+    cols = [d.name for d in cur.description]
+    row = cur.fetchone()
+    if row is None:
+        raise KeyError(f"no batch {batch_id}")
+    return dict(zip(cols, row, strict=True))
+
+
+def _entry_for(b: dict) -> FileEntry:
+    for f in b["manifest"]["files"]:
+        if f["dataset"] == b["dataset"]:
+            return FileEntry(f["dataset"], f["file"], f["encoding"].lower(), f["delimiter"], f.get("compression"),
+                             f["rows"], f["sha256"].lower())
+    raise KeyError(f"dataset {b['dataset']} not in manifest of {b['submission_id']}")
+
+
+def _reject(conn: psycopg.Connection, b: dict, reason: str, dag_run_id: str | None, status: str = "rejected"):
+    with conn.transaction():
+        _event(conn, b["batch_id"], status, dag_run_id, {"reason": reason})
+    return BatchOutcome(b["batch_id"], b["dataset"], status, reason=reason)
+
+
+def verify(conn: psycopg.Connection, b: dict, dag_run_id: str | None) -> BatchOutcome | None:
+    """sha256, duplicate check, header. Returns an outcome if the batch stops here."""
+    entry = _entry_for(b)
+    where = f"{b['submission_id']}/{entry.file}"
+    if not b["archive_path"]:
+        return _reject(conn, b, f"{where}: file listed in the manifest was not delivered "
+                                f"(rule: file_present)", dag_run_id)
+    if b["file_sha256"] != entry.sha256:
+        return _reject(conn, b, f"{where}: sha256 of the received file {b['file_sha256'][:12]}… does not match "
+                                f"the manifest's {entry.sha256[:12]}… (rule: manifest_sha256)", dag_run_id)
+    dup = conn.execute(
+        "select batch_id from ops.batch where dataset = %s and file_sha256 = %s "
+        "and status in ('accepted', 'superseded') and batch_id <> %s limit 1",
+        (b["dataset"], b["file_sha256"], b["batch_id"])).fetchone()
+    if dup:
+        return _reject(conn, b, f"{where}: identical file already accepted as batch {dup[0]}", dag_run_id,
+                       status="duplicate")
+    try:
+        header, _ = _split_header(_byte_stream(Path(b["archive_path"]), entry.compression))
+        check_header(header, entry, get(b["dataset"]))
+    except LoadError as e:
+        return _reject(conn, b, f"{where}: {e}", dag_run_id)
+    with conn.transaction():
+        _event(conn, b["batch_id"], "verified", dag_run_id)
+    return None
+
+
+def load(conn: psycopg.Connection, b: dict, dag_run_id: str | None) -> BatchOutcome | None:
+    """Stream the archived file into landing.<dataset>_b<id> with COPY, in one transaction."""
+    ds = get(b["dataset"])
+    entry = _entry_for(b)
+    where = f"{b['submission_id']}/{entry.file}"
+    table = ddl.landing_table(ds, b["batch_id"])
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in ds.column_names)
+    copy_sql = sql.SQL("copy landing.{} ({}) from stdin with (format csv, delimiter {}, encoding {}, null '')").format(
+        sql.Identifier(table), cols, sql.Literal(entry.delimiter), sql.Literal(ENCODINGS[entry.encoding]))
+    try:
+        with conn.transaction():
+            conn.execute(sql.SQL("drop table if exists landing.{}").format(sql.Identifier(table)))
+            conn.execute(ddl.landing_ddl(ds, b["batch_id"]))
+            _, body = _split_header(_byte_stream(Path(b["archive_path"]), entry.compression))
+            with conn.cursor() as cur:
+                with cur.copy(copy_sql) as copy:
+                    for chunk in body:
+                        copy.write(chunk)
+                rows = cur.rowcount
+            if rows != entry.rows:
+                raise LoadError(f"the file has {rows} data rows but the manifest declares {entry.rows} "
+                                f"(rule: manifest_row_count)")
+            _event(conn, b["batch_id"], "loaded", dag_run_id, {"landing_table": f"landing.{table}"})
+            conn.execute("update ops.batch set loaded_rows = %s where batch_id = %s", (rows, b["batch_id"]))
+    except LoadError as e:
+        return _reject(conn, b, f"{where}: {e}", dag_run_id)
+    except psycopg.errors.DataError as e:
+        # COPY's own errors name the line among the data rows; the file line is one more (header).
+        diag = e.diag
+        ctx = diag.context or ""
+        line = None
+        if ", line " in ctx:
+            try:
+                line = int(ctx.split(", line ")[1].split(",")[0].split(":")[0]) + 1
+            except ValueError:
+                line = None
+        msg = diag.message_primary or str(e)
+        loc = f"line {line}: " if line else ""
+        return _reject(conn, b, f"{where}: {loc}{msg} (rule: well_formed_{entry.encoding.replace('-', '')}"
+                                f"_csv)", dag_run_id)
+    return None
+
+
+def validate(conn: psycopg.Connection, url: str, b: dict, state: StatePaths, dag_run_id: str | None):
+    from include.ingest.quality import validate_landing
+
+    ds = get(b["dataset"])
+    table = ddl.landing_table(ds, b["batch_id"])
+    outcome = validate_landing(url, table, ds, b["period"].isoformat(), docs_dir=state.gx_results / "data_docs")
+    with conn.transaction():
+        conn.execute("delete from ops.dq_result where batch_id = %s", (b["batch_id"],))
+        for r in outcome.results:
+            conn.execute(
+                "insert into ops.dq_result (batch_id, rule_name, expectation_type, severity, success, "
+                "element_count, unexpected_count, examples) values (%s,%s,%s,%s,%s,%s,%s,%s)",
+                (b["batch_id"], r.rule_name, r.expectation_type, r.severity, r.success, r.element_count,
+                 r.unexpected_count, json.dumps(r.examples, ensure_ascii=False)))
+        _event(conn, b["batch_id"], "validated", dag_run_id,
+               {"passed": outcome.passed, "critical_failures": [r.rule_name for r in outcome.critical_failures],
+                "warnings": [r.rule_name for r in outcome.warnings]})
+    return outcome
+
+
+def promote_or_quarantine(conn: psycopg.Connection, b: dict, passed: bool, dag_run_id: str | None) -> BatchOutcome:
+    """One transaction: rows to raw (or quarantine), status, supersession, landing table dropped."""
+    ds = get(b["dataset"])
+    table = sql.Identifier("landing", ddl.landing_table(ds, b["batch_id"]))
+    period = b["period"].isoformat()
+    with conn.transaction():
+        locked = conn.execute("select status from ops.batch where batch_id = %s for update",
+                              (b["batch_id"],)).fetchone()[0]
+        if locked != "validated":
+            raise RuntimeError(f"batch {b['batch_id']} is {locked}, not validated")
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))",
+                     (f"{b['institution_code']}|{period}|{b['dataset']}",))
+        cols = sql.SQL(", ").join(sql.Identifier(c) for c in ds.column_names)
+        if passed:
+            conn.execute(ddl.raw_partition_ddl(ds, period))
+            cur = conn.execute(
+                sql.SQL("insert into raw.{} ({}, _batch_id, _file_sha256, _line) {}").format(
+                    sql.Identifier(ds.name), cols,
+                    sql.SQL(ddl.typed_select(ds)).format(
+                        sql.Literal(b["batch_id"]), sql.Literal(b["file_sha256"]), table)))
+            rows = cur.rowcount
+            newer = conn.execute(
+                "select 1 from ops.batch nb join ops.submission ns using (submission_id) "
+                "where nb.dataset = %s and ns.institution_code = %s and ns.period = %s and ns.version > %s "
+                "and nb.status = 'accepted'",
+                (b["dataset"], b["institution_code"], b["period"], b["version"])).fetchone()
+            status = "superseded" if newer else "accepted"
+            _event(conn, b["batch_id"], status, dag_run_id, {"raw_rows": rows})
+            if not newer:
+                older = conn.execute(
+                    "select nb.batch_id from ops.batch nb join ops.submission ns using (submission_id) "
+                    "where nb.dataset = %s and ns.institution_code = %s and ns.period = %s and ns.version < %s "
+                    "and nb.status = 'accepted'",
+                    (b["dataset"], b["institution_code"], b["period"], b["version"])).fetchall()
+                for (old_id,) in older:
+                    _event(conn, old_id, "superseded", dag_run_id, {"superseded_by": b["batch_id"]})
+        else:
+            conn.execute(ddl.quarantine_ddl(ds))
+            cur = conn.execute(
+                sql.SQL("insert into quarantine.{} ({}, _batch_id, _file_sha256, _line) "
+                        "select {}, %s, %s, _line from {}").format(sql.Identifier(ds.name), cols, cols, table),
+                (b["batch_id"], b["file_sha256"]))
+            rows = cur.rowcount
+            status = "quarantined"
+            _event(conn, b["batch_id"], status, dag_run_id, {"quarantine_rows": rows})
+        conn.execute(sql.SQL("drop table {}").format(table))
+    return BatchOutcome(b["batch_id"], b["dataset"], status, rows=rows)
+
+
+def process_batch(conn: psycopg.Connection, url: str, batch_id: int, state: StatePaths,
+                  dag_run_id: str | None = None) -> BatchOutcome:
+    """Drive one batch from wherever it stopped to a terminal status."""
+    timings: dict[str, float] = {}
+    b = _batch_row(conn, batch_id)
+    if b["status"] in TERMINAL:
+        return BatchOutcome(batch_id, b["dataset"], b["status"], rows=0, reason="already processed")
+    if b["status"] == "received":
+        t = time.perf_counter()
+        out = verify(conn, b, dag_run_id)
+        timings["verify"] = time.perf_counter() - t
+        if out:
+            return out
+        b["status"] = "verified"
+    if b["status"] in ("verified", "loaded"):
+        # 'loaded' but not validated means a crash after COPY committed: reload from the archive.
+        t = time.perf_counter()
+        out = load(conn, b, dag_run_id)
+        timings["copy"] = time.perf_counter() - t
+        if out:
+            return out
+        b["status"] = "loaded"
+    t = time.perf_counter()
+    outcome = validate(conn, url, b, state, dag_run_id)
+    timings["validate"] = time.perf_counter() - t
+    t = time.perf_counter()
+    result = promote_or_quarantine(conn, b, outcome.passed, dag_run_id)
+    timings["promote"] = time.perf_counter() - t
+    if not outcome.passed:
+        result.reason = "; ".join(f"{r.rule_name} ({r.unexpected_count} rows)" for r in outcome.critical_failures)
+    result.seconds = timings
+    return result
+
+
+def ingest_submission(url: str, manifest_path: Path, state: StatePaths | None = None,
+                      dag_run_id: str | None = None) -> list[BatchOutcome]:
+    """Register and process every batch of one submission. Safe to rerun at any point."""
+    state = state or paths()
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        try:
+            manifest = parse_manifest(manifest_path)
+        except ManifestError as e:
+            log.error("rejected submission %s: %s", manifest_path.parent.name, e)
+            _record_bad_manifest(conn, manifest_path, str(e), state, dag_run_id)
+            return []
+        batch_ids = register_submission(conn, manifest, state, dag_run_id)
+        outcomes = []
+        for batch_id in batch_ids:
+            out = process_batch(conn, url, batch_id, state, dag_run_id)
+            log.info("batch %s %s %s: %s %s", batch_id, manifest.submission_id, out.dataset, out.status,
+                     out.reason or "")
+            outcomes.append(out)
+        return outcomes
+
+
+def _record_bad_manifest(conn: psycopg.Connection, manifest_path: Path, reason: str, state: StatePaths,
+                         dag_run_id: str | None) -> None:
+    """An unreadable manifest is archived and logged in ops.bad_manifest; nothing is loaded."""
+    sha, archived = archive_file(manifest_path, state.archive)
+    conn.execute(
+        "insert into ops.bad_manifest (manifest_sha256, landing_path, archive_path, reason, dag_run_id) "
+        "values (%s,%s,%s,%s,%s) on conflict (manifest_sha256) do nothing",
+        (sha, str(manifest_path.parent), str(archived), reason, dag_run_id))
+
+
+def pending_manifests(url: str, landing: Path) -> list[Path]:
+    """Submissions in the landing zone not yet fully processed."""
+    from include.ingest.manifest import find_manifests
+
+    found = find_manifests(landing)
+    with psycopg.connect(libpq_url(url)) as conn:
+        done = {r[0] for r in conn.execute(
+            "select s.landing_path from ops.submission s where not exists ("
+            "select 1 from ops.batch b where b.submission_id = s.submission_id "
+            "and b.status not in ('accepted','quarantined','rejected','superseded','duplicate')) "
+            "and exists (select 1 from ops.batch b where b.submission_id = s.submission_id)")}
+        bad = {r[0] for r in conn.execute("select landing_path from ops.bad_manifest")}
+    return [p for p in found if str(p.parent) not in done and str(p.parent) not in bad]

@@ -1,0 +1,107 @@
+"""Shared fixtures: a real PostgreSQL for the whole test session, torn down afterwards.
+
+Default: an embedded server (pgserver's binaries) in a fresh temporary SUPERVISION_HOME, stopped and
+deleted at the end. With ``SUPERVISION_DATABASE_URL`` set, a throw-away database is created on that
+server instead and dropped at the end.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import uuid
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+import pytest
+
+from include.config import StatePaths
+
+
+@dataclass
+class Warehouse:
+    state: StatePaths
+    admin_url: str  # SQLAlchemy URL (postgresql+psycopg://)
+
+    def role_url(self, role: str) -> str:
+        from include.warehouse.connection import role_url
+
+        return role_url(role, self.state)
+
+    def connect(self, role: str | None = None, **kw) -> psycopg.Connection:
+        from include.warehouse.connection import libpq_url
+
+        url = self.admin_url if role is None else self.role_url(role)
+        return psycopg.connect(libpq_url(url), **kw)
+
+
+@pytest.fixture(scope="session")
+def warehouse() -> Iterator[Warehouse]:
+    from include.warehouse.bootstrap import bootstrap
+    from include.warehouse.connection import admin_url, libpq_url
+    from include.warehouse.server import EmbeddedServer
+
+    home = Path(tempfile.mkdtemp(prefix="sv-test-"))
+    old_env = {k: os.environ.get(k) for k in ("SUPERVISION_HOME", "SUPERVISION_DATABASE_URL")}
+    os.environ["SUPERVISION_HOME"] = str(home)
+    state = StatePaths(home)
+    server = None
+    external = old_env["SUPERVISION_DATABASE_URL"]
+    test_db = None
+    try:
+        if external:
+            test_db = f"supervision_test_{uuid.uuid4().hex[:8]}"
+            with psycopg.connect(libpq_url(external.replace("postgresql+psycopg", "postgresql")),
+                                 autocommit=True) as conn:
+                conn.execute(f'create database "{test_db}"')
+            u = urlsplit(external)
+            os.environ["SUPERVISION_DATABASE_URL"] = urlunsplit((u.scheme, u.netloc, "/" + test_db, u.query, ""))
+        else:
+            server = EmbeddedServer(state)
+            server.up()
+        bootstrap(state)
+        yield Warehouse(state=state, admin_url=admin_url(state))
+    finally:
+        if server is not None:
+            server.down()
+        if test_db and external:
+            with psycopg.connect(libpq_url(external.replace("postgresql+psycopg", "postgresql")),
+                                 autocommit=True) as conn:
+                conn.execute(f'drop database if exists "{test_db}" with (force)')
+        for k, v in old_env.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+        shutil.rmtree(home, ignore_errors=True)
+
+
+@pytest.fixture(scope="session")
+def airflow_dagbag(warehouse):
+    """Airflow configured for the test state directory (SQLite metadata DB migrated, dbt manifest
+    parsed), and a DagBag of every DAG file. Connections come from AIRFLOW_CONN_* variables, so
+    parsing needs no secret store."""
+    from include.airflow_env import airflow_env, apply, ensure_metadata_db
+    from include.cli import cmd_dbt_parse
+
+    env = airflow_env(warehouse.state)
+    saved = {k: os.environ.get(k) for k in env}
+    apply(env)
+    ensure_metadata_db(warehouse.state)
+    cmd_dbt_parse(None)
+    from airflow.dag_processing.dagbag import DagBag
+
+    from include.config import DAGS_DIR
+
+    try:
+        yield DagBag(dag_folder=str(DAGS_DIR))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v

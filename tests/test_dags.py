@@ -1,0 +1,85 @@
+"""DAG integrity: every DAG file imports, follows the team's conventions, and has no cycle."""
+
+from __future__ import annotations
+
+import ast
+from pathlib import Path
+
+import pytest
+
+from include.assets import MARTS_ASSET_URI, RAW_ASSET_URIS
+from include.config import DAGS_DIR
+
+DAG_FILES = sorted(p for p in DAGS_DIR.glob("*.py") if not p.name.startswith("_"))
+HEAVY = {"sklearn", "great_expectations", "pandas", "numpy", "psycopg", "sqlalchemy", "dbt"}
+
+
+def test_every_dag_file_imports_without_errors(airflow_dagbag):
+    assert airflow_dagbag.import_errors == {}
+    assert {"ingest_submissions", "build_warehouse"} <= set(airflow_dagbag.dags)
+
+
+def test_dag_conventions(airflow_dagbag):
+    for dag_id, dag in airflow_dagbag.dags.items():
+        assert dag.tags, f"{dag_id} has no tags"
+        assert dag.doc_md and len(dag.doc_md) > 200, f"{dag_id} needs a doc_md (purpose, inputs, outputs, rerun)"
+        assert dag.catchup is False, dag_id
+        assert dag.max_active_runs == 1, dag_id
+        for t in dag.tasks:
+            assert t.owner and t.owner != "airflow", f"{dag_id}.{t.task_id} has no owner"
+            assert t.retries >= 2, f"{dag_id}.{t.task_id} retries={t.retries}"
+
+
+def test_no_cycles(airflow_dagbag):
+    for dag_id, dag in airflow_dagbag.dags.items():
+        seen: dict[str, int] = {}
+
+        def visit(task_id: str, dag=dag, seen=seen, dag_id=dag_id) -> None:
+            state = seen.get(task_id)
+            if state == 1:
+                raise AssertionError(f"cycle in {dag_id} through {task_id}")
+            if state == 2:
+                return
+            seen[task_id] = 1
+            for down in dag.get_task(task_id).downstream_task_ids:
+                visit(down)
+            seen[task_id] = 2
+
+        for t in dag.tasks:
+            visit(t.task_id)
+
+
+def test_dags_are_linked_by_assets(airflow_dagbag):
+    ingest = airflow_dagbag.dags["ingest_submissions"]
+    emitted = {o.uri for t in ingest.tasks for o in t.outlets}
+    assert set(RAW_ASSET_URIS.values()) <= emitted
+    build = airflow_dagbag.dags["build_warehouse"]
+    scheduled_on = {a.uri for a in build.timetable.asset_condition.iter_assets().values()} if hasattr(
+        build.timetable.asset_condition, "iter_assets") else set()
+    assert set(RAW_ASSET_URIS.values()) <= scheduled_on
+    assert MARTS_ASSET_URI in {o.uri for t in build.tasks for o in t.outlets}
+
+
+def test_build_warehouse_has_a_task_per_dbt_model_and_tests_after_each(airflow_dagbag):
+    ids = {t.task_id for t in airflow_dagbag.dags["build_warehouse"].tasks}
+    assert "dbt.capital_adequacy.run" in ids and "dbt.capital_adequacy.test" in ids
+    assert "dbt.stg_submissions__capital_reports.run" in ids
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_dag_files_keep_heavy_imports_inside_tasks(path: Path):
+    tree = ast.parse(path.read_text())
+    top = []
+    for node in tree.body:
+        if isinstance(node, ast.Import):
+            top += [a.name.split(".")[0] for a in node.names]
+        elif isinstance(node, ast.ImportFrom) and node.module:
+            top.append(node.module.split(".")[0])
+    assert not HEAVY & set(top), f"{path.name} imports {HEAVY & set(top)} at module level"
+
+
+@pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)
+def test_dag_files_use_the_task_sdk(path: Path):
+    text = path.read_text()
+    assert "from airflow.sdk import" in text
+    assert "from airflow.models" not in text and "from airflow.decorators" not in text
