@@ -30,6 +30,13 @@ def test_every_rule_names_real_columns_and_has_bilingual_text():
 
 def test_raw_ddl_lists_every_registry_column_with_its_type(warehouse):
     with warehouse.connect("loader") as conn:
+        types = sorted({c.pg_type for ds in DATASETS.values() for c in ds.columns})
+        canonical = {t: conn.execute(f"select format_type('{t}'::regtype, null), %s", (t,)).fetchone()[0]
+                     for t in types}
+        for t in types:  # keep the type modifier (numeric(20,2)): let PostgreSQL spell the full type
+            if "(" in t:
+                canonical[t] = conn.execute(f"select pg_typeof(null::{t})::text || %s", (t[t.index('('):],)
+                                            ).fetchone()[0]
         for ds in DATASETS.values():
             cols = conn.execute(
                 "select column_name, format_type(atttypid, atttypmod) from information_schema.columns c "
@@ -37,8 +44,8 @@ def test_raw_ddl_lists_every_registry_column_with_its_type(warehouse):
                 "and a.attname = c.column_name where table_schema = 'raw' and table_name = %s "
                 "order by ordinal_position", (ds.name,)).fetchall()
             got = [(n, t) for n, t in cols if not n.startswith("_")]
-            want = [(c.name, c.pg_type.replace("numeric", "numeric")) for c in ds.columns]
+            want = [(c.name, c.pg_type) for c in ds.columns]
             assert [n for n, _ in got] == [n for n, _ in want]
             for (n, t), c in zip(got, ds.columns, strict=True):
-                assert t.replace(" ", "") == c.pg_type.replace(" ", ""), (ds.name, n, t, c.pg_type)
-            assert ddl.landing_table(ds, 7) == f"{ds.name}_b7"
+                assert t == canonical[c.pg_type], (ds.name, n, t, c.pg_type)
+            assert ddl.landing_table(ds, 7) == f"{ds.name}_g7"

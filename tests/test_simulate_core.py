@@ -13,7 +13,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from include.datasets import CAPITAL_REPORT, INSTITUTION, INSTITUTION_TYPES
+from include.datasets import CAPITAL_REPORT, DATASETS, INSTITUTION, INSTITUTION_TYPES
 from include.simulate import build_world, generate, ids
 from include.simulate.landing import (
     CST,
@@ -127,16 +127,23 @@ def test_total_rwa_is_sum_of_components(tiny_world):
     assert (cap["credit_rwa"] + cap["market_rwa"] + cap["operational_rwa"] == cap["total_rwa"]).all()
 
 
-def test_rwa_magnitude_follows_size_tier():
-    world = build_world("small", seed=11)
-    cap = world.frames["capital_report"].merge(world.universe.institutions[["institution_code", "size_tier"]])
+@pytest.fixture(scope="module")
+def small_world():
+    return build_world("small", seed=11)
+
+
+def test_rwa_magnitude_follows_size_tier(small_world):
+    # RWA derives from the simulated loan book (a miniature economy), so only the ordering by size
+    # tier and a wide spread are asserted, not national-scale magnitudes.
+    cap = small_world.frames["capital_report"].merge(small_world.universe.institutions[["institution_code",
+                                                                                        "size_tier"]])
     rwa_cny = cap.groupby("size_tier")["total_rwa"].median() / 100
     assert rwa_cny.is_monotonic_decreasing
-    assert rwa_cny.loc[1] > 1e12 and rwa_cny.loc[5] < 1e10
+    assert rwa_cny.loc[1] > 20 * rwa_cny.loc[5]
 
 
-def test_most_cars_are_between_11_and_16_percent():
-    cap = build_world("small", seed=11).frames["capital_report"]
+def test_most_cars_are_between_11_and_16_percent(small_world):
+    cap = small_world.frames["capital_report"]
     car = cap["total_capital"] / cap["total_rwa"]
     assert car.between(0.105, 0.16).mean() > 0.8
 
@@ -252,7 +259,11 @@ def test_manifest_has_exactly_the_contract_keys(tiny_run):
 def test_landing_layout_is_institution_period_submission(tiny_run):
     landing, _, summary = tiny_run
     subs = list(iter_submissions(landing))
-    assert len(subs) == summary["submissions"] == summary["institutions"] * len(summary["periods"])
+    # one submission per institution and month, plus the regulator's own (REG0000) in months it has records
+    inst_subs = [s for s in subs if s.parts[-3] != "REG0000"]
+    assert len(subs) == summary["submissions"]
+    assert len(inst_subs) == summary["institutions"] * len(summary["periods"])
+    assert 0 < len(subs) - len(inst_subs) <= len(summary["periods"])
     for sub in subs:
         m = read_manifest(sub)
         assert sub.relative_to(landing).parts == (m["institution_code"], m["period"], m["submission_id"])
@@ -329,6 +340,7 @@ def test_summary_counts_rows_per_dataset(tiny_run):
     for sub in iter_submissions(landing):
         for f in read_manifest(sub)["files"]:
             totals[f["dataset"]] = totals.get(f["dataset"], 0) + f["rows"]
-    assert totals == summary["rows"]
-    assert 9 <= summary["institutions"] <= 12 and len(summary["periods"]) == 4
-    assert summary["periods"][-1] == "2025-12-31"
+    assert totals == {k: v for k, v in summary["rows"].items() if v}
+    assert set(summary["rows"]) == set(DATASETS)
+    assert 9 <= summary["institutions"] <= 12 and len(summary["periods"]) == 12 and len(summary["quarters"]) == 4
+    assert summary["periods"][-1] == summary["quarters"][-1] == "2025-12-31"

@@ -1,8 +1,9 @@
 """DDL derived from the dataset registry (include/datasets.py): landing, raw and quarantine tables.
 
-* ``landing.<dataset>_b<batch_id>``: one table per batch, every column ``text`` (so a malformed
-  value is reported by the quality gate with its line instead of aborting COPY), plus ``_line``,
-  the record's position in the file (1 = first data row after the header).
+* ``landing.<dataset>_g<first batch id>``: one table per group of batches of a dataset, every column
+  ``text`` (so a malformed value is reported by the quality gate with its line instead of aborting
+  COPY), plus ``_batch_id``, ``_period`` and ``_line``, the record's position in its file (1 = first
+  data row after the header).
 * ``raw.<dataset>``: typed, append-only, LIST-partitioned by period, every row tagged with
   ``_batch_id``, ``_file_sha256`` and ``_line``.
 * ``quarantine.<dataset>``: rejected batches kept as received (text), with the same lineage.
@@ -18,13 +19,17 @@ def q(ident: str) -> str:
     return '"' + ident.replace('"', '""') + '"'
 
 
-def landing_table(dataset: Dataset, batch_id: int) -> str:
-    return f"{dataset.name}_b{batch_id}"
+def landing_table(dataset: Dataset, group_id: int) -> str:
+    """A landing table holds a group of batches of one dataset (named after its first batch)."""
+    return f"{dataset.name}_g{group_id}"
 
 
-def landing_ddl(dataset: Dataset, batch_id: int) -> str:
+def landing_ddl(dataset: Dataset, table: str) -> str:
+    """Every registry column as text, plus ``_batch_id``, ``_period`` (the submission's period, set
+    per COPY) and ``_line`` (record number in its file, restarted at 1 for every file)."""
     cols = ",\n    ".join(f"{q(c.name)} text" for c in dataset.columns)
-    return (f"create table landing.{q(landing_table(dataset, batch_id))} (\n"
+    return (f"create unlogged table landing.{q(table)} (\n"
+            f"    _batch_id bigint not null,\n    _period text not null,\n"
             f"    _line bigint generated always as identity,\n    {cols}\n)")
 
 
@@ -58,11 +63,12 @@ def quarantine_ddl(dataset: Dataset) -> str:
 
 
 def typed_select(dataset: Dataset) -> str:
-    """``select <typed columns>, {batch_id}, {sha}, _line from {landing}``: a template for
-    ``psycopg.sql.SQL(...).format`` that casts a landing table's text to the registry's types
-    (an empty string is NULL)."""
+    """``select <typed columns>, l._batch_id, b.file_sha256, l._line from {landing} l ...`` where the
+    batch is one of ``%s``: a template for ``psycopg.sql.SQL(...).format`` that casts a landing
+    table's text to the registry's types (an empty string is NULL)."""
     exprs = []
     for c in dataset.columns:
-        e = f"nullif({q(c.name)}, '')"
+        e = f"nullif(l.{q(c.name)}, '')"
         exprs.append(e if c.pg_type == "text" else f"{e}::{c.pg_type}")
-    return "select " + ", ".join(exprs) + ", {}, {}, _line from {}"
+    return ("select " + ", ".join(exprs) + ", l._batch_id, b.file_sha256, l._line from {} l "
+            "join ops.batch b on b.batch_id = l._batch_id where l._batch_id = any(%s)")

@@ -250,171 +250,244 @@ def verify(conn: psycopg.Connection, b: dict, dag_run_id: str | None) -> BatchOu
     return None
 
 
-def load(conn: psycopg.Connection, b: dict, dag_run_id: str | None) -> BatchOutcome | None:
-    """Stream the archived file into landing.<dataset>_b<id> with COPY, in one transaction."""
-    ds = get(b["dataset"])
+GROUP_MAX = 200
+
+
+def _copy_one(conn: psycopg.Connection, ds: Dataset, table: str, b: dict) -> int:
+    """COPY one archived file into the group's landing table (caller holds a savepoint)."""
     entry = _entry_for(b)
-    where = f"{b['submission_id']}/{entry.file}"
-    table = ddl.landing_table(ds, b["batch_id"])
+    tbl = sql.Identifier("landing", table)
+    conn.execute(sql.SQL("alter table {} alter column _line restart with 1, "
+                         "alter column _batch_id set default {}, alter column _period set default {}").format(
+        tbl, sql.Literal(b["batch_id"]), sql.Literal(b["period"].isoformat())))
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in ds.column_names)
-    copy_sql = sql.SQL("copy landing.{} ({}) from stdin with (format csv, delimiter {}, encoding {}, null '')").format(
-        sql.Identifier(table), cols, sql.Literal(entry.delimiter), sql.Literal(ENCODINGS[entry.encoding]))
-    try:
-        with conn.transaction():
-            conn.execute(sql.SQL("drop table if exists landing.{}").format(sql.Identifier(table)))
-            conn.execute(ddl.landing_ddl(ds, b["batch_id"]))
-            _, body = _split_header(_byte_stream(Path(b["archive_path"]), entry.compression))
-            with conn.cursor() as cur:
-                with cur.copy(copy_sql) as copy:
-                    for chunk in body:
-                        copy.write(chunk)
-                rows = cur.rowcount
-            if rows != entry.rows:
-                raise LoadError(f"the file has {rows} data rows but the manifest declares {entry.rows} "
-                                f"(rule: manifest_row_count)")
+    copy_sql = sql.SQL("copy {} ({}) from stdin with (format csv, delimiter {}, encoding {}, null '')").format(
+        tbl, cols, sql.Literal(entry.delimiter), sql.Literal(ENCODINGS[entry.encoding]))
+    _, body = _split_header(_byte_stream(Path(b["archive_path"]), entry.compression))
+    with conn.cursor() as cur:
+        with cur.copy(copy_sql) as copy:
+            for chunk in body:
+                copy.write(chunk)
+        rows = cur.rowcount
+    if rows != entry.rows:
+        raise LoadError(f"the file has {rows} data rows but the manifest declares {entry.rows} "
+                        f"(rule: manifest_row_count)")
+    return rows
+
+
+def _copy_error(e: psycopg.Error, entry: FileEntry) -> str:
+    """COPY's own error, with the file line (COPY counts data rows; the header is line 1)."""
+    diag = e.diag
+    ctx = diag.context or ""
+    line = None
+    if ", line " in ctx:
+        try:
+            line = int(ctx.split(", line ")[1].split(",")[0].split(":")[0]) + 1
+        except ValueError:
+            line = None
+    loc = f"line {line}: " if line else ""
+    return f"{loc}{diag.message_primary or e} (rule: well_formed_{entry.encoding.replace('-', '')}_csv)"
+
+
+def load_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list[dict],
+               dag_run_id: str | None) -> tuple[dict[int, int], list[BatchOutcome]]:
+    """COPY every file of the group into ``landing.<table>`` in one transaction, each file under its
+    own savepoint: a malformed file is rejected (with its line) and the others still load."""
+    loaded: dict[int, int] = {}
+    rejected: list[BatchOutcome] = []
+    with conn.transaction():
+        conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("landing", table)))
+        conn.execute(ddl.landing_ddl(ds, table))
+        for b in group:
+            entry = _entry_for(b)
+            where = f"{b['submission_id']}/{entry.file}"
+            try:
+                with conn.transaction():
+                    rows = _copy_one(conn, ds, table, b)
+            except LoadError as e:
+                rejected.append(_reject(conn, b, f"{where}: {e}", dag_run_id))
+                continue
+            except (psycopg.errors.DataError, psycopg.errors.QueryCanceled) as e:
+                rejected.append(_reject(conn, b, f"{where}: {_copy_error(e, entry)}", dag_run_id))
+                continue
+            loaded[b["batch_id"]] = rows
             _event(conn, b["batch_id"], "loaded", dag_run_id, {"landing_table": f"landing.{table}"})
             conn.execute("update ops.batch set loaded_rows = %s where batch_id = %s", (rows, b["batch_id"]))
-    except LoadError as e:
-        return _reject(conn, b, f"{where}: {e}", dag_run_id)
-    except psycopg.errors.DataError as e:
-        # COPY's own errors name the line among the data rows; the file line is one more (header).
-        diag = e.diag
-        ctx = diag.context or ""
-        line = None
-        if ", line " in ctx:
-            try:
-                line = int(ctx.split(", line ")[1].split(",")[0].split(":")[0]) + 1
-            except ValueError:
-                line = None
-        msg = diag.message_primary or str(e)
-        loc = f"line {line}: " if line else ""
-        return _reject(conn, b, f"{where}: {loc}{msg} (rule: well_formed_{entry.encoding.replace('-', '')}"
-                                f"_csv)", dag_run_id)
-    return None
+    return loaded, rejected
 
 
-def validate(conn: psycopg.Connection, url: str, b: dict, state: StatePaths, dag_run_id: str | None):
-    from include.ingest.quality import validate_landing
+def validate_group(conn: psycopg.Connection, url: str, ds: Dataset, table: str, group: list[dict],
+                   loaded: dict[int, int], state: StatePaths, dag_run_id: str | None) -> tuple[dict, dict]:
+    """One GX screen for the whole group (bisected down to single batches only where it fails);
+    every batch's per-rule results go to ops.dq_result. Returns ({batch_id: passed}, {batch_id: outcome})."""
+    from include.ingest.quality import validate_group as gx_validate_group
 
-    ds = get(b["dataset"])
-    table = ddl.landing_table(ds, b["batch_id"])
-    outcome = validate_landing(url, table, ds, b["period"].isoformat(), docs_dir=state.gx_results / "data_docs")
+    members = {b["batch_id"]: (b["period"].isoformat(), loaded[b["batch_id"]]) for b in group
+               if b["batch_id"] in loaded}
+    outcomes = gx_validate_group(url, table, ds, members, docs_dir=state.gx_results / "data_docs")
     with conn.transaction():
-        conn.execute("delete from ops.dq_result where batch_id = %s", (b["batch_id"],))
-        for r in outcome.results:
-            conn.execute(
+        ids = list(members)
+        conn.execute("delete from ops.dq_result where batch_id = any(%s)", (ids,))
+        with conn.cursor() as cur:
+            cur.executemany(
                 "insert into ops.dq_result (batch_id, rule_name, expectation_type, severity, success, "
                 "element_count, unexpected_count, examples) values (%s,%s,%s,%s,%s,%s,%s,%s)",
-                (b["batch_id"], r.rule_name, r.expectation_type, r.severity, r.success, r.element_count,
-                 r.unexpected_count, json.dumps(r.examples, ensure_ascii=False)))
-        _event(conn, b["batch_id"], "validated", dag_run_id,
-               {"passed": outcome.passed, "critical_failures": [r.rule_name for r in outcome.critical_failures],
-                "warnings": [r.rule_name for r in outcome.warnings]})
-    return outcome
+                [(bid, r.rule_name, r.expectation_type, r.severity, r.success, r.element_count,
+                  r.unexpected_count, json.dumps(r.examples, ensure_ascii=False))
+                 for bid, out in outcomes.items() for r in out.results])
+        for bid, out in outcomes.items():
+            _event(conn, bid, "validated", dag_run_id,
+                   {"passed": out.passed, "critical_failures": [r.rule_name for r in out.critical_failures],
+                    "warnings": [r.rule_name for r in out.warnings]})
+    return {bid: out.passed for bid, out in outcomes.items()}, outcomes
 
 
-def promote_or_quarantine(conn: psycopg.Connection, b: dict, passed: bool, dag_run_id: str | None) -> BatchOutcome:
-    """One transaction: rows to raw (or quarantine), status, supersession, landing table dropped."""
-    ds = get(b["dataset"])
-    table = sql.Identifier("landing", ddl.landing_table(ds, b["batch_id"]))
-    period = b["period"].isoformat()
+def promote_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list[dict], passed: dict[int, bool],
+                  loaded: dict[int, int], dag_run_id: str | None) -> list[BatchOutcome]:
+    """One transaction: clean batches into raw, failing ones into quarantine, statuses and
+    supersession recorded, the landing table dropped. All of it or none of it."""
+    tbl = sql.Identifier("landing", table)
+    members = [b for b in group if b["batch_id"] in passed]
+    good = [b for b in members if passed[b["batch_id"]]]
+    bad = [b for b in members if not passed[b["batch_id"]]]
+    outcomes: list[BatchOutcome] = []
     with conn.transaction():
-        locked = conn.execute("select status from ops.batch where batch_id = %s for update",
-                              (b["batch_id"],)).fetchone()[0]
-        if locked != "validated":
-            raise RuntimeError(f"batch {b['batch_id']} is {locked}, not validated")
-        conn.execute("select pg_advisory_xact_lock(hashtext(%s))",
-                     (f"{b['institution_code']}|{period}|{b['dataset']}",))
+        states = dict(conn.execute("select batch_id, status from ops.batch where batch_id = any(%s) "
+                                   "order by batch_id for update", ([b["batch_id"] for b in members],)).fetchall())
+        not_ready = {k: v for k, v in states.items() if v != "validated"}
+        if not_ready:
+            raise RuntimeError(f"batches not validated: {not_ready}")
+        for key in sorted({f"{b['institution_code']}|{b['period']}|{ds.name}" for b in good}):
+            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (key,))
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in ds.column_names)
-        if passed:
-            conn.execute(ddl.raw_partition_ddl(ds, period))
-            cur = conn.execute(
+        if good:
+            for period in sorted({b["period"].isoformat() for b in good}):
+                conn.execute(ddl.raw_partition_ddl(ds, period))
+            conn.execute(
                 sql.SQL("insert into raw.{} ({}, _batch_id, _file_sha256, _line) {}").format(
-                    sql.Identifier(ds.name), cols,
-                    sql.SQL(ddl.typed_select(ds)).format(
-                        sql.Literal(b["batch_id"]), sql.Literal(b["file_sha256"]), table)))
-            rows = cur.rowcount
-            newer = conn.execute(
-                "select 1 from ops.batch nb join ops.submission ns using (submission_id) "
-                "where nb.dataset = %s and ns.institution_code = %s and ns.period = %s and ns.version > %s "
-                "and nb.status = 'accepted'",
-                (b["dataset"], b["institution_code"], b["period"], b["version"])).fetchone()
-            status = "superseded" if newer else "accepted"
-            _event(conn, b["batch_id"], status, dag_run_id, {"raw_rows": rows})
-            if not newer:
-                older = conn.execute(
-                    "select nb.batch_id from ops.batch nb join ops.submission ns using (submission_id) "
-                    "where nb.dataset = %s and ns.institution_code = %s and ns.period = %s and ns.version < %s "
-                    "and nb.status = 'accepted'",
-                    (b["dataset"], b["institution_code"], b["period"], b["version"])).fetchall()
-                for (old_id,) in older:
-                    _event(conn, old_id, "superseded", dag_run_id, {"superseded_by": b["batch_id"]})
-        else:
+                    sql.Identifier(ds.name), cols, sql.SQL(ddl.typed_select(ds)).format(tbl)),
+                ([b["batch_id"] for b in good],))
+        for b in sorted(good, key=lambda b: (b["institution_code"], b["period"], b["version"])):
+            status = _supersede(conn, b, dag_run_id)
+            _event(conn, b["batch_id"], status, dag_run_id, {"raw_rows": loaded[b["batch_id"]]})
+            outcomes.append(BatchOutcome(b["batch_id"], ds.name, status, rows=loaded[b["batch_id"]]))
+        if bad:
             conn.execute(ddl.quarantine_ddl(ds))
-            cur = conn.execute(
+            conn.execute(
                 sql.SQL("insert into quarantine.{} ({}, _batch_id, _file_sha256, _line) "
-                        "select {}, %s, %s, _line from {}").format(sql.Identifier(ds.name), cols, cols, table),
-                (b["batch_id"], b["file_sha256"]))
-            rows = cur.rowcount
-            status = "quarantined"
-            _event(conn, b["batch_id"], status, dag_run_id, {"quarantine_rows": rows})
-        conn.execute(sql.SQL("drop table {}").format(table))
-    return BatchOutcome(b["batch_id"], b["dataset"], status, rows=rows)
+                        "select {}, l._batch_id, b.file_sha256, l._line from {} l "
+                        "join ops.batch b on b.batch_id = l._batch_id where l._batch_id = any(%s)").format(
+                    sql.Identifier(ds.name), cols,
+                    sql.SQL(", ").join(sql.Identifier("l", c) for c in ds.column_names), tbl),
+                ([b["batch_id"] for b in bad],))
+            for b in bad:
+                _event(conn, b["batch_id"], "quarantined", dag_run_id, {"quarantine_rows": loaded[b["batch_id"]]})
+                outcomes.append(BatchOutcome(b["batch_id"], ds.name, "quarantined", rows=loaded[b["batch_id"]]))
+        conn.execute(sql.SQL("drop table if exists {}").format(tbl))
+    return outcomes
 
 
-def process_batch(conn: psycopg.Connection, url: str, batch_id: int, state: StatePaths,
-                  dag_run_id: str | None = None) -> BatchOutcome:
-    """Drive one batch from wherever it stopped to a terminal status."""
-    timings: dict[str, float] = {}
-    b = _batch_row(conn, batch_id)
-    if b["status"] in TERMINAL:
-        return BatchOutcome(batch_id, b["dataset"], b["status"], rows=0, reason="already processed")
-    if b["status"] == "received":
-        t = time.perf_counter()
-        out = verify(conn, b, dag_run_id)
-        timings["verify"] = time.perf_counter() - t
-        if out:
-            return out
-        b["status"] = "verified"
-    if b["status"] in ("verified", "loaded"):
-        # 'loaded' but not validated means a crash after COPY committed: reload from the archive.
-        t = time.perf_counter()
-        out = load(conn, b, dag_run_id)
-        timings["copy"] = time.perf_counter() - t
-        if out:
-            return out
-        b["status"] = "loaded"
-    t = time.perf_counter()
-    outcome = validate(conn, url, b, state, dag_run_id)
-    timings["validate"] = time.perf_counter() - t
-    t = time.perf_counter()
-    result = promote_or_quarantine(conn, b, outcome.passed, dag_run_id)
-    timings["promote"] = time.perf_counter() - t
-    if not outcome.passed:
-        result.reason = "; ".join(f"{r.rule_name} ({r.unexpected_count} rows)" for r in outcome.critical_failures)
-    result.seconds = timings
-    return result
+def _supersede(conn: psycopg.Connection, b: dict, dag_run_id: str | None) -> str:
+    """Accepted, or superseded at once if a later version is already accepted; an earlier accepted
+    version of the same (institution, period, dataset) becomes superseded (it stays in raw)."""
+    args = (b["dataset"], b["institution_code"], b["period"], b["version"])
+    newer = conn.execute(
+        "select 1 from ops.batch nb join ops.submission ns using (submission_id) where nb.dataset = %s "
+        "and ns.institution_code = %s and ns.period = %s and ns.version > %s and nb.status = 'accepted'",
+        args).fetchone()
+    if newer:
+        return "superseded"
+    older = conn.execute(
+        "select nb.batch_id from ops.batch nb join ops.submission ns using (submission_id) where nb.dataset = %s "
+        "and ns.institution_code = %s and ns.period = %s and ns.version < %s and nb.status = 'accepted'",
+        args).fetchall()
+    for (old_id,) in older:
+        _event(conn, old_id, "superseded", dag_run_id, {"superseded_by": b["batch_id"]})
+    return "accepted"
+
+
+def _groups(batches: list[dict]) -> list[list[dict]]:
+    """Split a dataset's batches into groups of at most GROUP_MAX, never two versions of the same
+    (institution, period) in one group (so the group's key-uniqueness screen stays exact)."""
+    groups: list[tuple[set, list[dict]]] = []
+    for b in sorted(batches, key=lambda b: (b["version"], b["institution_code"], b["period"])):
+        key = (b["institution_code"], b["period"])
+        for seen, members in groups:
+            if key not in seen and len(members) < GROUP_MAX:
+                seen.add(key)
+                members.append(b)
+                break
+        else:
+            groups.append(({key}, [b]))
+    return [members for _, members in groups]
+
+
+def process_batches(conn: psycopg.Connection, url: str, batch_ids: list[int], state: StatePaths,
+                    dag_run_id: str | None = None) -> list[BatchOutcome]:
+    """Drive batches from wherever they stopped to a terminal status. A batch interrupted after
+    verification (loaded or validated, but not promoted) is reloaded from the archive."""
+    outcomes: list[BatchOutcome] = []
+    pending: dict[str, list[dict]] = {}
+    for batch_id in batch_ids:
+        b = _batch_row(conn, batch_id)
+        if b["status"] in TERMINAL:
+            continue
+        if b["status"] == "received":
+            out = verify(conn, b, dag_run_id)
+            if out:
+                outcomes.append(out)
+                continue
+        pending.setdefault(b["dataset"], []).append(b)
+    for name in sorted(pending):
+        ds = get(name)
+        for group in _groups(pending[name]):
+            t = time.perf_counter()
+            table = ddl.landing_table(ds, group[0]["batch_id"])
+            loaded, rejected = load_group(conn, ds, table, group, dag_run_id)
+            outcomes.extend(rejected)
+            t_copy = time.perf_counter() - t
+            if not loaded:
+                conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("landing", table)))
+                continue
+            t = time.perf_counter()
+            passed, details = validate_group(conn, url, ds, table, group, loaded, state, dag_run_id)
+            t_validate = time.perf_counter() - t
+            t = time.perf_counter()
+            promoted = promote_group(conn, ds, table, group, passed, loaded, dag_run_id)
+            t_promote = time.perf_counter() - t
+            for out in promoted:
+                out.seconds = {"copy": t_copy, "validate": t_validate, "promote": t_promote}
+                if out.status == "quarantined":
+                    out.reason = "; ".join(f"{r.rule_name} ({r.unexpected_count} rows)"
+                                           for r in details[out.batch_id].critical_failures)
+            outcomes.extend(promoted)
+            log.info("%s: %d batches, %d rows: copy %.2fs, validate %.2fs, promote %.2fs", name, len(group),
+                     sum(loaded.values()), t_copy, t_validate, t_promote)
+    return outcomes
+
+
+def ingest_manifests(url: str, manifest_paths: list[Path], state: StatePaths | None = None,
+                     dag_run_id: str | None = None) -> list[BatchOutcome]:
+    """Register every submission, then process all their batches, grouped by dataset. Safe to
+    rerun at any point."""
+    state = state or paths()
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        batch_ids: list[int] = []
+        for manifest_path in manifest_paths:
+            try:
+                manifest = parse_manifest(Path(manifest_path))
+            except ManifestError as e:
+                log.error("rejected submission %s: %s", Path(manifest_path).parent.name, e)
+                _record_bad_manifest(conn, Path(manifest_path), str(e), state, dag_run_id)
+                continue
+            batch_ids += register_submission(conn, manifest, state, dag_run_id)
+        return process_batches(conn, url, batch_ids, state, dag_run_id)
 
 
 def ingest_submission(url: str, manifest_path: Path, state: StatePaths | None = None,
                       dag_run_id: str | None = None) -> list[BatchOutcome]:
-    """Register and process every batch of one submission. Safe to rerun at any point."""
-    state = state or paths()
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        try:
-            manifest = parse_manifest(manifest_path)
-        except ManifestError as e:
-            log.error("rejected submission %s: %s", manifest_path.parent.name, e)
-            _record_bad_manifest(conn, manifest_path, str(e), state, dag_run_id)
-            return []
-        batch_ids = register_submission(conn, manifest, state, dag_run_id)
-        outcomes = []
-        for batch_id in batch_ids:
-            out = process_batch(conn, url, batch_id, state, dag_run_id)
-            log.info("batch %s %s %s: %s %s", batch_id, manifest.submission_id, out.dataset, out.status,
-                     out.reason or "")
-            outcomes.append(out)
-        return outcomes
+    """Register and process one submission."""
+    return ingest_manifests(url, [manifest_path], state, dag_run_id)
 
 
 def _record_bad_manifest(conn: psycopg.Connection, manifest_path: Path, reason: str, state: StatePaths,

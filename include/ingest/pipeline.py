@@ -8,12 +8,12 @@ from collections import Counter
 from pathlib import Path
 
 from include.config import StatePaths, paths
-from include.ingest.loader import ingest_submission, pending_manifests
+from include.ingest.loader import ingest_manifests, pending_manifests
 
 log = logging.getLogger(__name__)
 
 
-def discover_shards(url: str, landing: Path | None = None, max_shards: int = 4) -> list[list[str]]:
+def discover_shards(url: str, landing: Path | None = None, max_shards: int = 2) -> list[list[str]]:
     """Pending submissions split into at most ``max_shards`` lists of manifest paths.
 
     Submissions of one institution stay in one shard, in version order, so a resubmission is never
@@ -44,11 +44,10 @@ def ingest_shard(url: str, manifests: list[str], dag_run_id: str | None = None,
     """Ingest each submission of the shard; return counts by dataset and status (small, for XCom)."""
     counts: Counter[str] = Counter()
     rows: Counter[str] = Counter()
-    for m in manifests:
-        for out in ingest_submission(url, Path(m), state, dag_run_id):
-            counts[f"{out.dataset}:{out.status}"] += 1
-            if out.status == "accepted":
-                rows[out.dataset] += out.rows
+    for out in ingest_manifests(url, [Path(m) for m in manifests], state, dag_run_id):
+        counts[f"{out.dataset}:{out.status}"] += 1
+        if out.status == "accepted":
+            rows[out.dataset] += out.rows
     return {"submissions": len(manifests), "batches": dict(counts), "accepted_rows": dict(rows)}
 
 

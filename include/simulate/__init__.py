@@ -1,25 +1,34 @@
-"""The institution simulator: a synthetic but realistic population of supervised institutions that
-deliver regulatory submissions into the landing zone, plus the ground truth to grade the pipeline.
+"""The institution simulator: a synthetic but realistic regulated universe that delivers regulatory
+submissions into the landing zone, plus the ground truth to grade the pipeline.
 
 Layout (one module per concern, each drawing from its own named random stream, see :mod:`.rng`):
 
 * :mod:`.ids` identifiers (USCC, resident ID, LEI, licence numbers), pure functions
 * :mod:`.geography` provinces, cities, supervising bureaus
 * :mod:`.universe` institutions of every registered type
-* :mod:`.health` latent health per institution and period (drives every indicator)
-* :mod:`.prudential` INSTITUTION and CAPITAL_REPORT datasets
-* :mod:`.schedule` submission timestamps
+* :mod:`.names`, :mod:`.entities` persons, firms, shareholders, developers' balance sheets
+* :mod:`.health` latent health per institution and quarter (drives every indicator)
+* :mod:`.banking` accounts, customers, loans (monthly life, five categories), guarantees
+* :mod:`.patterns` planted fundraising schemes and the hard negatives that resemble them
+* :mod:`.transactions` the TRANSACTION dataset, one month at a time
+* :mod:`.prudential` INSTITUTION and CAPITAL_REPORT; :mod:`.reports` the other quarterly reports
+* :mod:`.supervision` the regulator's own records (ratings, interventions, cases) as REG0000
+* :mod:`.schedule` submission timestamps (weak institutions submit late)
 * :mod:`.landing` landing-zone writer (manifest + CSV files, atomic per submission)
 * :mod:`.ground_truth` the answers, beside the landing zone
-* :mod:`.presets` run sizes
+* :mod:`.presets` run sizes and knobs; :mod:`.docs` the README's dataset table
 
-:func:`build_world` simulates in memory (no I/O); :func:`generate` also writes everything. The same
-seed and preset give byte-identical files.
+:func:`build_world` simulates in memory (no I/O): every dataset is a frame in ``World.frames``
+(except transactions when the preset streams them: :meth:`World.transactions` generates a month on
+demand). :func:`write_world` is the one writer: month by month it takes :meth:`World.month_frames`
+(a hook for defect injection sits between the two), writes one submission per institution and month,
+then the ground truth. The same seed and preset give byte-identical files.
 """
 
 from __future__ import annotations
 
 import time
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -27,60 +36,450 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from include.datasets import DATASETS
+from include.datasets import (
+    ACCOUNT,
+    CUSTOMER_CORPORATE,
+    CUSTOMER_INDIVIDUAL,
+    DATASETS,
+    GUARANTEE,
+    LOAN,
+    REGULATOR_CODE,
+)
+from include.simulate import banking as bk
 from include.simulate import ground_truth as _gt
-from include.simulate.health import NON_CAPITAL_TYPES, HealthPanel, simulate_health
+from include.simulate.entities import (
+    ages_at,
+    build_firms,
+    build_persons,
+    build_shareholders,
+    developer_financials,
+)
+from include.simulate.health import HealthPanel, simulate_health
 from include.simulate.landing import format_frame, write_submission
-from include.simulate.periods import quarter_ends
+from include.simulate.patterns import Patterns, plan_patterns, scheme_extra_accounts
+from include.simulate.periods import month_ends, quarter_ends
 from include.simulate.presets import PRESETS, Preset, get_preset
-from include.simulate.prudential import MIN_RATIOS, capital_ratios, capital_reports, institution_records
+from include.simulate.prudential import MIN_RATIOS, capital_ratios, institution_records
+from include.simulate.reports import prudential_reports
 from include.simulate.rng import stream
-from include.simulate.schedule import submission_times
+from include.simulate.schedule import DEADLINE_DAYS, submission_times
+from include.simulate.supervision import supervise
+from include.simulate.transactions import TxnContext, build_context, month_transactions
 from include.simulate.universe import Universe, build_universe
 
-__all__ = ["PRESETS", "Preset", "World", "build_world", "generate"]
+__all__ = ["PRESETS", "Preset", "World", "build_world", "generate", "write_world"]
+
+MonthHook = Callable[["World", int, dict[str, pd.DataFrame]], dict[str, pd.DataFrame]]
 
 
 @dataclass
 class World:
-    """Everything simulated for one run, before it is written."""
+    """Everything simulated for one run, before it is written.
+
+    ``periods`` are quarter ends (prudential reports, ratings, ``health``); ``months`` are month ends
+    (detail datasets; every submission is for a month). ``frames`` maps dataset name -> all its rows
+    (money as int64 fen); ``transaction`` is absent when the preset streams it.
+    """
 
     preset: Preset
     seed: int
     periods: list[date]
     universe: Universe
     health: HealthPanel
-    frames: dict[str, pd.DataFrame] = field(default_factory=dict)  # dataset name -> all rows
+    frames: dict[str, pd.DataFrame] = field(default_factory=dict)
+    months: list[date] = field(default_factory=list)
+    persons: pd.DataFrame | None = None
+    firms: pd.DataFrame | None = None
+    shareholders: pd.DataFrame | None = None
+    developers: pd.DataFrame | None = None  # quarterly "three red lines" balance sheets
+    banking: bk.Banking | None = None
+    patterns: Patterns | None = None
+    schemes: pd.DataFrame | None = None  # scheme_id, firm_uscc, start_month, collapse_month, n_investors, ...
+    events: pd.DataFrame | None = None  # institution events (ground truth)
+    submitted_at: dict = field(default_factory=dict)  # (code, month) -> datetime
+    lateness: pd.DataFrame | None = None
+    txn_context: TxnContext | None = None
+
+    # ---- month access (the writer, defect injection and `simulate advance` go through these)
+    def transactions(self, m: int) -> pd.DataFrame:
+        """TRANSACTION rows of month index ``m`` (from memory, or generated when streaming)."""
+        if "transaction" in self.frames:
+            f = self.frames["transaction"]
+            return f[f["report_period"].to_numpy().astype("datetime64[D]") == np.datetime64(self.months[m], "D")]
+        return month_transactions(self.txn_context, m)
+
+    def month_frames(self, m: int) -> dict[str, pd.DataFrame]:
+        """Every dataset's rows for month index ``m``, in registry order (empty ones left out)."""
+        target = np.datetime64(self.months[m], "D")
+        out = {}
+        for name, ds in DATASETS.items():
+            if name == "transaction":
+                f = self.transactions(m)
+            elif name in self.frames:
+                f = self.frames[name]
+                f = f[f[ds.period_column].to_numpy().astype("datetime64[D]") == target]
+            else:
+                continue
+            if len(f):
+                out[name] = f
+        return out
+
+
+def _quarter_of_month(months: list[date], quarters: list[date]) -> np.ndarray:
+    return np.searchsorted(np.array(quarters, dtype="datetime64[D]"), np.array(months, dtype="datetime64[D]"))
 
 
 def build_world(preset: str | Preset = "tiny", seed: int = 7) -> World:
     """Simulate the population and every dataset in memory."""
     p = get_preset(preset) if isinstance(preset, str) else preset
-    periods = quarter_ends(p.last_period, p.n_quarters)
-    universe = build_universe(stream(seed, "universe"), p.n_institutions, established_before=periods[0],
+    quarters = quarter_ends(p.last_period, p.n_quarters)
+    months = month_ends(p.last_period, p.n_months)
+    universe = build_universe(stream(seed, "universe"), p.n_institutions, established_before=quarters[0],
                               gb18030_share=p.gb18030_share, gzip_share=p.gzip_share)
     inst = universe.institutions
-    health = simulate_health(stream(seed, "health"), inst, periods, deteriorating_share=p.deteriorating_share)
-    frames = {
-        "institution": institution_records(inst, periods),
-        "capital_report": capital_reports(stream(seed, "capital"), inst, health, periods),
-    }
+    health = simulate_health(stream(seed, "health"), inst, quarters, deteriorating_share=p.deteriorating_share,
+                             recovering_share=p.recovering_share)
+    persons = build_persons(stream(seed, "persons"), p.n_persons, p.last_period, elderly_share=p.elderly_share)
+    firms = build_firms(stream(seed, "firms"), p.n_firms, persons, p.last_period, developer_share=p.developer_share)
+    shareholders = build_shareholders(stream(seed, "shareholders"), firms, persons)
+    developers = developer_financials(stream(seed, "developers"), firms, quarters)
+    stressed = np.zeros(len(firms), dtype=bool)
+    if len(developers):
+        worst = developers.groupby("uscc")["red_lines_breached"].max()
+        stressed = firms["uscc"].map(worst).fillna(0).to_numpy() >= 2
+
+    # banking: schemes need accounts of their own, planted guarantee groups need their own loans
+    prng = stream(seed, "patterns")
+    schemes, extra = scheme_extra_accounts(prng, firms, inst, months, p.n_schemes)
+    accounts = bk.build_accounts(stream(seed, "accounts"), inst, persons, firms, months, extra.drop(columns="scheme"))
+    accounts["scheme"] = np.concatenate([np.full(len(accounts) - len(extra), np.nan), extra["scheme"].to_numpy()])
+    grng = stream(seed, "guarantees")
+    circles, chains, forced = _planted_groups(grng, firms, schemes, p)
+    lrng = stream(seed, "loans")
+    loans = bk.build_loans(lrng, inst, persons, firms, months, health, firm_borrower_share=p.firm_borrower_share,
+                           mortgage_share=p.mortgage_share, consumer_loan_share=p.consumer_loan_share,
+                           stressed_developers=stressed, forced_firms=forced)
+    loans["planted_group"] = None
+    loans, circle_groups = bk.add_planted_loans(lrng, loans, inst, firms, months, health, circles, "circle", stressed)
+    loans, chain_groups = bk.add_planted_loans(lrng, loans, inst, firms, months, health, chains, "chain", stressed)
+    loans["loan_id"] = np.char.add("L", np.char.zfill((np.arange(len(loans)) + 1).astype(str), 10)).astype(object)
+    customers = bk.assign_customers(inst, accounts, loans, months)
+    guarantees = bk.build_guarantees(grng, loans, firms, share=p.guarantee_share, circles=circle_groups,
+                                     chains=chain_groups)
+    snaps, understated = bk.loan_snapshots(loans, months, health, stream(seed, "understate"))
+    banking = bk.Banking(accounts=accounts, customers=customers, loans=loans, guarantees=guarantees,
+                         circles=circle_groups, chains=chain_groups, understated=understated)
+
+    frames: dict[str, pd.DataFrame] = {"institution": institution_records(inst, months)}
+    frames.update(_customer_frames(inst, persons, firms, customers, months))
+    frames["account"] = _account_frame(accounts, months)
+    frames["loan"] = _loan_frame(inst, persons, firms, loans, snaps, months)
+    frames["guarantee"] = _guarantee_frame(inst, persons, firms, loans, guarantees, snaps, months)
+
+    patterns = plan_patterns(prng, inst=inst, persons=persons, firms=firms, accounts=accounts, loans=loans,
+                             months=months, schemes=schemes, n_payroll=p.n_payroll, n_merchants=p.n_merchants,
+                             pension_share=p.pension_share)
+    inv = patterns.investors
+    raised = (inv.groupby("scheme")["principal"].sum() + inv[inv["topup_month"] >= 0].groupby("scheme")["topup"]
+              .sum().reindex(range(len(schemes)), fill_value=0)) if len(inv) else pd.Series(dtype=float)
+    schemes["raised"] = raised.reindex(range(len(schemes)), fill_value=0).astype(np.int64).to_numpy()
+    schemes["firm_uscc"] = firms["uscc"].to_numpy()[schemes["firm_idx"].to_numpy()]
+    elderly = ages_at(persons["birth_date"], p.last_period) >= 60
+    ctx = build_context(seed=seed, months=months, inst=inst, accounts=accounts, persons=persons, firms=firms,
+                        loans=loans, patterns=patterns, n_transactions=p.n_transactions, elderly=elderly)
+
+    frames.update(prudential_reports(seed, inst, health, quarters, frames["loan"]))
+    dflt = loans[(loans["holder_type"] == 1) & (loans["default_month"] >= 0)]
+    defaulted = pd.DataFrame({"firm_idx": dflt["holder_idx"].to_numpy(), "default_month": dflt["default_month"]
+                              .to_numpy(), "amount": dflt["contract"].to_numpy()}).drop_duplicates("firm_idx")
+    sup, events = supervise(seed, inst, health, quarters, months, firms, schemes, defaulted)
+    frames.update(sup)
+
+    world = World(preset=p, seed=seed, periods=quarters, universe=universe, health=health, frames=frames,
+                  months=months, persons=persons, firms=firms, shareholders=shareholders, developers=developers,
+                  banking=banking, patterns=patterns, schemes=schemes, events=events, txn_context=ctx)
+    if not p.stream_transactions:
+        frames["transaction"] = pd.concat([month_transactions(ctx, m) for m in range(len(months))],
+                                          ignore_index=True)
+    _schedule(world)
+    world.frames = {k: frames[k] for k in DATASETS if k in frames}
     unknown = set(frames) - set(DATASETS)
     assert not unknown, f"frames for unregistered datasets: {unknown}"
-    return World(preset=p, seed=seed, periods=periods, universe=universe, health=health, frames=frames)
+    return world
+
+
+def _planted_groups(rng, firms: pd.DataFrame, schemes: pd.DataFrame, p: Preset):
+    """Disjoint groups of active non-developer firms for guarantee circles (2-4) and chains (3-5)."""
+    ok = (firms["status"] == "存续").to_numpy() & ~firms["is_developer"].to_numpy()
+    ok[schemes["firm_idx"].to_numpy()] = False
+    pool = rng.permutation(np.flatnonzero(ok))
+    sizes_c = rng.integers(2, 5, size=p.n_guarantee_circles)
+    sizes_ch = rng.integers(3, 6, size=p.n_guarantee_chains)
+    cuts = np.cumsum(np.r_[sizes_c, sizes_ch])
+    groups = np.split(pool[: cuts[-1]], cuts[:-1]) if len(cuts) else []
+    circles = groups[: len(sizes_c)]
+    chains = groups[len(sizes_c):]
+    forced = pool[: cuts[-1]] if len(cuts) else np.zeros(0, dtype=int)
+    return circles, chains, forced
+
+
+def _dates(months: list[date], idx: np.ndarray) -> np.ndarray:
+    return np.array(months, dtype="datetime64[D]")[idx]
+
+
+def _customer_frames(inst, persons, firms, customers, months) -> dict[str, pd.DataFrame]:
+    c = customers.copy()
+    c["report_period"] = _dates(months, np.maximum(c["onboard_month"].to_numpy(), 0))
+    corp = c[c["holder_type"] == 1]
+    fi = corp["holder_idx"].to_numpy()
+    rid_name = pd.Series(persons["name"].to_numpy(), index=persons["resident_id"].to_numpy())
+    legal = firms["legal_rep_resident_id"].to_numpy()[fi]
+    cc = pd.DataFrame({
+        "institution_code": corp["institution_code"].to_numpy(), "report_period": corp["report_period"].to_numpy(),
+        "customer_id": corp["customer_id"].to_numpy(), "uscc": firms["uscc"].to_numpy()[fi],
+        "name": firms["name"].to_numpy()[fi], "industry_code": firms["industry_code"].to_numpy()[fi],
+        "region_code": firms["region_code"].to_numpy()[fi],
+        "registered_capital": firms["registered_capital"].to_numpy()[fi] * 100,
+        "founded_date": firms["founded_date"].to_numpy()[fi], "legal_rep_name": rid_name.reindex(legal).to_numpy(),
+        "legal_rep_resident_id": legal, "onboard_date": corp["since"].to_numpy(),
+    })
+    ind = c[c["holder_type"] == 0]
+    pi = ind["holder_idx"].to_numpy()
+    ci = pd.DataFrame({
+        "institution_code": ind["institution_code"].to_numpy(), "report_period": ind["report_period"].to_numpy(),
+        "customer_id": ind["customer_id"].to_numpy(), "resident_id": persons["resident_id"].to_numpy()[pi],
+        "name": persons["name"].to_numpy()[pi],
+        "sex": np.where(persons["sex"].to_numpy()[pi] == "M", "男", "女").astype(object),
+        "birth_date": persons["birth_date"].to_numpy()[pi], "phone": persons["phone"].to_numpy()[pi],
+        "region_code": persons["region_code"].to_numpy()[pi], "onboard_date": ind["since"].to_numpy(),
+    })
+    ci["onboard_date"] = np.maximum(ci["onboard_date"].to_numpy(), ci["birth_date"].to_numpy())
+    order = ["institution_code", "report_period", "customer_id"]
+    return {"customer_corporate": _sorted(cc, order)[CUSTOMER_CORPORATE.column_names],
+            "customer_individual": _sorted(ci, order)[CUSTOMER_INDIVIDUAL.column_names]}
+
+
+def _sorted(df: pd.DataFrame, cols: list[str]) -> pd.DataFrame:
+    return df.sort_values(cols, kind="stable").reset_index(drop=True)
+
+
+def _account_frame(accounts: pd.DataFrame, months: list[date]) -> pd.DataFrame:
+    a = accounts
+    base = pd.DataFrame({
+        "institution_code": a["institution_code"].to_numpy(),
+        "report_period": _dates(months, np.clip(a["open_month"].to_numpy(), 0, len(months) - 1)),
+        "account_no": a["account_no"].to_numpy(), "customer_id": a["customer_id"].to_numpy(),
+        "customer_type": np.where(a["holder_type"].to_numpy() == 1, "对公", "个人").astype(object),
+        "account_type": a["account_type"].to_numpy(), "currency": "CNY", "open_date": a["open_date"].to_numpy(),
+        "status": "正常",
+    })
+    cm = a["close_month"].to_numpy()
+    changed = (cm >= 0) & (cm < len(months)) & (cm > np.maximum(a["open_month"].to_numpy(), 0))
+    frozen = base[changed].copy()
+    frozen["report_period"] = _dates(months, cm[changed])
+    frozen["status"] = "冻结"
+    return _sorted(pd.concat([base, frozen], ignore_index=True),
+                   ["institution_code", "report_period", "account_no"])[ACCOUNT.column_names]
+
+
+def _loan_frame(inst, persons, firms, loans, snaps, months) -> pd.DataFrame:
+    li = snaps["li"].to_numpy()
+    ht = loans["holder_type"].to_numpy()[li]
+    hi = loans["holder_idx"].to_numpy()[li]
+    is_f = ht == 1
+    uscc = np.where(is_f, firms["uscc"].to_numpy()[np.where(is_f, hi, 0)], None)
+    rid = np.where(~is_f, persons["resident_id"].to_numpy()[np.where(~is_f, hi, 0)], None)
+    ind = np.where(is_f, firms["industry_code"].to_numpy()[np.where(is_f, hi, 0)], None)
+    f = pd.DataFrame({
+        "institution_code": inst["institution_code"].to_numpy()[loans["inst_idx"].to_numpy()[li]],
+        "report_period": _dates(months, snaps["mi"].to_numpy()),
+        "loan_id": loans["loan_id"].to_numpy()[li], "customer_id": loans["customer_id"].to_numpy()[li],
+        "customer_type": np.where(is_f, "对公", "个人").astype(object), "borrower_uscc": uscc,
+        "borrower_resident_id": rid, "industry_code": ind,
+        "purpose": np.array(bk.PURPOSES, dtype=object)[loans["purpose"].to_numpy()[li]],
+        "collateral_type": np.array(bk.COLLATERAL_TYPES, dtype=object)[loans["collateral"].to_numpy()[li]],
+        "contract_amount": loans["contract"].to_numpy()[li], "balance": snaps["balance"].to_numpy(),
+        "five_category": np.array(bk.FIVE_CATEGORIES, dtype=object)[snaps["category"].to_numpy()],
+        "overdue_days": snaps["overdue_days"].to_numpy(), "interest_rate": loans["rate"].to_numpy()[li],
+        "start_date": loans["start_date"].to_numpy()[li], "maturity_date": loans["maturity_date"].to_numpy()[li],
+    })
+    return _sorted(f, ["institution_code", "report_period", "loan_id"])[LOAN.column_names]
+
+
+def _guarantee_frame(inst, persons, firms, loans, guarantees, snaps, months) -> pd.DataFrame:
+    g = guarantees.reset_index(drop=True)
+    g["guarantee_id"] = np.char.add("G", np.char.zfill((np.arange(len(g)) + 1).astype(str), 10)).astype(object)
+    rows = snaps[["li", "mi"]].merge(g, on="li", how="inner")
+    li = rows["li"].to_numpy()
+    borrower = loans["holder_idx"].to_numpy()[li]
+    by_firm = rows["g_firm"].to_numpy() >= 0
+    gf = np.where(by_firm, rows["g_firm"].to_numpy(), 0)
+    legal = firms["legal_rep_resident_id"].to_numpy()[borrower]
+    pname = pd.Series(persons["name"].to_numpy(), index=persons["resident_id"].to_numpy())
+    f = pd.DataFrame({
+        "institution_code": inst["institution_code"].to_numpy()[loans["inst_idx"].to_numpy()[li]],
+        "report_period": _dates(months, rows["mi"].to_numpy()),
+        "guarantee_id": rows["guarantee_id"].to_numpy(), "loan_id": loans["loan_id"].to_numpy()[li],
+        "borrower_uscc": firms["uscc"].to_numpy()[borrower],
+        "guarantor_type": np.where(by_firm, "企业", "个人").astype(object),
+        "guarantor_uscc": np.where(by_firm, firms["uscc"].to_numpy()[gf], None),
+        "guarantor_resident_id": np.where(by_firm, None, legal),
+        "guarantor_name": np.where(by_firm, firms["name"].to_numpy()[gf], pname.reindex(legal).to_numpy()),
+        "guarantee_amount": rows["amount"].to_numpy(),
+        "guarantee_type": np.array(bk.GUARANTEE_TYPES, dtype=object)[rows["gtype"].to_numpy()],
+        "start_date": loans["start_date"].to_numpy()[li],
+        "end_date": (loans["maturity_date"].to_numpy()[li].astype("datetime64[D]") + np.timedelta64(730, "D")),
+    })
+    return _sorted(f, ["institution_code", "report_period", "guarantee_id"])[GUARANTEE.column_names]
+
+
+def _schedule(world: World) -> None:
+    """Submission timestamps per (submitter, month); weak institutions drift late."""
+    inst = world.universe.institutions
+    codes = inst["institution_code"].tolist()
+    zm = world.health.monthly(world.months)
+    rng = stream(world.seed, "lateness")
+    extra = np.where(zm < -1.5, np.clip(rng.normal(-6 * (zm + 1.5), 4), 0, 40), 0).astype(int)
+    extra = np.where(rng.random(extra.shape) < 0.02, extra + rng.integers(3, 20, size=extra.shape), extra)
+    when = submission_times(stream(world.seed, "schedule"), codes, world.months, extra_lag=extra)
+    reg = submission_times(stream(world.seed, "schedule", REGULATOR_CODE), [REGULATOR_CODE], world.months,
+                           lag_days=(72, 80))
+    world.submitted_at = {**when, **reg}
+    rows = []
+    for (code, m), t in when.items():
+        lag = (t.date() - m).days
+        if lag > DEADLINE_DAYS:
+            rows.append({"institution_code": code, "period": m.isoformat(), "days_after_period": lag,
+                         "days_late": lag - DEADLINE_DAYS})
+    world.lateness = pd.DataFrame(rows, columns=["institution_code", "period", "days_after_period", "days_late"])
+
+
+# --------------------------------------------------------------------------------------------------
+# Writing
+# --------------------------------------------------------------------------------------------------
+
+
+def _submitter_key(name: str, frame: pd.DataFrame) -> np.ndarray:
+    if DATASETS[name].submitter == "regulator":
+        return np.full(len(frame), REGULATOR_CODE, dtype=object)
+    return frame["institution_code"].to_numpy()
+
+
+def write_world(world: World, landing_dir: Path, ground_truth_dir: Path, *,
+                month_hook: MonthHook | None = None) -> dict:
+    """Write every submission of ``world`` into ``landing_dir`` and its answers into
+    ``ground_truth_dir``; returns counts. ``month_hook(world, m, frames) -> frames`` may alter a month's
+    frames before they are written (defect injection)."""
+    landing_dir, ground_truth_dir = Path(landing_dir), Path(ground_truth_dir)
+    _gt.check_separate(landing_dir, ground_truth_dir)
+    inst = world.universe.institutions
+    delivery = {r.institution_code: (r.file_encoding, r.file_compression if isinstance(r.file_compression, str)
+                                     else None) for r in inst.itertuples(index=False)}
+    delivery[REGULATOR_CODE] = ("utf-8", None)
+    order_codes = [*inst["institution_code"].tolist(), REGULATOR_CODE]
+    n_sub = n_files = n_bytes = 0
+    rows: dict[str, int] = dict.fromkeys(DATASETS, 0)
+    peak_chunk = 0
+    txn_seconds = 0.0
+    for m, month in enumerate(world.months):
+        t0 = time.perf_counter()
+        frames = world.month_frames(m)
+        if "transaction" in frames:
+            peak_chunk = max(peak_chunk, len(frames["transaction"]))
+        txn_seconds += time.perf_counter() - t0
+        if month_hook is not None:
+            frames = month_hook(world, m, frames)
+        per_sub: dict[str, dict[str, np.ndarray]] = {}
+        for name, frame in frames.items():
+            rows[name] += len(frame)
+            keys = _submitter_key(name, frame)
+            if pd.isna(keys).any():
+                raise ValueError(f"{name}: {int(pd.isna(keys).sum())} rows of month {month} have no institution")
+            if len(frame) > 500_000:  # format big months per submitter to bound memory
+                idx = pd.Series(np.arange(len(frame))).groupby(keys, sort=False).indices
+                for code, pos in idx.items():
+                    per_sub.setdefault(code, {})[name] = format_frame(frame.iloc[pos], name).to_numpy(dtype=object)
+            else:
+                text = format_frame(frame, name).to_numpy(dtype=object)
+                idx = pd.Series(np.arange(len(frame))).groupby(keys, sort=False).indices
+                for code, pos in idx.items():
+                    per_sub.setdefault(code, {})[name] = text[pos]
+        for code in order_codes:
+            if code not in per_sub:
+                continue
+            files = {d: per_sub[code][d] for d in DATASETS if d in per_sub[code]}
+            enc, comp = delivery[code]
+            sub = write_submission(landing_dir, code, month, 1, world.submitted_at[(code, month)], files,
+                                   encoding=enc, compression=comp)
+            n_sub += 1
+            n_files += len(files)
+            n_bytes += sum(f.stat().st_size for f in sub.iterdir())
+        del per_sub, frames
+    payload = _ground_truth_payload(world)
+    _gt.write_ground_truth(ground_truth_dir, payload, world.health.long(), tables=_ground_truth_tables(world))
+    return {
+        "submissions": n_sub,
+        "files": n_files,
+        "bytes": n_bytes,
+        "rows": rows,
+        "peak_transaction_chunk_rows": peak_chunk,
+        "transaction_seconds": txn_seconds,
+        "capital_breaches": len(payload["capital_breaches"]),
+        "planted_capital_deterioration": len(payload["planted"]["capital_deterioration"]),
+    }
+
+
+def _iso(d) -> str:
+    return pd.Timestamp(d).date().isoformat()
+
+
+def _month_iso(world: World, m: int) -> str | None:
+    return world.months[m].isoformat() if 0 <= m < len(world.months) else None
 
 
 def _ground_truth_payload(world: World) -> dict:
     inst = world.universe.institutions
-    det = dict(zip(world.health.codes, world.health.deteriorating.tolist(), strict=True))
+    h = world.health
+    det = dict(zip(h.codes, h.deteriorating.tolist(), strict=True))
+    rec = dict(zip(h.codes, h.recovering.tolist(), strict=True))
     ratios = capital_ratios(world.frames["capital_report"])
     breach_cols = [f"breach_{k}" for k in MIN_RATIOS]
     breaches = ratios[ratios[breach_cols].any(axis=1)]
+    ev = world.events
+    bk_ = world.banking
+    firms = world.firms
+
+    def first_month(m: int) -> str:
+        return (pd.Timestamp(world.months[0]) + pd.offsets.MonthEnd(int(m))).date().isoformat()
+
+    schemes = []
+    pat = world.patterns
+    for s in world.schemes.itertuples(index=False):
+        acc = pat.scheme_accounts.loc[pat.scheme_accounts["scheme_id"] == s.scheme_id, "acct"].to_numpy()
+        ctrl = pat.controllers.loc[pat.controllers["scheme_id"] == s.scheme_id, "acct"].to_numpy()
+        inv = pat.investors[pat.investors["scheme_id"] == s.scheme_id]
+        end = s.collapse_month if s.collapse_month >= 0 else len(world.months)
+        schemes.append({
+            "scheme_id": s.scheme_id, "firm_uscc": s.firm_uscc, "firm_name": firms["name"].iat[s.firm_idx],
+            "industry_code": firms["industry_code"].iat[s.firm_idx],
+            "collection_accounts": bk_.accounts["account_no"].to_numpy()[acc].tolist(),
+            "collection_institutions": bk_.accounts["institution_code"].to_numpy()[acc].tolist(),
+            "controller_accounts": bk_.accounts["account_no"].to_numpy()[ctrl].tolist(),
+            "start_month": first_month(s.start_month), "collapse_month": _month_iso(world, s.collapse_month),
+            "months_active_in_window": [m.isoformat() for i, m in enumerate(world.months) if s.start_month <= i <= end],
+            "n_investors": int(s.n_investors), "elderly_investor_share": round(float(inv["elderly"].mean()), 4)
+            if len(inv) else 0.0,
+            "unit_yuan": int(s.unit) // 100, "monthly_payout_rate": float(s.monthly_rate),
+            "raised_yuan": int(s.raised) // 100, "inflow_purpose": s.inflow_purpose,
+            "payout_purpose": s.payout_purpose,
+        })
+    hn = _hard_negatives(world)
     return {
         "generator": "include.simulate",
         "preset": world.preset.name,
         "seed": world.seed,
         "periods": [p.isoformat() for p in world.periods],
+        "months": [m.isoformat() for m in world.months],
         "minimum_ratios": MIN_RATIOS,
         "institutions": [
             {
@@ -89,14 +488,31 @@ def _ground_truth_payload(world: World) -> dict:
                 "institution_type": r.institution_type,
                 "bureau_code": r.bureau_code,
                 "size_tier": int(r.size_tier),
-                "reports_capital": r.institution_type not in NON_CAPITAL_TYPES,
+                "reports_capital": r.institution_type != "insurer",
                 "planted_capital_deterioration": bool(det[r.institution_code]),
+                "planted_recovery": bool(rec[r.institution_code]),
             }
             for r in inst.itertuples(index=False)
         ],
         "planted": {
-            "capital_deterioration": [c for c in world.health.codes if det[c]],
+            "capital_deterioration": [c for c in h.codes if det[c]],
+            "recovery": [c for c in h.codes if rec[c]],
+            "designated_high_risk": sorted(ev.loc[ev["event"] == "designated_high_risk", "institution_code"]),
+            "false_alarm_ratings": sorted(ev.loc[ev["event"] == "false_alarm_rating", "institution_code"]),
+            "schemes": len(schemes),
+            "guarantee_circles": len(bk_.circles),
+            "guarantee_chains": len(bk_.chains),
+            "hard_negatives": {k: int(v) for k, v in hn["kind"].value_counts().sort_index().items()},
+            "npl_understated_loan_months": int(len(bk_.understated)),
+            "late_submissions": int(len(world.lateness)),
         },
+        "institution_events": [
+            {"institution_code": r.institution_code, "event": r.event, "quarter": _iso(r.quarter), "detail": r.detail}
+            for r in ev.itertuples(index=False)
+        ],
+        "schemes": schemes,
+        "guarantee_circles": _groups_gt(world, bk_.circles),
+        "guarantee_chains": _groups_gt(world, bk_.chains),
         "capital_breaches": [
             {
                 "institution_code": r.institution_code,
@@ -111,66 +527,121 @@ def _ground_truth_payload(world: World) -> dict:
     }
 
 
-def write_world(world: World, landing_dir: Path, ground_truth_dir: Path) -> dict:
-    """Write every submission of ``world`` into ``landing_dir`` and its answers into
-    ``ground_truth_dir``; returns counts."""
-    landing_dir, ground_truth_dir = Path(landing_dir), Path(ground_truth_dir)
-    _gt.check_separate(landing_dir, ground_truth_dir)
-    inst = world.universe.institutions
-    # Format each dataset once, then slice per submission.
-    groups: dict[str, dict[tuple[str, str], np.ndarray]] = {}
-    for name, frame in world.frames.items():
-        text = format_frame(frame, name)
-        rows = text.to_numpy(dtype=object)
-        idx = text.groupby(["institution_code", DATASETS[name].period_column], sort=False).indices
-        groups[name] = {k: rows[v] for k, v in idx.items()}
-    when = submission_times(stream(world.seed, "schedule"), inst["institution_code"].tolist(), world.periods)
-    order = [d for d in DATASETS if d in world.frames]
-    n_sub = n_files = n_bytes = 0
-    for r in inst.itertuples(index=False):
-        for p in world.periods:
-            key = (r.institution_code, p.isoformat())
-            frames = {d: groups[d][key] for d in order if key in groups[d]}
-            if not frames:
-                continue
-            compression = r.file_compression if isinstance(r.file_compression, str) else None
-            sub = write_submission(landing_dir, r.institution_code, p, 1, when[(r.institution_code, p)], frames,
-                                   encoding=r.file_encoding, compression=compression)
-            n_sub += 1
-            n_files += len(frames)
-            n_bytes += sum(f.stat().st_size for f in sub.iterdir())
-    payload = _ground_truth_payload(world)
-    _gt.write_ground_truth(ground_truth_dir, payload, world.health.long())
+def _groups_gt(world: World, groups: list[dict]) -> list[dict]:
+    firms, loans = world.firms, world.banking.loans
+    codes = world.universe.institutions["institution_code"].to_numpy()
+    out = []
+    for g in groups:
+        out.append({
+            "members_uscc": firms["uscc"].to_numpy()[g["members"]].tolist(),
+            "loan_ids": loans["loan_id"].to_numpy()[g["loan_rows"]].tolist(),
+            "lenders": codes[loans["inst_idx"].to_numpy()[g["loan_rows"]]].tolist(),
+            "contagion_default_month": _month_iso(world, g["default_month"]) if g.get("contagion") else None,
+        })
+    return out
+
+
+def _hard_negatives(world: World) -> pd.DataFrame:
+    """kind, account_no, institution_code, entity_id (USCC or resident ID)."""
+    pat, acc = world.patterns, world.banking.accounts
+    firms, persons = world.firms, world.persons
+    parts = []
+
+    def add(kind, acct_rows, entity):
+        acct_rows = np.asarray(acct_rows, dtype=np.int64)
+        parts.append(pd.DataFrame({"kind": kind, "account_no": acc["account_no"].to_numpy()[acct_rows],
+                                   "institution_code": acc["institution_code"].to_numpy()[acct_rows],
+                                   "entity_id": entity}))
+
+    add("payroll", pat.payroll["acct"], firms["uscc"].to_numpy()[pat.payroll["firm_idx"].to_numpy()])
+    add("merchant", pat.merchants["acct"], firms["uscc"].to_numpy()[pat.merchants["firm_idx"].to_numpy()])
+    rp = world.txn_context.repay
+    add("loan_repayment", rp["acct"], persons["resident_id"].to_numpy()[
+        world.banking.loans["holder_idx"].to_numpy()[rp["loan_row"].to_numpy()]])
+    add("pension", pat.pensioners["acct"], persons["resident_id"].to_numpy()[pat.pensioners["person_idx"].to_numpy()])
+    return pd.concat(parts, ignore_index=True).drop_duplicates(["kind", "account_no"]).reset_index(drop=True)
+
+
+def _ground_truth_tables(world: World) -> dict[str, pd.DataFrame]:
+    pat, acc = world.patterns, world.banking.accounts
+    inv = pat.investors
+    persons = world.persons
+    months = world.months
+
+    def month_or_none(v):
+        return [(pd.Timestamp(months[0]) + pd.offsets.MonthEnd(int(x))).date().isoformat() if x != -99 else ""
+                for x in v]
+
+    investors = pd.DataFrame({
+        "scheme_id": inv["scheme_id"], "resident_id": persons["resident_id"].to_numpy()[inv["person_idx"].to_numpy()],
+        "account_no": acc["account_no"].to_numpy()[inv["acct"].to_numpy()], "elderly": inv["elderly"],
+        "join_month": month_or_none(inv["join_month"]), "principal_yuan": inv["principal"] // 100,
+        "topup_month": month_or_none(inv["topup_month"]), "monthly_payout_yuan": inv["payout"] // 100,
+    }) if len(inv) else pd.DataFrame()
+    circles_loans = world.banking.loans[world.banking.loans["planted_group"].notna()][["loan_id", "planted_group"]]
     return {
-        "submissions": n_sub,
-        "files": n_files,
-        "bytes": n_bytes,
-        "capital_breaches": len(payload["capital_breaches"]),
-        "planted_capital_deterioration": len(payload["planted"]["capital_deterioration"]),
+        "hard_negatives.csv": _hard_negatives(world),
+        "scheme_investors.csv": investors,
+        "planted_guarantee_loans.csv": circles_loans,
+        "institution_events.csv": world.events.assign(quarter=world.events["quarter"].map(_iso)),
+        "late_submissions.csv": world.lateness,
+        "npl_understated.csv": _understated(world),
+        "developer_financials.csv": world.developers.assign(report_period=world.developers["report_period"].map(_iso)),
     }
 
 
-def generate(landing_dir: Path, ground_truth_dir: Path, preset: str = "tiny", seed: int = 7) -> dict:
+def _understated(world: World) -> pd.DataFrame:
+    u = world.banking.understated
+    loans = world.banking.loans
+    codes = world.universe.institutions["institution_code"].to_numpy()
+    return pd.DataFrame({
+        "institution_code": codes[loans["inst_idx"].to_numpy()[u["li"].to_numpy()]],
+        "report_period": [world.months[m].isoformat() for m in u["mi"].to_numpy()],
+        "loan_id": loans["loan_id"].to_numpy()[u["li"].to_numpy()],
+        "reported_category": "关注", "true_category": "次级", "overdue_days": u["overdue_days"].to_numpy(),
+    })
+
+
+def generate(landing_dir: Path, ground_truth_dir: Path, preset: str | Preset = "tiny", seed: int = 7) -> dict:
     """Simulate ``preset`` with ``seed`` and write the landing zone and the ground truth.
 
-    Returns a summary: preset, seed, periods, institutions (and by type), submissions, files, bytes,
-    rows per dataset, planted/breach counts and seconds taken. Raises ValueError if the ground-truth
+    Returns a summary: preset, seed, periods (the month ends submitted), quarters, institutions (and
+    by type), persons, firms, submissions, files, bytes, rows per dataset, planted counts,
+    transactions generated per second and seconds taken. Raises ValueError if the ground-truth
     directory is (or is inside) the landing zone, and FileExistsError if a submission already exists
     with different content.
     """
     t0 = time.perf_counter()
     _gt.check_separate(Path(landing_dir), Path(ground_truth_dir))
     world = build_world(preset, seed)
+    t_build = time.perf_counter() - t0
     written = write_world(world, Path(landing_dir), Path(ground_truth_dir))
     types = world.universe.institutions["institution_type"].value_counts()
+    n_txn = written["rows"]["transaction"]
+    txn_s = written.pop("transaction_seconds")
+    if "transaction" in world.frames:  # generated during build: time it from the context instead
+        txn_s = _time_transactions(world)
     return {
         "preset": world.preset.name,
         "seed": seed,
-        "periods": [p.isoformat() for p in world.periods],
+        "periods": [m.isoformat() for m in world.months],
+        "quarters": [p.isoformat() for p in world.periods],
         "institutions": len(world.universe.institutions),
         "institutions_by_type": {t: int(types.get(t, 0)) for t in sorted(types.index)},
         "bureaus": len(world.universe.bureaus),
-        "rows": {name: int(len(f)) for name, f in world.frames.items()},
+        "persons": len(world.persons),
+        "firms": len(world.firms),
+        "schemes": len(world.schemes),
         **written,
+        "transactions_per_second": int(n_txn / txn_s) if txn_s > 0 else None,
+        "build_seconds": round(t_build, 3),
         "seconds": round(time.perf_counter() - t0, 3),
     }
+
+
+def _time_transactions(world: World) -> float:
+    """Seconds to regenerate one month of transactions, scaled to the whole run (cheap estimate)."""
+    m = len(world.months) - 1
+    t0 = time.perf_counter()
+    month_transactions(world.txn_context, m)
+    return (time.perf_counter() - t0) * len(world.months)

@@ -1,8 +1,12 @@
 """The simulator's answers, written next to (never inside) the landing zone.
 
-``ground_truth.json``: run parameters, the institution list with what was planted, and every capital
-ratio breach actually present in the submitted figures. ``latent_health.csv``: the latent health
-score per institution and period (labels for model evaluation). The pipeline never reads these.
+``ground_truth.json``: run parameters, the institution list with what was planted, institution events
+(deterioration onset, recovery, high-risk designation, takeover, false-alarm ratings), every scheme
+(firm, collection and controller accounts, months, investors, collapse), guarantee circles and chains,
+counts of hard negatives, and every capital ratio breach actually present in the submitted figures.
+``latent_health.csv``: the latent health score per institution and quarter (the hidden state behind
+the ratings). Further CSV tables (``hard_negatives.csv``, ``scheme_investors.csv``, ...) list the
+rows behind the counts. The pipeline never reads these.
 """
 
 from __future__ import annotations
@@ -28,8 +32,10 @@ def _atomic_write(path: Path, data: bytes) -> None:
     os.replace(tmp, path)
 
 
-def write_ground_truth(ground_truth_dir: Path, payload: dict, health_long: pd.DataFrame) -> list[Path]:
-    """Write ``ground_truth.json`` (``payload``) and ``latent_health.csv``; returns the paths."""
+def write_ground_truth(ground_truth_dir: Path, payload: dict, health_long: pd.DataFrame,
+                       tables: dict[str, pd.DataFrame] | None = None) -> list[Path]:
+    """Write ``ground_truth.json`` (``payload``), ``latent_health.csv`` and each of ``tables``
+    (file name -> frame, written as UTF-8 CSV); returns the paths."""
     gt = Path(ground_truth_dir)
     gt.mkdir(parents=True, exist_ok=True)
     js = gt / "ground_truth.json"
@@ -39,4 +45,9 @@ def write_ground_truth(ground_truth_dir: Path, payload: dict, health_long: pd.Da
     h["health_z"] = [f"{v:.6f}" for v in h["health_z"].tolist()]
     csv_path = gt / "latent_health.csv"
     _atomic_write(csv_path, h.to_csv(index=False, lineterminator="\n").encode("utf-8"))
-    return [js, csv_path]
+    out = [js, csv_path]
+    for name, frame in (tables or {}).items():
+        path = gt / name
+        _atomic_write(path, frame.to_csv(index=False, lineterminator="\n").encode("utf-8"))
+        out.append(path)
+    return out

@@ -29,16 +29,36 @@ class HealthPanel:
     periods: list[date]
     z: np.ndarray
     deteriorating: np.ndarray
+    recovering: np.ndarray | None = None  # dip and recover (never below the capital floor)
+    onset: np.ndarray | None = None  # quarter index where a planted decline starts (-1: none)
+
+    def __post_init__(self) -> None:
+        n = len(self.codes)
+        if self.recovering is None:
+            self.recovering = np.zeros(n, dtype=bool)
+        if self.onset is None:
+            self.onset = np.where(self.deteriorating, 0, -1)
+
+    def of(self, code: str) -> np.ndarray:
+        """The quarterly ``z`` path of one institution."""
+        return self.z[self.codes.index(code)]
+
+    def monthly(self, months: list[date]) -> np.ndarray:
+        """``z`` per institution and month (each month takes its quarter's value)."""
+        q_index = np.searchsorted(np.array(self.periods, dtype="datetime64[D]"),
+                                  np.array(months, dtype="datetime64[D]"))
+        return self.z[:, np.clip(q_index, 0, len(self.periods) - 1)]
 
     def long(self) -> pd.DataFrame:
         """One row per institution and period: institution_code, report_period, health_z,
-        planted_deteriorating."""
+        planted_deteriorating, planted_recovering."""
         n, t = self.z.shape
         return pd.DataFrame({
             "institution_code": np.repeat(self.codes, t),
             "report_period": np.tile(np.array(self.periods, dtype="datetime64[D]"), n),
             "health_z": self.z.ravel(),
             "planted_deteriorating": np.repeat(self.deteriorating, t),
+            "planted_recovering": np.repeat(self.recovering, t),
         })
 
     def rows_of(self, codes) -> np.ndarray:
@@ -70,14 +90,18 @@ def simulate_health(
     periods: list[date],
     *,
     deteriorating_share: float = 0.08,
+    recovering_share: float = 0.0,
     floor_z: float = -1.6,
     planted_end_z: tuple[float, float] = (-3.6, -2.6),
 ) -> HealthPanel:
     """A random walk with drift per institution, vectorised over institutions and periods.
 
     Healthy institutions: level ~ N(0, 0.6), drift ~ N(0, 0.04) per period, AR(1) noise; kept above
-    ``floor_z`` (which maps to a ratio above every minimum). Planted ones: start in (-0.8, 0.3) and
-    fall roughly linearly to a value in ``planted_end_z`` at the last period, with small noise.
+    ``floor_z`` (which maps to a ratio above every minimum). Planted ones: start in (-0.8, 0.3), stay
+    there until an onset quarter in the first half of the window, then fall roughly linearly to a value
+    in ``planted_end_z`` at the last period, with small noise. Recovering ones (about
+    ``recovering_share`` of the non-planted, drawn from a separate stream so the planted ones do not
+    change) dip to about ``floor_z`` mid-window and return to their level.
     """
     n, t = len(institutions), len(periods)
     det = choose_deteriorating(rng, institutions, deteriorating_share)
@@ -93,9 +117,23 @@ def simulate_health(
 
     start = rng.uniform(-0.8, 0.3, size=n)
     end = rng.uniform(*planted_end_z, size=n)
-    frac = steps / max(t - 1, 1)
-    path = start[:, None] + (end - start)[:, None] * frac[None, :] + rng.normal(0, 0.08, size=(n, t))
+    onset_rng = np.random.default_rng(rng.integers(2**63))
+    onset = np.where(det, onset_rng.integers(0, max(t // 2, 1), size=n), -1)
+    frac = np.clip((steps[None, :] - onset[:, None]) / np.maximum(t - 1 - onset, 1)[:, None], 0.0, 1.0)
+    path = start[:, None] + (end - start)[:, None] * frac + rng.normal(0, 0.08, size=(n, t))
     path[:, -1] = end  # the last period always lands where planned
     z = np.where(det[:, None], path, z)
+
+    rec = np.zeros(n, dtype=bool)
+    cand = np.flatnonzero(~det & ~institutions["institution_type"].isin(["large_state_bank"]).to_numpy())
+    k = int(round(recovering_share * n))
+    if k and len(cand) and t >= 4:
+        rec[onset_rng.choice(cand, size=min(k, len(cand)), replace=False)] = True
+        mid = onset_rng.integers(t // 3, max(t // 3 + 1, 2 * t // 3), size=n)
+        width = max(t / 4, 1.0)
+        dip = np.exp(-0.5 * ((steps[None, :] - mid[:, None]) / width) ** 2)
+        depth = (z.mean(axis=1) - floor_z - 0.05)[:, None]
+        z = np.where(rec[:, None], np.maximum(z - depth * dip, floor_z), z)
+        onset = np.where(rec, np.maximum(mid - int(round(width)), 0), onset)
     return HealthPanel(codes=institutions["institution_code"].tolist(), periods=list(periods), z=z,
-                       deteriorating=det)
+                       deteriorating=det, recovering=rec, onset=onset)

@@ -6,8 +6,9 @@ one file per dataset, ``<dataset>.csv`` (``<dataset>.csv.gz`` when gzipped).
 
 Data files: UTF-8 (no BOM) or GB18030, comma-delimited, header row = the registry's column order,
 RFC-4180 quoting (a field is quoted only when it holds a comma, quote or line break; quotes are
-doubled), ``\\n`` line endings, empty field = NULL, dates ``YYYY-MM-DD``, numbers plain decimals
-(never an exponent). Gzip members carry no file name and mtime 0, so output is byte-reproducible.
+doubled), ``\\n`` line endings, empty field = NULL, dates ``YYYY-MM-DD``, timestamps
+``YYYY-MM-DDTHH:MM:SS+08:00`` (naive datetimes in a frame are China Standard Time), numbers plain
+decimals (never an exponent). Gzip members carry no file name and mtime 0, so output is byte-reproducible.
 
 Manifest (exactly these keys)::
 
@@ -105,11 +106,18 @@ def _format_column(s: pd.Series, pg_type: str) -> pd.Series:
     m = _NUMERIC_RE.match(t)
     if t == "date":
         if pd.api.types.is_datetime64_any_dtype(v):
-            vals = v.dt.strftime("%Y-%m-%d").to_numpy()
+            vals = np.datetime_as_string(v.to_numpy().astype("datetime64[D]"), unit="D").astype(object)
         else:
             vals = [x if isinstance(x, str) else x.isoformat()[:10] for x in v.tolist()]
     elif t.startswith("timestamp"):
-        vals = [x if isinstance(x, str) else pd.Timestamp(x).isoformat() for x in v.tolist()]
+        if isinstance(v.dtype, pd.DatetimeTZDtype):
+            v = v.dt.tz_convert(CST).dt.tz_localize(None)
+        if pd.api.types.is_datetime64_any_dtype(v):
+            # naive datetimes are China Standard Time (see module docstring)
+            text = np.datetime_as_string(v.to_numpy().astype("datetime64[s]"), unit="s")
+            vals = np.char.add(text, "+08:00" if t == "timestamptz" or "with time zone" in t else "").astype(object)
+        else:
+            vals = [x if isinstance(x, str) else pd.Timestamp(x).isoformat() for x in v.tolist()]
     elif m or t == "numeric" or t in ("double precision", "real"):
         scale = int(m.group(2)) if m else None
         if pd.api.types.is_integer_dtype(v) and scale is not None:
@@ -210,7 +218,7 @@ def write_data_file(path: Path, header: list[str], rows, *, encoding: str = "utf
         hashing = _HashingWriter(raw)
         if compression == "gzip":
             # no file name and mtime 0 in the gzip header: same content, same bytes
-            target = gzip.GzipFile(filename="", mode="wb", fileobj=hashing, mtime=0)
+            target = gzip.GzipFile(filename="", mode="wb", fileobj=hashing, mtime=0, compresslevel=6)
         else:
             target = hashing
         sink = _TextSink(target, encoding)

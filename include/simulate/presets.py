@@ -1,4 +1,18 @@
-"""Named sizes for a simulation run."""
+"""Named sizes for a simulation run, and the knobs behind them.
+
+Every knob is an explicit field of :class:`Preset`; a preset is just a set of values. To try a variant,
+``dataclasses.replace(get_preset("small"), n_schemes=30)`` and pass the result to ``build_world`` /
+``generate``.
+
+=========  ============  =======  ========  =======  ====================  ==============================
+preset     institutions  firms    persons   months   transactions (rows)   use
+=========  ============  =======  ========  =======  ====================  ==============================
+tiny       10            200      2,000     12       ~20k                  unit tests, < 3 s
+small      80            5,000    50,000    24       ~1M                   the demo, < 30 s with writing
+medium     200           20,000   200,000   24       ~5M                   benchmarks
+large      400           100,000  1,000,000 24       ~50M                  streaming, memory bounded
+=========  ============  =======  ========  =======  ====================  ==============================
+"""
 
 from __future__ import annotations
 
@@ -12,16 +26,50 @@ LAST_PERIOD = date(2025, 12, 31)
 class Preset:
     name: str
     n_institutions: int
-    n_quarters: int
+    n_quarters: int  # months = 3 * n_quarters, ending at ``last_period``
     last_period: date = LAST_PERIOD
     gb18030_share: float = 0.25  # institutions delivering GB18030 instead of UTF-8
     gzip_share: float = 0.25  # institutions gzipping their files
     deteriorating_share: float = 0.08  # capital reporters planted to fall below the CAR minimum
+    recovering_share: float = 0.05  # institutions that weaken for a few quarters, then recover
+    # --- entities ---
+    n_firms: int = 200
+    n_persons: int = 2_000
+    elderly_share: float = 0.20  # persons aged 60+ at the last period (China: ~21%)
+    developer_share: float = 0.04  # firms that are real-estate developers (industry K)
+    # --- banking ---
+    mortgage_share: float = 0.12  # persons aged 25-60 with a mortgage
+    consumer_loan_share: float = 0.08
+    firm_borrower_share: float = 0.55  # active firms with at least one loan
+    guarantee_share: float = 0.35  # corporate loans guaranteed by another firm or a person
+    n_guarantee_circles: int = 2  # planted A->B->C->A circles (across firms and banks)
+    n_guarantee_chains: int = 2  # planted A->B->C->D chains
+    # --- transactions ---
+    n_transactions: int = 20_000  # target rows over the whole run (both sides of a transfer count)
+    n_schemes: int = 2  # illegal fundraising schemes
+    n_payroll: int = 6  # payroll firms (hard negative)
+    n_merchants: int = 8  # retail merchants (hard negative)
+    pension_share: float = 0.6  # elderly persons receiving a monthly pension (hard negative)
+    stream_transactions: bool = False  # generate/write transactions month by month, never all at once
+
+    @property
+    def n_months(self) -> int:
+        return 3 * self.n_quarters
 
 
 PRESETS: dict[str, Preset] = {
-    "tiny": Preset("tiny", n_institutions=10, n_quarters=4),
-    "small": Preset("small", n_institutions=80, n_quarters=8),
+    "tiny": Preset("tiny", n_institutions=10, n_quarters=4, n_firms=200, n_persons=2_000,
+                   n_transactions=20_000, n_schemes=2, n_payroll=6, n_merchants=8,
+                   n_guarantee_circles=2, n_guarantee_chains=2),
+    "small": Preset("small", n_institutions=80, n_quarters=8, n_firms=5_000, n_persons=50_000,
+                    n_transactions=1_000_000, n_schemes=12, n_payroll=40, n_merchants=60,
+                    n_guarantee_circles=8, n_guarantee_chains=8),
+    "medium": Preset("medium", n_institutions=200, n_quarters=8, n_firms=20_000, n_persons=200_000,
+                     n_transactions=5_000_000, n_schemes=30, n_payroll=160, n_merchants=240,
+                     n_guarantee_circles=20, n_guarantee_chains=20),
+    "large": Preset("large", n_institutions=400, n_quarters=8, n_firms=100_000, n_persons=1_000_000,
+                    n_transactions=50_000_000, n_schemes=80, n_payroll=800, n_merchants=1_200,
+                    n_guarantee_circles=60, n_guarantee_chains=60, stream_transactions=True),
 }
 
 

@@ -1,4 +1,5 @@
-"""Prudential datasets: the institution master record and the capital adequacy report.
+"""Prudential datasets: the institution master record and the capital adequacy report (the other
+quarterly reports, derived from the loan detail, are in :mod:`.reports`).
 
 Money amounts are int64 **fen** (CNY cents) in the frames this module returns, so identities such as
 ``total_rwa = credit_rwa + market_rwa + operational_rwa`` hold exactly; the landing writer formats
@@ -53,7 +54,7 @@ def _periods_col(periods: list[date], n: int) -> np.ndarray:
 
 
 def institution_records(institutions: pd.DataFrame, periods: list[date]) -> pd.DataFrame:
-    """The INSTITUTION dataset: every institution reports its master record every period."""
+    """The INSTITUTION dataset: every institution reports its master record every period (month)."""
     t = len(periods)
     inst = institutions.loc[institutions.index.repeat(t)].reset_index(drop=True)
     inst["report_period"] = _periods_col(periods, len(institutions))
@@ -71,9 +72,14 @@ def capital_reports(
     institutions: pd.DataFrame,
     health: HealthPanel,
     periods: list[date],
+    *,
+    total_rwa_fen: np.ndarray | None = None,
 ) -> pd.DataFrame:
     """The CAPITAL_REPORT dataset for every capital-reporting institution (all but insurers) and
-    period; amounts in int64 fen. Vectorised over institutions x periods."""
+    period; amounts in int64 fen. Vectorised over institutions x periods.
+
+    ``total_rwa_fen`` (capital reporters x periods, in the order of ``institutions`` without insurers)
+    sets the RWA from the balance sheet (see :mod:`.reports`); by default RWA follows the size tier."""
     rep = institutions[~institutions["institution_type"].isin(NON_CAPITAL_TYPES)].reset_index(drop=True)
     n, t = len(rep), len(periods)
     types = rep["institution_type"].to_numpy()
@@ -98,6 +104,8 @@ def capital_reports(
     rwa = 10 ** log_rwa0[:, None] * np.exp(np.cumsum(growth, axis=1))
 
     total_rwa = np.rint(rwa * 100).astype(np.int64)
+    if total_rwa_fen is not None:
+        total_rwa = np.asarray(total_rwa_fen, dtype=np.int64).reshape(n, t)
     market = np.rint(total_rwa * _uniform_by_type(rng, types, 2)[:, None]).astype(np.int64)
     operational = np.rint(total_rwa * _uniform_by_type(rng, types, 3)[:, None]).astype(np.int64)
     credit = total_rwa - market - operational

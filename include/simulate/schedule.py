@@ -8,6 +8,9 @@ import numpy as np
 
 from include.simulate.landing import CST
 
+#: A submission is due this many days after its period ends; later ones are late (ground truth).
+DEADLINE_DAYS = 30
+
 
 def submission_times(
     rng: np.random.Generator,
@@ -15,11 +18,15 @@ def submission_times(
     periods: list[date],
     *,
     lag_days: tuple[int, int] = (8, 28),
+    extra_lag: np.ndarray | None = None,
 ) -> dict[tuple[str, date], datetime]:
     """``{(code, period): submitted_at}``: ``lag_days`` (inclusive range) after the period end, during
-    office hours 09:00-17:59 China Standard Time. Vectorised draws, one per pair."""
+    office hours 09:00-17:59 China Standard Time. Vectorised draws, one per pair. ``extra_lag``
+    (codes x periods, days) delays weak institutions beyond the deadline (see :data:`DEADLINE_DAYS`)."""
     n, t = len(codes), len(periods)
     lag = rng.integers(lag_days[0], lag_days[1] + 1, size=(n, t))
+    if extra_lag is not None:
+        lag = lag + np.asarray(extra_lag, dtype=int).reshape(n, t)
     secs = rng.integers(9 * 3600, 18 * 3600, size=(n, t))
     out = {}
     for i, code in enumerate(codes):

@@ -1,0 +1,117 @@
+"""The ground truth stays beside the landing zone and out of the pipeline; streaming is chunked and
+gives the same files; output is deterministic; the README's dataset reference is current."""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import re
+from pathlib import Path
+
+import pytest
+
+from include.config import PROJECT_ROOT
+from include.simulate import build_world, docs, generate, write_world
+from include.simulate.landing import iter_submissions, read_manifest
+from include.simulate.presets import get_preset
+
+#: Where the pipeline lives. include/simulate writes the ground truth; include/cli.py runs the
+#: simulator; include/config.py only *defines* where the directory is (StatePaths.ground_truth).
+PIPELINE_DIRS = ("include", "dags", "ml")
+ALLOWED = {Path("include/cli.py"), Path("include/config.py")}
+
+
+def _hashes(root: Path) -> dict[str, str]:
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(root.rglob("*")) if p.is_file()}
+
+
+@pytest.fixture(scope="module")
+def run(tmp_path_factory):
+    root = tmp_path_factory.mktemp("simgt")
+    summary = generate(root / "landing", root / "ground_truth", preset="tiny", seed=5)
+    return root, summary
+
+
+def test_no_pipeline_module_reads_the_ground_truth():
+    offenders = []
+    for d in PIPELINE_DIRS:
+        for path in sorted((PROJECT_ROOT / d).rglob("*.py")):
+            rel = path.relative_to(PROJECT_ROOT)
+            if rel.parts[:2] == ("include", "simulate") or rel in ALLOWED:
+                continue
+            text = path.read_text(encoding="utf-8")
+            if "ground_truth" in text or re.search(r"simulate\s+import\s+ground_truth", text):
+                offenders.append(str(rel))
+    assert offenders == []
+
+
+def test_config_only_defines_the_ground_truth_path():
+    text = (PROJECT_ROOT / "include" / "config.py").read_text(encoding="utf-8")
+    uses = [line for line in text.splitlines() if "ground_truth" in line]
+    assert uses == ["    def ground_truth(self) -> Path:", '        return self.home / "ground_truth"']
+
+
+def test_ground_truth_is_only_beside_the_landing_zone(run):
+    root, _ = run
+    landing, gt = root / "landing", root / "ground_truth"
+    assert not gt.resolve().is_relative_to(landing.resolve())
+    names = {p.name for p in landing.rglob("*")}
+    assert not {n for n in names if "ground" in n or "latent" in n or "hard_neg" in n or "scheme" in n}
+    for sub in iter_submissions(landing):  # submissions hold registered datasets and nothing else
+        files = read_manifest(sub)["files"]
+        assert {p.name for p in sub.iterdir()} == {"manifest.json"} | {f["file"] for f in files}
+
+
+def test_ground_truth_lists_schemes_negatives_and_events(run):
+    root, summary = run
+    gt = root / "ground_truth"
+    truth = json.loads((gt / "ground_truth.json").read_text(encoding="utf-8"))
+    p = get_preset("tiny")
+    assert len(truth["schemes"]) == p.n_schemes == summary["schemes"]
+    for s in truth["schemes"]:
+        assert s["collection_accounts"] and s["controller_accounts"] and s["n_investors"] > 0
+        assert s["months_active_in_window"]
+    assert truth["planted"]["hard_negatives"]["payroll"] == p.n_payroll
+    assert truth["planted"]["hard_negatives"]["merchant"] == p.n_merchants
+    events = {e["event"] for e in truth["institution_events"]}
+    assert {"deterioration_onset", "designated_high_risk"} <= events
+    assert len(truth["guarantee_circles"]) == p.n_guarantee_circles
+    for name in ("latent_health.csv", "hard_negatives.csv", "scheme_investors.csv", "institution_events.csv"):
+        assert (gt / name).is_file(), name
+
+
+def test_same_seed_gives_identical_landing_and_ground_truth(tmp_path):
+    generate(tmp_path / "a" / "landing", tmp_path / "a" / "gt", preset="tiny", seed=3)
+    generate(tmp_path / "b" / "landing", tmp_path / "b" / "gt", preset="tiny", seed=3)
+    a, b = _hashes(tmp_path / "a"), _hashes(tmp_path / "b")
+    assert len(a) > 100 and a == b
+    assert any(k.startswith("gt/") for k in a)
+
+
+def test_streaming_is_chunked_by_month_and_gives_the_same_files(tmp_path, run):
+    root, summary = run
+    streamed = dataclasses.replace(get_preset("tiny"), name="tiny-streamed", stream_transactions=True)
+    world = build_world(streamed, seed=5)
+    assert "transaction" not in world.frames  # never all transactions at once
+    month = world.transactions(3)
+    assert set(month["report_period"].dt.date) == {world.months[3]}
+    written = write_world(world, tmp_path / "landing", tmp_path / "gt")
+    per_month = summary["rows"]["transaction"] / len(world.months)
+    assert 0 < written["peak_transaction_chunk_rows"] <= 1.5 * per_month
+    assert written["rows"] == summary["rows"]
+    assert _hashes(tmp_path / "landing") == _hashes(root / "landing")
+
+
+def test_summary_reports_throughput(run):
+    _, summary = run
+    for key in ("preset", "seed", "periods", "institutions", "rows", "submissions", "files", "bytes", "seconds",
+                "capital_breaches", "transactions_per_second"):
+        assert key in summary, key
+    assert summary["transactions_per_second"] > 0
+
+
+def test_readme_dataset_reference_is_current():
+    text = docs.README.read_text(encoding="utf-8")
+    assert docs.current_block(text) == docs.render(), "run `python -m include.simulate.docs`"
