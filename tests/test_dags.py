@@ -54,8 +54,11 @@ def test_dags_are_linked_by_assets(airflow_dagbag):
     emitted = {o.uri for t in ingest.tasks for o in t.outlets}
     assert set(RAW_ASSET_URIS.values()) <= emitted
     build = airflow_dagbag.dags["build_warehouse"]
-    scheduled_on = {a.uri for a in build.timetable.asset_condition.iter_assets().values()} if hasattr(
-        build.timetable.asset_condition, "iter_assets") else set()
+
+    def uris(cond) -> set[str]:
+        return {cond.uri} if hasattr(cond, "uri") else set().union(*(uris(c) for c in cond.objects))
+
+    scheduled_on = uris(build.timetable.asset_condition)
     assert set(RAW_ASSET_URIS.values()) <= scheduled_on
     assert MARTS_ASSET_URI in {o.uri for t in build.tasks for o in t.outlets}
 

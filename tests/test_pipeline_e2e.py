@@ -14,11 +14,20 @@ pytestmark = pytest.mark.slow
 
 
 def _counts(warehouse) -> dict:
+    """Counts of this test's own data (other tests share the session's warehouse)."""
+    mine = "join ops.batch b on b.batch_id = r._batch_id join ops.submission s using (submission_id) " \
+           "where s.landing_path like %s"
+    prefix = str(paths().landing) + "/%"
     with warehouse.connect() as conn:
-        raw = {ds: conn.execute(f'select count(*) from raw."{ds}"').fetchone()[0] for ds in DATASETS}
-        batches = dict(conn.execute("select status, count(*) from ops.batch group by 1").fetchall())
+        raw = {ds: conn.execute(f'select count(*) from raw."{ds}" r {mine}', (prefix,)).fetchone()[0]
+               for ds in DATASETS}
+        batches = dict(conn.execute("select b.status, count(*) from ops.batch b join ops.submission s "
+                                    "using (submission_id) where s.landing_path like %s group by 1",
+                                    (prefix,)).fetchall())
         mart = conn.execute("select count(*), count(*) filter (where car_below_minimum) "
-                            "from marts_prudential.capital_adequacy").fetchone()
+                            "from marts_prudential.capital_adequacy m where exists (select 1 from ops.batch b "
+                            "join ops.submission s using (submission_id) where b.batch_id = m.source_batch_id "
+                            "and s.landing_path like %s)", (prefix,)).fetchone()
     return {"raw": raw, "batches": batches, "mart": mart}
 
 

@@ -28,7 +28,7 @@ then the ground truth. The same seed and preset give byte-identical files.
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from datetime import date
 from pathlib import Path
@@ -46,6 +46,7 @@ from include.datasets import (
     REGULATOR_CODE,
 )
 from include.simulate import banking as bk
+from include.simulate import defects as _defects
 from include.simulate import ground_truth as _gt
 from include.simulate.entities import (
     ages_at,
@@ -67,7 +68,7 @@ from include.simulate.supervision import supervise
 from include.simulate.transactions import TxnContext, build_context, month_transactions
 from include.simulate.universe import Universe, build_universe
 
-__all__ = ["PRESETS", "Preset", "World", "build_world", "generate", "write_world"]
+__all__ = ["PRESETS", "Preset", "World", "advance", "build_world", "generate", "write_external", "write_world"]
 
 MonthHook = Callable[["World", int, dict[str, pd.DataFrame]], dict[str, pd.DataFrame]]
 
@@ -132,8 +133,10 @@ def _quarter_of_month(months: list[date], quarters: list[date]) -> np.ndarray:
 def build_world(preset: str | Preset = "tiny", seed: int = 7) -> World:
     """Simulate the population and every dataset in memory."""
     p = get_preset(preset) if isinstance(preset, str) else preset
-    quarters = quarter_ends(p.last_period, p.n_quarters)
-    months = month_ends(p.last_period, p.n_months)
+    months = month_ends(p.window_end, p.n_months + p.extra_months)
+    q_after = sum(1 for m in months if m > p.last_period and m.month % 3 == 0)
+    last_q = max(m for m in months if m.month % 3 == 0)
+    quarters = quarter_ends(last_q, p.n_quarters + q_after)
     universe = build_universe(stream(seed, "universe"), p.n_institutions, established_before=quarters[0],
                               gb18030_share=p.gb18030_share, gzip_share=p.gzip_share)
     inst = universe.institutions
@@ -243,6 +246,8 @@ def _customer_frames(inst, persons, firms, customers, months) -> dict[str, pd.Da
         "founded_date": firms["founded_date"].to_numpy()[fi], "legal_rep_name": rid_name.reindex(legal).to_numpy(),
         "legal_rep_resident_id": legal, "onboard_date": corp["since"].to_numpy(),
     })
+    # A firm cannot become a customer before it exists (registry rule customer_corporate_founded_before_onboard).
+    cc["onboard_date"] = np.maximum(cc["onboard_date"].to_numpy(), cc["founded_date"].to_numpy())
     ind = c[c["holder_type"] == 0]
     pi = ind["holder_idx"].to_numpy()
     ci = pd.DataFrame({
@@ -366,10 +371,12 @@ def _submitter_key(name: str, frame: pd.DataFrame) -> np.ndarray:
 
 
 def write_world(world: World, landing_dir: Path, ground_truth_dir: Path, *,
-                month_hook: MonthHook | None = None) -> dict:
+                month_hook: MonthHook | None = None, months: Iterable[int] | None = None) -> dict:
     """Write every submission of ``world`` into ``landing_dir`` and its answers into
     ``ground_truth_dir``; returns counts. ``month_hook(world, m, frames) -> frames`` may alter a month's
-    frames before they are written (defect injection)."""
+    frames before they are written. ``months`` (indices into ``world.months``) writes only those months
+    (``simulate advance``); the ground truth is always written for the whole world. The returned
+    ``written`` lists the submission folders written."""
     landing_dir, ground_truth_dir = Path(landing_dir), Path(ground_truth_dir)
     _gt.check_separate(landing_dir, ground_truth_dir)
     inst = world.universe.institutions
@@ -381,7 +388,11 @@ def write_world(world: World, landing_dir: Path, ground_truth_dir: Path, *,
     rows: dict[str, int] = dict.fromkeys(DATASETS, 0)
     peak_chunk = 0
     txn_seconds = 0.0
+    only = None if months is None else set(months)
+    written: list[Path] = []
     for m, month in enumerate(world.months):
+        if only is not None and m not in only:
+            continue
         t0 = time.perf_counter()
         frames = world.month_frames(m)
         if "transaction" in frames:
@@ -411,6 +422,7 @@ def write_world(world: World, landing_dir: Path, ground_truth_dir: Path, *,
             enc, comp = delivery[code]
             sub = write_submission(landing_dir, code, month, 1, world.submitted_at[(code, month)], files,
                                    encoding=enc, compression=comp)
+            written.append(sub)
             n_sub += 1
             n_files += len(files)
             n_bytes += sum(f.stat().st_size for f in sub.iterdir())
@@ -426,6 +438,7 @@ def write_world(world: World, landing_dir: Path, ground_truth_dir: Path, *,
         "transaction_seconds": txn_seconds,
         "capital_breaches": len(payload["capital_breaches"]),
         "planted_capital_deterioration": len(payload["planted"]["capital_deterioration"]),
+        "written": written,
     }
 
 
@@ -602,7 +615,9 @@ def _understated(world: World) -> pd.DataFrame:
     })
 
 
-def generate(landing_dir: Path, ground_truth_dir: Path, preset: str | Preset = "tiny", seed: int = 7) -> dict:
+def generate(landing_dir: Path, ground_truth_dir: Path, preset: str | Preset = "tiny", seed: int = 7, *,
+             defects: _defects.DefectConfig | str | float | dict | None = None,
+             external: bool | None = None) -> dict:
     """Simulate ``preset`` with ``seed`` and write the landing zone and the ground truth.
 
     Returns a summary: preset, seed, periods (the month ends submitted), quarters, institutions (and
@@ -610,17 +625,33 @@ def generate(landing_dir: Path, ground_truth_dir: Path, preset: str | Preset = "
     transactions generated per second and seconds taken. Raises ValueError if the ground-truth
     directory is (or is inside) the landing zone, and FileExistsError if a submission already exists
     with different content.
+
+    ``defects`` (default: the preset's ``defects``, "none") plants delivery defects after writing
+    (:mod:`.defects`; recorded in ``ground_truth/defects.csv``). ``external`` (default: the preset's
+    ``external_feeds``) also writes the external feeds as JSONL files in ``<landing_dir>/../external/``
+    and their hidden labels into the ground truth.
     """
     t0 = time.perf_counter()
-    _gt.check_separate(Path(landing_dir), Path(ground_truth_dir))
+    landing_dir, ground_truth_dir = Path(landing_dir), Path(ground_truth_dir)
+    _gt.check_separate(landing_dir, ground_truth_dir)
     world = build_world(preset, seed)
     t_build = time.perf_counter() - t0
-    written = write_world(world, Path(landing_dir), Path(ground_truth_dir))
+    written = write_world(world, landing_dir, ground_truth_dir)
+    subs = written.pop("written")
     types = world.universe.institutions["institution_type"].value_counts()
     n_txn = written["rows"]["transaction"]
     txn_s = written.pop("transaction_seconds")
     if "transaction" in world.frames:  # generated during build: time it from the context instead
         txn_s = _time_transactions(world)
+    t = time.perf_counter()
+    found = _defects.inject(landing_dir, subs, _defects.resolve(defects if defects is not None
+                                                                else world.preset.defects), seed)
+    _defects.write_defects(ground_truth_dir, found)
+    t_defects = time.perf_counter() - t
+    t = time.perf_counter()
+    ext = write_external(world, landing_dir, ground_truth_dir) if (
+        world.preset.external_feeds if external is None else external) else None
+    t_external = time.perf_counter() - t
     return {
         "preset": world.preset.name,
         "seed": seed,
@@ -633,10 +664,35 @@ def generate(landing_dir: Path, ground_truth_dir: Path, preset: str | Preset = "
         "firms": len(world.firms),
         "schemes": len(world.schemes),
         **written,
+        "defects": {k: int(v) for k, v in found["kind"].value_counts().sort_index().items()},
+        "external_records": ext,
         "transactions_per_second": int(n_txn / txn_s) if txn_s > 0 else None,
         "build_seconds": round(t_build, 3),
+        "defect_seconds": round(t_defects, 3),
+        "external_seconds": round(t_external, 3),
         "seconds": round(time.perf_counter() - t0, 3),
     }
+
+
+def external_dir(landing_dir: Path) -> Path:
+    """Where the external feeds are written as files: ``<landing_dir>/../external`` (beside the landing
+    zone, like the ground truth)."""
+    return Path(landing_dir).resolve().parent / "external"
+
+
+def write_external(world: World, landing_dir: Path, ground_truth_dir: Path, *,
+                   published_through: date | None = None) -> dict[str, int]:
+    """Write the external feeds of ``world`` as published through ``published_through`` (default: its
+    last month) to :func:`external_dir` and their hidden labels to ``ground_truth_dir``; returns records
+    per feed."""
+    from include.simulate.external import FeedServer, from_world
+
+    out = external_dir(landing_dir)
+    _gt.check_separate(Path(landing_dir), out)
+    server = FeedServer(from_world(world), published_through=published_through)  # not started: files only
+    entries = server.write_files(out)
+    server.write_ground_truth(ground_truth_dir)
+    return {feed: int(e["records"]) for feed, e in entries.items()}
 
 
 def _time_transactions(world: World) -> float:
@@ -645,3 +701,6 @@ def _time_transactions(world: World) -> float:
     t0 = time.perf_counter()
     month_transactions(world.txn_context, m)
     return (time.perf_counter() - t0) * len(world.months)
+
+
+from include.simulate.advance import advance  # noqa: E402  (uses the names above)

@@ -51,10 +51,27 @@ class Preset:
     n_merchants: int = 8  # retail merchants (hard negative)
     pension_share: float = 0.6  # elderly persons receiving a monthly pension (hard negative)
     stream_transactions: bool = False  # generate/write transactions month by month, never all at once
+    # --- delivery defects and external data ---
+    defects: str = "none"  # include.simulate.defects.resolve: "none", "default" (a few %), "all"
+    external_feeds: bool = True  # generate() also writes the external feeds beside the landing zone
+    # --- time ---
+    extra_months: int = 0  # months simulated after ``last_period`` (``simulate advance``); entities stay anchored
+
+    @property
+    def window_end(self) -> date:
+        """The last month end simulated: ``last_period`` plus ``extra_months``."""
+        return _add_months(self.last_period, self.extra_months)
 
     @property
     def n_months(self) -> int:
         return 3 * self.n_quarters
+
+
+def _add_months(d: date, n: int) -> date:
+    from include.simulate.periods import month_end
+
+    y, m = divmod(d.year * 12 + d.month - 1 + n, 12)
+    return month_end(y, m + 1)
 
 
 PRESETS: dict[str, Preset] = {
@@ -69,7 +86,7 @@ PRESETS: dict[str, Preset] = {
                      n_guarantee_circles=20, n_guarantee_chains=20),
     "large": Preset("large", n_institutions=400, n_quarters=8, n_firms=100_000, n_persons=1_000_000,
                     n_transactions=50_000_000, n_schemes=80, n_payroll=800, n_merchants=1_200,
-                    n_guarantee_circles=60, n_guarantee_chains=60, stream_transactions=True),
+                    n_guarantee_circles=60, n_guarantee_chains=60, stream_transactions=True, external_feeds=False),
 }
 
 

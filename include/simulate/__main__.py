@@ -1,0 +1,49 @@
+"""``python -m include.simulate {generate,advance,defects}``: the simulator on its own (the project CLI,
+``include/cli.py``, wraps ``generate``). Paths default to ``$SUPERVISION_HOME``'s landing and ground truth."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from pathlib import Path
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(prog="python -m include.simulate")
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    for name in ("generate", "advance"):
+        p = sub.add_parser(name)
+        p.add_argument("--preset", default="tiny")
+        p.add_argument("--seed", type=int, default=7)
+        p.add_argument("--landing", type=Path)
+        p.add_argument("--ground-truth", type=Path)
+        p.add_argument("--defects", default=None, help="none | default | all | a scale factor")
+        p.add_argument("--no-external", action="store_true", help="do not write the external feeds")
+    sub.add_parser("defects", help="print the defect catalogue")
+    args = ap.parse_args(argv)
+    if args.cmd == "defects":
+        from include.simulate.defects import catalogue_frame
+
+        print(catalogue_frame().to_string(index=False))
+        return 0
+    from include import simulate
+
+    if args.landing is None or args.ground_truth is None:
+        from include.config import paths
+
+        p = paths()
+        args.landing = args.landing or p.landing
+        args.ground_truth = args.ground_truth or p.ground_truth
+    defects = args.defects
+    if defects not in (None, "none", "default", "all"):
+        defects = float(defects)
+    fn = simulate.generate if args.cmd == "generate" else simulate.advance
+    summary = fn(args.landing, args.ground_truth, args.preset, args.seed, defects=defects,
+                 external=False if args.no_external else None)
+    print(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
