@@ -88,7 +88,8 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     from include import simulate
 
     p = paths()
-    summary = simulate.generate(p.landing, p.ground_truth, preset=args.preset, seed=args.seed)
+    summary = simulate.generate(p.landing, p.ground_truth, preset=args.preset, seed=args.seed,
+                                defects=getattr(args, "defects", None))
     print(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
     return 0
 
@@ -240,6 +241,9 @@ def build_parser() -> argparse.ArgumentParser:
     for sp in (sim,):
         sp.add_argument("--preset", default="small", help="tiny | small | medium | large (default small)")
         sp.add_argument("--seed", type=int, default=7)
+        sp.add_argument("--defects", default=None,
+                        help="inject defects: none (default) | default (~4%% of files) | all (every kind); "
+                             "the catalogue is in include/simulate/defects.py, answers in ground_truth/defects.csv")
     add("dbt-parse", cmd_dbt_parse, "make dbt's manifest.json for Cosmos")
     add("dbt-sources", cmd_dbt_sources, "regenerate dbt source YAML from the dataset registry")
     d = add("dbt", cmd_dbt, "run a dbt command as the transformer role, e.g. `dbt -- docs generate`")
