@@ -133,6 +133,8 @@ def run_dags(dag_ids: tuple[str, ...] = DAG_ORDER) -> dict[str, str]:
     from include.airflow_env import airflow_env, apply, ensure_metadata_db
 
     ensure_metadata_db()
+    if not (paths().dbt_target / "manifest.json").exists():
+        cmd_dbt_parse(None)  # build_warehouse is rendered from it
     apply(airflow_env())
     from airflow.dag_processing.dagbag import DagBag
 

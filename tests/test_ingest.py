@@ -162,3 +162,13 @@ def test_a_batch_interrupted_after_loading_is_finished_by_the_rerun(warehouse, t
     assert m in pending_manifests(warehouse.role_url("loader"), tmp_path)
     (out,) = ingest_manifests(warehouse.role_url("loader"), [m], warehouse.state)
     assert out.status == "accepted" and _raw_count(warehouse, code) == 1
+
+
+def test_identical_files_verified_together_load_once(warehouse, tmp_path, code):
+    """A resubmission's unchanged file, processed in the same run as the original, is a duplicate."""
+    rows = capital_rows(code)
+    v1 = submit(tmp_path / "a", code, rows)
+    v2 = submit(tmp_path / "b", code, rows, version=2)
+    outs = ingest_manifests(warehouse.role_url("loader"), [v1, v2], warehouse.state)
+    assert sorted(o.status for o in outs) == ["accepted", "duplicate"]
+    assert _raw_count(warehouse, code) == 1

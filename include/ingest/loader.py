@@ -100,9 +100,9 @@ def _byte_stream(path: Path, compression: str | None) -> Iterator[bytes]:
             if tail:
                 yield tail
         except zlib.error as e:
-            raise LoadError(f"corrupt gzip ({e})") from None
+            raise LoadError(f"corrupt gzip ({e}) (rule: gzip_integrity)") from None
         if not d.eof:
-            raise LoadError("corrupt gzip: the file is truncated (no end-of-stream marker)")
+            raise LoadError("corrupt gzip: the file is truncated, no end-of-stream marker (rule: gzip_integrity)")
 
 
 def _split_header(stream: Iterator[bytes]) -> tuple[bytes, Iterator[bytes]]:
@@ -363,6 +363,23 @@ def promote_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list
             raise RuntimeError(f"batches not validated: {not_ready}")
         for key in sorted({f"{b['institution_code']}|{b['period']}|{ds.name}" for b in good}):
             conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (key,))
+        # The same file may have been accepted since it was verified (an unchanged file of a
+        # resubmission, verified together with the original): it is a no-op, not a second load.
+        accepted_shas = {r[0]: r[1] for r in conn.execute(
+            "select file_sha256, min(batch_id) from ops.batch where dataset = %s and file_sha256 = any(%s) "
+            "and status in ('accepted', 'superseded') group by 1", (ds.name, [b["file_sha256"] for b in good]))}
+        unique_good = []
+        for b in sorted(good, key=lambda b: (b["version"], b["batch_id"])):
+            first = accepted_shas.get(b["file_sha256"])
+            if first is None:
+                accepted_shas[b["file_sha256"]] = b["batch_id"]
+                unique_good.append(b)
+                continue
+            _event(conn, b["batch_id"], "duplicate", dag_run_id,
+                   {"reason": f"identical file already accepted as batch {first}"})
+            outcomes.append(BatchOutcome(b["batch_id"], ds.name, "duplicate",
+                                         reason=f"identical file already accepted as batch {first}"))
+        good = unique_good
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in ds.column_names)
         if good:
             for period in sorted({b["period"].isoformat() for b in good}):
