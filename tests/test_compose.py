@@ -525,19 +525,20 @@ def test_dockerfile_copies_project_folder(folder):
 @pytest.fixture(scope="module")
 def initialised_postgres():
     """An embedded PostgreSQL 16 on which the init script ran as the image's entrypoint would run it."""
-    pgserver = pytest.importorskip("pgserver")
-    from pgserver._commands import POSTGRES_BIN_PATH
+    from include.config import StatePaths
+    from include.warehouse.server import EmbeddedServer, _pg_bin_dir
 
     # Not pytest's tmp_path: as root, PostgreSQL runs as another user, who must traverse the parents.
     base = Path(tempfile.mkdtemp(prefix="sv-compose-pg-"))
     base.chmod(0o755)
-    server = pgserver.get_server(base / "pgdata", cleanup_mode="delete")
+    server = EmbeddedServer(StatePaths(base))
+    POSTGRES_BIN_PATH = _pg_bin_dir()
     try:
-        info = server.get_postmaster_info()
+        info = server.up(create_database=False)  # the init script creates the databases itself
         env = {
             **os.environ,
             "PATH": f"{POSTGRES_BIN_PATH}{os.pathsep}{os.environ.get('PATH', '')}",
-            "PGHOST": str(info.socket_dir or info.hostname),
+            "PGHOST": str(info.socket_dir or info.host),
             "PGPORT": str(info.port or 5432),
             "POSTGRES_USER": "postgres",
             "AIRFLOW_DB_PASSWORD": "airflow 'quoted' pw",
@@ -557,7 +558,7 @@ def initialised_postgres():
 
         yield psql
     finally:
-        server.cleanup()
+        server.down()
         shutil.rmtree(base, ignore_errors=True)
 
 

@@ -223,7 +223,7 @@ class EmbeddedServer:
     def status(self) -> ServerInfo:
         return self._read_postmaster()
 
-    def up(self, port: int | None = None, timeout: float = 60) -> ServerInfo:
+    def up(self, port: int | None = None, timeout: float = 60, create_database: bool = True) -> ServerInfo:
         self._prepare_dirs()
         if not (self.pgdata / "PG_VERSION").exists():
             log.info("initialising PostgreSQL data directory %s", self.pgdata)
@@ -262,7 +262,8 @@ class EmbeddedServer:
         else:
             raise RuntimeError(f"PostgreSQL did not become ready; see {logfile}")
         self.runtime_file.write_text(json.dumps(info.as_dict(), indent=2))
-        self._ensure_database()
+        if create_database:
+            self._ensure_database()
         return info
 
     def _remembered_port(self) -> int | None:
