@@ -3,10 +3,8 @@
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 from datetime import date
-from pathlib import Path
 
 import pytest
 
@@ -14,19 +12,14 @@ from include.simulate import advance, generate, get_preset
 from include.simulate.advance import landing_months
 from include.simulate.defects import read_defects
 from include.simulate.external import FEEDS
-from include.simulate.landing import iter_submissions, read_manifest, verify_submission
-
-
-def _hashes(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
+from include.simulate.landing import iter_submissions, read_manifest, tree_hashes, verify_submission
 
 
 @pytest.fixture(scope="module")
 def advanced(tmp_path_factory):
     root = tmp_path_factory.mktemp("advance")
     summary = generate(root / "landing", root / "gt", preset="tiny", seed=7)
-    before = _hashes(root / "landing")
+    before = tree_hashes(root / "landing")
     ext_before = json.loads((root / "external" / "manifest.json").read_text(encoding="utf-8"))
     step = advance(root / "landing", root / "gt", preset="tiny", seed=7)
     return root, summary, before, ext_before, step
@@ -45,7 +38,7 @@ def test_advance_adds_exactly_one_month(advanced):
 
 def test_existing_files_are_byte_identical(advanced):
     root, _, before, _, _ = advanced
-    after = _hashes(root / "landing")
+    after = tree_hashes(root / "landing")
     assert {k: v for k, v in after.items() if k in before} == before
     assert all("/2026-01-31/" in k for k in set(after) - set(before))
 
@@ -67,8 +60,8 @@ def test_advance_is_deterministic(advanced, tmp_path):
     root, *_ = advanced
     generate(tmp_path / "landing", tmp_path / "gt", preset="tiny", seed=7, external=False)
     advance(tmp_path / "landing", tmp_path / "gt", preset="tiny", seed=7, external=False)
-    mine = {k: v for k, v in _hashes(tmp_path / "landing").items() if "/2026-01-31/" in k}
-    theirs = {k: v for k, v in _hashes(root / "landing").items() if "/2026-01-31/" in k}
+    mine = {k: v for k, v in tree_hashes(tmp_path / "landing").items() if "/2026-01-31/" in k}
+    theirs = {k: v for k, v in tree_hashes(root / "landing").items() if "/2026-01-31/" in k}
     assert mine == theirs and mine
 
 

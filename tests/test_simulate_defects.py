@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import csv
 import gzip
-import hashlib
 import json
 from pathlib import Path
 
@@ -23,14 +22,9 @@ from include.simulate.defects import (
     resolve,
 )
 from include.simulate.ids import is_valid_resident_id, is_valid_uscc
-from include.simulate.landing import iter_submissions, read_manifest, sha256_file
+from include.simulate.landing import iter_submissions, read_manifest, sha256_file, tree_hashes
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
-
-
-def _hashes(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -223,7 +217,7 @@ def test_defects_are_deterministic_per_seed(run, tmp_path):
     generate(tmp_path / "landing", tmp_path / "gt", preset="tiny", seed=7,
              defects=DefectConfig.every_kind(rate=0.02, min_each=1), external=False)
     assert read_defects(tmp_path / "gt").equals(d)
-    assert _hashes(tmp_path / "landing") == _hashes(root / "landing")
+    assert tree_hashes(tmp_path / "landing") == tree_hashes(root / "landing")
 
 
 def test_default_rates_are_a_few_percent(tmp_path):

@@ -4,7 +4,6 @@ gives the same files; output is deterministic; the README's dataset reference is
 from __future__ import annotations
 
 import dataclasses
-import hashlib
 import json
 import re
 from pathlib import Path
@@ -13,18 +12,13 @@ import pytest
 
 from include.config import PROJECT_ROOT
 from include.simulate import build_world, docs, generate, write_world
-from include.simulate.landing import iter_submissions, read_manifest
+from include.simulate.landing import iter_submissions, read_manifest, tree_hashes
 from include.simulate.presets import get_preset
 
 #: Where the pipeline lives. include/simulate writes the ground truth; include/cli.py runs the
 #: simulator; include/config.py only *defines* where the directory is (StatePaths.ground_truth).
 PIPELINE_DIRS = ("include", "dags", "ml")
 ALLOWED = {Path("include/cli.py"), Path("include/config.py")}
-
-
-def _hashes(root: Path) -> dict[str, str]:
-    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
-            for p in sorted(root.rglob("*")) if p.is_file()}
 
 
 @pytest.fixture(scope="module")
@@ -85,7 +79,7 @@ def test_ground_truth_lists_schemes_negatives_and_events(run):
 def test_same_seed_gives_identical_landing_and_ground_truth(tmp_path):
     generate(tmp_path / "a" / "landing", tmp_path / "a" / "gt", preset="tiny", seed=3)
     generate(tmp_path / "b" / "landing", tmp_path / "b" / "gt", preset="tiny", seed=3)
-    a, b = _hashes(tmp_path / "a"), _hashes(tmp_path / "b")
+    a, b = tree_hashes(tmp_path / "a"), tree_hashes(tmp_path / "b")
     assert len(a) > 100 and a == b
     assert any(k.startswith("gt/") for k in a)
 
@@ -101,7 +95,7 @@ def test_streaming_is_chunked_by_month_and_gives_the_same_files(tmp_path, run):
     per_month = summary["rows"]["transaction"] / len(world.months)
     assert 0 < written["peak_transaction_chunk_rows"] <= 1.5 * per_month
     assert written["rows"] == summary["rows"]
-    assert _hashes(tmp_path / "landing") == _hashes(root / "landing")
+    assert tree_hashes(tmp_path / "landing") == tree_hashes(root / "landing")
 
 
 def test_summary_reports_throughput(run):

@@ -162,6 +162,12 @@ def format_frame(frame: pd.DataFrame, dataset: Dataset | str) -> pd.DataFrame:
 # --------------------------------------------------------------------------------------------------
 
 
+def tree_hashes(root: Path) -> dict[str, str]:
+    """sha256 of every file under ``root`` by relative path (determinism and "nothing rewritten" checks)."""
+    return {str(p.relative_to(root)): hashlib.sha256(p.read_bytes()).hexdigest()
+            for p in sorted(Path(root).rglob("*")) if p.is_file()}
+
+
 def sha256_file(path: Path) -> str:
     h = hashlib.sha256()
     with open(path, "rb") as f:
