@@ -506,12 +506,6 @@ def ingest_manifests(url: str, manifest_paths: list[Path], state: StatePaths | N
         return process_batches(conn, url, batch_ids, state, dag_run_id)
 
 
-def ingest_submission(url: str, manifest_path: Path, state: StatePaths | None = None,
-                      dag_run_id: str | None = None) -> list[BatchOutcome]:
-    """Register and process one submission."""
-    return ingest_manifests(url, [manifest_path], state, dag_run_id)
-
-
 def _record_bad_manifest(conn: psycopg.Connection, manifest_path: Path, reason: str, state: StatePaths,
                          dag_run_id: str | None) -> None:
     """An unreadable manifest is archived and logged in ops.bad_manifest; nothing is loaded."""
