@@ -58,11 +58,11 @@ from include.simulate.entities import (
 from include.simulate.health import HealthPanel, simulate_health
 from include.simulate.landing import format_frame, write_submission
 from include.simulate.patterns import Patterns, plan_patterns, scheme_extra_accounts
-from include.simulate.periods import month_ends, quarter_ends
+from include.simulate.periods import month_end, month_ends, quarter_ends
 from include.simulate.presets import PRESETS, Preset, get_preset
 from include.simulate.prudential import MIN_RATIOS, capital_ratios, institution_records
 from include.simulate.reports import prudential_reports
-from include.simulate.rng import stream
+from include.simulate.rng import Extension, stream
 from include.simulate.schedule import DEADLINE_DAYS, submission_times
 from include.simulate.supervision import supervise
 from include.simulate.transactions import TxnContext, build_context, month_transactions
@@ -100,6 +100,8 @@ class World:
     submitted_at: dict = field(default_factory=dict)  # (code, month) -> datetime
     lateness: pd.DataFrame | None = None
     txn_context: TxnContext | None = None
+    health_ahead: HealthPanel | None = None  # ``health`` plus the quarter of the last month if not yet reported
+    base_months: int | None = None  # months of the base window (the rest continue it: ``simulate advance``)
 
     # ---- month access (the writer, defect injection and `simulate advance` go through these)
     def transactions(self, m: int) -> pd.DataFrame:
@@ -131,47 +133,86 @@ def _quarter_of_month(months: list[date], quarters: list[date]) -> np.ndarray:
 
 
 def build_world(preset: str | Preset = "tiny", seed: int = 7) -> World:
-    """Simulate the population and every dataset in memory."""
+    """Simulate the population and every dataset in memory.
+
+    With ``preset.extra_months = k`` the world is the base world (``extra_months = 0``) continued by
+    ``k`` months: everything in the base window is identical (every draw there comes from its stream
+    with its base shape; plans such as onsets, scheme collapses and contagion stay planned over the
+    base window), and what happens after it is drawn from per-month or per-quarter streams
+    (:class:`~include.simulate.rng.Extension`), so the world with ``k`` extra months agrees with the one
+    with ``k + 1`` on every month they share.
+    """
     p = get_preset(preset) if isinstance(preset, str) else preset
-    months = month_ends(p.window_end, p.n_months + p.extra_months)
+    mb = p.n_months
+    months = month_ends(p.window_end, mb + p.extra_months)
+    base_months = months[:mb]
     q_after = sum(1 for m in months if m > p.last_period and m.month % 3 == 0)
     last_q = max(m for m in months if m.month % 3 == 0)
     quarters = quarter_ends(last_q, p.n_quarters + q_after)
+    qb = p.n_quarters  # quarters of the base window
+    extended = len(months) > mb
+    # latent health runs through the quarter of the last month (a month after the base window takes its
+    # own quarter's health, known before the quarter is reported)
+    h_quarters = list(quarters)
+    if extended and months[-1] > quarters[-1]:
+        h_quarters.append(month_end(months[-1].year, (months[-1].month - 1) // 3 * 3 + 3))
     universe = build_universe(stream(seed, "universe"), p.n_institutions, established_before=quarters[0],
                               gb18030_share=p.gb18030_share, gzip_share=p.gzip_share)
     inst = universe.institutions
-    health = simulate_health(stream(seed, "health"), inst, quarters, deteriorating_share=p.deteriorating_share,
-                             recovering_share=p.recovering_share)
+    health_ahead = simulate_health(stream(seed, "health"), inst, h_quarters,
+                                   deteriorating_share=p.deteriorating_share, recovering_share=p.recovering_share,
+                                   ext=Extension(seed, "health", h_quarters, qb))
+    if extended:
+        health_ahead.base_end, health_ahead.t_base = base_months[-1], qb
+    health = health_ahead.head(len(quarters))
     persons = build_persons(stream(seed, "persons"), p.n_persons, p.last_period, elderly_share=p.elderly_share)
     firms = build_firms(stream(seed, "firms"), p.n_firms, persons, p.last_period, developer_share=p.developer_share)
     shareholders = build_shareholders(stream(seed, "shareholders"), firms, persons)
-    developers = developer_financials(stream(seed, "developers"), firms, quarters)
+    developers = developer_financials(stream(seed, "developers"), firms, quarters,
+                                      ext=Extension(seed, "developers", quarters, qb))
     stressed = np.zeros(len(firms), dtype=bool)
-    if len(developers):
-        worst = developers.groupby("uscc")["red_lines_breached"].max()
+    if len(developers):  # planned over the base window
+        base_q = developers["report_period"].to_numpy().astype("datetime64[D]") <= np.datetime64(quarters[qb - 1])
+        worst = developers[base_q].groupby("uscc")["red_lines_breached"].max()
         stressed = firms["uscc"].map(worst).fillna(0).to_numpy() >= 2
 
     # banking: schemes need accounts of their own, planted guarantee groups need their own loans
     prng = stream(seed, "patterns")
-    schemes, extra = scheme_extra_accounts(prng, firms, inst, months, p.n_schemes)
-    accounts = bk.build_accounts(stream(seed, "accounts"), inst, persons, firms, months, extra.drop(columns="scheme"))
+    schemes, extra, planned_collapse = scheme_extra_accounts(prng, firms, inst, base_months, p.n_schemes)
+    accounts = bk.build_accounts(stream(seed, "accounts"), inst, persons, firms, base_months,
+                                 extra.drop(columns="scheme"))
     accounts["scheme"] = np.concatenate([np.full(len(accounts) - len(extra), np.nan), extra["scheme"].to_numpy()])
     grng = stream(seed, "guarantees")
     circles, chains, forced = _planted_groups(grng, firms, schemes, p)
     lrng = stream(seed, "loans")
-    loans = bk.build_loans(lrng, inst, persons, firms, months, health, firm_borrower_share=p.firm_borrower_share,
-                           mortgage_share=p.mortgage_share, consumer_loan_share=p.consumer_loan_share,
-                           stressed_developers=stressed, forced_firms=forced)
+    loans = bk.build_loans(lrng, inst, persons, firms, base_months, health_ahead,
+                           firm_borrower_share=p.firm_borrower_share, mortgage_share=p.mortgage_share,
+                           consumer_loan_share=p.consumer_loan_share, stressed_developers=stressed,
+                           forced_firms=forced)
     loans["planted_group"] = None
-    loans, circle_groups = bk.add_planted_loans(lrng, loans, inst, firms, months, health, circles, "circle", stressed)
-    loans, chain_groups = bk.add_planted_loans(lrng, loans, inst, firms, months, health, chains, "chain", stressed)
+    loans, circle_groups = bk.add_planted_loans(lrng, loans, inst, firms, base_months, health_ahead, circles,
+                                                "circle", stressed)
+    loans, chain_groups = bk.add_planted_loans(lrng, loans, inst, firms, base_months, health_ahead, chains,
+                                               "chain", stressed)
+    if extended:
+        bk.continue_defaults(loans, months, mb, health_ahead, seed)
     loans["loan_id"] = np.char.add("L", np.char.zfill((np.arange(len(loans)) + 1).astype(str), 10)).astype(object)
     customers = bk.assign_customers(inst, accounts, loans, months)
     guarantees = bk.build_guarantees(grng, loans, firms, share=p.guarantee_share, circles=circle_groups,
                                      chains=chain_groups)
-    snaps, understated = bk.loan_snapshots(loans, months, health, stream(seed, "understate"))
+    snaps, understated = bk.loan_snapshots(loans, months, health_ahead, stream(seed, "understate"))
     banking = bk.Banking(accounts=accounts, customers=customers, loans=loans, guarantees=guarantees,
                          circles=circle_groups, chains=chain_groups, understated=understated)
+
+    patterns = plan_patterns(prng, inst=inst, persons=persons, firms=firms, accounts=accounts, loans=loans,
+                             months=base_months, schemes=schemes, n_payroll=p.n_payroll, n_merchants=p.n_merchants,
+                             pension_share=p.pension_share)
+    if extended:  # a scheme planned to collapse just after the base window collapses when its month comes
+        late = (schemes["collapse_month"].to_numpy() < 0) & (planned_collapse < len(months))
+        schemes.loc[late, "collapse_month"] = planned_collapse[late]
+        sch = accounts["scheme"].to_numpy()
+        for i in np.flatnonzero(late):
+            accounts.loc[sch == i, "close_month"] = int(planned_collapse[i])
 
     frames: dict[str, pd.DataFrame] = {"institution": institution_records(inst, months)}
     frames.update(_customer_frames(inst, persons, firms, customers, months))
@@ -179,9 +220,6 @@ def build_world(preset: str | Preset = "tiny", seed: int = 7) -> World:
     frames["loan"] = _loan_frame(inst, persons, firms, loans, snaps, months)
     frames["guarantee"] = _guarantee_frame(inst, persons, firms, loans, guarantees, snaps, months)
 
-    patterns = plan_patterns(prng, inst=inst, persons=persons, firms=firms, accounts=accounts, loans=loans,
-                             months=months, schemes=schemes, n_payroll=p.n_payroll, n_merchants=p.n_merchants,
-                             pension_share=p.pension_share)
     inv = patterns.investors
     raised = (inv.groupby("scheme")["principal"].sum() + inv[inv["topup_month"] >= 0].groupby("scheme")["topup"]
               .sum().reindex(range(len(schemes)), fill_value=0)) if len(inv) else pd.Series(dtype=float)
@@ -189,18 +227,20 @@ def build_world(preset: str | Preset = "tiny", seed: int = 7) -> World:
     schemes["firm_uscc"] = firms["uscc"].to_numpy()[schemes["firm_idx"].to_numpy()]
     elderly = ages_at(persons["birth_date"], p.last_period) >= 60
     ctx = build_context(seed=seed, months=months, inst=inst, accounts=accounts, persons=persons, firms=firms,
-                        loans=loans, patterns=patterns, n_transactions=p.n_transactions, elderly=elderly)
+                        loans=loans, patterns=patterns, n_transactions=p.n_transactions, elderly=elderly,
+                        base_months=mb)
 
-    frames.update(prudential_reports(seed, inst, health, quarters, frames["loan"]))
+    frames.update(prudential_reports(seed, inst, health, quarters, frames["loan"], t_base=qb))
     dflt = loans[(loans["holder_type"] == 1) & (loans["default_month"] >= 0)]
     defaulted = pd.DataFrame({"firm_idx": dflt["holder_idx"].to_numpy(), "default_month": dflt["default_month"]
-                              .to_numpy(), "amount": dflt["contract"].to_numpy()}).drop_duplicates("firm_idx")
-    sup, events = supervise(seed, inst, health, quarters, months, firms, schemes, defaulted)
+                              .to_numpy(), "amount": dflt["contract"].to_numpy()})
+    sup, events = supervise(seed, inst, health, quarters, months, firms, schemes, defaulted, t_base=qb, m_base=mb)
     frames.update(sup)
 
     world = World(preset=p, seed=seed, periods=quarters, universe=universe, health=health, frames=frames,
                   months=months, persons=persons, firms=firms, shareholders=shareholders, developers=developers,
-                  banking=banking, patterns=patterns, schemes=schemes, events=events, txn_context=ctx)
+                  banking=banking, patterns=patterns, schemes=schemes, events=events, txn_context=ctx,
+                  health_ahead=health_ahead, base_months=mb)
     if not p.stream_transactions:
         frames["transaction"] = pd.concat([month_transactions(ctx, m) for m in range(len(months))],
                                           ignore_index=True)
@@ -342,13 +382,22 @@ def _schedule(world: World) -> None:
     """Submission timestamps per (submitter, month); weak institutions drift late."""
     inst = world.universe.institutions
     codes = inst["institution_code"].tolist()
-    zm = world.health.monthly(world.months)
+    zm = (world.health_ahead or world.health).monthly(world.months)
+    mb = world.base_months or len(world.months)
+
+    def ext(name: str) -> Extension:
+        return Extension(world.seed, name, world.months, mb)
+
     rng = stream(world.seed, "lateness")
-    extra = np.where(zm < -1.5, np.clip(rng.normal(-6 * (zm + 1.5), 4), 0, 40), 0).astype(int)
-    extra = np.where(rng.random(extra.shape) < 0.02, extra + rng.integers(3, 20, size=extra.shape), extra)
-    when = submission_times(stream(world.seed, "schedule"), codes, world.months, extra_lag=extra)
+    lat = ext("lateness")
+    n = len(codes)
+    extra = np.where(zm < -1.5, np.clip(lat.panel(rng, n, lambda g, _s, c: g.normal(-6 * (zm[:, c] + 1.5), 4)),
+                                        0, 40), 0).astype(int)
+    extra = np.where(lat.random(rng, n) < 0.02, extra + lat.integers(rng, 3, 20, n), extra)
+    when = submission_times(stream(world.seed, "schedule"), codes, world.months, extra_lag=extra,
+                            ext=ext("schedule"))
     reg = submission_times(stream(world.seed, "schedule", REGULATOR_CODE), [REGULATOR_CODE], world.months,
-                           lag_days=(72, 80))
+                           lag_days=(72, 80), ext=ext(f"schedule:{REGULATOR_CODE}"))
     world.submitted_at = {**when, **reg}
     rows = []
     for (code, m), t in when.items():

@@ -32,6 +32,7 @@ import numpy as np
 import pandas as pd
 
 from include.simulate.health import HealthPanel
+from include.simulate.rng import stream
 
 BANK_TYPES = ("large_state_bank", "joint_stock_bank", "city_commercial_bank", "rural_commercial_bank",
               "village_bank")
@@ -284,9 +285,38 @@ def _finish_loans(rng, inst, holder_type, holder_idx, lender, purpose, amount, m
         "inst_idx": lender, "holder_type": holder_type.astype(np.int8), "holder_idx": holder_idx,
         "purpose": purpose, "collateral": collateral, "contract": contract, "rate": rate,
         "start_date": start_date, "maturity_date": maturity, "term": term, "amortising": amortising,
-        "default_month": dm, "default_date": default_date,
+        "default_month": dm, "default_date": default_date, "hazard": base * mult,
     })
     return loans
+
+
+def continue_defaults(loans: pd.DataFrame, months: list[date], m_base: int, health: HealthPanel,
+                      seed: int) -> None:
+    """Continue the default process (in place) over the months after the base window (``simulate
+    advance``): each month, a loan that is live and has not defaulted defaults with the same hazard as in
+    the base window (its kind and multipliers, ``exp(-0.8 z)`` of its lender's continued health), drawn
+    from that month's own stream (``loans``/``ext``/<month>), so a month's defaults do not depend on how
+    many months follow it."""
+    n = len(loans)
+    start_m = month_index(loans["start_date"].to_numpy(), months)
+    mat_m = month_index(loans["maturity_date"].to_numpy(), months)
+    lender = loans["inst_idx"].to_numpy()
+    start = loans["start_date"].to_numpy().astype("datetime64[D]")
+    hazard = loans["hazard"].to_numpy()
+    dm = loans["default_month"].to_numpy().copy()
+    dd = loans["default_date"].to_numpy().astype("datetime64[D]").copy()
+    zm = health.monthly(months)
+    me = np.array(months, dtype="datetime64[D]")
+    for m in range(m_base, len(months)):
+        g = stream(seed, "loans", "ext", months[m].isoformat())
+        u = g.random(n)
+        day = g.integers(1, 28, size=n).astype("timedelta64[D]")
+        h = np.clip(hazard * np.exp(-0.8 * zm[lender, m]), 0, 0.5)
+        hit = (dm == -99) & (start_m <= m) & (m < mat_m) & (u < h)
+        dm[hit] = m
+        dd[hit] = np.maximum(me[m] - day[hit], start[hit] + np.timedelta64(20, "D"))
+    loans["default_month"] = dm
+    loans["default_date"] = dd
 
 
 def add_planted_loans(rng, loans: pd.DataFrame, inst, firms, months, health, firm_groups: list[np.ndarray],

@@ -25,6 +25,7 @@ import pandas as pd
 
 from include.simulate import geography, ids
 from include.simulate.names import person_names, unique_brands
+from include.simulate.rng import Extension
 
 #: GB/T 4754-2017 sections used for firms: code -> (name, weight, words used in firm names).
 INDUSTRIES: dict[str, tuple[str, float, tuple[str, ...]]] = {
@@ -208,30 +209,33 @@ def build_shareholders(rng: np.random.Generator, firms: pd.DataFrame, persons: p
     })
 
 
-def developer_financials(rng: np.random.Generator, firms: pd.DataFrame, quarters: list[date]) -> pd.DataFrame:
+def developer_financials(rng: np.random.Generator, firms: pd.DataFrame, quarters: list[date],
+                         ext: Extension | None = None) -> pd.DataFrame:
     """Quarterly "three red lines" balance-sheet items for every developer.
 
     Lines: (1) liabilities excluding advance receipts over assets excluding advance receipts > 70%;
     (2) net gearing (interest-bearing debt - cash) / equity > 100%; (3) cash / short-term debt < 1.
-    About a third of developers are stressed: they drift towards breaching all three.
+    About a third of developers are stressed: they drift towards breaching all three. ``ext`` continues
+    the base quarters (trends go on; the noise of extra quarters comes from their own streams).
     """
     dev = firms[firms["is_developer"]].reset_index(drop=True)
     n, t = len(dev), len(quarters)
+    ext = ext if ext is not None else Extension.none(t)
     stressed = rng.random(n) < 0.35
     trend = np.where(stressed, rng.uniform(0.01, 0.03, size=n), rng.uniform(-0.005, 0.005, size=n))
     steps = np.arange(t)
     assets = dev["registered_capital"].to_numpy(dtype=float)[:, None] * rng.uniform(5, 15, size=n)[:, None] \
-        * np.exp(rng.normal(0.01, 0.02, size=(n, t)).cumsum(axis=1))
-    adv_share = np.clip(rng.uniform(0.1, 0.3, size=n)[:, None] + rng.normal(0, 0.01, size=(n, t)), 0.02, 0.5)
+        * np.exp(ext.normal(rng, 0.01, 0.02, n).cumsum(axis=1))
+    adv_share = np.clip(rng.uniform(0.1, 0.3, size=n)[:, None] + ext.normal(rng, 0, 0.01, n), 0.02, 0.5)
     lev_ex = np.clip(rng.uniform(0.55, 0.72, size=n)[:, None] + trend[:, None] * steps
-                     + rng.normal(0, 0.01, size=(n, t)), 0.3, 0.95)  # liabilities ex-adv / assets ex-adv
+                     + ext.normal(rng, 0, 0.01, n), 0.3, 0.95)  # liabilities ex-adv / assets ex-adv
     adv = assets * adv_share
     liab = adv + (assets - adv) * lev_ex
     equity = assets - liab
     ibd = liab * np.clip(rng.uniform(0.3, 0.5, size=n)[:, None] + trend[:, None] * steps, 0.1, 0.8)
     std = ibd * rng.uniform(0.3, 0.5, size=n)[:, None]
     cash = std * np.clip(rng.uniform(1.0, 2.2, size=n)[:, None] - 4 * trend[:, None] * steps
-                         + rng.normal(0, 0.05, size=(n, t)), 0.1, 5)
+                         + ext.normal(rng, 0, 0.05, n), 0.1, 5)
     r = lambda a: np.round(a).astype(np.int64).ravel()  # noqa: E731
     out = pd.DataFrame({
         "uscc": np.repeat(dev["uscc"].to_numpy(), t),

@@ -16,6 +16,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
+from include.simulate.rng import Extension
+
 #: Types that submit the capital adequacy report (insurers report solvency instead).
 NON_CAPITAL_TYPES = frozenset({"insurer"})
 
@@ -31,6 +33,10 @@ class HealthPanel:
     deteriorating: np.ndarray
     recovering: np.ndarray | None = None  # dip and recover (never below the capital floor)
     onset: np.ndarray | None = None  # quarter index where a planted decline starts (-1: none)
+    #: months up to ``base_end`` (the base window) take at most period ``t_base - 1``, as in the base
+    #: world; later months (``simulate advance``) take the period they fall in
+    base_end: date | None = None
+    t_base: int | None = None
 
     def __post_init__(self) -> None:
         n = len(self.codes)
@@ -45,9 +51,18 @@ class HealthPanel:
 
     def monthly(self, months: list[date]) -> np.ndarray:
         """``z`` per institution and month (each month takes its quarter's value)."""
-        q_index = np.searchsorted(np.array(self.periods, dtype="datetime64[D]"),
-                                  np.array(months, dtype="datetime64[D]"))
-        return self.z[:, np.clip(q_index, 0, len(self.periods) - 1)]
+        m = np.array(months, dtype="datetime64[D]")
+        q_index = np.searchsorted(np.array(self.periods, dtype="datetime64[D]"), m)
+        cap = np.full(len(m), len(self.periods) - 1)
+        if self.base_end is not None:
+            cap = np.where(m <= np.datetime64(self.base_end, "D"), self.t_base - 1, cap)
+        return self.z[:, np.minimum(np.maximum(q_index, 0), cap)]
+
+    def head(self, t: int) -> HealthPanel:
+        """The panel over the first ``t`` periods."""
+        return HealthPanel(codes=self.codes, periods=self.periods[:t], z=self.z[:, :t],
+                           deteriorating=self.deteriorating, recovering=self.recovering, onset=self.onset,
+                           base_end=self.base_end, t_base=None if self.t_base is None else min(self.t_base, t))
 
     def long(self) -> pd.DataFrame:
         """One row per institution and period: institution_code, report_period, health_z,
@@ -93,6 +108,7 @@ def simulate_health(
     recovering_share: float = 0.0,
     floor_z: float = -1.6,
     planted_end_z: tuple[float, float] = (-3.6, -2.6),
+    ext: Extension | None = None,
 ) -> HealthPanel:
     """A random walk with drift per institution, vectorised over institutions and periods.
 
@@ -102,13 +118,20 @@ def simulate_health(
     in ``planted_end_z`` at the last period, with small noise. Recovering ones (about
     ``recovering_share`` of the non-planted, drawn from a separate stream so the planted ones do not
     change) dip to about ``floor_z`` mid-window and return to their level.
+
+    ``ext`` (:class:`~include.simulate.rng.Extension`) continues the base window (its first
+    ``ext.t_base`` periods, where everything is planned) into the extra periods: the walk goes on with
+    shocks from the extra periods' own streams, planted ones stay near their planned end value, a
+    recovering one follows its planned dip curve.
     """
     n, t = len(institutions), len(periods)
+    ext = ext if ext is not None else Extension.none(t)
+    tb = ext.t_base
     det = choose_deteriorating(rng, institutions, deteriorating_share)
     steps = np.arange(t)
     level = rng.normal(0.0, 0.6, size=n)
     drift = rng.normal(0.0, 0.04, size=n)
-    shocks = rng.normal(0.0, 0.12, size=(n, t))
+    shocks = ext.normal(rng, 0.0, 0.12, n)
     ar = np.zeros((n, t))
     for j in range(t):  # AR(1) over time only; vectorised over institutions
         ar[:, j] = (0.6 * ar[:, j - 1] if j else 0.0) + shocks[:, j]
@@ -118,21 +141,21 @@ def simulate_health(
     start = rng.uniform(-0.8, 0.3, size=n)
     end = rng.uniform(*planted_end_z, size=n)
     onset_rng = np.random.default_rng(rng.integers(2**63))
-    onset = np.where(det, onset_rng.integers(0, max(t // 2, 1), size=n), -1)
-    frac = np.clip((steps[None, :] - onset[:, None]) / np.maximum(t - 1 - onset, 1)[:, None], 0.0, 1.0)
-    path = start[:, None] + (end - start)[:, None] * frac + rng.normal(0, 0.08, size=(n, t))
-    path[:, -1] = end  # the last period always lands where planned
+    onset = np.where(det, onset_rng.integers(0, max(tb // 2, 1), size=n), -1)
+    frac = np.clip((steps[None, :] - onset[:, None]) / np.maximum(tb - 1 - onset, 1)[:, None], 0.0, 1.0)
+    path = start[:, None] + (end - start)[:, None] * frac + ext.normal(rng, 0, 0.08, n)
+    path[:, tb - 1] = end  # the last base period always lands where planned (later ones stay near it)
     z = np.where(det[:, None], path, z)
 
     rec = np.zeros(n, dtype=bool)
     cand = np.flatnonzero(~det & ~institutions["institution_type"].isin(["large_state_bank"]).to_numpy())
     k = int(round(recovering_share * n))
-    if k and len(cand) and t >= 4:
+    if k and len(cand) and tb >= 4:
         rec[onset_rng.choice(cand, size=min(k, len(cand)), replace=False)] = True
-        mid = onset_rng.integers(t // 3, max(t // 3 + 1, 2 * t // 3), size=n)
-        width = max(t / 4, 1.0)
+        mid = onset_rng.integers(tb // 3, max(tb // 3 + 1, 2 * tb // 3), size=n)
+        width = max(tb / 4, 1.0)
         dip = np.exp(-0.5 * ((steps[None, :] - mid[:, None]) / width) ** 2)
-        depth = (z.mean(axis=1) - floor_z - 0.05)[:, None]
+        depth = (z[:, :tb].mean(axis=1) - floor_z - 0.05)[:, None]
         z = np.where(rec[:, None], np.maximum(z - depth * dip, floor_z), z)
         onset = np.where(rec, np.maximum(mid - int(round(width)), 0), onset)
     return HealthPanel(codes=institutions["institution_code"].tolist(), periods=list(periods), z=z,

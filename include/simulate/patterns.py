@@ -51,8 +51,10 @@ class Patterns:
 
 
 def scheme_extra_accounts(rng: np.random.Generator, firms: pd.DataFrame, inst: pd.DataFrame, months: list[date],
-                          n_schemes: int) -> tuple[pd.DataFrame, pd.DataFrame]:
-    """Choose scheme firms and timelines; returns (schemes, extra accounts to open for them)."""
+                          n_schemes: int) -> tuple[pd.DataFrame, pd.DataFrame, np.ndarray]:
+    """Choose scheme firms and timelines; returns (schemes, extra accounts to open for them, the planned
+    collapse month of each scheme, which may lie up to two months after the window: ``simulate
+    advance`` collapses such a scheme when its month comes)."""
     m_count = len(months)
     active = np.flatnonzero((firms["status"] == "存续").to_numpy() & ~firms["is_developer"].to_numpy())
     w = np.array([SCHEME_INDUSTRY_WEIGHT.get(c, 0.2) for c in firms["industry_code"].to_numpy()[active]])
@@ -60,6 +62,7 @@ def scheme_extra_accounts(rng: np.random.Generator, firms: pd.DataFrame, inst: p
     collapse = rng.integers(max(3, m_count // 3), m_count + 3, size=n_schemes)
     duration = rng.integers(5, 16, size=n_schemes)
     start = collapse - duration
+    planned = collapse.copy()
     collapse = np.where(collapse >= m_count, -1, collapse)
     banks = np.flatnonzero(inst["institution_type"].isin(BANK_TYPES).to_numpy())
     small_banks = banks[inst["size_tier"].to_numpy()[banks] >= 3]
@@ -84,7 +87,7 @@ def scheme_extra_accounts(rng: np.random.Generator, firms: pd.DataFrame, inst: p
         "inflow_purpose": rng.choice(["投资款", "会员费", "认购款", "理财"], size=n_schemes),
         "payout_purpose": rng.choice(["返息", "利息", "收益", "分红"], size=n_schemes),
     })
-    return schemes, extra
+    return schemes, extra, planned
 
 
 def plan_patterns(rng: np.random.Generator, *, inst: pd.DataFrame, persons: pd.DataFrame, firms: pd.DataFrame,

@@ -21,6 +21,7 @@ import pandas as pd
 
 from include.datasets import CAPITAL_REPORT, INSTITUTION
 from include.simulate.health import NON_CAPITAL_TYPES, HealthPanel
+from include.simulate.rng import Extension
 
 #: Regulatory minimums (including the 2.5% conservation buffer), as fractions.
 MIN_RATIOS = {"cet1": 0.075, "tier1": 0.085, "total": 0.105}
@@ -74,14 +75,17 @@ def capital_reports(
     periods: list[date],
     *,
     total_rwa_fen: np.ndarray | None = None,
+    ext: Extension | None = None,
 ) -> pd.DataFrame:
     """The CAPITAL_REPORT dataset for every capital-reporting institution (all but insurers) and
     period; amounts in int64 fen. Vectorised over institutions x periods.
 
     ``total_rwa_fen`` (capital reporters x periods, in the order of ``institutions`` without insurers)
-    sets the RWA from the balance sheet (see :mod:`.reports`); by default RWA follows the size tier."""
+    sets the RWA from the balance sheet (see :mod:`.reports`); by default RWA follows the size tier.
+    ``ext`` draws the noise of periods after the base window from their own streams."""
     rep = institutions[~institutions["institution_type"].isin(NON_CAPITAL_TYPES)].reset_index(drop=True)
     n, t = len(rep), len(periods)
+    ext = ext if ext is not None else Extension.none(t)
     types = rep["institution_type"].to_numpy()
     tiers = rep["size_tier"].to_numpy().astype(int)
     if list(health.periods) != list(periods):
@@ -90,16 +94,16 @@ def capital_reports(
 
     mean = np.array([CAR_MEAN[x] for x in types])
     car = mean[:, None] + ((mean - 11.0) / 1.6)[:, None] * z  # percent
-    tier2_share = _uniform_by_type(rng, types, 0)[:, None] + rng.normal(0, 0.004, size=(n, t))
+    tier2_share = _uniform_by_type(rng, types, 0)[:, None] + ext.normal(rng, 0, 0.004, n)
     tier2_share = np.clip(tier2_share, 0.0, 0.25)
     at1_base = _uniform_by_type(rng, types, 1)[:, None]
-    at1_share = np.where(at1_base > 0, np.clip(at1_base + rng.normal(0, 0.002, size=(n, t)), 0.0, 0.15), 0.0)
+    at1_share = np.where(at1_base > 0, np.clip(at1_base + ext.normal(rng, 0, 0.002, n), 0.0, 0.15), 0.0)
     tier1 = car * (1 - tier2_share)
     cet1 = tier1 * (1 - at1_share)
 
     log_rwa0 = np.array([RWA_LOG10[k] for k in tiers]) + rng.normal(0, 0.2, size=n)
     log_rwa0 = np.clip(log_rwa0, 8.7, 13.6)
-    growth = rng.normal(0.018, 0.008, size=n)[:, None] + rng.normal(0, 0.01, size=(n, t))
+    growth = rng.normal(0.018, 0.008, size=n)[:, None] + ext.normal(rng, 0, 0.01, n)
     growth[:, 0] = 0.0
     rwa = 10 ** log_rwa0[:, None] * np.exp(np.cumsum(growth, axis=1))
 

@@ -32,7 +32,7 @@ from include.datasets import (
 from include.simulate.banking import BANK_TYPES, LENDER_TYPES
 from include.simulate.health import HealthPanel
 from include.simulate.prudential import capital_reports
-from include.simulate.rng import stream
+from include.simulate.rng import Extension, stream
 
 LOAN_SHARE = {"consumer_finance": (0.85, 0.92), "financial_leasing": (0.8, 0.9), "trust": (0.3, 0.45)}
 BANK_LOAN_SHARE = (0.45, 0.6)
@@ -80,11 +80,16 @@ def _fen(a) -> np.ndarray:
 
 
 def prudential_reports(seed: int, inst: pd.DataFrame, health: HealthPanel, quarters: list[date],
-                       loan_frame: pd.DataFrame) -> dict[str, pd.DataFrame]:
+                       loan_frame: pd.DataFrame, *, t_base: int | None = None) -> dict[str, pd.DataFrame]:
     """Every quarterly report: capital_report, asset_quality, concentration, profitability for lenders;
-    liquidity and deposits_loans for banks; solvency and profitability for insurers."""
+    liquidity and deposits_loans for banks; solvency and profitability for insurers.
+
+    ``t_base`` (default: all) is the number of base-window quarters; the noise of later quarters
+    (``simulate advance``) comes from their own streams, so the base quarters do not change."""
     rng = stream(seed, "reports")
     t = len(quarters)
+    tb = t if t_base is None else t_base
+    ext = Extension(seed, "reports", quarters, tb)
     types = inst["institution_type"].to_numpy()
     lenders = inst[np.isin(types, LENDER_TYPES)].reset_index(drop=True)
     codes = lenders["institution_code"].tolist()
@@ -99,17 +104,18 @@ def prudential_reports(seed: int, inst: pd.DataFrame, health: HealthPanel, quart
     ltype = lenders["institution_type"].to_numpy()
     lo = np.array([LOAN_SHARE.get(x, BANK_LOAN_SHARE)[0] for x in ltype])
     hi = np.array([LOAN_SHARE.get(x, BANK_LOAN_SHARE)[1] for x in ltype])
-    share = (lo + (hi - lo) * rng.random(n))[:, None] * np.exp(rng.normal(0, 0.01, size=(n, t)))
+    share = (lo + (hi - lo) * rng.random(n))[:, None] * np.exp(ext.normal(rng, 0, 0.01, n))
     floor = 10 ** (rng.uniform(7.0, 8.0, size=n))[:, None] * 100  # 10-100 million yuan of other assets
     assets = L / share + floor
-    density = rng.uniform(0.55, 0.7, size=n)[:, None] + rng.normal(0, 0.005, size=(n, t))
+    density = rng.uniform(0.55, 0.7, size=n)[:, None] + ext.normal(rng, 0, 0.005, n)
     rwa = _fen(assets * density)
-    cap = capital_reports(stream(seed, "capital"), lenders, health, quarters, total_rwa_fen=rwa)
+    cap = capital_reports(stream(seed, "capital"), lenders, health, quarters, total_rwa_fen=rwa,
+                          ext=Extension(seed, "capital", quarters, tb))
     out: dict[str, pd.DataFrame] = {"capital_report": cap}
 
     # asset quality: provisions cover NPL well at healthy lenders, less so at weak ones
     npl = book["npl_balance"].to_numpy().reshape(n, t).astype(float)
-    cover = np.clip(1.9 + 0.25 * z + rng.normal(0, 0.1, size=(n, t)), 0.6, 4.0)
+    cover = np.clip(1.9 + 0.25 * z + ext.normal(rng, 0, 0.1, n), 0.6, 4.0)
     aq = book[ASSET_QUALITY.column_names[:-1]].copy()
     aq["loan_loss_provision"] = _fen(npl * cover + 0.01 * (L - npl)).ravel()
     out["asset_quality"] = aq[ASSET_QUALITY.column_names]
@@ -121,7 +127,7 @@ def prudential_reports(seed: int, inst: pd.DataFrame, health: HealthPanel, quart
     out["concentration"] = conc[CONCENTRATION.column_names]
 
     # profitability: ROA (annualised) ~ 0.8% at z = 0, losses when z is very low
-    roa_q = (0.002 + 0.0012 * z + rng.normal(0, 0.0004, size=(n, t)))
+    roa_q = (0.002 + 0.0012 * z + ext.normal(rng, 0, 0.0004, n))
     prev = np.concatenate([assets[:, :1], assets[:, :-1]], axis=1)
     avg = (assets + prev) / 2
     income = avg * rng.uniform(0.006, 0.01, size=n)[:, None]
@@ -136,7 +142,7 @@ def prudential_reports(seed: int, inst: pd.DataFrame, health: HealthPanel, quart
     bcodes = [c for c, b in zip(codes, is_bank, strict=True) if b]
     nb = int(is_bank.sum())
     zb, Lb, Ab = z[is_bank], L[is_bank], assets[is_bank]
-    ldr = rng.uniform(0.65, 0.85, size=nb)[:, None] + rng.normal(0, 0.01, size=(nb, t))
+    ldr = rng.uniform(0.65, 0.85, size=nb)[:, None] + ext.normal(rng, 0, 0.01, nb)
     dep = Lb / ldr + floor[is_bank] * 0.8
     pshare = rng.uniform(0.4, 0.65, size=nb)[:, None]
     dl = _grid(bcodes, quarters)
@@ -149,9 +155,9 @@ def prudential_reports(seed: int, inst: pd.DataFrame, health: HealthPanel, quart
     dl["personal_loans"] = bb["personal_loans"].to_numpy()
     dl["corporate_loans"] = bb["corporate_loans"].to_numpy()
     out["deposits_loans"] = dl[DEPOSITS_LOANS.column_names]
-    la_share = np.clip(0.2 + 0.05 * zb + rng.normal(0, 0.01, size=(nb, t)), 0.04, 0.6)
+    la_share = np.clip(0.2 + 0.05 * zb + ext.normal(rng, 0, 0.01, nb), 0.04, 0.6)
     la = Ab * la_share
-    ll = dep * np.clip(rng.uniform(0.45, 0.6, size=nb)[:, None] + rng.normal(0, 0.01, size=(nb, t)), 0.2, 0.9)
+    ll = dep * np.clip(rng.uniform(0.45, 0.6, size=nb)[:, None] + ext.normal(rng, 0, 0.01, nb), 0.2, 0.9)
     hqla = la * rng.uniform(0.6, 0.8, size=nb)[:, None]
     nco = ll * rng.uniform(0.2, 0.35, size=nb)[:, None] * np.clip(1 - 0.08 * zb, 0.7, 1.6)
     liq = _grid(bcodes, quarters)
@@ -168,10 +174,10 @@ def prudential_reports(seed: int, inst: pd.DataFrame, health: HealthPanel, quart
     zi = health.z[health.rows_of(icodes)] if ni else np.zeros((0, t))
     tier = ins["size_tier"].to_numpy().astype(float)
     ia = 10 ** (12.0 - 0.6 * tier + rng.normal(0, 0.15, size=ni))[:, None] * 100 \
-        * np.exp(np.cumsum(rng.normal(0.015, 0.01, size=(ni, t)), axis=1))
+        * np.exp(np.cumsum(ext.normal(rng, 0.015, 0.01, ni), axis=1))
     minimum = ia * rng.uniform(0.03, 0.05, size=ni)[:, None]
-    comp = np.clip(2.2 + 0.45 * zi + rng.normal(0, 0.08, size=(ni, t)), 0.6, 5)
-    core_share = np.clip(rng.uniform(0.6, 0.9, size=ni)[:, None] + rng.normal(0, 0.01, size=(ni, t)), 0.3, 1.0)
+    comp = np.clip(2.2 + 0.45 * zi + ext.normal(rng, 0, 0.08, ni), 0.6, 5)
+    core_share = np.clip(rng.uniform(0.6, 0.9, size=ni)[:, None] + ext.normal(rng, 0, 0.01, ni), 0.3, 1.0)
     sol = _grid(icodes, quarters)
     sol["actual_capital"] = _fen(minimum * comp).ravel()
     sol["core_capital"] = np.minimum(_fen(minimum * comp * core_share).ravel(), sol["actual_capital"])
@@ -181,7 +187,7 @@ def prudential_reports(seed: int, inst: pd.DataFrame, health: HealthPanel, quart
     iavg = (ia + iprev) / 2
     ip = _grid(icodes, quarters)
     ip["operating_income"] = _fen(iavg * rng.uniform(0.02, 0.04, size=ni)[:, None]).ravel()
-    ip["net_profit"] = _fen(iavg * (0.0025 + 0.001 * zi + rng.normal(0, 0.0005, size=(ni, t)))).ravel()
+    ip["net_profit"] = _fen(iavg * (0.0025 + 0.001 * zi + ext.normal(rng, 0, 0.0005, ni))).ravel()
     ip["total_assets"] = _fen(ia).ravel()
     ip["average_total_assets"] = _fen(iavg).ravel()
     prof = pd.concat([prof, ip], ignore_index=True)

@@ -7,6 +7,7 @@ from datetime import date, datetime, time, timedelta
 import numpy as np
 
 from include.simulate.landing import CST
+from include.simulate.rng import Extension
 
 #: A submission is due this many days after its period ends; later ones are late (ground truth).
 DEADLINE_DAYS = 30
@@ -19,15 +20,18 @@ def submission_times(
     *,
     lag_days: tuple[int, int] = (8, 28),
     extra_lag: np.ndarray | None = None,
+    ext: Extension | None = None,
 ) -> dict[tuple[str, date], datetime]:
     """``{(code, period): submitted_at}``: ``lag_days`` (inclusive range) after the period end, during
     office hours 09:00-17:59 China Standard Time. Vectorised draws, one per pair. ``extra_lag``
-    (codes x periods, days) delays weak institutions beyond the deadline (see :data:`DEADLINE_DAYS`)."""
+    (codes x periods, days) delays weak institutions beyond the deadline (see :data:`DEADLINE_DAYS`).
+    ``ext`` draws periods after the base window from their own streams."""
     n, t = len(codes), len(periods)
-    lag = rng.integers(lag_days[0], lag_days[1] + 1, size=(n, t))
+    ext = ext if ext is not None else Extension.none(t)
+    lag = ext.integers(rng, lag_days[0], lag_days[1] + 1, n)
     if extra_lag is not None:
         lag = lag + np.asarray(extra_lag, dtype=int).reshape(n, t)
-    secs = rng.integers(9 * 3600, 18 * 3600, size=(n, t))
+    secs = ext.integers(rng, 9 * 3600, 18 * 3600, n)
     out = {}
     for i, code in enumerate(codes):
         for j, p in enumerate(periods):

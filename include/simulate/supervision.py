@@ -18,7 +18,7 @@ import pandas as pd
 
 from include.datasets import INTERVENTION, REGULATOR_CASE, SUPERVISORY_RATING
 from include.simulate.health import HealthPanel
-from include.simulate.rng import stream
+from include.simulate.rng import Extension, stream
 
 REASONS = {
     "capital": "资本充足率持续下降，资本补充不足",
@@ -37,38 +37,48 @@ def _month_end(d: date) -> date:
 
 
 def supervise(seed: int, inst: pd.DataFrame, health: HealthPanel, quarters: list[date], months: list[date],
-              firms: pd.DataFrame, schemes: pd.DataFrame, defaulted_firms: pd.DataFrame) -> tuple[dict, pd.DataFrame]:
+              firms: pd.DataFrame, schemes: pd.DataFrame, defaulted_firms: pd.DataFrame, *,
+              t_base: int | None = None, m_base: int | None = None) -> tuple[dict, pd.DataFrame]:
     """(frames for supervisory_rating / intervention / regulator_case, institution events for the
-    ground truth). ``defaulted_firms``: firm_idx, default_month, amount (fen) of defaulted corporate loans."""
+    ground truth). ``defaulted_firms``: firm_idx, default_month, amount (fen) of defaulted corporate loans.
+
+    ``t_base`` quarters and ``m_base`` months (default: all) are the base window, where false alarms and
+    takeovers are planned; later quarters and months (``simulate advance``) draw from their own streams
+    (per quarter, per month, per scheme or firm for cases), so the base records do not change: ratings
+    go on from the continued health, a taken-over institution stays rated ``S``."""
     rng = stream(seed, "supervision")
     codes = inst["institution_code"].tolist()
     n, t = health.z.shape
+    tb = t if t_base is None else t_base
+    mb = len(months) if m_base is None else m_base
+    qext = Extension(seed, "supervision:quarter", quarters, tb)
+    mext = Extension(seed, "supervision:month", months, mb)
     z = health.z
     lag1 = np.concatenate([z[:, :1], z[:, :-1]], axis=1)
     lag2 = np.concatenate([lag1[:, :1], lag1[:, :-1]], axis=1)
     view = 0.6 * lag1 + 0.4 * lag2
-    score = 2.4 - 0.85 * view + rng.normal(0, 0.55, size=(n, t))
+    score = 2.4 - 0.85 * view + qext.normal(rng, 0, 0.55, n)
     rating = np.clip(np.rint(score), 1, 6).astype(int)
     events = []
     # planted false alarms: healthy institutions rated 5 once
     healthy = np.flatnonzero(~health.deteriorating & ~health.recovering)
     k = min(len(healthy), max(1, n // 25))
     for i in rng.choice(healthy, size=k, replace=False):
-        q = int(rng.integers(1, t))
+        q = int(rng.integers(1, tb))
         rating[i, q] = 5
         events.append({"institution_code": codes[i], "event": "false_alarm_rating", "quarter": quarters[q],
                        "detail": "rated 5 for governance failings no indicator shows"})
-    # takeovers: the weakest planted institutions at the end
+    # takeovers: the weakest planted institutions at the end of the base window (rated S from then on)
     det = np.flatnonzero(health.deteriorating)
-    weakest = det[np.argsort(z[det, -1])][: max(1, n // 80)] if len(det) else det
+    weakest = det[np.argsort(z[det, tb - 1])][: max(1, n // 80)] if len(det) else det
     status = np.full((n, t), "", dtype=object)
     for i in weakest:
-        status[i, -1] = "S"
-        events.append({"institution_code": codes[i], "event": "takeover", "quarter": quarters[-1],
+        status[i, tb - 1:] = "S"
+        events.append({"institution_code": codes[i], "event": "takeover", "quarter": quarters[tb - 1],
                        "detail": "rated S and taken over (接管)"})
     rating_txt = np.where(status == "S", "S", rating.astype(str)).astype(object)
     qd = np.array(quarters, dtype="datetime64[D]")
-    rated_at = qd[None, :] + rng.integers(40, 71, size=(n, t)).astype("timedelta64[D]")
+    rated_at = qd[None, :] + qext.integers(rng, 40, 71, n).astype("timedelta64[D]")
     rat = pd.DataFrame({
         "institution_code": np.repeat(codes, t), "report_period": np.tile(qd, n),
         "rating": rating_txt.ravel(), "rated_at": rated_at.ravel(),
@@ -89,18 +99,26 @@ def supervise(seed: int, inst: pd.DataFrame, health: HealthPanel, quarters: list
     iv = []
     for i in range(n):
         for q in range(t):
+            g = rng if q < tb else qext.gens[q - tb]
             r = rating[i, q]
-            when = rated_at[i, q] + np.timedelta64(int(rng.integers(5, 40)), "D")
+            when = rated_at[i, q] + np.timedelta64(int(g.integers(5, 40)), "D")
             if status[i, q] == "S":
-                iv.append((codes[i], when, "接管", REASONS["capital"]))
-            elif r >= 4 and rng.random() < {4: 0.5, 5: 0.9, 6: 1.0}[r]:
-                reason = REASONS[rng.choice(["capital", "npl", "liquidity"])] if view[i, q] < -1.0 else \
-                    REASONS[rng.choice(["governance", "data", "related"])]
-                iv.append((codes[i], when, rng.choice(MEASURES_BY_RATING[r]), reason))
-    routine = rng.random((n, len(months))) < 0.01
-    for i, m in zip(*np.nonzero(routine), strict=True):
-        d = np.datetime64(months[m], "D") - np.timedelta64(int(rng.integers(0, 27)), "D")
-        iv.append((codes[i], d, "风险提示", REASONS[rng.choice(["data", "related", "governance"])]))
+                if q == tb - 1:  # the takeover itself
+                    iv.append((codes[i], when, "接管", REASONS["capital"]))
+            elif r >= 4 and g.random() < {4: 0.5, 5: 0.9, 6: 1.0}[r]:
+                reason = REASONS[g.choice(["capital", "npl", "liquidity"])] if view[i, q] < -1.0 else \
+                    REASONS[g.choice(["governance", "data", "related"])]
+                iv.append((codes[i], when, g.choice(MEASURES_BY_RATING[r]), reason))
+    def routine_warning(g: np.random.Generator, i: int, m: int) -> None:
+        d = np.datetime64(months[m], "D") - np.timedelta64(int(g.integers(0, 27)), "D")
+        iv.append((codes[i], d, "风险提示", REASONS[g.choice(["data", "related", "governance"])]))
+
+    routine = mext.random(rng, n) < 0.01
+    for i, m in zip(*np.nonzero(routine[:, :mb]), strict=True):  # base months: base stream, original order
+        routine_warning(rng, i, m)
+    for m in range(mb, len(months)):
+        for i in np.flatnonzero(routine[:, m]):
+            routine_warning(mext.gens[m - mb], i, m)
     ivf = pd.DataFrame(iv, columns=["institution_code", "measure_date", "measure_type", "reason"])
     ivf["measure_date"] = ivf["measure_date"].astype("datetime64[s]") if len(ivf) else \
         ivf["measure_date"]
@@ -111,31 +129,73 @@ def supervise(seed: int, inst: pd.DataFrame, health: HealthPanel, quarters: list
     ivf = ivf[INTERVENTION.column_names]
 
     # cases
+    # cases: base-window draws from the base stream; a case after the base window draws from a stream of
+    # its own (its scheme, firm or quarter), so it is the same whichever later month the world ends in
     cases = []
     me = np.array(months, dtype="datetime64[D]")
+
+    def own(*key: str) -> np.random.Generator:
+        return stream(seed, "supervision", "ext", *key)
+
+    def scheme_case(g: np.random.Generator, s, m: int) -> None:
+        d = me[m] - np.timedelta64(int(g.integers(0, 25)), "D")
+        cases.append(("企业", None, firms["uscc"].iat[s.firm_idx], firms["name"].iat[s.firm_idx], "非法集资", d,
+                      g.choice(["群众举报", "公安移送"]), int(s.raised)))
+
     for s in schemes.itertuples(index=False):
-        if s.collapse_month >= 0:
+        if 0 <= s.collapse_month < mb:
             m = int(s.collapse_month + rng.integers(0, 3))
+            if m < mb:
+                scheme_case(rng, s, m)
+            elif m < len(months):
+                scheme_case(own("scheme", s.scheme_id), s, m)
+        elif s.collapse_month >= mb:  # collapsed after the base window
+            g = own("scheme", s.scheme_id)
+            m = int(s.collapse_month + g.integers(0, 3))
             if m < len(months):
-                d = me[m] - np.timedelta64(int(rng.integers(0, 25)), "D")
-                cases.append(("企业", None, firms["uscc"].iat[s.firm_idx], firms["name"].iat[s.firm_idx], "非法集资", d,
-                              rng.choice(["群众举报", "公安移送"]), int(s.raised)))
-    if len(defaulted_firms):
-        pick = defaulted_firms[rng.random(len(defaulted_firms)) < 0.3]
+                scheme_case(g, s, m)
+
+    def enforcement_case(g: np.random.Generator, r, m: int) -> None:
+        d = me[m] - np.timedelta64(int(g.integers(0, 25)), "D")
+        cases.append(("企业", None, firms["uscc"].iat[r.firm_idx], firms["name"].iat[r.firm_idx], "被执行", d,
+                      "法院通报", int(r.amount)))
+
+    dfl = defaulted_firms[defaulted_firms["default_month"] < mb].drop_duplicates("firm_idx") \
+        if len(defaulted_firms) else defaulted_firms
+    if len(dfl):
+        pick = dfl[rng.random(len(dfl)) < 0.3]
         for r in pick.itertuples(index=False):
             m = int(r.default_month + rng.integers(3, 10))
-            if 0 <= m < len(months):
-                d = me[m] - np.timedelta64(int(rng.integers(0, 25)), "D")
-                cases.append(("企业", None, firms["uscc"].iat[r.firm_idx], firms["name"].iat[r.firm_idx], "被执行", d,
-                              "法院通报", int(r.amount)))
+            if 0 <= m < mb:
+                enforcement_case(rng, r, m)
+            elif mb <= m < len(months):
+                enforcement_case(own("firm", str(r.firm_idx)), r, m)
+    if len(defaulted_firms):
+        later = defaulted_firms[(defaulted_firms["default_month"] >= mb)
+                                & ~defaulted_firms["firm_idx"].isin(dfl["firm_idx"])].drop_duplicates("firm_idx")
+        for r in later.itertuples(index=False):
+            g = own("firm", str(r.firm_idx))
+            if g.random() < 0.3:
+                m = int(r.default_month + g.integers(3, 10))
+                if m < len(months):
+                    enforcement_case(g, r, m)
     names = inst["name"].tolist()
     p_pen = 0.03 * np.exp(-0.7 * lag1)
-    hit = rng.random((n, t)) < p_pen
-    for i, q in zip(*np.nonzero(hit), strict=True):
-        m = min(3 * q + int(rng.integers(1, 6)), len(months) - 1)
-        d = me[m] - np.timedelta64(int(rng.integers(0, 25)), "D")
-        cases.append(("机构", codes[i], None, names[i], rng.choice(["行政处罚", "违规经营"]), d,
-                      rng.choice(["现场检查", "非现场监管"]), int(rng.integers(20, 500)) * 1_000_000))
+    hit = qext.random(rng, n) < p_pen
+
+    def penalty_case(g: np.random.Generator, i: int, m: int) -> None:
+        d = me[m] - np.timedelta64(int(g.integers(0, 25)), "D")
+        cases.append(("机构", codes[i], None, names[i], g.choice(["行政处罚", "违规经营"]), d,
+                      g.choice(["现场检查", "非现场监管"]), int(g.integers(20, 500)) * 1_000_000))
+
+    for i, q in zip(*np.nonzero(hit[:, :tb]), strict=True):
+        penalty_case(rng, i, min(3 * q + int(rng.integers(1, 6)), mb - 1))
+    for q in range(tb, t):
+        for i in np.flatnonzero(hit[:, q]):
+            g = own("penalty", quarters[q].isoformat(), codes[i])
+            m = 3 * q + int(g.integers(1, 6))
+            if m < len(months):  # not yet otherwise (a later world has it)
+                penalty_case(g, i, m)
     cf = pd.DataFrame(cases, columns=["entity_type", "institution_code", "uscc", "entity_name", "case_type",
                                       "opened_date", "source", "amount"])
     if len(cf):

@@ -64,7 +64,9 @@ class TxnContext:
 
 def build_context(*, seed: int, months: list[date], inst: pd.DataFrame, accounts: pd.DataFrame,
                   persons: pd.DataFrame, firms: pd.DataFrame, loans: pd.DataFrame, patterns: Patterns,
-                  n_transactions: int, elderly: np.ndarray) -> TxnContext:
+                  n_transactions: int, elderly: np.ndarray, base_months: int | None = None) -> TxnContext:
+    """``base_months`` (default: all of ``months``) spreads ``n_transactions`` over the base window, so
+    months added later (``simulate advance``) get the same monthly volume."""
     n_acc = len(accounts)
     n_inst = len(inst)
     ht = accounts["holder_type"].to_numpy()
@@ -108,7 +110,7 @@ def build_context(*, seed: int, months: list[date], inst: pd.DataFrame, accounts
         "start_m": start_m, "end_m": end_m, "loan_row": pl.index.to_numpy(),
     })
     return TxnContext(
-        months=list(months), seed=seed, target_per_month=max(1, n_transactions // len(months)),
+        months=list(months), seed=seed, target_per_month=max(1, n_transactions // (base_months or len(months))),
         party_no=party_no, party_inst=party_inst, party_name=party_name, n_accounts=n_acc,
         acc_open_month=accounts["open_month"].to_numpy(), acc_close_month=accounts["close_month"].to_numpy(),
         acc_holder_type=ht, acc_weight=weight, acc_elderly=np.where(ht == 0, elderly[np.where(ht == 0, hi, 0)], False),
