@@ -1,11 +1,21 @@
 """``simulate advance``: emit the next month after the latest one in the landing zone (issue #3 item 10).
 
-The world is rebuilt with one more month (``Preset.extra_months``; entities stay anchored at the
-preset's ``last_period`` and every month's transactions have their own random stream), and only the
-new month is written: its detail datasets, the quarterly reports when it is a quarter end, the
-regulator's records, its defects (when enabled, drawn from the month's own stream) and the external
-feeds republished through the new month. Existing submissions are never rewritten; the ground truth
-is rewritten for the longer window and ``defects.csv`` is extended.
+The world is rebuilt with one more month (``Preset.extra_months``) and only the new month is written:
+its detail datasets, the quarterly reports when it is a quarter end, the regulator's records, its
+defects (when enabled, drawn from the month's own stream) and the external feeds republished through
+the new month. Existing submissions are never rewritten; the ground truth is rewritten for the longer
+window and ``defects.csv`` is extended.
+
+The rebuilt world continues the one already delivered exactly (see :func:`include.simulate.build_world`
+and :class:`include.simulate.rng.Extension`): the base window is identical, and every later month is
+drawn from its own streams, so advancing twice gives the same months as building two extra months at
+once. What continues: the same institutions, persons, firms, accounts, customers and loans (same ids;
+balances amortise, performing loans default with the hazard of the lender's continued health, overdue
+days grow and move the five categories), guarantees with their loans, latent health (deteriorating
+institutions stay weak) and with it the quarterly reports, ratings, interventions and cases; schemes,
+payroll, merchants, pensions and instalments per their plan. What is new: the month's transactions
+(its own stream) and events after the window (defaults, a scheme collapsing on its planned month,
+ratings and cases of new quarters). Not originated after the base window: loans, customers, accounts.
 """
 
 from __future__ import annotations

@@ -200,6 +200,8 @@ def supervise(seed: int, inst: pd.DataFrame, health: HealthPanel, quarters: list
                                       "opened_date", "source", "amount"])
     if len(cf):
         cf["opened_date"] = cf["opened_date"].astype("datetime64[s]")
+    for c in ("institution_code", "uscc"):  # missing is None whichever kinds of case there are
+        cf[c] = cf[c].astype(object).where(cf[c].notna(), None)
     cf = cf.sort_values(["opened_date", "entity_name"], kind="stable").reset_index(drop=True)
     cf["report_period"] = [np.datetime64(_month_end(pd.Timestamp(d).date()), "D") for d in cf["opened_date"]]
     cf["case_id"] = [f"CASE{i + 1:06d}" for i in range(len(cf))]
