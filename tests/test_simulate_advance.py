@@ -153,14 +153,30 @@ def test_loans_run_on_after_the_base_window(worlds):
     bad = live[live["overdue_days"] > 0]
     assert len(bad)
     assert (jan.loc[bad.index, "overdue_days"] - bad["overdue_days"] == 31).all()  # January has 31 days
-    assert set(jan.index) <= set(dec.index)  # no new loans (none are originated after the base window)
+
+
+def test_loans_maturing_after_the_base_window_are_renewed_with_the_next_ids(worlds):
+    w = worlds[4]
+    dec, jan = _loans_at(w, BASE_END), _loans_at(w, date(2026, 1, 31))
+    new = jan.loc[jan.index.difference(dec.index)]
+    assert len(new) and new.index.min() > worlds[0].banking.loans["loan_id"].max()
+    matured = dec[(dec["maturity_date"].to_numpy().astype("datetime64[D]") <= np.datetime64("2026-01-31"))
+                  & (dec["overdue_days"] == 0)]
+    # a renewal: same lender and customer as a loan maturing that month, starting on its maturity date
+    key = ["institution_code", "customer_id", "start_date"]
+    old = matured.assign(start_date=matured["maturity_date"])[key]
+    assert len(new[key].merge(old, on=key)) == len(new)
+    assert (new["five_category"] == "正常").all() and (new["purpose"] != "个人住房按揭").all()
+    assert len(new) < len(matured)  # not every loan is renewed
+    g = w.frames["guarantee"]
+    assert set(g["loan_id"]) & set(new.index)  # guarantees follow renewed loans
 
 
 def test_loans_default_after_the_base_window_and_overdue_days_drive_the_category(worlds):
     w = worlds[4]
-    dm = w.banking.loans["default_month"].to_numpy()
-    assert (dm >= 12).sum() > 0  # some performing loans default in the extra months
     base_dm = worlds[0].banking.loans["default_month"].to_numpy()
+    dm = w.banking.loans["default_month"].to_numpy()[: len(base_dm)]
+    assert (dm >= 12).sum() > 0  # some performing loans default in the extra months
     assert ((dm == base_dm) | ((base_dm == -99) & (dm >= 12))).all()
     lf = w.frames["loan"]
     late = lf[lf["report_period"].to_numpy().astype("datetime64[D]") > np.datetime64(BASE_END, "D")]

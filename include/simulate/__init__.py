@@ -194,13 +194,15 @@ def build_world(preset: str | Preset = "tiny", seed: int = 7) -> World:
                                                 "circle", stressed)
     loans, chain_groups = bk.add_planted_loans(lrng, loans, inst, firms, base_months, health_ahead, chains,
                                                "chain", stressed)
-    if extended:
-        bk.continue_defaults(loans, months, mb, health_ahead, seed)
-    loans["loan_id"] = np.char.add("L", np.char.zfill((np.arange(len(loans)) + 1).astype(str), 10)).astype(object)
-    customers = bk.assign_customers(inst, accounts, loans, months)
     guarantees = bk.build_guarantees(grng, loans, firms, share=p.guarantee_share, circles=circle_groups,
                                      chains=chain_groups)
-    snaps, understated = bk.loan_snapshots(loans, months, health_ahead, stream(seed, "understate"))
+    n_base_loans = len(loans)
+    if extended:  # defaults and renewals after the base window (renewals get the next ids)
+        loans, guarantees = bk.continue_loans(loans, guarantees, months, mb, health_ahead, seed)
+    loans["loan_id"] = np.char.add("L", np.char.zfill((np.arange(len(loans)) + 1).astype(str), 10)).astype(object)
+    customers = bk.assign_customers(inst, accounts, loans, months)
+    snaps, understated = bk.loan_snapshots(loans, months, health_ahead, stream(seed, "understate"),
+                                           n_base=n_base_loans)
     banking = bk.Banking(accounts=accounts, customers=customers, loans=loans, guarantees=guarantees,
                          circles=circle_groups, chains=chain_groups, understated=understated)
 

@@ -14,8 +14,9 @@ balances amortise, performing loans default with the hazard of the lender's cont
 days grow and move the five categories), guarantees with their loans, latent health (deteriorating
 institutions stay weak) and with it the quarterly reports, ratings, interventions and cases; schemes,
 payroll, merchants, pensions and instalments per their plan. What is new: the month's transactions
-(its own stream) and events after the window (defaults, a scheme collapsing on its planned month,
-ratings and cases of new quarters). Not originated after the base window: loans, customers, accounts.
+(its own stream), renewals of loans maturing in the month (same customer and lender, the next loan ids)
+and events after the window (defaults, a scheme collapsing on its planned month, ratings and cases of
+new quarters). Not created after the base window: customers, accounts, loans for new borrowers.
 """
 
 from __future__ import annotations

@@ -290,33 +290,79 @@ def _finish_loans(rng, inst, holder_type, holder_idx, lender, purpose, amount, m
     return loans
 
 
-def continue_defaults(loans: pd.DataFrame, months: list[date], m_base: int, health: HealthPanel,
-                      seed: int) -> None:
-    """Continue the default process (in place) over the months after the base window (``simulate
-    advance``): each month, a loan that is live and has not defaulted defaults with the same hazard as in
-    the base window (its kind and multipliers, ``exp(-0.8 z)`` of its lender's continued health), drawn
-    from that month's own stream (``loans``/``ext``/<month>), so a month's defaults do not depend on how
-    many months follow it."""
-    n = len(loans)
-    start_m = month_index(loans["start_date"].to_numpy(), months)
-    mat_m = month_index(loans["maturity_date"].to_numpy(), months)
-    lender = loans["inst_idx"].to_numpy()
-    start = loans["start_date"].to_numpy().astype("datetime64[D]")
-    hazard = loans["hazard"].to_numpy()
-    dm = loans["default_month"].to_numpy().copy()
-    dd = loans["default_date"].to_numpy().astype("datetime64[D]").copy()
-    zm = health.monthly(months)
+#: Probability that a loan maturing after the base window is renewed (续贷) by the same borrower at the
+#: same lender, by purpose index (mortgages are not renewed).
+RENEWAL = np.array([0.7, 0.5, 0.5, 0.5, 0.0, 0.4, 0.5])
+
+
+def continue_loans(loans: pd.DataFrame, guarantees: pd.DataFrame, months: list[date], m_base: int,
+                   health: HealthPanel, seed: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+    """The loan book after the base window (``simulate advance``), month by month.
+
+    Each month ``m``: (1) every loan that is live and has not defaulted defaults with the same hazard as
+    in the base window (its kind and multipliers, ``exp(-0.8 z)`` of its lender's continued health);
+    (2) loans maturing in ``m`` without default are renewed with probability :data:`RENEWAL` by a new
+    loan (appended, so it gets the next id) of the same borrower at the same lender, starting on the old
+    maturity date, with a fresh term, rate and an amount near the old contract, and the old loan's
+    guarantee (same guarantor, same share of the contract). Both draw from the month's own streams
+    (``loans``/``ext``/<month>, ``loans``/``renew``/<month>) over the loans that exist by then, so a
+    month does not depend on how many months follow it. Returns (loans, guarantees)."""
     me = np.array(months, dtype="datetime64[D]")
+    zm = health.monthly(months)
+    new_parts, new_g = [], []
     for m in range(m_base, len(months)):
+        if new_parts:
+            loans = pd.concat([loans, new_parts.pop()], ignore_index=True)
+        n = len(loans)
+        start_m = month_index(loans["start_date"].to_numpy(), months)
+        mat_m = month_index(loans["maturity_date"].to_numpy(), months)
+        dm = loans["default_month"].to_numpy().copy()
+        dd = loans["default_date"].to_numpy().astype("datetime64[D]").copy()
         g = stream(seed, "loans", "ext", months[m].isoformat())
         u = g.random(n)
         day = g.integers(1, 28, size=n).astype("timedelta64[D]")
-        h = np.clip(hazard * np.exp(-0.8 * zm[lender, m]), 0, 0.5)
+        h = np.clip(loans["hazard"].to_numpy() * np.exp(-0.8 * zm[loans["inst_idx"].to_numpy(), m]), 0, 0.5)
         hit = (dm == -99) & (start_m <= m) & (m < mat_m) & (u < h)
+        start = loans["start_date"].to_numpy().astype("datetime64[D]")
         dm[hit] = m
         dd[hit] = np.maximum(me[m] - day[hit], start[hit] + np.timedelta64(20, "D"))
-    loans["default_month"] = dm
-    loans["default_date"] = dd
+        loans["default_month"] = dm
+        loans["default_date"] = dd
+        # renewals of the loans maturing this month
+        r = stream(seed, "loans", "renew", months[m].isoformat())
+        due = np.flatnonzero((mat_m == m) & (dm == -99) & loans["planted_group"].isna().to_numpy())
+        old = loans.iloc[due[r.random(len(due)) < RENEWAL[loans["purpose"].to_numpy()[due]]]]
+        k = len(old)
+        if not k:
+            continue
+        purpose = old["purpose"].to_numpy()
+        lo = np.array([_LOAN_KIND[q][1][0] for q in range(7)])[purpose]
+        hi = np.array([_LOAN_KIND[q][1][1] for q in range(7)])[purpose]
+        term = r.integers(lo, hi + 1)
+        sd = old["maturity_date"].to_numpy().astype("datetime64[D]")
+        maturity = (sd.astype("datetime64[M]") + term.astype("timedelta64[M]")).astype("datetime64[D]") \
+            + (sd - sd.astype("datetime64[M]").astype("datetime64[D]"))
+        amount = old["contract"].to_numpy() * np.exp(r.normal(0.0, 0.15, size=k))
+        rlo = np.array([_LOAN_KIND[q][2][0] for q in range(7)])[purpose]
+        rhi = np.array([_LOAN_KIND[q][2][1] for q in range(7)])[purpose]
+        new = old.drop(columns=[c for c in ("loan_id", "customer_id") if c in old]).assign(
+            contract=(np.round(amount / 100_000) * 100_000).astype(np.int64).clip(500_000),
+            rate=np.round((rlo + (rhi - rlo) * r.random(k)) * 10_000).astype(np.int64),
+            start_date=sd, maturity_date=maturity, term=term, default_month=-99, default_date=sd,
+        ).reset_index(drop=True)
+        new_parts.append(new)
+        gl = guarantees[guarantees["li"].isin(old.index)]
+        if len(gl):
+            pos = pd.Series(np.arange(n, n + k), index=old.index)
+            ratio = gl["amount"].to_numpy() / loans["contract"].to_numpy()[gl["li"].to_numpy()]
+            ng = gl.assign(li=pos.reindex(gl["li"]).to_numpy(), planted=None)
+            ng["amount"] = (new["contract"].to_numpy()[ng["li"].to_numpy() - n] * ratio).astype(np.int64)
+            new_g.append(ng)
+    if new_parts:
+        loans = pd.concat([loans, new_parts.pop()], ignore_index=True)
+    if new_g:
+        guarantees = pd.concat([guarantees, *new_g], ignore_index=True)
+    return loans, guarantees
 
 
 def add_planted_loans(rng, loans: pd.DataFrame, inst, firms, months, health, firm_groups: list[np.ndarray],
@@ -394,8 +440,10 @@ def assign_customers(inst: pd.DataFrame, accounts: pd.DataFrame, loans: pd.DataF
 
 
 def loan_snapshots(loans: pd.DataFrame, months: list[date], health: HealthPanel,
-                   understate_rng: np.random.Generator) -> tuple[pd.DataFrame, pd.DataFrame]:
+                   understate_rng: np.random.Generator, n_base: int | None = None) -> tuple[pd.DataFrame, pd.DataFrame]:
     """Per loan and month-end while outstanding: balance (fen), overdue_days, five_category (index).
+    Loans after the first ``n_base`` (renewals after the base window) take their under-classification
+    draw from a hash of their row, so the base loans' draws do not change.
 
     Returns (snapshots with columns loan row ``li``, month ``mi``, balance, overdue_days, category,
     understated; the under-classified loans)."""
@@ -434,7 +482,8 @@ def loan_snapshots(loans: pd.DataFrame, months: list[date], health: HealthPanel,
     # deteriorating lenders hide some NPL as 关注 after their onset
     det = health.deteriorating[inst_l]
     onset_m = 3 * np.where(health.onset >= 0, health.onset, 10**6)[inst_l]
-    hide_flag = understate_rng.random(len(loans)) < 0.4
+    n_base = len(loans) if n_base is None else n_base
+    hide_flag = np.r_[understate_rng.random(n_base), _loan_uniform(np.arange(n_base, len(loans)) * 104_729 + 71)] < 0.4
     understated = det & (mi >= onset_m) & (cat == 2) & hide_flag[li]
     cat = np.where(understated, 1, cat)
     snaps = pd.DataFrame({"li": li, "mi": mi, "balance": balance, "overdue_days": overdue.astype(np.int32),
