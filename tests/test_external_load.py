@@ -189,3 +189,44 @@ def test_a_feed_that_stays_down_fails_naming_feed_and_page(warehouse, loader_url
     with warehouse.connect() as c:
         assert c.execute("select status, requests from ops.ext_fetch").fetchall() == [("failed", 3)]
     assert stored(warehouse, "news") == {}
+
+
+def test_signals_are_derived_once_per_record_version(warehouse, loader_url, feeds, inputs):
+    part = "raw.institution_p_ext_test"
+    with warehouse.connect(autocommit=True) as c:  # institutions as the submissions pipeline would load them
+        c.execute(f"create table if not exists {part} partition of raw.institution for values in ('2099-12-31')")
+        with c.cursor() as cur:
+            cur.executemany("insert into raw.institution (institution_code, report_period, name, _batch_id, "
+                            "_file_sha256, _line) values (%s, '2099-12-31', %s, 0, 'test', %s)",
+                            [(code, name, i) for i, (code, name) in enumerate(
+                                zip(inputs.institutions["institution_code"], inputs.institutions["name"],
+                                    strict=True))])
+    try:
+        from include.external.signals import derive_advert_signals, derive_news_signals
+
+        with FeedServer(feeds, published_through=inputs.months[-2]) as srv, client(srv) as cl:
+            for feed in ("registry", "news", "advert_leads"):
+                fetch_feed(loader_url, feed, cl)
+            first = derive_news_signals(loader_url)
+            assert first["news_scored"] == len(srv.records("news")) and first["links"] > 0 and first["negative"] > 0
+            assert derive_news_signals(loader_url)["news_scored"] == 0  # nothing new: nothing rescored
+            ads = derive_advert_signals(loader_url)
+            assert ads["leads_scored"] == len(srv.records("advert_leads")) and ads["linked"] and ads["flagged"]
+            srv.advance(1)
+            fetch_feed(loader_url, "news", cl)
+            again = derive_news_signals(loader_url)
+            assert 0 < again["news_scored"] < first["news_scored"]
+        with warehouse.connect() as c:
+            assert c.execute("select count(*) from raw_ext.news n left join raw_ext.news_tone t using (news_id) "
+                             "where t.news_version is distinct from n.version").fetchone()[0] == 0
+            assert c.execute("select count(*) from raw_ext.news_entity_link where entity_type = 'institution'"
+                             ).fetchone()[0] > 0
+            row = c.execute("select matched_phrases -> 0 ->> 'phrase', linked_entity_id from raw_ext.advert_lead_flag "
+                            "where illegal_promo and linked_entity_type = 'firm' limit 1").fetchone()
+            assert row[0] and row[1]
+        with warehouse.connect(role="bi_reader") as c:  # least privilege: supervisors' BI role sees no raw_ext
+            with pytest.raises(Exception, match="permission denied"):
+                c.execute("select 1 from raw_ext.news_tone limit 1")
+    finally:
+        with warehouse.connect(autocommit=True) as c:
+            c.execute(f"drop table if exists {part}")
