@@ -27,6 +27,7 @@ import psycopg
 from include.datasets import Rule
 from include.external.client import FeedShapeError, Page
 from include.external.feeds import Feed
+from include.ingest.masking import mask
 
 log = logging.getLogger(__name__)
 
@@ -82,28 +83,34 @@ def typed_value(pg_type: str, v: Any) -> Any:
     base = pg_type.split("(")[0]
     if base == "text":
         if not isinstance(v, str):
-            raise ValueError(f"expected text, got {type(v).__name__} {v!r}")
+            raise ValueError("expected text")
         return v
     if base in ("integer", "bigint", "smallint"):
         if isinstance(v, bool) or not isinstance(v, int):
-            raise ValueError(f"expected an integer, got {type(v).__name__} {v!r}")
+            raise ValueError("expected an integer")
         return v
     if base == "numeric":
         if isinstance(v, bool) or not isinstance(v, int | float):
-            raise ValueError(f"expected a number, got {type(v).__name__} {v!r}")
+            raise ValueError("expected a number")
         return Decimal(str(v))
     if base == "date":
         if not isinstance(v, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
-            raise ValueError(f"expected a date YYYY-MM-DD, got {type(v).__name__} {v!r}")
-        return date.fromisoformat(v)
+            raise ValueError("expected a date YYYY-MM-DD")
+        try:
+            return date.fromisoformat(v)
+        except ValueError:
+            raise ValueError("expected a real date YYYY-MM-DD") from None
     if base == "timestamptz":
         if not isinstance(v, str):
-            raise ValueError(f"expected an ISO 8601 timestamp, got {type(v).__name__} {v!r}")
-        dt = datetime.fromisoformat(v)
+            raise ValueError("expected an ISO 8601 timestamp")
+        try:
+            dt = datetime.fromisoformat(v)
+        except ValueError:
+            raise ValueError("expected an ISO 8601 timestamp") from None
         return dt if dt.tzinfo else dt.replace(tzinfo=CST)  # the feeds' convention: naive = +08:00
     if base == "jsonb":
         if not isinstance(v, list | dict):
-            raise ValueError(f"expected a JSON list or object, got {type(v).__name__} {v!r}")
+            raise ValueError("expected a JSON list or object")
         return psycopg.types.json.Jsonb(v)
     raise ValueError(f"unsupported type {pg_type}")  # pragma: no cover - registry uses the types above
 
@@ -113,7 +120,7 @@ def _applies(rule: Rule, rec: dict) -> bool:
     return when is None or rec.get(when[0]) == when[1]
 
 
-def _rule_failure(rule: Rule, rec: dict) -> tuple[str, str] | None:
+def _rule_failure(rule: Rule, rec: dict, pii: dict[str, str | None]) -> tuple[str, str] | None:
     """(field, what) if ``rec`` fails ``rule`` (uscc rules are checked in the database, not here)."""
     if not _applies(rule, rec):
         return None
@@ -129,7 +136,7 @@ def _rule_failure(rule: Rule, rec: dict) -> tuple[str, str] | None:
             if cap is not None and len(v) >= cap:
                 continue
             if not re.search(rule.params["pattern"], v):
-                return col, f"does not match {rule.params['pattern']!r} ({rule.en}): {v[-20:]!r}"
+                return col, f"does not match {rule.params['pattern']!r} ({rule.en}): ...{mask(v[-20:], pii[col])!r}"
     return None
 
 
@@ -137,12 +144,13 @@ def screen(conn: psycopg.Connection, feed: Feed, page: Page) -> list[Screened]:
     """Type and check every record of ``page`` (call :func:`check_shape` first)."""
     out: list[Screened] = []
     where = f"feed {feed.name!r} page {page.page_no}"
+    pii = {c.name: c.pii for c in feed.columns}  # values quoted in reasons are masked by their pii kind
     for i, rec in enumerate(page.items):
         s = Screened(i, _s(rec.get(feed.key)), rec.get("version") if isinstance(rec.get("version"), int) else None,
                      rec, record_sha256(rec))
         failure = None
         for rule in feed.rules:
-            if rule.kind == "not_null" and (f := _rule_failure(rule, rec)):
+            if rule.kind == "not_null" and (f := _rule_failure(rule, rec, pii)):
                 failure = (rule.name, *f)
                 break
         values: dict[str, Any] = {}
@@ -155,11 +163,12 @@ def screen(conn: psycopg.Connection, feed: Feed, page: Page) -> list[Screened]:
                 try:
                     values[col.name] = typed_value(col.pg_type, v)
                 except ValueError as e:
-                    failure = (f"{feed.name}_type_{col.name}", col.name, str(e))
+                    failure = (f"{feed.name}_type_{col.name}", col.name,
+                               f"{e}, got {type(v).__name__} {mask(str(v), col.pii)!r}")
                     break
         if failure is None:
             for rule in feed.rules:
-                if rule.kind == "regex" and rule.severity == "critical" and (f := _rule_failure(rule, rec)):
+                if rule.kind == "regex" and rule.severity == "critical" and (f := _rule_failure(rule, rec, pii)):
                     failure = (rule.name, *f)
                     break
         if failure:
