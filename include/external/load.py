@@ -10,10 +10,12 @@ writes, **in one transaction per batch**:
 * rejected records: ``quarantine.ext_record`` with rule, field and reason (once per record sha256);
 * the new watermark and the fetch's counts (``ops.ext_fetch``).
 
-A crash, a timeout that outlasts the retries, or a shape change anywhere in the batch rolls all of it
-back; the fetch is then marked ``failed`` with its error in a separate transaction and the exception
-propagates. The watermark therefore never passes data that is not committed, and a rerun starts again
-from the last committed watermark; re-fetched versions are no-ops (no duplicates).
+Batches of one feed are serialised by an advisory lock (the watermark is re-read under it), so two
+runs at once cannot move a watermark backwards. A crash, a timeout that outlasts the retries, or a
+shape change anywhere in the batch rolls all of it back; the fetch is then marked ``failed`` with its
+error in a separate transaction and the exception propagates. The watermark therefore never passes
+data that is not committed, and a rerun starts again from the last committed watermark; re-fetched
+versions are no-ops (no duplicates).
 
 Watermark: the largest ``updated_at`` received when the batch reaches the last page. With
 ``max_pages`` a long window is split into several batches; a batch cut before the last page commits
@@ -193,6 +195,9 @@ def _one_batch(conn: psycopg.Connection, feed: Feed, client: FeedClient, fetch_i
     last_ts = None
     finished = False
     with conn.transaction():
+        # one fetcher per feed at a time; re-read the watermark under the lock (another may have advanced it)
+        conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (f"ext_fetch:{feed.name}",))
+        since = get_watermark(conn, feed.name)
         while True:
             page = client.get_page(feed.name, page_no=pages + 1, updated_since=since.isoformat() if since else None,
                                    cursor=cursor)
@@ -221,10 +226,10 @@ def _one_batch(conn: psycopg.Connection, feed: Feed, client: FeedClient, fetch_i
             conn.execute("insert into ops.ext_watermark (feed, watermark, fetch_id) values (%s, %s, %s) "
                          "on conflict (feed) do update set watermark = excluded.watermark, "
                          "fetch_id = excluded.fetch_id, advanced_at = now()", (feed.name, watermark, fetch_id))
-        conn.execute("update ops.ext_fetch set status = 'committed', watermark_after = %s, requests = %s, "
-                     "retries = %s, pages = %s, records = %s, loaded = %s, unchanged = %s, quarantined = %s, "
-                     "finished_at = clock_timestamp() where fetch_id = %s",
-                     (watermark, client.requests - req0, client.retries - retry0, pages, records, loaded,
+        conn.execute("update ops.ext_fetch set status = 'committed', updated_since = %s, watermark_after = %s, "
+                     "requests = %s, retries = %s, pages = %s, records = %s, loaded = %s, unchanged = %s, "
+                     "quarantined = %s, finished_at = clock_timestamp() where fetch_id = %s",
+                     (since, watermark, client.requests - req0, client.retries - retry0, pages, records, loaded,
                       unchanged, quarantined, fetch_id))
     result.pages += pages
     result.records += records
