@@ -68,6 +68,8 @@ GENERIC_CUES: tuple[str, ...] = ("提示", "警惕", "防范", "宣传", "工作
 #: Longer words that contain a risk term in a harmless sense.
 OTHER_SENSE: tuple[str, ...] = ("失联老人", "零逾期", "立案调解", "跑路不如跑步", "不良贷款处置")
 
+_RISK = {t: (c, w) for t, c, w in RISK_TERMS}
+_RISK_RE = re.compile("|".join(re.escape(t) for t in sorted(_RISK, key=len, reverse=True)))
 _SENTENCE = re.compile(r"[^。！？!?]+[。！？!?]?")
 _QUOTED = re.compile(r"“[^”]*”|\"[^\"]*\"")
 
@@ -108,20 +110,16 @@ def score_news(text: str) -> Tone:
     other = [(m.start(), m.end()) for w in OTHER_SENSE for m in re.finditer(re.escape(w), text)]
     matches: list[Match] = []
     counted: set[str] = set()
-    taken: list[tuple[int, int]] = []  # a shorter term inside a longer one already matched is not counted
     for sent in _SENTENCE.finditer(text):
         s, body = sent.start(), sent.group()
         denial = any(c in body for c in DENIAL_CUES)
         generic = any(c in body for c in GENERIC_CUES)
-        for term, cat, w in sorted(RISK_TERMS, key=lambda t: -len(t[0])):
-            for m in re.finditer(re.escape(term), body):
-                a, b = s + m.start(), s + m.end()
-                if any(x <= a and b <= y for x, y in taken):
-                    continue
-                taken.append((a, b))
-                why = ("quoted" if _inside(a, quoted) else "other_sense" if _inside(a, other)
-                       else "denial" if denial else "generic" if generic else "")
-                matches.append(Match(term, cat, w, a, bool(why), why))
+        for m in _RISK_RE.finditer(body):  # longest term first at each position: 立案侦查, not 立案
+            a = s + m.start()
+            cat, w = _RISK[m.group()]
+            why = ("quoted" if _inside(a, quoted) else "other_sense" if _inside(a, other)
+                   else "denial" if denial else "generic" if generic else "")
+            matches.append(Match(m.group(), cat, w, a, bool(why), why))
     score = 0.0
     for m in sorted(matches, key=lambda m: m.start):
         if not m.negated and m.term not in counted:
@@ -133,7 +131,7 @@ def score_news(text: str) -> Tone:
         tone = "positive"
     else:
         tone = "neutral"
-    return Tone(tone, score, tuple(sorted(matches, key=lambda m: m.start)))
+    return Tone(tone, score, tuple(matches))
 
 
 # ---- advert promises --------------------------------------------------------------------------------

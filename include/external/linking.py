@@ -44,6 +44,8 @@ ABBREVIATIONS = (("农村商业银行", "农商行"), ("农村合作银行", "�
                  ("财产保险", "财险"), ("金融租赁", "金租"), ("消费金融", "消金"))
 _CLAUSE_START = set("，。！？；：、,.!?;:（(【[“\"」』 \n")
 SHORT_MAX_WITHOUT_BOUNDARY = 3
+#: Look-alike variants (one character changed) are matched for names up to this long (brands).
+VARIANT_MAX_LEN = 6
 
 
 @dataclass(frozen=True)
@@ -178,6 +180,8 @@ class EntityLinker:
                 self._add(a, e, "short")
         self.automaton = Automaton(self.surfaces)
         for surface, cands in self.surfaces.items():
+            if len(surface) > VARIANT_MAX_LEN:
+                continue
             for i in range(len(surface)):
                 self._wildcards.setdefault(surface[:i] + "\0" + surface[i + 1:], []).extend(cands)
 
