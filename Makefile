@@ -5,12 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv lint up down status airflow-ui docs bench clean-state help
+.PHONY: demo test venv lint up down status airflow-ui docs bench bench-external clean-state help
 
 help:
 	@echo "make demo   - install, simulate a regulated universe, run the pipeline through Airflow, show results"
 	@echo "make test   - lint and the full test suite (real PostgreSQL, started and stopped by the tests)"
-	@echo "make up|down|status|airflow-ui|docs|bench|clean-state"
+	@echo "make up|down|status|airflow-ui|docs|bench|bench-external|clean-state"
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
@@ -48,6 +48,10 @@ airflow-ui: $(STAMP)
 docs: $(STAMP)
 	$(PY) -m include.cli dbt -- docs generate
 	@echo "dbt docs: $${SUPERVISION_HOME:-$$HOME/.local/share/supervision}/dbt_target/index.html"
+
+bench-external: $(STAMP)
+	$(PY) bench/external/fetch_speed.py
+	$(PY) bench/external/evaluate.py
 
 clean-state: $(STAMP)
 	-$(PY) -m include.cli down

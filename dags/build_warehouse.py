@@ -6,7 +6,8 @@ astronomer-cosmos: the DAG is rendered from dbt's `manifest.json` (`LoadMode.DBT
 `dbt parse`), so every seed, model and its tests are their own tasks, tests right after each model.
 
 **Schedule.** Data-aware: runs when `ingest_submissions` accepts a batch of any dataset
-(`supervision://warehouse/raw/<dataset>` Assets).
+(`supervision://warehouse/raw/<dataset>` Assets) or `ingest_external` loads a feed
+(`supervision://warehouse/raw_ext/<feed>`).
 
 **Inputs.** `raw.*`, `ops.*` via connection `supervision_transformer` (role `transformer`).
 
@@ -27,7 +28,7 @@ from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, 
 from cosmos.constants import LoadMode, TestBehavior
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
-from include.assets import MARTS_ASSET_URI, RAW_ASSET_URIS
+from include.assets import MARTS_ASSET_URI, RAW_ASSET_URIS, RAW_EXT_ASSET_URIS
 from include.config import DBT_PROJECT_DIR, paths
 
 MANIFEST = paths().dbt_target / "manifest.json"
@@ -37,7 +38,7 @@ if not MANIFEST.exists():
     raise FileNotFoundError(f"dbt manifest not found at {MANIFEST}; run `python -m include.cli dbt-parse`")
 
 schedule = None
-for uri in RAW_ASSET_URIS.values():
+for uri in [*RAW_ASSET_URIS.values(), *RAW_EXT_ASSET_URIS.values()]:
     schedule = Asset(uri) if schedule is None else schedule | Asset(uri)
 
 

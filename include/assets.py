@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from include.datasets import DATASETS
+from include.external.feeds import FEEDS as EXTERNAL_FEEDS
 
 
 def raw_asset_uri(dataset: str) -> str:
@@ -11,3 +12,11 @@ def raw_asset_uri(dataset: str) -> str:
 
 RAW_ASSET_URIS = {name: raw_asset_uri(name) for name in DATASETS}
 MARTS_ASSET_URI = "supervision://warehouse/marts"
+
+
+def raw_ext_asset_uri(feed: str) -> str:
+    return f"supervision://warehouse/raw_ext/{feed}"
+
+
+#: One Asset per external feed (its raw_ext tables, history and, for news/advert_leads, their signals).
+RAW_EXT_ASSET_URIS = {name: raw_ext_asset_uri(name) for name in EXTERNAL_FEEDS}

@@ -30,7 +30,7 @@ from include.config import DAGS_DIR, DBT_PROJECT_DIR, paths
 log = logging.getLogger("supervision")
 
 # Dependency order of the DAGs (Assets link them under a scheduler; in-process we run them in turn).
-DAG_ORDER = ("ingest_submissions", "build_warehouse")
+DAG_ORDER = ("ingest_submissions", "ingest_external", "build_warehouse")
 
 
 def _venv_bin(name: str) -> str:
@@ -128,8 +128,21 @@ def cmd_dbt_sources(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_dags(dag_ids: tuple[str, ...] = DAG_ORDER) -> dict[str, str]:
-    """Run the DAGs in order with dag.test() in this process. Returns {dag_id: state}."""
+def run_dags(dag_ids: tuple[str, ...] = DAG_ORDER, preset: str = "small", seed: int = 7) -> dict[str, str]:
+    """Run the DAGs in order with dag.test() in this process. Returns {dag_id: state}.
+
+    ``ingest_external`` reads the feeds' base URL from the Airflow connection ``external_feeds``; when
+    ``AIRFLOW_CONN_EXTERNAL_FEEDS`` is not set, the simulator's feed server for ``preset``/``seed`` (the
+    world ``simulate`` wrote) is started on 127.0.0.1 for the duration of the run."""
+    if "ingest_external" in dag_ids and not os.environ.get("AIRFLOW_CONN_EXTERNAL_FEEDS"):
+        from include.external.demo import simulated_feed_server
+
+        with simulated_feed_server(preset, seed) as srv:
+            os.environ["AIRFLOW_CONN_EXTERNAL_FEEDS"] = srv.url
+            try:
+                return run_dags(dag_ids, preset, seed)
+            finally:
+                os.environ.pop("AIRFLOW_CONN_EXTERNAL_FEEDS", None)
     from include.airflow_env import airflow_env, apply, ensure_metadata_db
 
     ensure_metadata_db()
@@ -153,7 +166,7 @@ def run_dags(dag_ids: tuple[str, ...] = DAG_ORDER) -> dict[str, str]:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    run_dags(tuple(args.dags) if args.dags else DAG_ORDER)
+    run_dags(tuple(args.dags) if args.dags else DAG_ORDER, args.preset, args.seed)
     return 0
 
 
@@ -177,6 +190,8 @@ def summary() -> dict:
                 "select count(*) from marts_prudential.capital_adequacy where car_below_minimum").fetchone()[0]
         except psycopg.errors.UndefinedTable:
             out["mart_capital_adequacy_rows"] = None
+            conn.rollback()
+        out["external"] = external_summary(conn)
     out["where_to_look"] = {
         "airflow_logs": str(p.airflow_home / "logs"),
         "gx_data_docs": str(p.gx_results / "data_docs" / "index.html"),
@@ -187,6 +202,20 @@ def summary() -> dict:
         "airflow_ui": "python -m include.cli airflow-ui  (then http://127.0.0.1:8080)",
     }
     return out
+
+
+def external_summary(conn) -> dict:
+    """Rows per external feed, quarantined records, negative news and flagged advert leads."""
+    from include.external.feeds import FEEDS
+
+    q = {f: conn.execute(f"select count(*) from {FEEDS[f].table}").fetchone()[0] for f in FEEDS}
+    return {"raw_ext_rows": q,
+            "quarantined_records": conn.execute("select count(*) from quarantine.ext_record").fetchone()[0],
+            "negative_news": conn.execute("select count(*) from raw_ext.news_tone where tone = 'negative'"
+                                          ).fetchone()[0],
+            "news_entity_links": conn.execute("select count(*) from raw_ext.news_entity_link").fetchone()[0],
+            "adverts_flagged_illegal": conn.execute("select count(*) from raw_ext.advert_lead_flag where illegal_promo"
+                                                    ).fetchone()[0]}
 
 
 def cmd_summary(args: argparse.Namespace) -> int:
@@ -203,7 +232,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
     else:
         cmd_simulate(args)
     cmd_dbt_parse(args)
-    run_dags()
+    run_dags(DAG_ORDER, args.preset, args.seed)
     s = summary()
     print("\n=== demo summary ===")
     print(json.dumps(s, indent=2, ensure_ascii=False))
@@ -252,6 +281,9 @@ def build_parser() -> argparse.ArgumentParser:
     d.add_argument("dbt_args", nargs=argparse.REMAINDER)
     r = add("run", cmd_run, "run the DAGs in dependency order in-process (dag.test())")
     r.add_argument("dags", nargs="*", help=f"DAG ids (default: {' '.join(DAG_ORDER)})")
+    r.add_argument("--preset", default="small", help="world of the simulated feed server ingest_external reads "
+                   "when AIRFLOW_CONN_EXTERNAL_FEEDS is not set (default small)")
+    r.add_argument("--seed", type=int, default=7)
     demo = add("demo", cmd_demo, "up + simulate + dbt-parse + run + summary")
     demo.add_argument("--preset", default="small")
     demo.add_argument("--seed", type=int, default=7)
