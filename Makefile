@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv lint up down status airflow-ui docs bench clean-state help
+.PHONY: demo test venv lint up down status airflow-ui docs bench bench-ingest clean-state help
 
 help:
 	@echo "make demo   - install, simulate a regulated universe, run the pipeline through Airflow, show results"
@@ -48,6 +48,15 @@ airflow-ui: $(STAMP)
 docs: $(STAMP)
 	$(PY) -m include.cli dbt -- docs generate
 	@echo "dbt docs: $${SUPERVISION_HOME:-$$HOME/.local/share/supervision}/dbt_target/index.html"
+
+bench: bench-ingest
+
+# Ingest: raw COPY vs the validated path vs pandas.to_sql on 1M and 5M medium-preset transaction rows.
+# Needs the medium preset in $SUPERVISION_HOME (generated here if missing, ~3 min); figures in bench/README.md.
+bench-ingest: $(STAMP)
+	@ls "$${SUPERVISION_HOME:-$$HOME/.local/share/supervision}"/landing/*/*/*/transaction.csv* >/dev/null 2>&1 || \
+		$(PY) -m include.cli simulate --preset medium --seed 7
+	$(PY) -m bench.ingest.run --sizes 1000000 5000000 --profile --out bench/results/ingest.json
 
 clean-state: $(STAMP)
 	-$(PY) -m include.cli down
