@@ -13,7 +13,10 @@ from __future__ import annotations
 import json
 import os
 import re
+import shutil
+import tempfile
 import uuid
+from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
@@ -37,19 +40,21 @@ ACCOUNT = r"[0-9]{19}"
 
 
 @pytest.fixture(scope="module")
-def gt(warehouse, tmp_path_factory):
+def gt(warehouse):
     """Simulate tiny with every defect kind, ingest it all into a fresh database; yield
     (landing dir, defects frame, loader URL, admin connection factory)."""
     from include import simulate
     from include.ingest.loader import ingest_manifests
+    from include.simulate.defects import DefectConfig
     from include.warehouse.bootstrap import bootstrap
     from include.warehouse.connection import libpq_url, role_url
 
-    root = tmp_path_factory.mktemp("ground-truth")
-    from include.simulate.defects import DefectConfig
-
+    # Not tmp_path_factory: concurrent pytest sessions of the same user rotate (delete) each other's
+    # numbered base temp dirs, and this fixture runs for minutes.
+    root = Path(tempfile.mkdtemp(prefix="sv-gt-"))
     simulate.generate(root / "landing", root / "gt", preset="tiny", seed=5,
                       defects=DefectConfig.every_kind(rate=0.001, min_each=1), external=False)
+    defects = read_defects(root / "gt")
     db = f"gt_{uuid.uuid4().hex[:8]}"
     admin = libpq_url(warehouse.admin_url)
     with psycopg.connect(admin, autocommit=True) as conn:
@@ -61,8 +66,7 @@ def gt(warehouse, tmp_path_factory):
         bootstrap(warehouse.state)
         loader = role_url("loader", warehouse.state)
         ingest_manifests(loader, find_manifests(root / "landing"), warehouse.state)
-        yield root, read_defects(root / "gt"), loader, lambda: psycopg.connect(libpq_url(
-            os.environ["SUPERVISION_DATABASE_URL"]))
+        yield root, defects, loader, lambda: psycopg.connect(libpq_url(os.environ["SUPERVISION_DATABASE_URL"]))
     finally:
         if saved is None:
             os.environ.pop("SUPERVISION_DATABASE_URL", None)
@@ -70,6 +74,7 @@ def gt(warehouse, tmp_path_factory):
             os.environ["SUPERVISION_DATABASE_URL"] = saved
         with psycopg.connect(admin, autocommit=True) as conn:
             conn.execute(f'drop database if exists "{db}" with (force)')
+        shutil.rmtree(root, ignore_errors=True)
 
 
 def _batches(connect) -> dict[tuple[str, str], dict]:
