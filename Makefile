@@ -5,7 +5,7 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv lint up down status airflow-ui docs bench bench-external clean-state help
+.PHONY: demo test venv lint up down status airflow-ui docs bench bench-ingest bench-external clean-state help
 
 help:
 	@echo "make demo   - install, simulate a regulated universe, run the pipeline through Airflow, show results"
@@ -52,6 +52,15 @@ docs: $(STAMP)
 bench-external: $(STAMP)
 	$(PY) bench/external/fetch_speed.py
 	$(PY) bench/external/evaluate.py
+
+bench: bench-ingest bench-external
+
+# Ingest: raw COPY vs the validated path vs pandas.to_sql on 1M and 5M medium-preset transaction rows.
+# Needs the medium preset in $SUPERVISION_HOME (generated here if missing, ~3 min); figures in bench/README.md.
+bench-ingest: $(STAMP)
+	@ls "$${SUPERVISION_HOME:-$$HOME/.local/share/supervision}"/landing/*/*/*/transaction.csv* >/dev/null 2>&1 || \
+		$(PY) -m include.cli simulate --preset medium --seed 7
+	$(PY) -m bench.ingest.run --sizes 1000000 5000000 --profile --out bench/results/ingest.json
 
 clean-state: $(STAMP)
 	-$(PY) -m include.cli down

@@ -34,7 +34,26 @@ class Rule:
 
     kinds: not_null, unique (columns = compound key), between (params min/max), in_set
     (params values), regex (params pattern), uscc, resident_id, lei, period_match
-    (the column equals the submission's period), ratio_between (params num, den, min, max).
+    (the column equals the submission's period), ratio_between (params num, den, min, max),
+    column_pair_le (columns A <= B), references and reconciles (below).
+
+    ``not_null`` is never written by hand: every dataset gets exactly one, ``<dataset>_not_null``,
+    derived from its ``nullable=False`` columns (:meth:`Dataset.__post_init__`).
+
+    ``references`` (cross-dataset, within the institution): every non-empty value of ``columns[0]``
+    must exist as ``params["target_column"]`` in one of ``params["datasets"]`` for the same
+    institution, among rows already accepted (``raw``, any version) or submitted and quarantined
+    (``quarantine``: the reference is right even if that file was stopped), with a period equal to
+    (``params["period"] == "same"``) or not after (``"up_to"``) the row's period. The referenced
+    datasets are processed first in a run (:func:`processing_order`).
+
+    ``reconciles`` (a prudential figure vs the detail): ``columns[0]`` must equal the sum of
+    ``params["measure"]`` over ``params["dataset"]`` rows of the same institution and period (the
+    quarter-end month) in the currently *accepted* detail batch, optionally only rows whose
+    ``params["filter_column"]`` is in ``params["filter_values"]``, within a tolerance of
+    ``max(params["abs_tolerance"], params["rel_tolerance"] * |detail sum|)``. When no detail is
+    accepted for that institution and period (not submitted, or quarantined) there is nothing to
+    reconcile and the rule passes for that row.
     """
 
     name: str
@@ -63,9 +82,35 @@ class Dataset:
     zh: str = ""
     submitter: Literal["institution", "regulator"] = "institution"
 
+    def __post_init__(self) -> None:
+        """Derive the dataset's one ``not_null`` rule from its ``nullable=False`` columns."""
+        required = tuple(c.name for c in self.columns if not c.nullable)
+        derived = Rule(f"{self.name}_not_null", "not_null", required,
+                       en=f"Mandatory fields of {self.name} must be present ({', '.join(required)})",
+                       zh=f"{self.zh}必填字段不能为空")
+        declared = [r for r in self.rules if r.kind == "not_null"]
+        if len(declared) == 1 and declared[0].columns == required:  # dataclasses.replace() of a dataset
+            return
+        if declared:
+            raise ValueError(f"dataset {self.name!r}: not_null rules are derived from Column(nullable=False), "
+                             "do not declare them")
+        if required:
+            object.__setattr__(self, "rules", (derived, *self.rules))
+
     @property
     def column_names(self) -> list[str]:
         return [c.name for c in self.columns]
+
+    @property
+    def depends_on(self) -> tuple[str, ...]:
+        """Datasets this one's cross-dataset rules read (they must be processed first)."""
+        out: list[str] = []
+        for r in self.rules:
+            if r.kind == "references":
+                out += list(r.params["datasets"])
+            elif r.kind == "reconciles":
+                out.append(r.params["dataset"])
+        return tuple(dict.fromkeys(out))
 
     def column(self, name: str) -> Column:
         for c in self.columns:
@@ -93,6 +138,11 @@ INSTITUTION_TYPES: dict[str, tuple[str, str]] = {
 
 _MONEY = "numeric(20,2)"
 
+#: A submission is due this many days after its period ends, per dataset grain (the end of that day,
+#: China Standard Time). The feedback report and ops.dq_summary (migration 005) judge "on time" by it.
+DUE_DAYS: dict[str, int] = {"month": 30, "quarter": 30}
+DUE_TIMEZONE = "Asia/Shanghai"
+
 #: The regulator's own supervisory system submits as this pseudo-institution (landing/REG0000/...).
 REGULATOR_CODE = "REG0000"
 
@@ -117,8 +167,6 @@ INSTITUTION = Dataset(
     key=("institution_code", "report_period"),
     period_column="report_period",
     rules=(
-        Rule("institution_code_not_null", "not_null", ("institution_code",),
-             en="Institution code is mandatory", zh="机构代码不能为空"),
         Rule("institution_key_unique", "unique", ("institution_code", "report_period"),
              en="One record per institution and period", zh="每机构每期仅一条记录"),
         Rule("uscc_check_character", "uscc", ("uscc",),
@@ -154,9 +202,6 @@ CAPITAL_REPORT = Dataset(
     key=("institution_code", "report_period"),
     period_column="report_period",
     rules=(
-        Rule("capital_not_null", "not_null",
-             ("institution_code", "cet1_capital", "tier1_capital", "total_capital", "total_rwa"),
-             en="Capital and RWA figures are mandatory", zh="资本与风险加权资产不能为空"),
         Rule("capital_key_unique", "unique", ("institution_code", "report_period"),
              en="One report per institution and period", zh="每机构每期仅一份报表"),
         Rule("rwa_positive", "between", ("total_rwa",), params={"min": 0.01, "max": 1e16},
@@ -197,11 +242,6 @@ def _money(name: str, en: str, zh: str, nullable: bool = False) -> Column:
     return Column(name, _MONEY, nullable, en=en + " (CNY)", zh=zh)
 
 
-def _r_not_null(ds: str, cols: tuple[str, ...], zh_what: str) -> Rule:
-    return Rule(f"{ds}_not_null", "not_null", cols, en=f"Mandatory fields of {ds} must be present",
-                zh=f"{zh_what}必填字段不能为空")
-
-
 def _r_unique(ds: str, key: tuple[str, ...], zh_what: str) -> Rule:
     return Rule(f"{ds}_key_unique", "unique", key, en=f"One {ds} row per key {', '.join(key)}",
                 zh=f"{zh_what}主键不能重复")
@@ -215,6 +255,27 @@ def _r_period() -> Rule:
 def _r_non_negative(ds: str, cols: tuple[str, ...]) -> Rule:
     return Rule(f"{ds}_amounts_non_negative", "between", cols, params={"min": 0, "max": 1e16},
                 en="Amounts must not be negative", zh="金额不能为负")
+
+
+def _r_customer_known(ds: str, zh_what: str) -> Rule:
+    return Rule(f"{ds}_customer_known", "references", ("customer_id",), severity="warning",
+                params={"datasets": ["customer_corporate", "customer_individual"], "target_column": "customer_id",
+                        "period": "up_to"},
+                en=f"The {ds}'s customer must have been submitted (customer tables, this period or earlier)",
+                zh=f"{zh_what}的客户须已在对公或个人客户信息表中报送（本期或以前各期）")
+
+
+#: reconciliation tolerance: max(1 CNY, 0.1% of the detail's sum)
+RECONCILE_TOLERANCE = {"abs_tolerance": 1.0, "rel_tolerance": 0.001}
+NPL_CATEGORIES = ("次级", "可疑", "损失")
+
+
+def _r_loans_reconcile(ds: str, zh_what: str) -> Rule:
+    return Rule(f"{ds}_total_loans_reconcile", "reconciles", ("total_loans",), severity="warning",
+                params={"dataset": "loan", "measure": "balance", **RECONCILE_TOLERANCE},
+                en="Total loans must equal the sum of the quarter-end month's loan detail balances "
+                   "(tolerance: 1 CNY or 0.1%)",
+                zh=f"{zh_what}各项贷款须与季末月贷款借据余额合计一致（容差1元或0.1%）")
 
 
 def _r_in(name: str, col: str, values, en: str, zh: str, severity: Severity = "critical") -> Rule:
@@ -249,8 +310,6 @@ CUSTOMER_CORPORATE = Dataset(
     key=("institution_code", "report_period", "customer_id"),
     period_column="report_period",
     rules=(
-        _r_not_null("customer_corporate", ("institution_code", "customer_id", "uscc", "name", "industry_code"),
-                    "对公客户"),
         _r_unique("customer_corporate", ("institution_code", "report_period", "customer_id"), "对公客户"),
         Rule("customer_corporate_uscc", "uscc", ("uscc",), en="USCC must carry a valid check character",
              zh="统一社会信用代码校验码须正确"),
@@ -288,7 +347,6 @@ CUSTOMER_INDIVIDUAL = Dataset(
     key=("institution_code", "report_period", "customer_id"),
     period_column="report_period",
     rules=(
-        _r_not_null("customer_individual", ("institution_code", "customer_id", "resident_id", "name"), "个人客户"),
         _r_unique("customer_individual", ("institution_code", "report_period", "customer_id"), "个人客户"),
         Rule("customer_individual_resident_id", "resident_id", ("resident_id",),
              en="Resident ID must carry a valid check digit and birth date", zh="身份证号校验码及出生日期须正确"),
@@ -321,7 +379,6 @@ ACCOUNT = Dataset(
     key=("institution_code", "report_period", "account_no"),
     period_column="report_period",
     rules=(
-        _r_not_null("account", ("institution_code", "account_no", "customer_id", "open_date", "status"), "账户"),
         _r_unique("account", ("institution_code", "report_period", "account_no"), "账户"),
         Rule("account_no_format", "regex", ("account_no",), params={"pattern": _ACCOUNT_RE},
              en="Account number must be 19 digits", zh="账号须为19位数字"),
@@ -331,6 +388,7 @@ ACCOUNT = Dataset(
               "账户状态须为正常、冻结或销户"),
         _r_in("account_currency_known", "currency", ("CNY", "USD", "EUR", "HKD"), "Currency must be a known code",
               "币种须为已知代码", severity="warning"),
+        _r_customer_known("account", "账户"),
         Rule("account_opened_by_period_end", "column_pair_le", ("open_date", "report_period"),
              en="An account is opened on or before the period end", zh="开户日期不能晚于报告期"),
         _r_period(),
@@ -367,8 +425,6 @@ LOAN = Dataset(
     key=("institution_code", "report_period", "loan_id"),
     period_column="report_period",
     rules=(
-        _r_not_null("loan", ("institution_code", "loan_id", "customer_id", "contract_amount", "balance",
-                             "five_category", "overdue_days", "start_date", "maturity_date"), "贷款借据"),
         _r_unique("loan", ("institution_code", "report_period", "loan_id"), "贷款借据"),
         Rule("loan_borrower_uscc", "uscc", ("borrower_uscc",), en="Borrower USCC must carry a valid check character",
              zh="借款人统一社会信用代码校验码须正确"),
@@ -391,6 +447,7 @@ LOAN = Dataset(
              en="Balance must not exceed the contract amount", zh="贷款余额不能超过合同金额"),
         Rule("loan_dates_ordered", "column_pair_le", ("start_date", "maturity_date"),
              en="Drawdown must precede maturity", zh="发放日期须早于到期日期"),
+        _r_customer_known("loan", "贷款借据"),
         Rule("loan_started_by_period_end", "column_pair_le", ("start_date", "report_period"),
              en="A reported loan is drawn on or before the period end", zh="发放日期不能晚于报告期"),
         _r_period(),
@@ -422,8 +479,6 @@ GUARANTEE = Dataset(
     key=("institution_code", "report_period", "guarantee_id"),
     period_column="report_period",
     rules=(
-        _r_not_null("guarantee", ("institution_code", "guarantee_id", "loan_id", "borrower_uscc", "guarantor_type",
-                                  "guarantee_amount"), "担保"),
         _r_unique("guarantee", ("institution_code", "report_period", "guarantee_id"), "担保"),
         Rule("guarantee_borrower_uscc", "uscc", ("borrower_uscc",), en="Borrower USCC must be valid",
              zh="借款人统一社会信用代码校验码须正确"),
@@ -438,6 +493,10 @@ GUARANTEE = Dataset(
               "保证方式须为已知类别"),
         Rule("guarantee_amount_positive", "between", ("guarantee_amount",), params={"min": 0.01, "max": 1e16},
              en="Guaranteed amount must be positive", zh="担保金额须为正数"),
+        Rule("guarantee_loan_known", "references", ("loan_id",), severity="warning",
+             params={"datasets": ["loan"], "target_column": "loan_id", "period": "same"},
+             en="The guaranteed loan must be in the same month's loan detail",
+             zh="被担保借据须在同期贷款借据表中报送"),
         Rule("guarantee_dates_ordered", "column_pair_le", ("start_date", "end_date"),
              en="Guarantee must start before it ends", zh="担保起始日须早于到期日"),
         _r_period(),
@@ -467,8 +526,6 @@ TRANSACTION = Dataset(
     key=("institution_code", "report_period", "txn_id"),
     period_column="report_period",
     rules=(
-        _r_not_null("transaction", ("institution_code", "txn_id", "account_no", "txn_time", "direction", "amount"),
-                    "交易流水"),
         _r_unique("transaction", ("institution_code", "report_period", "txn_id"), "交易流水"),
         Rule("transaction_account_format", "regex", ("account_no",), params={"pattern": _ACCOUNT_RE},
              en="Account number must be 19 digits", zh="账号须为19位数字"),
@@ -492,14 +549,12 @@ TRANSACTION = Dataset(
 
 
 def _prudential(name: str, zh: str, en: str, cols: tuple[Column, ...], extra_rules: tuple[Rule, ...] = ()) -> Dataset:
-    money = tuple(c.name for c in cols if c.pg_type == _MONEY)
     return Dataset(
         name=name, family="prudential", grain="quarter", en=en, zh=zh,
         columns=(_inst_col(), _period_col("quarter"), *cols),
         key=("institution_code", "report_period"), period_column="report_period",
         rules=(
-            _r_not_null(name, ("institution_code", *money), zh),
-            _r_unique(name, ("institution_code", "report_period"), zh),
+                _r_unique(name, ("institution_code", "report_period"), zh),
             _r_period(),
             *extra_rules,
         ),
@@ -528,6 +583,13 @@ ASSET_QUALITY = _prudential(
              en="NPL cannot exceed total loans", zh="不良贷款不能超过各项贷款"),
         Rule("overdue_90_within_overdue", "column_pair_le", ("overdue_90_loans", "overdue_loans"),
              en="Loans overdue 90+ days are part of overdue loans", zh="逾期90天以上贷款不能超过逾期贷款"),
+        Rule("asset_quality_npl_reconciles", "reconciles", ("npl_balance",), severity="warning",
+             params={"dataset": "loan", "measure": "balance", "filter_column": "five_category",
+                     "filter_values": list(NPL_CATEGORIES), **RECONCILE_TOLERANCE},
+             en="NPL must equal the quarter-end loan detail's balances classified 次级/可疑/损失 "
+                "(tolerance: 1 CNY or 0.1%)",
+             zh="不良贷款余额须与季末月贷款借据中次级、可疑、损失类余额合计一致（容差1元或0.1%）"),
+        _r_loans_reconcile("asset_quality", "资产质量报表"),
     ),
 )
 
@@ -568,6 +630,7 @@ CONCENTRATION = _prudential(
         Rule("top10_within_total", "column_pair_le", ("top10_customer_exposure", "total_loans"),
              en="Top ten customers are part of total loans", zh="最大十家客户不能超过各项贷款"),
         _r_non_negative("concentration", ("total_loans", "net_capital")),
+        _r_loans_reconcile("concentration", "集中度风险报表"),
     ),
 )
 
@@ -598,7 +661,8 @@ DEPOSITS_LOANS = _prudential(
         _money("personal_loans", "Personal loans", "个人贷款"),
         _money("corporate_loans", "Corporate loans", "对公贷款"),
     ),
-    (_r_non_negative("deposits_loans", ("total_deposits", "total_loans")),),
+    (_r_non_negative("deposits_loans", ("total_deposits", "total_loans")),
+     _r_loans_reconcile("deposits_loans", "存贷款报表")),
 )
 
 SOLVENCY = _prudential(
@@ -638,7 +702,6 @@ SUPERVISORY_RATING = Dataset(
     key=("institution_code", "report_period"),
     period_column="report_period",
     rules=(
-        _r_not_null("supervisory_rating", ("institution_code", "rating", "rated_at"), "监管评级"),
         _r_unique("supervisory_rating", ("institution_code", "report_period"), "监管评级"),
         _r_in("supervisory_rating_known", "rating", SUPERVISORY_RATINGS, "Rating must be 1-6 or S",
               "监管评级须为1至6级或S"),
@@ -667,8 +730,6 @@ INTERVENTION = Dataset(
     key=("report_period", "intervention_id"),
     period_column="report_period",
     rules=(
-        _r_not_null("intervention", ("intervention_id", "institution_code", "measure_date", "measure_type"),
-                    "监管措施"),
         _r_unique("intervention", ("report_period", "intervention_id"), "监管措施"),
         _r_in("intervention_type_known", "measure_type", ("监管谈话", "风险提示", "责令整改", "限制业务", "接管"),
               "Measure type must be known", "监管措施类型须为已知类别"),
@@ -701,8 +762,6 @@ REGULATOR_CASE = Dataset(
     key=("report_period", "case_id"),
     period_column="report_period",
     rules=(
-        _r_not_null("regulator_case", ("case_id", "entity_type", "entity_name", "case_type", "opened_date"),
-                    "监管案件"),
         _r_unique("regulator_case", ("report_period", "case_id"), "监管案件"),
         Rule("regulator_case_uscc", "uscc", ("uscc",), en="Firm USCC must be valid", zh="统一社会信用代码校验码须正确"),
         _r_in("regulator_case_entity_type_known", "entity_type", ("机构", "企业"), "Subject type must be 机构 or 企业",
@@ -717,23 +776,38 @@ REGULATOR_CASE = Dataset(
     ),
 )
 
-# cross-dataset rules for #4: loan.customer_id / account.customer_id exist in customer_corporate or
-# customer_individual (same institution, any period <= this one); loan.borrower_uscc / resident_id match
-# that customer; guarantee.loan_id exists in loan (same institution and period); transaction.account_no
-# exists in account (same institution, period <= this one); transaction.counterparty_institution_code
-# is a known institution; asset_quality.npl_balance = sum(loan.balance where five_category in
-# 次级/可疑/损失) and asset_quality.total_loans = deposits_loans.total_loans = concentration.total_loans =
-# sum(loan.balance) at the quarter-end month; concentration.largest_customer_exposure = max over
-# customers of sum(loan.balance); concentration.net_capital = capital_report.total_capital;
-# deposits_loans.personal_loans + corporate_loans = total_loans; supervisory_rating/intervention
-# institution_code are known institutions; every bank submits liquidity/deposits_loans and every insurer
-# solvency each quarter.
+# Cross-dataset rules implemented (severity warning, see Rule): loan/account customer_id in the customer
+# tables (<dataset>_customer_known), guarantee.loan_id in the same month's loans (guarantee_loan_known),
+# asset_quality npl_balance/total_loans, deposits_loans and concentration total_loans vs the loan detail
+# (*_reconcile*). Not yet: transaction.account_no in account, borrower_uscc/resident_id matching the
+# customer, concentration.largest_customer_exposure / net_capital, personal + corporate = total loans.
 
 DATASETS: dict[str, Dataset] = {d.name: d for d in (
     INSTITUTION, CUSTOMER_CORPORATE, CUSTOMER_INDIVIDUAL, ACCOUNT, LOAN, GUARANTEE, TRANSACTION,
     CAPITAL_REPORT, ASSET_QUALITY, LIQUIDITY, CONCENTRATION, PROFITABILITY, DEPOSITS_LOANS, SOLVENCY,
     SUPERVISORY_RATING, INTERVENTION, REGULATOR_CASE,
 )}
+
+
+def processing_order(names) -> list[str]:
+    """``names`` ordered so that every dataset comes after the datasets its cross-dataset rules read
+    (customers before accounts and loans, loans before guarantees and the prudential reports);
+    otherwise alphabetical."""
+    names = sorted(set(names))
+    done: list[str] = []
+
+    def visit(n: str, path: tuple[str, ...] = ()) -> None:
+        if n in done:
+            return
+        if n in path:
+            raise ValueError(f"cycle in dataset dependencies: {' -> '.join((*path, n))}")
+        for dep in sorted(DATASETS[n].depends_on):
+            visit(dep, (*path, n))
+        done.append(n)
+
+    for n in names:
+        visit(n)
+    return [n for n in done if n in names]
 
 
 def get(name: str) -> Dataset:

@@ -172,3 +172,163 @@ def test_identical_files_verified_together_load_once(warehouse, tmp_path, code):
     outs = ingest_manifests(warehouse.role_url("loader"), [v1, v2], warehouse.state)
     assert sorted(o.status for o in outs) == ["accepted", "duplicate"]
     assert _raw_count(warehouse, code) == 1
+
+
+# --------------------------------------------------------------------------- faults: a real kill
+TXN_PERIOD = "2025-03-31"
+
+
+def submit_transactions(landing: Path, code: str, n: int) -> Path:
+    """A transaction submission of ``n`` rows (about 100 bytes each)."""
+    from include.datasets import TRANSACTION
+
+    sub_id = f"{code}-{TXN_PERIOD.replace('-', '')}-v1"
+    folder = landing / code / TXN_PERIOD / sub_id
+    folder.mkdir(parents=True)
+    buf = io.StringIO()
+    w = csv.writer(buf, lineterminator="\n")
+    w.writerow(TRANSACTION.column_names)
+    for i in range(n):
+        w.writerow([code, TXN_PERIOD, f"{code}T{i:08d}", f"62220{i % 997:014d}", "2025-03-15T10:00:00+08:00",
+                    "收" if i % 2 else "付", f"{100 + i % 50}.00", "柜面", f"62228{i % 991:014d}", "张三", "", "工资"])
+    raw = buf.getvalue().encode()
+    (folder / "transaction.csv").write_bytes(raw)
+    manifest = {"manifest_version": 1, "institution_code": code, "period": TXN_PERIOD, "submission_id": sub_id,
+                "version": 1, "submitted_at": "2025-04-15T10:00:00+08:00",
+                "files": [{"dataset": "transaction", "file": "transaction.csv", "encoding": "utf-8", "delimiter": ",",
+                           "compression": None, "rows": n, "sha256": hashlib.sha256(raw).hexdigest()}]}
+    (folder / "manifest.json").write_text(json.dumps(manifest))
+    return folder / "manifest.json"
+
+
+def _ingest_then_hang(url: str, manifests: list[str], home: str, where: str, ready: str) -> None:
+    """Child process: ingest, but stop dead at ``where`` (mid-COPY or mid-promotion), tell the parent,
+    and wait there to be killed."""
+    import time
+
+    from include.config import StatePaths
+    from include.ingest import loader, quality
+
+    quality._RUNTIME = None  # never use the parent's (forked) GX connection pool
+
+    def hang():
+        Path(ready).write_text(where)
+        time.sleep(600)
+
+    if where == "copy":
+        loader.CHUNK = 4096
+        real_stream = loader._byte_stream
+
+        def stream(path, compression):
+            for n, chunk in enumerate(real_stream(path, compression)):
+                if n == 5:  # the header needs one chunk: this is inside COPY's data, transaction open
+                    hang()
+                yield chunk
+
+        loader._byte_stream = stream
+    else:
+        def supersede(conn, b, dag_run_id):  # runs after INSERT INTO raw, before the commit
+            hang()
+
+        loader._supersede = supersede
+    loader.ingest_manifests(url, [Path(m) for m in manifests], StatePaths(Path(home)))
+
+
+@pytest.mark.parametrize("where", ["copy", "promote"])
+def test_loader_killed_mid_load_then_rerun_loads_every_row_exactly_once(warehouse, tmp_path, where):
+    import multiprocessing
+    import os
+    import signal
+    import time
+
+    codes = [f"K{where[0].upper()}{i:03d}" for i in range(3)]
+    manifests = [submit_transactions(tmp_path, c, 3000) for c in codes]
+    ready = tmp_path / "ready"
+    url = warehouse.role_url("loader")
+    child = multiprocessing.get_context("fork").Process(
+        target=_ingest_then_hang, args=(url, [str(m) for m in manifests], str(warehouse.state.home), where,
+                                        str(ready)))
+    child.start()
+    deadline = time.monotonic() + 120
+    while not ready.exists() and child.is_alive() and time.monotonic() < deadline:
+        time.sleep(0.1)
+    assert ready.exists(), "the child never reached the kill point"
+    os.kill(child.pid, signal.SIGKILL)
+    child.join(10)
+    assert child.exitcode == -signal.SIGKILL
+
+    def counts():
+        with warehouse.connect() as conn:
+            return conn.execute(
+                "select count(*), count(distinct (r._batch_id, r._line)) from raw.transaction r "
+                "where r.institution_code = any(%s)", (codes,)).fetchone()
+
+    assert counts() == (0, 0)  # nothing of the killed transaction is visible
+    outs = ingest_manifests(url, manifests, warehouse.state)
+    assert sorted(o.status for o in outs) == ["accepted"] * 3
+    with warehouse.connect() as conn:
+        accepted_rows = conn.execute(
+            "select sum(b.declared_rows) from ops.batch b join ops.submission s using (submission_id) "
+            "where s.institution_code = any(%s) and b.status = 'accepted'", (codes,)).fetchone()[0]
+        leftovers = conn.execute("select count(*) from pg_tables where schemaname = 'landing'").fetchone()[0]
+    assert counts() == (accepted_rows, accepted_rows) == (9000, 9000)
+    assert leftovers == 0
+    assert ingest_manifests(url, manifests, warehouse.state) == [] and counts() == (9000, 9000)
+
+
+# --------------------------------------------------------------------------- pseudonymisation
+def test_identifiers_are_tokens_in_raw_equal_to_the_keyed_hash(warehouse, tmp_path):
+    from include.ingest.pseudonymise import load_key, token
+
+    m = submit_transactions(tmp_path, "PS001", 3)
+    (out,) = ingest_manifests(warehouse.role_url("loader"), [m], warehouse.state)
+    assert out.status == "accepted"
+    key = load_key(warehouse.state)
+    with warehouse.connect() as conn:
+        rows = conn.execute("select account_no, counterparty_account, counterparty_name, purpose from raw.transaction "
+                            "where institution_code = 'PS001' order by _line").fetchall()
+        key_ids = conn.execute("select detail->>'pseudonym_key_id' from ops.batch where batch_id = %s",
+                               (out.batch_id,)).fetchone()
+    assert rows[0] == (token("6222000000000000000", "account", key), token("6222800000000000000", "account", key),
+                       token("张三", "name", key), "工资")
+    assert rows[1][0] == token("6222000000000000001", "account", key) and rows[0][0].startswith("tk_")
+    assert key_ids[0] and key_ids[0] not in key.decode()
+
+
+def test_the_same_value_gets_the_same_token_for_the_same_kind_only():
+    from include.ingest.pseudonymise import token
+
+    key = b"k" * 32
+    assert token("11010519491231002x", "resident_id", key) == token(" 11010519491231002X", "resident_id", key)
+    assert token("6222000000000000000", "account", key) != token("6222000000000000000", "phone", key)
+    assert token("6222000000000000000", "account", key) != token("6222000000000000000", "account", b"j" * 32)
+    assert token(None, "name", key) is None and token("", "name", key) is None
+
+
+def test_sql_token_equals_python_hmac(warehouse):
+    import hmac
+
+    from include.ingest.pseudonymise import sql_params, token, token_sql
+
+    for key in (b"s" * 32, b"a-much-longer-key-" * 6):
+        with warehouse.connect("loader") as conn:
+            got = conn.execute(f"select {token_sql('%(v)s::text', 'resident_id')}, {token_sql('%(n)s::text', 'name')}",
+                               {"v": "11010519491231002x ", "n": "王芳", **sql_params(key)}).fetchone()
+        assert got[0] == token("11010519491231002X", "resident_id", key)
+        assert got[1] == "tk_" + hmac.new(key, "name:王芳".encode(), "sha256").hexdigest()[:32]
+
+
+def test_the_key_comes_from_the_environment_or_a_private_generated_file(tmp_path, monkeypatch):
+    from include.config import StatePaths
+    from include.ingest.pseudonymise import KEY_ENV, load_key
+
+    state = StatePaths(tmp_path)
+    monkeypatch.delenv(KEY_ENV, raising=False)
+    key = load_key(state)
+    f = state.secrets / "pseudonym.key"
+    assert f.stat().st_mode & 0o777 == 0o600 and load_key(state) == key and len(key) >= 32
+    monkeypatch.setenv(KEY_ENV, "e" * 40)
+    assert load_key(state) == b"e" * 40
+    monkeypatch.setenv(KEY_ENV, "short")
+    with pytest.raises(ValueError, match=KEY_ENV):
+        load_key(state)

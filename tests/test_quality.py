@@ -115,19 +115,19 @@ def test_null_mandatory_value_is_a_critical_failure_with_its_line(landing, loade
     rows[2]["total_rwa"] = None  # line 3
     outcome = quality.validate_landing(loader_url, landing(CAPITAL, rows), CAPITAL, PERIOD)
     assert not outcome.passed
-    assert [r.rule_name for r in outcome.critical_failures] == ["capital_not_null"]
-    failed = rule(outcome, "capital_not_null")
+    assert [r.rule_name for r in outcome.critical_failures] == ["capital_report_not_null"]
+    failed = rule(outcome, "capital_report_not_null")
     assert failed.severity == "critical" and failed.unexpected_count == 1
     assert failed.examples == [{"line": 3, "column": "total_rwa", "value": None}]
-    assert failed.description_en == "Capital and RWA figures are mandatory"
-    assert failed.description_zh == "资本与风险加权资产不能为空"
+    assert failed.description_en.startswith("Mandatory fields of capital_report must be present (")
+    assert "total_rwa" in failed.description_en and failed.description_zh == "资本充足率报表必填字段不能为空"
 
 
 def test_empty_field_counts_as_missing(landing, loader_url):
     rows = capital_rows(3)
     rows[1]["cet1_capital"] = ""  # line 2
     outcome = quality.validate_landing(loader_url, landing(CAPITAL, rows), CAPITAL, PERIOD)
-    assert lines(rule(outcome, "capital_not_null")) == [2]
+    assert lines(rule(outcome, "capital_report_not_null")) == [2]
     assert rule(outcome, "type_cet1_capital").success
 
 
@@ -143,7 +143,7 @@ def test_non_numeric_amount_fails_its_type_rule_only(landing, loader_url):
     # Every other rule ran to completion: no errors, and the bad cell is neither "missing" nor
     # compared (the CET1 <= tier 1 warning does not see it).
     assert all(r.error is None for r in outcome.results)
-    assert rule(outcome, "capital_not_null").success
+    assert rule(outcome, "capital_report_not_null").success
     assert rule(outcome, "capital_tiers_ordered").success
 
 
@@ -291,7 +291,10 @@ def test_process_objects_are_reused_and_nothing_is_left_behind(landing, loader_u
 def test_a_changed_dataset_definition_gets_its_own_suite(landing, loader_url):
     import dataclasses
 
-    lenient = dataclasses.replace(CAPITAL, rules=tuple(r for r in CAPITAL.rules if r.kind != "not_null"))
+    lenient = dataclasses.replace(  # total_rwa optional: the derived not_null rule no longer lists it
+        CAPITAL, columns=tuple(dataclasses.replace(c, nullable=c.name == "total_rwa" or c.nullable)
+                               for c in CAPITAL.columns),
+        rules=tuple(r for r in CAPITAL.rules if r.kind != "not_null"))
     rows = capital_rows(2)
     rows[0]["total_rwa"] = None
     table = landing(CAPITAL, rows)
@@ -428,7 +431,7 @@ def test_a_clean_group_passes_every_batch_with_one_screen(landing, loader_url):
     for batch_id, out in outcomes.items():
         assert out.passed
         assert all(r.success for r in out.results)
-        assert rule(out, "capital_not_null").element_count == members[batch_id][1]
+        assert rule(out, "capital_report_not_null").element_count == members[batch_id][1]
 
 
 def test_a_failing_batch_in_a_group_is_isolated_with_its_lines(landing, loader_url):
@@ -439,7 +442,7 @@ def test_a_failing_batch_in_a_group_is_isolated_with_its_lines(landing, loader_u
     bad_id = list(members)[2]
     outcomes = quality.validate_group(loader_url, table, CAPITAL, members)
     assert not outcomes[bad_id].passed
-    assert lines(rule(outcomes[bad_id], "capital_not_null")) == [2]
+    assert lines(rule(outcomes[bad_id], "capital_report_not_null")) == [2]
     assert all(outcomes[i].passed for i in members if i != bad_id)
 
 

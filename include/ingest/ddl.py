@@ -7,11 +7,15 @@
 * ``raw.<dataset>``: typed, append-only, LIST-partitioned by period, every row tagged with
   ``_batch_id``, ``_file_sha256`` and ``_line``.
 * ``quarantine.<dataset>``: rejected batches kept as received (text), with the same lineage.
+
+In both ``raw`` and ``quarantine`` personal identifiers are tokens (include/ingest/pseudonymise.py);
+only the landing tables (dropped after promotion) and the archive hold them as submitted.
 """
 
 from __future__ import annotations
 
 from include.datasets import Dataset
+from include.ingest.pseudonymise import token_sql
 
 
 def q(ident: str) -> str:
@@ -64,11 +68,22 @@ def quarantine_ddl(dataset: Dataset) -> str:
 
 def typed_select(dataset: Dataset) -> str:
     """``select <typed columns>, l._batch_id, b.file_sha256, l._line from {landing} l ...`` where the
-    batch is one of ``%s``: a template for ``psycopg.sql.SQL(...).format`` that casts a landing
-    table's text to the registry's types (an empty string is NULL)."""
+    batch is one of ``%(batches)s``: a template for ``psycopg.sql.SQL(...).format`` that casts a
+    landing table's text to the registry's types (an empty string is NULL) and replaces personal
+    identifiers by their tokens (include/ingest/pseudonymise.py; needs its ``sql_params``)."""
     exprs = []
     for c in dataset.columns:
         e = f"nullif(l.{q(c.name)}, '')"
+        if c.pii:
+            e = token_sql(e, c.pii)
         exprs.append(e if c.pg_type == "text" else f"{e}::{c.pg_type}")
     return ("select " + ", ".join(exprs) + ", l._batch_id, b.file_sha256, l._line from {} l "
-            "join ops.batch b on b.batch_id = l._batch_id where l._batch_id = any(%s)")
+            "join ops.batch b on b.batch_id = l._batch_id where l._batch_id = any(%(batches)s)")
+
+
+def quarantine_select(dataset: Dataset) -> str:
+    """Like :func:`typed_select` for ``quarantine.<dataset>``: the text kept as submitted (so the
+    feedback can point at it), except personal identifiers, which are tokens there too."""
+    exprs = [token_sql(f"l.{q(c.name)}", c.pii) if c.pii else f"l.{q(c.name)}" for c in dataset.columns]
+    return ("select " + ", ".join(exprs) + ", l._batch_id, b.file_sha256, l._line from {} l "
+            "join ops.batch b on b.batch_id = l._batch_id where l._batch_id = any(%(batches)s)")

@@ -30,9 +30,10 @@ import psycopg
 from psycopg import sql
 
 from include.config import StatePaths, paths
-from include.datasets import Dataset, get
+from include.datasets import Dataset, get, processing_order
 from include.ingest import ddl
 from include.ingest.manifest import ENCODINGS, FileEntry, Manifest, ManifestError, parse_manifest
+from include.ingest.pseudonymise import key_id, load_key, sql_params
 from include.warehouse.connection import libpq_url
 
 log = logging.getLogger(__name__)
@@ -347,10 +348,15 @@ def validate_group(conn: psycopg.Connection, url: str, ds: Dataset, table: str, 
 
 
 def promote_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list[dict], passed: dict[int, bool],
-                  loaded: dict[int, int], dag_run_id: str | None) -> list[BatchOutcome]:
-    """One transaction: clean batches into raw, failing ones into quarantine, statuses and
-    supersession recorded, the landing table dropped. All of it or none of it."""
+                  loaded: dict[int, int], dag_run_id: str | None,
+                  state: StatePaths | None = None) -> list[BatchOutcome]:
+    """One transaction: clean batches into raw, failing ones into quarantine (personal identifiers
+    tokenised in both), statuses and supersession recorded, the landing table dropped. All of it
+    or none of it."""
     tbl = sql.Identifier("landing", table)
+    key = load_key(state)
+    pseudonym = sql_params(key)
+    lineage = {"pseudonym_key_id": key_id(key)} if ds.pii_columns else {}
     members = [b for b in group if b["batch_id"] in passed]
     good = [b for b in members if passed[b["batch_id"]]]
     bad = [b for b in members if not passed[b["batch_id"]]]
@@ -387,22 +393,20 @@ def promote_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list
             conn.execute(
                 sql.SQL("insert into raw.{} ({}, _batch_id, _file_sha256, _line) {}").format(
                     sql.Identifier(ds.name), cols, sql.SQL(ddl.typed_select(ds)).format(tbl)),
-                ([b["batch_id"] for b in good],))
+                {"batches": [b["batch_id"] for b in good], **pseudonym})
         for b in sorted(good, key=lambda b: (b["institution_code"], b["period"], b["version"])):
             status = _supersede(conn, b, dag_run_id)
-            _event(conn, b["batch_id"], status, dag_run_id, {"raw_rows": loaded[b["batch_id"]]})
+            _event(conn, b["batch_id"], status, dag_run_id, {"raw_rows": loaded[b["batch_id"]], **lineage})
             outcomes.append(BatchOutcome(b["batch_id"], ds.name, status, rows=loaded[b["batch_id"]]))
         if bad:
             conn.execute(ddl.quarantine_ddl(ds))
             conn.execute(
-                sql.SQL("insert into quarantine.{} ({}, _batch_id, _file_sha256, _line) "
-                        "select {}, l._batch_id, b.file_sha256, l._line from {} l "
-                        "join ops.batch b on b.batch_id = l._batch_id where l._batch_id = any(%s)").format(
-                    sql.Identifier(ds.name), cols,
-                    sql.SQL(", ").join(sql.Identifier("l", c) for c in ds.column_names), tbl),
-                ([b["batch_id"] for b in bad],))
+                sql.SQL("insert into quarantine.{} ({}, _batch_id, _file_sha256, _line) {}").format(
+                    sql.Identifier(ds.name), cols, sql.SQL(ddl.quarantine_select(ds)).format(tbl)),
+                {"batches": [b["batch_id"] for b in bad], **pseudonym})
             for b in bad:
-                _event(conn, b["batch_id"], "quarantined", dag_run_id, {"quarantine_rows": loaded[b["batch_id"]]})
+                _event(conn, b["batch_id"], "quarantined", dag_run_id,
+                       {"quarantine_rows": loaded[b["batch_id"]], **lineage})
                 outcomes.append(BatchOutcome(b["batch_id"], ds.name, "quarantined", rows=loaded[b["batch_id"]]))
         conn.execute(sql.SQL("drop table if exists {}").format(tbl))
     return outcomes
@@ -460,7 +464,7 @@ def process_batches(conn: psycopg.Connection, url: str, batch_ids: list[int], st
                     outcomes.append(out)
                     continue
             pending.setdefault(b["dataset"], []).append(b)
-    for name in sorted(pending):
+    for name in processing_order(pending):  # referenced datasets first (customers before loans ...)
         ds = get(name)
         for group in _groups(pending[name]):
             t = time.perf_counter()
@@ -475,7 +479,7 @@ def process_batches(conn: psycopg.Connection, url: str, batch_ids: list[int], st
             passed, details = validate_group(conn, url, ds, table, group, loaded, state, dag_run_id)
             t_validate = time.perf_counter() - t
             t = time.perf_counter()
-            promoted = promote_group(conn, ds, table, group, passed, loaded, dag_run_id)
+            promoted = promote_group(conn, ds, table, group, passed, loaded, dag_run_id, state)
             t_promote = time.perf_counter() - t
             for out in promoted:
                 out.seconds = {"copy": t_copy, "validate": t_validate, "promote": t_promote}
@@ -495,6 +499,7 @@ def ingest_manifests(url: str, manifest_paths: list[Path], state: StatePaths | N
     state = state or paths()
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         batch_ids: list[int] = []
+        submissions: list[str] = []
         for manifest_path in manifest_paths:
             try:
                 manifest = parse_manifest(Path(manifest_path))
@@ -503,7 +508,12 @@ def ingest_manifests(url: str, manifest_paths: list[Path], state: StatePaths | N
                 _record_bad_manifest(conn, Path(manifest_path), str(e), state, dag_run_id)
                 continue
             batch_ids += register_submission(conn, manifest, state, dag_run_id)
-        return process_batches(conn, url, batch_ids, state, dag_run_id)
+            submissions.append(manifest.submission_id)
+        outcomes = process_batches(conn, url, batch_ids, state, dag_run_id)
+        from include.ingest.feedback import report_submissions
+
+        report_submissions(conn, submissions, state)
+        return outcomes
 
 
 def _record_bad_manifest(conn: psycopg.Connection, manifest_path: Path, reason: str, state: StatePaths,
@@ -514,6 +524,9 @@ def _record_bad_manifest(conn: psycopg.Connection, manifest_path: Path, reason: 
         "insert into ops.bad_manifest (manifest_sha256, landing_path, archive_path, reason, dag_run_id) "
         "values (%s,%s,%s,%s,%s) on conflict (manifest_sha256) do nothing",
         (sha, str(manifest_path.parent), str(archived), reason, dag_run_id))
+    from include.ingest.feedback import write_bad_manifest_feedback
+
+    write_bad_manifest_feedback(manifest_path, reason, state)
 
 
 def pending_manifests(url: str, landing: Path) -> list[Path]:

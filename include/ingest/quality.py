@@ -46,6 +46,8 @@ unique            UnexpectedRowsExpectation, ``count(*) over (partition by key) 
 uscc, resident_id UnexpectedRowsExpectation calling ops.uscc_valid / ops.resident_id_valid /
 lei               ops.lei_valid (migration 003)
 ratio_between     UnexpectedRowsExpectation on num / den (typed twins)
+references        UnexpectedRowsExpectation: anti-join against raw/quarantine of the referenced datasets
+reconciles        UnexpectedRowsExpectation: join to the accepted detail's sums per institution and period
 type_<column>     UnexpectedRowsExpectation: submitted but not castable (``c is not null and
                   c__typed is null``, i.e. ``not pg_input_is_valid(c, '<pg_type>')``)
 ================  ====================================================================================
@@ -320,6 +322,12 @@ def _expectations_for(dataset: Dataset, rule: Rule) -> list[tuple[Any, tuple[str
             f"select _line, ({num} / {den})::text as value from {{batch}} "
             f"where {den} <> 0 and not ({num} / {den} between {lo!r} and {hi!r})"),
             (p["num"], p["den"])))
+    elif k == "references":
+        (c,) = rule.columns
+        out.append((_rows(references_sql(dataset, rule)), (c,)))
+    elif k == "reconciles":
+        (c,) = rule.columns
+        out.append((_rows(reconciles_sql(dataset, rule)), (c,)))
     elif k == "type":
         (c,) = rule.columns
         # The twin is NULL exactly where pg_input_is_valid(c, pg_type) is false (typed_table_sql):
@@ -330,6 +338,53 @@ def _expectations_for(dataset: Dataset, rule: Rule) -> list[tuple[Any, tuple[str
     else:
         raise ValueError(f"dataset {dataset.name!r}, rule {rule.name!r}: unknown rule kind {k!r}")
     return out
+
+
+def references_sql(dataset: Dataset, rule: Rule) -> str:
+    """Offending rows of a ``references`` rule (see include/datasets.py, Rule): the value is found
+    neither in ``raw`` nor in ``quarantine`` of the referenced datasets, same institution, period
+    equal (``same``) or not later (``up_to``)."""
+    (c,) = rule.columns
+    p = rule.params
+    target = q(p["target_column"])
+    period = q(_typed(dataset, dataset.period_column))
+    op = "=" if p.get("period", "up_to") == "same" else "<="
+    found = []
+    for ref in p["datasets"]:
+        ref_period = q(DATASETS[ref].period_column)
+        found.append(f"select 1 from raw.{q(ref)} r where r.institution_code = t.institution_code "
+                     f"and r.{target} = t.{q(c)} and r.{ref_period} {op} t.{period}::date")
+        found.append(f"select 1 from quarantine.{q(ref)} r where r.institution_code = t.institution_code "
+                     f"and r.{target} = t.{q(c)} and r.{ref_period} {op} t.{period}")
+    missing = " and ".join(f"not exists ({f})" for f in found)
+    value = mask_sql(f"t.{q(c)}", dataset.column(c).pii)
+    return (f"select t._line, {value} as value from (select * from {{batch}}) as t "
+            f"where t.{q(c)} is not null and t.{period} is not null and {missing}")
+
+
+def reconciles_sql(dataset: Dataset, rule: Rule) -> str:
+    """Offending rows of a ``reconciles`` rule: the reported figure differs from the accepted detail's
+    sum for the same institution and period by more than the tolerance (see Rule)."""
+    (c,) = rule.columns
+    p = rule.params
+    detail = DATASETS[p["dataset"]]
+    measure = q(p["measure"])
+    only = ""
+    if p.get("filter_column"):
+        values = ", ".join(_sql_literal(str(v)) for v in p["filter_values"])
+        only = f" filter (where r.{q(p['filter_column'])} = any(array[{values}]::text[]))"
+    figure = q(_typed(dataset, c))
+    period = q(_typed(dataset, dataset.period_column))
+    abs_tol, rel_tol = float(p["abs_tolerance"]), float(p["rel_tolerance"])
+    dp = q(detail.period_column)
+    return (f"select t._line, ({figure}::text || ' <> ' || d.total::text) as value "
+            f"from (select * from {{batch}}) as t "
+            f"join (select r.institution_code, r.{dp}, coalesce(sum(r.{measure}){only}, 0) as total "
+            f"from raw.{q(detail.name)} r join ops.batch b on b.batch_id = r._batch_id and b.status = 'accepted' "
+            f"where r.{dp} in (select x.{period}::date from (select * from {{batch}}) as x) group by 1, 2) d "
+            f"on d.institution_code = t.institution_code and d.{dp} = t.{period}::date "
+            f"where {figure} is not null "
+            f"and abs({figure} - d.total) > greatest({abs_tol!r}, {rel_tol!r} * abs(d.total))")
 
 
 def build_suite(dataset: Dataset) -> gx_types.ExpectationSuite:

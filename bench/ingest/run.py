@@ -1,0 +1,231 @@
+"""Ingest benchmark (issue #4 item 10): the same transaction rows loaded three ways, in one run.
+
+1. ``copy``: raw ``COPY`` of the files into an empty typed table (the physical anchor).
+2. ``full``: the pipeline's path, ``ingest_manifests``: archive + sha256 + verify + COPY into landing +
+   GX quality gate + promote into ``raw`` (with pseudonymisation) + feedback and DQ summary.
+3. ``to_sql``: ``pandas.read_csv`` + ``DataFrame.to_sql`` (what typical pipelines do), on at most
+   ``--to-sql-rows`` rows (it is slow; its rows/s is what is compared).
+
+Input: the ``medium`` preset's transaction files (generate once: ``SUPERVISION_HOME=... python -m
+include.cli simulate --preset medium``), taken in landing order until each size is reached. Every size
+runs in a fresh database on the state directory's server (started if needed), so the paths never see
+each other's data. Prints one JSON line per (size, path) and a summary; ``--out`` writes them as JSON.
+
+    python -m bench.ingest.run --sizes 1000000 5000000
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import io
+import json
+import logging
+import os
+import pstats
+import shutil
+import sys
+import tempfile
+import time
+import uuid
+from pathlib import Path
+from urllib.parse import urlsplit, urlunsplit
+
+import psycopg
+
+from include.config import StatePaths, paths
+from include.datasets import TRANSACTION
+from include.ingest.ddl import q
+
+log = logging.getLogger("bench.ingest")
+
+
+def transaction_files(landing: Path, rows: int) -> list[tuple[Path, dict, dict]]:
+    """(manifest path, manifest, transaction entry) in landing order until ``rows`` rows."""
+    out, total = [], 0
+    for m in sorted(landing.glob("*/*/*/manifest.json")):
+        try:
+            manifest = json.loads(m.read_text())
+        except ValueError:
+            continue
+        for e in manifest.get("files", []):
+            if e.get("dataset") == "transaction" and (m.parent / e["file"]).exists():
+                out.append((m, manifest, e))
+                total += e["rows"]
+        if total >= rows:
+            break
+    if total == 0:
+        raise SystemExit(f"no transaction rows in {landing}; generate the medium preset first")
+    if total < rows:
+        log.warning("asked for %d rows, %s holds %d: using them all", rows, landing, total)
+    return out
+
+
+def _fresh_database(admin: str) -> str:
+    from include.warehouse.connection import libpq_url
+
+    db = f"bench_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(libpq_url(admin), autocommit=True) as conn:
+        conn.execute(f'create database "{db}"')
+    u = urlsplit(admin)
+    return urlunsplit((u.scheme, u.netloc, "/" + db, u.query, ""))
+
+
+def _drop_database(admin: str, url: str) -> None:
+    from include.warehouse.connection import libpq_url
+
+    with psycopg.connect(libpq_url(admin), autocommit=True) as conn:
+        conn.execute(f'drop database if exists "{urlsplit(url).path.lstrip("/")}" with (force)')
+
+
+def bench_copy(url: str, files: list[tuple[Path, dict, dict]]) -> dict:
+    """COPY every file into an empty typed table (same column types as raw, no partitioning)."""
+    from include.ingest.loader import _byte_stream
+    from include.ingest.manifest import ENCODINGS
+    from include.warehouse.connection import libpq_url
+
+    cols = ", ".join(f"{q(c.name)} {c.pg_type}" for c in TRANSACTION.columns)
+    names = ", ".join(q(c.name) for c in TRANSACTION.columns)
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(f"create table public.txn_copy ({cols})")
+        t0 = time.perf_counter()
+        rows = 0
+        with conn.transaction(), conn.cursor() as cur:
+            for m, _, e in files:
+                encoding = ENCODINGS[e["encoding"].lower()]
+                copy_sql = (f"copy public.txn_copy ({names}) from stdin with (format csv, header true, "
+                            f"delimiter '{e['delimiter']}', encoding '{encoding}')")
+                with cur.copy(copy_sql) as copy:
+                    for chunk in _byte_stream(m.parent / e["file"], e.get("compression")):
+                        copy.write(chunk)
+                rows += cur.rowcount
+        seconds = time.perf_counter() - t0
+    return {"rows": rows, "seconds": seconds}
+
+
+def bench_full(url: str, files: list[tuple[Path, dict, dict]], state: StatePaths, profile: Path | None) -> dict:
+    """The pipeline on one-file submissions (each a copy of the original manifest listing only its
+    transaction file, the data file linked, not copied)."""
+    from include.ingest.loader import ingest_manifests
+    from include.warehouse.connection import role_url
+
+    landing = state.home / "landing"
+    manifests = []
+    for m, manifest, e in files:
+        folder = landing / m.parent.relative_to(m.parents[3])
+        folder.mkdir(parents=True)
+        os.symlink(m.parent / e["file"], folder / e["file"])
+        (folder / "manifest.json").write_text(json.dumps({**manifest, "files": [e]}))
+        manifests.append(folder / "manifest.json")
+    loader = role_url("loader", state)
+    # Once per process, not per row: importing GX and building its context (seconds; a minute on a
+    # loaded machine) is measured apart from the load itself.
+    from include.ingest.quality import _runtime
+
+    t_warm = time.perf_counter()
+    _runtime()
+    warm_up = time.perf_counter() - t_warm
+    prof = cProfile.Profile() if profile else None
+    t0 = time.perf_counter()
+    if prof:
+        prof.enable()
+    outcomes = ingest_manifests(loader, manifests, state)
+    if prof:
+        prof.disable()
+    seconds = time.perf_counter() - t0
+    statuses: dict[str, int] = {}
+    for o in outcomes:
+        statuses[o.status] = statuses.get(o.status, 0) + 1
+    phases: dict[str, float] = {}
+    seen_groups = set()
+    for o in outcomes:
+        key = tuple(sorted(o.seconds.items()))
+        if o.seconds and key not in seen_groups:  # one entry per group: every member carries the group's times
+            seen_groups.add(key)
+            for k, v in o.seconds.items():
+                phases[k] = phases.get(k, 0.0) + v
+    phases["register_verify_report"] = seconds - sum(phases.values())
+    if prof:
+        s = io.StringIO()
+        pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(25)
+        profile.write_text(s.getvalue())
+    return {"rows": sum(o.rows for o in outcomes if o.status == "accepted"), "seconds": seconds,
+            "statuses": statuses, "phases": {k: round(v, 2) for k, v in phases.items()},
+            "gx_warm_up_seconds_not_counted": round(warm_up, 2)}
+
+
+def bench_to_sql(url: str, files: list[tuple[Path, dict, dict]], limit: int) -> dict:
+    import pandas as pd
+    import sqlalchemy
+
+    engine = sqlalchemy.create_engine(url)
+    rows, t0 = 0, time.perf_counter()
+    for m, _, e in files:
+        df = pd.read_csv(m.parent / e["file"], dtype=str, keep_default_na=False, encoding=e["encoding"],
+                         sep=e["delimiter"], compression=e.get("compression"), nrows=limit - rows)
+        df.to_sql("txn_to_sql", engine, schema="public", if_exists="append", index=False, chunksize=10_000)
+        rows += len(df)
+        if rows >= limit:
+            break
+    engine.dispose()
+    return {"rows": rows, "seconds": time.perf_counter() - t0}
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
+    ap.add_argument("--to-sql-rows", type=int, default=200_000, help="cap for pandas.to_sql (default 200000)")
+    ap.add_argument("--profile", action="store_true", help="cProfile the full path (written beside --out)")
+    ap.add_argument("--out", type=Path, default=None)
+    args = ap.parse_args(argv)
+    if args.out:
+        args.out.parent.mkdir(parents=True, exist_ok=True)
+    logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
+
+    from include.warehouse.bootstrap import bootstrap
+    from include.warehouse.connection import admin_url, ensure_up
+
+    home = paths()
+    ensure_up(home)
+    admin = admin_url(home)
+    results = []
+    for size in args.sizes:
+        files = transaction_files(home.landing, size)
+        url = _fresh_database(admin)
+        scratch = Path(tempfile.mkdtemp(prefix="bench-ingest-", dir=home.home))
+        saved = os.environ.get("SUPERVISION_DATABASE_URL")
+        os.environ["SUPERVISION_DATABASE_URL"] = url
+        try:
+            state = StatePaths(scratch)
+            shutil.copytree(home.secrets, state.secrets)  # same role passwords
+            bootstrap(state)
+            copy = bench_copy(url, files)
+            profile = (args.out.with_suffix(f".{size}.prof.txt") if args.out else scratch / "prof.txt") \
+                if args.profile else None
+            full = bench_full(url, files, state, profile)
+            to_sql = bench_to_sql(url, files, min(args.to_sql_rows, size))
+        finally:
+            if saved is None:
+                os.environ.pop("SUPERVISION_DATABASE_URL", None)
+            else:
+                os.environ["SUPERVISION_DATABASE_URL"] = saved
+            _drop_database(admin, url)
+            shutil.rmtree(scratch, ignore_errors=True)
+        r = {"size": size, "files": len(files)}
+        for name, m in (("copy", copy), ("full", full), ("to_sql", to_sql)):
+            r[name] = {**m, "rows_per_s": round(m["rows"] / m["seconds"]), "seconds": round(m["seconds"], 2)}
+        r["full_vs_copy"] = round(r["full"]["rows_per_s"] / r["copy"]["rows_per_s"], 3)
+        r["to_sql_vs_copy"] = round(r["to_sql"]["rows_per_s"] / r["copy"]["rows_per_s"], 3)
+        print(json.dumps(r, ensure_ascii=False), flush=True)
+        results.append(r)
+    if args.out:
+        args.out.write_text(json.dumps(results, indent=2, ensure_ascii=False))
+    print("size        copy rows/s   full rows/s   to_sql rows/s   full/copy   to_sql/copy", file=sys.stderr)
+    for r in results:
+        print(f"{r['size']:>9}  {r['copy']['rows_per_s']:>12}  {r['full']['rows_per_s']:>12}  "
+              f"{r['to_sql']['rows_per_s']:>14}  {r['full_vs_copy']:>10}  {r['to_sql_vs_copy']:>12}", file=sys.stderr)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
