@@ -26,10 +26,6 @@ court as (
     select * from {{ ref('stg_external__court_enforcements') }}
 ),
 
-penalties as (
-    select * from {{ ref('stg_external__penalties') }}
-),
-
 adverts as (
     select * from {{ ref('stg_external__advert_leads') }}
 ),
@@ -97,15 +93,6 @@ mentions as (
         null::text
     from court
     where party_type = '企业'
-    union all
-    select
-        'penalty',
-        decision_no,
-        party_uscc,
-        party_name,
-        null::text
-    from penalties
-    where party_type <> '个人' and institution_code is null
     union all
     select
         'advert_lead',
