@@ -1,3 +1,4 @@
+{{ config(post_hook="{{ apply_bureau_rls('bureau_codes', is_array=true) }}") }}
 -- Guarantee circles (A guarantees B, B guarantees C, ... back to A) and chains (A -> B -> C ... with
 -- no way back), found with recursive SQL over the firm guarantee graph, each with its members, the
 -- total amount guaranteed inside it, its lenders and the members in arrears anywhere.
