@@ -47,7 +47,8 @@ breaches as (
         jsonb_build_object(
             'indicator', indicator_code, 'value', indicator_value, 'threshold', threshold_value,
             'peer_percentile', peer_percentile, 'qoq_change', qoq_change
-        ) as evidence
+        ) as evidence,
+        '' as subject_key
     from indicators
     where is_breach
 ),
@@ -63,7 +64,8 @@ npl_understated as (
         '报送不良贷款率 ' || round(indicator_value, 4) || ' 低于明细推算值 ' || round(detail_value, 4),
         'Reported NPL ratio ' || round(indicator_value, 4) || ' below the ratio derived from loan detail '
         || round(detail_value, 4),
-        jsonb_build_object('reported', indicator_value, 'detail', detail_value, 'gap', reported_vs_detail_gap)
+        jsonb_build_object('reported', indicator_value, 'detail', detail_value, 'gap', reported_vs_detail_gap),
+        ''
     from indicators
     where indicator_code = 'npl_ratio'
         and reported_vs_detail_gap < -{{ var('npl_gap_tolerance') }}
@@ -87,7 +89,8 @@ flows as (
             'elderly_share', elderly_share, 'repaid_investors', repaid_investors,
             'concentrated_outflow_share', concentrated_outflow_share,
             'example_inflow_txn_ids', example_inflow_txn_ids, 'example_outflow_txn_ids', example_outflow_txn_ids
-        )
+        ),
+        institution_code || ':' || account_no
     from alerts
 ),
 
@@ -106,7 +109,8 @@ circles as (
             'network_id', networks.network_id, 'members', networks.members,
             'members_in_arrears', networks.members_in_arrears,
             'total_guaranteed_amount', networks.total_guaranteed_amount
-        )
+        ),
+        networks.network_id
     from networks
     cross join unnest(networks.members) as member
     left join firms on member = firms.firm_uscc
@@ -123,7 +127,8 @@ defaulters as (
         'medium',
         '失信被执行人仍有贷款余额 ' || total_loan_balance,
         'On the defaulters list with loans outstanding: ' || total_loan_balance,
-        jsonb_build_object('enforcement_cases', enforcement_cases, 'total_loan_balance', total_loan_balance)
+        jsonb_build_object('enforcement_cases', enforcement_cases, 'total_loan_balance', total_loan_balance),
+        ''
     from firms
     where on_defaulter_list and total_loan_balance > 0
 ),
@@ -144,7 +149,7 @@ final as (
     select
         md5(
             all_warnings.entity_type || ':' || all_warnings.entity_id || ':' || coalesce(all_warnings.period::text, '')
-            || ':' || all_warnings.rule_code
+            || ':' || all_warnings.rule_code || ':' || all_warnings.subject_key
         ) as warning_id,
         all_warnings.entity_type,
         all_warnings.entity_id,
