@@ -26,7 +26,7 @@ latest_account as (
         status,
         report_period
     from accounts
-    order by account_no, report_period desc, batch_id desc
+    order by account_no asc, report_period desc, batch_id desc
 ),
 
 latest_individual as (
@@ -38,7 +38,7 @@ latest_individual as (
         sex,
         region_code
     from individuals
-    order by institution_code, customer_id, report_period desc
+    order by institution_code asc, customer_id asc, report_period desc
 ),
 
 latest_corporate as (
@@ -49,7 +49,7 @@ latest_corporate as (
         firm_name,
         region_code
     from corporates
-    order by institution_code, customer_id, report_period desc
+    order by institution_code asc, customer_id asc, report_period desc
 ),
 
 final as (
@@ -69,13 +69,15 @@ final as (
         coalesce(latest_individual.region_code, latest_corporate.region_code) as holder_region_code
     from latest_account
     left join latest_individual
-        on latest_account.institution_code = latest_individual.institution_code
-        and latest_account.customer_id = latest_individual.customer_id
-        and latest_account.customer_type = '个人'
+        on
+            latest_account.institution_code = latest_individual.institution_code
+            and latest_account.customer_id = latest_individual.customer_id
+            and latest_account.customer_type = '个人'
     left join latest_corporate
-        on latest_account.institution_code = latest_corporate.institution_code
-        and latest_account.customer_id = latest_corporate.customer_id
-        and latest_account.customer_type = '对公'
+        on
+            latest_account.institution_code = latest_corporate.institution_code
+            and latest_account.customer_id = latest_corporate.customer_id
+            and latest_account.customer_type = '对公'
 )
 
 select * from final

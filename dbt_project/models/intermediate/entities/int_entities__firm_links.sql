@@ -17,7 +17,8 @@ known as (
         name_key,
         region_code
     from mentions
-    where uscc is not null
+    where
+        uscc is not null
         and source in ('registry', 'corporate_customer')
     order by uscc, (source = 'registry') desc
 ),
@@ -55,13 +56,15 @@ final as (
         end as link_method
     from mentions
     left join by_name_region
-        on mentions.uscc is null
-        and mentions.name_key = by_name_region.name_key
-        and mentions.region_code = by_name_region.region_code
+        on
+            mentions.uscc is null
+            and mentions.name_key = by_name_region.name_key
+            and mentions.region_code = by_name_region.region_code
     left join by_name
-        on mentions.uscc is null
-        and mentions.region_code is null
-        and mentions.name_key = by_name.name_key
+        on
+            mentions.uscc is null
+            and mentions.region_code is null
+            and mentions.name_key = by_name.name_key
 )
 
 select * from final

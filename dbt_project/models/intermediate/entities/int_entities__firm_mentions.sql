@@ -38,7 +38,7 @@ latest_corporates as (
         firm_name,
         region_code
     from corporates
-    order by institution_code, customer_id, report_period desc
+    order by institution_code asc, customer_id asc, report_period desc
 ),
 
 mentions as (
@@ -79,7 +79,7 @@ mentions as (
     union all
     select
         'registry',
-        uscc,
+        uscc as record_key,
         uscc,
         firm_name,
         region_code

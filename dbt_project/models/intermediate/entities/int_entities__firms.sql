@@ -24,7 +24,7 @@ latest_customer as (
         founded_date,
         registered_capital
     from corporates
-    order by uscc, report_period desc, batch_id desc
+    order by uscc asc, report_period desc, batch_id desc
 ),
 
 customer_footprint as (

@@ -20,7 +20,7 @@ latest as (
         established_date,
         report_period as last_reported_period
     from institutions
-    order by institution_code, report_period desc, batch_id desc
+    order by institution_code asc, report_period desc, batch_id desc
 ),
 
 first_seen as (

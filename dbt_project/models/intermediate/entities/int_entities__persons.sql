@@ -14,7 +14,7 @@ latest as (
         sex,
         region_code
     from individuals
-    order by resident_id, report_period desc
+    order by resident_id asc, report_period desc
 ),
 
 footprint as (

@@ -35,7 +35,7 @@ pairs_flagged as (
         counterparty.customer_type = '个人' as counterparty_is_individual,
         counterparty.holder_birth_date
         <= (pairs_lagged.period - make_interval(years => {{ var('flow_elderly_age') }}))::date
-        as counterparty_is_elderly
+            as counterparty_is_elderly
     from pairs_lagged
     left join accounts as counterparty
         on pairs_lagged.counterparty_account = counterparty.account_no
@@ -71,11 +71,12 @@ windowed as (
         pairs_flagged.example_out_txn_id
     from account_months
     inner join pairs_flagged
-        on account_months.account_no = pairs_flagged.account_no
-        and pairs_flagged.period <= account_months.period
-        and pairs_flagged.period > (
-            account_months.period - make_interval(months => {{ var('flow_window_months') }})
-        )
+        on
+            account_months.account_no = pairs_flagged.account_no
+            and account_months.period >= pairs_flagged.period
+            and pairs_flagged.period > (
+                account_months.period - make_interval(months => {{ var('flow_window_months') }})
+            )
 ),
 
 per_counterparty as (

@@ -13,11 +13,13 @@ with
 transactions as (
     select * from {{ ref('stg_submissions__transactions') }}
     {% if is_incremental() %}
-        where (institution_code, report_period) in (
-            select newer.institution_code, newer.report_period
-            from {{ ref('stg_submissions__transactions') }} as newer
-            where newer.batch_id > (select coalesce(max(source_batch_id), 0) from {{ this }})
-        )
+    where (institution_code, report_period) in (
+        select
+            newer.institution_code,
+            newer.report_period
+        from {{ ref('stg_submissions__transactions') }} as newer
+        where newer.batch_id > (select coalesce(max(built.source_batch_id), 0) from {{ this }} as built)
+    )
     {% endif %}
 ),
 

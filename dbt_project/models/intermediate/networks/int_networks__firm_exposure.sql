@@ -18,8 +18,9 @@ current_loans as (
     select loans.*
     from loans
     inner join latest_period
-        on loans.institution_code = latest_period.institution_code
-        and loans.report_period = latest_period.report_period
+        on
+            loans.institution_code = latest_period.institution_code
+            and loans.report_period = latest_period.report_period
     where loans.borrower_uscc is not null
 ),
 

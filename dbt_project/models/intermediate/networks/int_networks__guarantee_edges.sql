@@ -32,13 +32,16 @@ final as (
         loans.overdue_days as loan_overdue_days
     from guarantees
     inner join latest_period
-        on guarantees.institution_code = latest_period.institution_code
-        and guarantees.report_period = latest_period.report_period
+        on
+            guarantees.institution_code = latest_period.institution_code
+            and guarantees.report_period = latest_period.report_period
     left join loans
-        on guarantees.institution_code = loans.institution_code
-        and guarantees.report_period = loans.report_period
-        and guarantees.loan_id = loans.loan_id
-    where guarantees.guarantor_type = '企业'
+        on
+            guarantees.institution_code = loans.institution_code
+            and guarantees.report_period = loans.report_period
+            and guarantees.loan_id = loans.loan_id
+    where
+        guarantees.guarantor_type = '企业'
         and guarantees.guarantor_uscc is not null
         and guarantees.guarantor_uscc <> guarantees.borrower_uscc
 )

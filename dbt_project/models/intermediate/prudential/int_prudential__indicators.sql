@@ -40,19 +40,40 @@ thresholds as (
 ),
 
 quarters as (
-    select institution_code, report_period from capital
+    select
+        institution_code,
+        report_period
+    from capital
     union
-    select institution_code, report_period from asset_quality
+    select
+        institution_code,
+        report_period
+    from asset_quality
     union
-    select institution_code, report_period from liquidity
+    select
+        institution_code,
+        report_period
+    from liquidity
     union
-    select institution_code, report_period from concentration
+    select
+        institution_code,
+        report_period
+    from concentration
     union
-    select institution_code, report_period from profitability
+    select
+        institution_code,
+        report_period
+    from profitability
     union
-    select institution_code, report_period from deposits_loans
+    select
+        institution_code,
+        report_period
+    from deposits_loans
     union
-    select institution_code, report_period from solvency
+    select
+        institution_code,
+        report_period
+    from solvency
 ),
 
 -- The institution's own record for the quarter-end month, or its latest earlier one.
@@ -72,7 +93,8 @@ attributes as (
             institutions.region_code,
             institutions.size_tier
         from institutions
-        where institutions.institution_code = quarters.institution_code
+        where
+            institutions.institution_code = quarters.institution_code
             and institutions.report_period <= quarters.report_period
         order by institutions.report_period desc
         limit 1
@@ -116,26 +138,33 @@ ratios as (
         profitability.net_profit
     from attributes
     left join capital
-        on attributes.institution_code = capital.institution_code
-        and attributes.report_period = capital.report_period
+        on
+            attributes.institution_code = capital.institution_code
+            and attributes.report_period = capital.report_period
     left join asset_quality
-        on attributes.institution_code = asset_quality.institution_code
-        and attributes.report_period = asset_quality.report_period
+        on
+            attributes.institution_code = asset_quality.institution_code
+            and attributes.report_period = asset_quality.report_period
     left join liquidity
-        on attributes.institution_code = liquidity.institution_code
-        and attributes.report_period = liquidity.report_period
+        on
+            attributes.institution_code = liquidity.institution_code
+            and attributes.report_period = liquidity.report_period
     left join concentration
-        on attributes.institution_code = concentration.institution_code
-        and attributes.report_period = concentration.report_period
+        on
+            attributes.institution_code = concentration.institution_code
+            and attributes.report_period = concentration.report_period
     left join profitability
-        on attributes.institution_code = profitability.institution_code
-        and attributes.report_period = profitability.report_period
+        on
+            attributes.institution_code = profitability.institution_code
+            and attributes.report_period = profitability.report_period
     left join deposits_loans
-        on attributes.institution_code = deposits_loans.institution_code
-        and attributes.report_period = deposits_loans.report_period
+        on
+            attributes.institution_code = deposits_loans.institution_code
+            and attributes.report_period = deposits_loans.report_period
     left join solvency
-        on attributes.institution_code = solvency.institution_code
-        and attributes.report_period = solvency.report_period
+        on
+            attributes.institution_code = solvency.institution_code
+            and attributes.report_period = solvency.report_period
 ),
 
 breaches as (
@@ -146,8 +175,9 @@ breaches as (
     from ratios
     {{ unpivot_indicators('ratios') }}
     inner join thresholds
-        on indicator_values.indicator_code = thresholds.indicator_code
-        and {{ threshold_applies('thresholds', 'ratios.institution_type', 'ratios.size_tier') }}
+        on
+            indicator_values.indicator_code = thresholds.indicator_code
+            and {{ threshold_applies('thresholds', 'ratios.institution_type', 'ratios.size_tier') }}
     group by ratios.institution_code, ratios.period
 ),
 
@@ -157,8 +187,9 @@ final as (
         coalesce(breaches.breach_count, 0) as breach_count
     from ratios
     left join breaches
-        on ratios.institution_code = breaches.institution_code
-        and ratios.period = breaches.period
+        on
+            ratios.institution_code = breaches.institution_code
+            and ratios.period = breaches.period
 )
 
 select * from final

@@ -12,14 +12,17 @@ with
 
 loans as (
     select * from {{ ref('stg_submissions__loans') }}
-    where extract(month from report_period) in (3, 6, 9, 12)
-    {% if is_incremental() %}
+    where
+        extract(month from report_period) in (3, 6, 9, 12)
+        {% if is_incremental() %}
         and (institution_code, report_period) in (
-            select newer.institution_code, newer.report_period
+            select
+                newer.institution_code,
+                newer.report_period
             from {{ ref('stg_submissions__loans') }} as newer
-            where newer.batch_id > (select coalesce(max(source_batch_id), 0) from {{ this }})
+            where newer.batch_id > (select coalesce(max(built.source_batch_id), 0) from {{ this }} as built)
         )
-    {% endif %}
+        {% endif %}
 ),
 
 by_customer as (
@@ -73,8 +76,9 @@ final as (
         book.source_batch_id
     from book
     left join concentration
-        on book.institution_code = concentration.institution_code
-        and book.report_period = concentration.report_period
+        on
+            book.institution_code = concentration.institution_code
+            and book.report_period = concentration.report_period
 )
 
 select * from final

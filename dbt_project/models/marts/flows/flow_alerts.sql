@@ -36,7 +36,7 @@ rules as (
         or scored.keyword_share >= {{ var('flow_min_keyword_share') }} as rule_investment_inflows,
         scored.repaid_investors >= {{ var('flow_min_repaid_investors') }} as rule_periodic_payouts,
         coalesce(scored.concentrated_outflow_share, 0) >= {{ var('flow_min_concentrated_share') }}
-        as rule_concentrated_outflows
+            as rule_concentrated_outflows
     from scored
 ),
 
@@ -74,7 +74,8 @@ final as (
     from rules
     left join accounts on rules.account_no = accounts.account_no
     left join institutions on rules.institution_code = institutions.institution_code
-    where rules.rule_scattered_individuals
+    where
+        rules.rule_scattered_individuals
         and rules.rule_investment_inflows
         and (rules.rule_periodic_payouts or rules.rule_concentrated_outflows)
 )

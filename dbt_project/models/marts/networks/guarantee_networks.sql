@@ -36,7 +36,8 @@ walk (start_uscc, node_uscc, path) as (
         walk.path || edges.borrower_uscc
     from walk
     inner join edges on walk.node_uscc = edges.guarantor_uscc
-    where walk.node_uscc <> walk.start_uscc
+    where
+        walk.node_uscc <> walk.start_uscc
         and not edges.borrower_uscc = any(walk.path[2:])
         and cardinality(walk.path) < {{ var('guarantee_max_depth') }}
 ),
@@ -47,7 +48,8 @@ circles as (
         (select array_agg(m order by m) from unnest(path[1:cardinality(path) - 1]) as m) as members,
         path[1:cardinality(path) - 1] as example_path
     from walk
-    where node_uscc = start_uscc
+    where
+        node_uscc = start_uscc
         and path[1] = (select min(m) from unnest(path) as m)
 ),
 
@@ -57,10 +59,17 @@ chains as (
         (select array_agg(m order by m) from unnest(path) as m) as members,
         path as example_path
     from walk
-    where node_uscc <> start_uscc
+    where
+        node_uscc <> start_uscc
         and cardinality(path) >= 3
-        and not exists (select 1 from edges where edges.borrower_uscc = walk.start_uscc)
-        and not exists (select 1 from edges where edges.guarantor_uscc = walk.node_uscc)
+        and not exists (
+            select 1 from edges
+            where edges.borrower_uscc = walk.start_uscc
+        )
+        and not exists (
+            select 1 from edges
+            where edges.guarantor_uscc = walk.node_uscc
+        )
 ),
 
 networks as (
@@ -79,20 +88,23 @@ measured as (
         (
             select sum(edges.guarantee_amount)
             from edges
-            where edges.guarantor_uscc = any(networks.members)
+            where
+                edges.guarantor_uscc = any(networks.members)
                 and edges.borrower_uscc = any(networks.members)
         ) as total_guaranteed_amount,
         (
             select array_agg(distinct lender order by lender)
             from edges
             cross join unnest(edges.lenders) as lender
-            where edges.guarantor_uscc = any(networks.members)
+            where
+                edges.guarantor_uscc = any(networks.members)
                 and edges.borrower_uscc = any(networks.members)
         ) as lender_codes,
         (
             select array_agg(exposure.firm_uscc order by exposure.firm_uscc)
             from exposure
-            where exposure.firm_uscc = any(networks.members)
+            where
+                exposure.firm_uscc = any(networks.members)
                 and exposure.overdue_anywhere
         ) as members_in_arrears
     from networks

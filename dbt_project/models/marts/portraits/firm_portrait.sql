@@ -46,8 +46,8 @@ scores as (
 network_membership as (
     select
         member as firm_uscc,
-        count(*) filter (where network_type = 'circle') as guarantee_circles,
-        count(*) filter (where network_type = 'chain') as guarantee_chains
+        count(*) filter (where networks.network_type = 'circle') as guarantee_circles,
+        count(*) filter (where networks.network_type = 'chain') as guarantee_chains
     from networks
     cross join unnest(networks.members) as member
     group by member
@@ -146,8 +146,9 @@ final as (
     left join advert_totals on firms.firm_uscc = advert_totals.firm_uscc
     left join news_totals on firms.firm_uscc = news_totals.firm_uscc
     left join scores
-        on scores.entity_type = 'firm'
-        and firms.firm_uscc = scores.entity_id
+        on
+            scores.entity_type = 'firm'
+            and firms.firm_uscc = scores.entity_id
 )
 
 select * from final

@@ -29,7 +29,7 @@ scores as (
 latest_quarter as (
     select distinct on (institution_code) *
     from history
-    order by institution_code, period desc
+    order by institution_code asc, period desc
 ),
 
 penalty_totals as (
@@ -102,8 +102,9 @@ final as (
     left join case_totals on institutions.institution_code = case_totals.institution_code
     left join alert_totals on institutions.institution_code = alert_totals.institution_code
     left join scores
-        on scores.entity_type = 'institution'
-        and institutions.institution_code = scores.entity_id
+        on
+            scores.entity_type = 'institution'
+            and institutions.institution_code = scores.entity_id
 )
 
 select * from final

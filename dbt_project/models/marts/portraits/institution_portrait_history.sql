@@ -40,7 +40,7 @@ quarter_scores as (
         reasons
     from scores
     where entity_type = 'institution'
-    order by entity_id, period, scored_at desc
+    order by entity_id asc, period asc, scored_at desc
 ),
 
 quarter_events as (
@@ -49,25 +49,29 @@ quarter_events as (
         indicators.period,
         (
             select count(*) from interventions
-            where interventions.institution_code = indicators.institution_code
+            where
+                interventions.institution_code = indicators.institution_code
                 and interventions.measure_date > indicators.period - interval '3 months'
                 and interventions.measure_date <= indicators.period
         ) as interventions_in_quarter,
         (
             select count(*) from penalties
-            where penalties.institution_code = indicators.institution_code
+            where
+                penalties.institution_code = indicators.institution_code
                 and penalties.decision_date > indicators.period - interval '3 months'
                 and penalties.decision_date <= indicators.period
         ) as penalties_in_quarter,
         (
             select coalesce(sum(penalties.amount_cny), 0) from penalties
-            where penalties.institution_code = indicators.institution_code
+            where
+                penalties.institution_code = indicators.institution_code
                 and penalties.decision_date > indicators.period - interval '3 months'
                 and penalties.decision_date <= indicators.period
         ) as penalty_amount_in_quarter,
         (
             select count(distinct alerts.account_no) from alerts
-            where alerts.institution_code = indicators.institution_code
+            where
+                alerts.institution_code = indicators.institution_code
                 and alerts.period > indicators.period - interval '3 months'
                 and alerts.period <= indicators.period
         ) as flow_alert_accounts_in_quarter
@@ -112,14 +116,17 @@ final as (
     from indicators
     left join institutions on indicators.institution_code = institutions.institution_code
     left join ratings
-        on indicators.institution_code = ratings.institution_code
-        and indicators.period = ratings.report_period
+        on
+            indicators.institution_code = ratings.institution_code
+            and indicators.period = ratings.report_period
     left join quarter_events
-        on indicators.institution_code = quarter_events.institution_code
-        and indicators.period = quarter_events.period
+        on
+            indicators.institution_code = quarter_events.institution_code
+            and indicators.period = quarter_events.period
     left join quarter_scores
-        on indicators.institution_code = quarter_scores.entity_id
-        and indicators.period = quarter_scores.period
+        on
+            indicators.institution_code = quarter_scores.entity_id
+            and indicators.period = quarter_scores.period
 )
 
 select * from final

@@ -55,8 +55,9 @@ final as (
     from ratios
     cross join thresholds
     left join institutions
-        on ratios.institution_code = institutions.institution_code
-        and ratios.report_period = institutions.report_period
+        on
+            ratios.institution_code = institutions.institution_code
+            and ratios.report_period = institutions.report_period
 )
 
 select * from final

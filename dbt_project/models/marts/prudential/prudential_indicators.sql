@@ -28,8 +28,9 @@ detail_ratios as (
         loan_book.mortgage_loans / nullif(loan_book.total_loans, 0) as mortgage_share
     from loan_book
     inner join indicators
-        on loan_book.institution_code = indicators.institution_code
-        and loan_book.period = indicators.period
+        on
+            loan_book.institution_code = indicators.institution_code
+            and loan_book.period = indicators.period
 ),
 
 long_form as (
@@ -58,8 +59,9 @@ with_detail as (
         end as detail_value
     from long_form
     left join detail_ratios
-        on long_form.institution_code = detail_ratios.institution_code
-        and long_form.period = detail_ratios.period
+        on
+            long_form.institution_code = detail_ratios.institution_code
+            and long_form.period = detail_ratios.period
 ),
 
 with_threshold as (
@@ -71,8 +73,9 @@ with_threshold as (
         thresholds.rule_reference_en
     from with_detail
     left join thresholds
-        on with_detail.indicator_code = thresholds.indicator_code
-        and {{ threshold_applies('thresholds', 'with_detail.institution_type', 'with_detail.size_tier') }}
+        on
+            with_detail.indicator_code = thresholds.indicator_code
+            and {{ threshold_applies('thresholds', 'with_detail.institution_type', 'with_detail.size_tier') }}
 ),
 
 peers as (
@@ -87,35 +90,36 @@ peers as (
 
 measured as (
     select
-        institution_code,
-        institution_type,
-        bureau_code,
-        size_tier,
-        period,
-        indicator_code,
-        indicator_value,
-        comparator,
-        threshold_value,
+        with_threshold.institution_code,
+        with_threshold.institution_type,
+        with_threshold.bureau_code,
+        with_threshold.size_tier,
+        with_threshold.period,
+        with_threshold.indicator_code,
+        with_threshold.indicator_value,
+        with_threshold.comparator,
+        with_threshold.threshold_value,
         coalesce({{ breaches('with_threshold', 'indicator_value') }}, false) as is_breach,
-        rule_reference_zh,
-        rule_reference_en,
+        with_threshold.rule_reference_zh,
+        with_threshold.rule_reference_en,
         percent_rank() over (
-            partition by institution_type, period, indicator_code order by indicator_value
+            partition by with_threshold.institution_type, with_threshold.period, with_threshold.indicator_code
+            order by with_threshold.indicator_value
         ) as peer_percentile,
-        indicator_value - lag(indicator_value) over (
-            partition by institution_code, indicator_code order by period
+        with_threshold.indicator_value - lag(with_threshold.indicator_value) over (
+            partition by with_threshold.institution_code, with_threshold.indicator_code order by with_threshold.period
         ) as qoq_change,
         -- least-squares slope over the last four quarters, per quarter (91.3 days)
-        regr_slope(indicator_value, extract(epoch from period) / 7889400.0) over (
-            partition by institution_code, indicator_code order by period
+        regr_slope(with_threshold.indicator_value, extract(epoch from with_threshold.period) / 7889400.0) over (
+            partition by with_threshold.institution_code, with_threshold.indicator_code order by with_threshold.period
             rows between 3 preceding and current row
         ) as trend_4q_slope,
         count(*) over (
-            partition by institution_code, indicator_code order by period
+            partition by with_threshold.institution_code, with_threshold.indicator_code order by with_threshold.period
             rows between 3 preceding and current row
         ) as trend_4q_points,
-        detail_value,
-        indicator_value - detail_value as reported_vs_detail_gap
+        with_threshold.detail_value,
+        with_threshold.indicator_value - with_threshold.detail_value as reported_vs_detail_gap
     from with_threshold
 ),
 
@@ -125,9 +129,10 @@ final as (
         peers.peer_median
     from measured
     left join peers
-        on measured.institution_type = peers.institution_type
-        and measured.period = peers.period
-        and measured.indicator_code = peers.indicator_code
+        on
+            measured.institution_type = peers.institution_type
+            and measured.period = peers.period
+            and measured.indicator_code = peers.indicator_code
 )
 
 select * from final

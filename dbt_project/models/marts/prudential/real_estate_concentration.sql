@@ -57,8 +57,9 @@ final as (
     from shares
     left join institutions on shares.institution_code = institutions.institution_code
     left join loan_book
-        on shares.institution_code = loan_book.institution_code
-        and shares.period = loan_book.period
+        on
+            shares.institution_code = loan_book.institution_code
+            and shares.period = loan_book.period
 )
 
 select * from final

@@ -19,6 +19,15 @@ institutions as (
     select * from {{ ref('int_entities__institutions') }}
 ),
 
+dq_per_batch as (
+    select
+        dq.batch_id,
+        count(*) filter (where not dq.success and dq.severity = 'critical') as critical_failures,
+        count(*) filter (where not dq.success and dq.severity = 'warning') as warning_failures
+    from dq
+    group by dq.batch_id
+),
+
 per_batch as (
     select
         submissions.institution_code,
@@ -26,16 +35,11 @@ per_batch as (
         submissions.version,
         batches.batch_id,
         batches.status,
-        (
-            select count(*) from dq
-            where dq.batch_id = batches.batch_id and not dq.success and dq.severity = 'critical'
-        ) as critical_failures,
-        (
-            select count(*) from dq
-            where dq.batch_id = batches.batch_id and not dq.success and dq.severity = 'warning'
-        ) as warning_failures
+        coalesce(dq_per_batch.critical_failures, 0) as critical_failures,
+        coalesce(dq_per_batch.warning_failures, 0) as warning_failures
     from batches
     inner join submissions on batches.submission_id = submissions.submission_id
+    left join dq_per_batch on batches.batch_id = dq_per_batch.batch_id
 ),
 
 final as (

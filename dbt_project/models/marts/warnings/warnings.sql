@@ -67,7 +67,8 @@ npl_understated as (
         jsonb_build_object('reported', indicator_value, 'detail', detail_value, 'gap', reported_vs_detail_gap),
         ''
     from indicators
-    where indicator_code = 'npl_ratio'
+    where
+        indicator_code = 'npl_ratio'
         and reported_vs_detail_gap < -{{ var('npl_gap_tolerance') }}
 ),
 

@@ -1,4 +1,5 @@
--- 广告线索标记 / Advert lead flags (illegal promotion) (raw_ext.advert_lead_flag, written by the external-feed extractors). Renamed, nothing else.
+-- 广告线索标记 / Advert lead flags (illegal promotion) (raw_ext.advert_lead_flag, written by the external-feed extractors).
+-- Renamed, nothing else.
 with
 
 source as (

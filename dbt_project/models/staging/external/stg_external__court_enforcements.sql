@@ -1,4 +1,5 @@
--- 法院执行 / Court enforcement cases (raw_ext.court_enforcement, written by the external-feed extractors). Renamed, nothing else.
+-- 法院执行 / Court enforcement cases (raw_ext.court_enforcement, written by the external-feed extractors). Renamed,
+-- nothing else.
 with
 
 source as (

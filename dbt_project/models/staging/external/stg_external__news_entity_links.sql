@@ -1,4 +1,5 @@
--- 新闻实体链接 / Entities mentioned in news (raw_ext.news_entity_link, written by the external-feed extractors). Renamed, nothing else.
+-- 新闻实体链接 / Entities mentioned in news (raw_ext.news_entity_link, written by the external-feed extractors). Renamed,
+-- nothing else.
 with
 
 source as (

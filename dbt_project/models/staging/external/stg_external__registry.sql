@@ -1,4 +1,5 @@
--- 工商登记 / Business registry: latest version of each firm (raw_ext.registry, written by the external-feed extractors). Renamed, nothing else.
+-- 工商登记 / Business registry: latest version of each firm (raw_ext.registry, written by the external-feed extractors).
+-- Renamed, nothing else.
 with
 
 source as (

@@ -19,7 +19,7 @@ latest as (
         reasons as risk_reasons,
         scored_at
     from source
-    order by entity_type, entity_id, period desc, scored_at desc
+    order by entity_type asc, entity_id asc, period desc, scored_at desc
 )
 
 select * from latest

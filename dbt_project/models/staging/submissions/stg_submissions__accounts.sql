@@ -1,4 +1,5 @@
--- 账户信息表 / Deposit accounts: opened in the month or whose status changed (frozen, closed), plus every existing one in an institution's first submitted month.
+-- 账户信息表 / Deposit accounts: opened in the month or whose status changed (frozen, closed), plus every existing one in
+-- an institution's first submitted month.
 -- Latest accepted version only (macro latest_accepted); typed and renamed, nothing else.
 with
 

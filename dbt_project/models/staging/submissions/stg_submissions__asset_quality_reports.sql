@@ -1,4 +1,5 @@
--- 资产质量报表 / Quarterly loan quality: balances by five-category classification, NPL, overdue loans and provisions; equals the sum over the quarter-end month's loan detail.
+-- 资产质量报表 / Quarterly loan quality: balances by five-category classification, NPL, overdue loans and provisions;
+-- equals the sum over the quarter-end month's loan detail.
 -- Latest accepted version only (macro latest_accepted); typed and renamed, nothing else.
 with
 

@@ -1,4 +1,5 @@
--- 集中度风险报表 / Quarterly concentration: largest single customer and top-ten customer exposures, real-estate development loans and mortgages, total loans (from the loan detail) and net capital (capital report).
+-- 集中度风险报表 / Quarterly concentration: largest single customer and top-ten customer exposures, real-estate development
+-- loans and mortgages, total loans (from the loan detail) and net capital (capital report).
 -- Latest accepted version only (macro latest_accepted); typed and renamed, nothing else.
 with
 

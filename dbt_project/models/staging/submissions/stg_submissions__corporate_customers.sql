@@ -1,4 +1,5 @@
--- 对公客户信息表 / Corporate customers: new in the month, plus every existing one in an institution's first submitted month (changes are resubmitted as new rows; latest wins).
+-- 对公客户信息表 / Corporate customers: new in the month, plus every existing one in an institution's first submitted month
+-- (changes are resubmitted as new rows; latest wins).
 -- Latest accepted version only (macro latest_accepted); typed and renamed, nothing else.
 with
 

@@ -1,4 +1,5 @@
--- 担保信息表 / Guarantees securing loans outstanding at the month end (snapshot): who guarantees whose loan (guarantor -> borrower), and for how much.
+-- 担保信息表 / Guarantees securing loans outstanding at the month end (snapshot): who guarantees whose loan (guarantor ->
+-- borrower), and for how much.
 -- Latest accepted version only (macro latest_accepted); typed and renamed, nothing else.
 with
 

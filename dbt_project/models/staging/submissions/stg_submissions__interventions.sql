@@ -1,4 +1,5 @@
--- 监管措施表 / Supervisory interventions taken in the month (talks, risk warnings, business restrictions, rectification orders, takeover).
+-- 监管措施表 / Supervisory interventions taken in the month (talks, risk warnings, business restrictions, rectification
+-- orders, takeover).
 -- Latest accepted version only (macro latest_accepted); typed and renamed, nothing else.
 with
 

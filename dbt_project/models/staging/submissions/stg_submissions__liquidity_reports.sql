@@ -1,4 +1,5 @@
--- 流动性报表 / Quarterly liquidity: liquidity ratio inputs (liquid assets / liabilities, minimum 25%) and LCR inputs (HQLA / 30-day net cash outflows, minimum 100%).
+-- 流动性报表 / Quarterly liquidity: liquidity ratio inputs (liquid assets / liabilities, minimum 25%) and LCR inputs (HQLA
+-- / 30-day net cash outflows, minimum 100%).
 -- Latest accepted version only (macro latest_accepted); typed and renamed, nothing else.
 with
 

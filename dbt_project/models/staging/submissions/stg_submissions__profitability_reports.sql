@@ -1,4 +1,5 @@
--- 盈利能力报表 / Quarterly profitability: operating income and net profit for the quarter, total and average total assets (ROA = annualised net profit / average total assets).
+-- 盈利能力报表 / Quarterly profitability: operating income and net profit for the quarter, total and average total assets
+-- (ROA = annualised net profit / average total assets).
 -- Latest accepted version only (macro latest_accepted); typed and renamed, nothing else.
 with
 

@@ -1,4 +1,5 @@
--- 监管案件表 / Cases opened by the regulator in the month against institutions or firms (illegal fundraising, enforcement, administrative penalty), with their source.
+-- 监管案件表 / Cases opened by the regulator in the month against institutions or firms (illegal fundraising, enforcement,
+-- administrative penalty), with their source.
 -- Latest accepted version only (macro latest_accepted); typed and renamed, nothing else.
 with
 

@@ -1,4 +1,5 @@
--- 偿付能力报表 / Quarterly insurer solvency (C-ROSS): actual capital, core capital and minimum capital; comprehensive ratio = actual / minimum (>= 100%), core ratio = core / minimum (>= 50%).
+-- 偿付能力报表 / Quarterly insurer solvency (C-ROSS): actual capital, core capital and minimum capital; comprehensive ratio
+-- = actual / minimum (>= 100%), core ratio = core / minimum (>= 50%).
 -- Latest accepted version only (macro latest_accepted); typed and renamed, nothing else.
 with
 
