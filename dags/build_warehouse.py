@@ -6,11 +6,14 @@ astronomer-cosmos: the DAG is rendered from dbt's `manifest.json` (`LoadMode.DBT
 `dbt parse`), so every seed, model and its tests are their own tasks, tests right after each model.
 
 **Schedule.** Data-aware: runs when `ingest_submissions` accepts a batch of any dataset
-(`supervision://warehouse/raw/<dataset>` Assets).
+(`supervision://warehouse/raw/<dataset>` Assets) or an external feed loads
+(`supervision://warehouse/raw_ext/<feed>`, include/external/README.md).
 
-**Inputs.** `raw.*`, `ops.*` via connection `supervision_transformer` (role `transformer`).
+**Inputs.** `raw.*`, `raw_ext.*`, `ops.*`, `ml.risk_scores` via connection `supervision_transformer`
+(role `transformer`).
 
-**Outputs.** `staging.*`, `marts_*.*`, `reference.*`; the Asset `supervision://warehouse/marts`.
+**Outputs.** `staging.*`, `intermediate.*`, `marts_*.*` (row-level security by bureau re-applied on
+every build), `reference.*`; the Asset `supervision://warehouse/marts`.
 
 **Rerun.** Safe: models are rebuilt from raw (tables) or merged by period (incremental models).
 If the DAG fails to import with "manifest not found", run `python -m include.cli dbt-parse`.
@@ -36,8 +39,10 @@ DBT_EXECUTABLE = Path(os.environ.get("SUPERVISION_DBT_EXECUTABLE", Path(os.sys.e
 if not MANIFEST.exists():
     raise FileNotFoundError(f"dbt manifest not found at {MANIFEST}; run `python -m include.cli dbt-parse`")
 
+EXTERNAL_FEEDS = ("registry", "registry_changes", "court_enforcement", "penalties", "news", "advert_leads")
+
 schedule = None
-for uri in RAW_ASSET_URIS.values():
+for uri in [*RAW_ASSET_URIS.values(), *(f"supervision://warehouse/raw_ext/{feed}" for feed in EXTERNAL_FEEDS)]:
     schedule = Asset(uri) if schedule is None else schedule | Asset(uri)
 
 

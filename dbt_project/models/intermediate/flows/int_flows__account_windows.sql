@@ -1,12 +1,33 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['account_no', 'period'],
+    incremental_strategy='delete+insert',
+) }}
 -- Flow-pattern features per receiving account and month, over a trailing window of
 -- var('flow_window_months') months: distinct payers, individual and elderly shares, round-unit and
 -- investment-purpose shares, outflows concentrated on a few accounts, and payers who receive equal
 -- payouts in consecutive months (the "return" of a fundraising scheme). One row per account-month
 -- in which the account received money from a known counterparty account.
+-- Incremental by period: only months with newer counterparty-month rows are recomputed, reading the
+-- window (and one month before it, for the repeat-payout lag) back from them.
 with
+
+{% if is_incremental() %}
+    first_new_period as (
+        select min(newer.period) as period
+        from {{ ref('int_flows__counterparty_months') }} as newer
+        where newer.source_batch_id > (select coalesce(max(built.source_batch_id), 0) from {{ this }} as built)
+    ),
+{% endif %}
 
 pairs as (
     select * from {{ ref('int_flows__counterparty_months') }}
+    {% if is_incremental() %}
+        where period > (
+            select first_new_period.period - make_interval(months => {{ var('flow_window_months') }} + 1)
+            from first_new_period
+        )
+    {% endif %}
 ),
 
 accounts as (
@@ -48,7 +69,11 @@ account_months as (
         account_no,
         period
     from pairs_flagged
-    where n_in > 0
+    where
+        n_in > 0
+        {% if is_incremental() %}
+            and period >= (select first_new_period.period from first_new_period)
+        {% endif %}
 ),
 
 -- Every pair-month inside each account-month's trailing window.
@@ -68,7 +93,8 @@ windowed as (
         pairs_flagged.counterparty_is_individual,
         pairs_flagged.counterparty_is_elderly,
         pairs_flagged.example_in_txn_id,
-        pairs_flagged.example_out_txn_id
+        pairs_flagged.example_out_txn_id,
+        pairs_flagged.source_batch_id
     from account_months
     inner join pairs_flagged
         on
@@ -96,6 +122,7 @@ per_counterparty as (
         bool_or(counterparty_is_elderly) as is_elderly,
         min(example_in_txn_id) as example_in_txn_id,
         min(example_out_txn_id) as example_out_txn_id,
+        max(source_batch_id) as source_batch_id,
         row_number() over (
             partition by account_no, period order by sum(out_amount) desc, counterparty_account
         ) as payee_rank
@@ -123,7 +150,8 @@ final as (
         (array_agg(example_in_txn_id order by in_amount desc) filter (where n_in > 0))[1:5]
             as example_inflow_txn_ids,
         (array_agg(example_out_txn_id order by out_amount desc) filter (where n_out > 0))[1:5]
-            as example_outflow_txn_ids
+            as example_outflow_txn_ids,
+        max(source_batch_id) as source_batch_id
     from per_counterparty
     group by institution_code, account_no, period
 )
