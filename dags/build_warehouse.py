@@ -9,9 +9,11 @@ astronomer-cosmos: the DAG is rendered from dbt's `manifest.json` (`LoadMode.DBT
 (`supervision://warehouse/raw/<dataset>` Assets) or `ingest_external` loads a feed
 (`supervision://warehouse/raw_ext/<feed>`).
 
-**Inputs.** `raw.*`, `ops.*` via connection `supervision_transformer` (role `transformer`).
+**Inputs.** `raw.*`, `raw_ext.*`, `ops.*`, `ml.risk_scores` via connection `supervision_transformer`
+(role `transformer`).
 
-**Outputs.** `staging.*`, `marts_*.*`, `reference.*`; the Asset `supervision://warehouse/marts`.
+**Outputs.** `staging.*`, `intermediate.*`, `marts_*.*` (row-level security by bureau re-applied on
+every build), `reference.*`; the Asset `supervision://warehouse/marts`.
 
 **Rerun.** Safe: models are rebuilt from raw (tables) or merged by period (incremental models).
 If the DAG fails to import with "manifest not found", run `python -m include.cli dbt-parse`.

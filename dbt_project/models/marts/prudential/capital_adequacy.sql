@@ -11,9 +11,9 @@ institutions as (
 
 thresholds as (
     select
-        max(case when indicator_code = 'capital_adequacy_ratio' then threshold_value end) as car_minimum,
-        max(case when indicator_code = 'tier1_capital_ratio' then threshold_value end) as tier1_minimum,
-        max(case when indicator_code = 'cet1_capital_ratio' then threshold_value end) as cet1_minimum
+        max(case when indicator_code = 'total_car' then threshold_value end) as car_minimum,
+        max(case when indicator_code = 'tier1_car' then threshold_value end) as tier1_minimum,
+        max(case when indicator_code = 'cet1_car' then threshold_value end) as cet1_minimum
     from {{ ref('regulatory_thresholds') }}
     where institution_type = '*'
 ),
@@ -55,8 +55,9 @@ final as (
     from ratios
     cross join thresholds
     left join institutions
-        on ratios.institution_code = institutions.institution_code
-        and ratios.report_period = institutions.report_period
+        on
+            ratios.institution_code = institutions.institution_code
+            and ratios.report_period = institutions.report_period
 )
 
 select * from final

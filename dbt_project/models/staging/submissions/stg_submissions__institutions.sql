@@ -1,31 +1,26 @@
--- Institution master records as each institution reports them, latest accepted version per period.
+-- 机构基本信息表 / Institution master record, submitted by each institution about itself every month.
+-- Latest accepted version only (macro latest_accepted); typed and renamed, nothing else.
 with
 
 source as (
-    select * from {{ source('submissions', 'institution') }}
-),
-
-accepted as (
-    select batch_id from {{ source('ops', 'batch') }}
-    where status = 'accepted'
+    {{ latest_accepted('institution') }}
 ),
 
 renamed as (
     select
-        source.institution_code,
-        source.report_period,
-        source.licence_no,
-        source.uscc,
-        source.name as institution_name,
-        source.institution_type,
-        source.bureau_code,
-        source.region_code,
-        source.size_tier,
-        source.established_date,
-        source._batch_id as batch_id,
-        source._line as source_line
+        institution_code,
+        report_period,
+        licence_no,
+        uscc,
+        name as institution_name,
+        institution_type,
+        bureau_code,
+        region_code,
+        size_tier,
+        established_date,
+        _batch_id as batch_id,
+        _line as source_line
     from source
-    inner join accepted on source._batch_id = accepted.batch_id
 )
 
 select * from renamed

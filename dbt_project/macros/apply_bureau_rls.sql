@@ -1,0 +1,15 @@
+{#- Row-level security on a serving mart, re-applied after every build (post-hook on the marts folders,
+    see dbt_project.yml): members of bi_reader see only the rows of the bureaus they belong to
+    (security.can_see_bureau, migration 020; HQ sees all). The owner (transformer) is not restricted,
+    so downstream models still see every row. `column` holds a bureau code, or an array of them when
+    `is_array` (a guarantee network spans the bureaus of its lenders). -#}
+{% macro apply_bureau_rls(column='bureau_code', is_array=false) %}
+    {%- if is_array -%}
+        {%- set predicate = 'exists (select 1 from unnest(' ~ column ~ ') as c where security.can_see_bureau(c))' -%}
+    {%- else -%}
+        {%- set predicate = 'security.can_see_bureau(' ~ column ~ ')' -%}
+    {%- endif -%}
+    alter table {{ this }} enable row level security;
+    drop policy if exists bureau_isolation on {{ this }};
+    create policy bureau_isolation on {{ this }} for select to bi_reader using ({{ predicate }})
+{% endmacro %}

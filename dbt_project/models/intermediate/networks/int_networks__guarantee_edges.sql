@@ -1,0 +1,49 @@
+-- Guarantee edges between firms (guarantor -> borrower) from each institution's latest guarantee
+-- snapshot, with the guaranteed loan's lender and status. Individual guarantors are not firms and are
+-- left out of the firm network.
+with
+
+guarantees as (
+    select * from {{ ref('stg_submissions__guarantees') }}
+),
+
+loans as (
+    select * from {{ ref('stg_submissions__loans') }}
+),
+
+latest_period as (
+    select
+        institution_code,
+        max(report_period) as report_period
+    from guarantees
+    group by institution_code
+),
+
+final as (
+    select
+        guarantees.institution_code,
+        guarantees.report_period as period,
+        guarantees.guarantee_id,
+        guarantees.loan_id,
+        guarantees.guarantor_uscc,
+        guarantees.borrower_uscc,
+        guarantees.guarantee_amount,
+        loans.balance as loan_balance,
+        loans.overdue_days as loan_overdue_days
+    from guarantees
+    inner join latest_period
+        on
+            guarantees.institution_code = latest_period.institution_code
+            and guarantees.report_period = latest_period.report_period
+    left join loans
+        on
+            guarantees.institution_code = loans.institution_code
+            and guarantees.report_period = loans.report_period
+            and guarantees.loan_id = loans.loan_id
+    where
+        guarantees.guarantor_type = '企业'
+        and guarantees.guarantor_uscc is not null
+        and guarantees.guarantor_uscc <> guarantees.borrower_uscc
+)
+
+select * from final

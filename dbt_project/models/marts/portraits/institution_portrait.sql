@@ -1,0 +1,110 @@
+-- One portrait per institution: its latest attributes, its latest quarter's indicators and rating,
+-- totals of penalties, open cases and flow alerts, and the latest early-warning score with its reasons.
+with
+
+institutions as (
+    select * from {{ ref('int_entities__institutions') }}
+),
+
+history as (
+    select * from {{ ref('institution_portrait_history') }}
+),
+
+penalties as (
+    select * from {{ ref('stg_external__penalties') }}
+),
+
+cases as (
+    select * from {{ ref('stg_submissions__regulator_cases') }}
+),
+
+alerts as (
+    select * from {{ ref('flow_alerts') }}
+),
+
+scores as (
+    select * from {{ ref('stg_ml__latest_risk_scores') }}
+),
+
+latest_quarter as (
+    select distinct on (institution_code) *
+    from history
+    order by institution_code asc, period desc
+),
+
+penalty_totals as (
+    select
+        institution_code,
+        count(*) as penalty_count,
+        sum(amount_cny) as penalty_amount,
+        max(decision_date) as last_penalty_date
+    from penalties
+    group by institution_code
+),
+
+case_totals as (
+    select
+        institution_code,
+        count(*) as case_count,
+        max(opened_date) as last_case_opened
+    from cases
+    where entity_type = '机构'
+    group by institution_code
+),
+
+alert_totals as (
+    select
+        institution_code,
+        count(distinct account_no) as flow_alert_accounts,
+        max(period) as last_flow_alert_period
+    from alerts
+    group by institution_code
+),
+
+final as (
+    select
+        institutions.institution_code,
+        institutions.institution_key,
+        institutions.licence_no,
+        institutions.uscc,
+        institutions.institution_name,
+        institutions.institution_type,
+        institutions.bureau_code,
+        institutions.region_code,
+        institutions.size_tier,
+        institutions.established_date,
+        institutions.last_reported_period,
+        latest_quarter.period as latest_quarter,
+        latest_quarter.total_car,
+        latest_quarter.npl_ratio,
+        latest_quarter.provision_coverage,
+        latest_quarter.liquidity_ratio,
+        latest_quarter.lcr,
+        latest_quarter.roa,
+        latest_quarter.solvency_ratio,
+        latest_quarter.breach_count,
+        latest_quarter.supervisory_rating,
+        coalesce(penalty_totals.penalty_count, 0) as penalty_count,
+        coalesce(penalty_totals.penalty_amount, 0) as penalty_amount,
+        penalty_totals.last_penalty_date,
+        coalesce(case_totals.case_count, 0) as case_count,
+        coalesce(alert_totals.flow_alert_accounts, 0) as flow_alert_accounts,
+        alert_totals.last_flow_alert_period,
+        scores.score_period,
+        scores.model_name,
+        scores.model_version,
+        scores.risk_probability,
+        scores.risk_warning_level,
+        scores.risk_reasons
+    from institutions
+    left join latest_quarter on institutions.institution_code = latest_quarter.institution_code
+    left join penalty_totals on institutions.institution_code = penalty_totals.institution_code
+    left join case_totals on institutions.institution_code = case_totals.institution_code
+    left join alert_totals on institutions.institution_code = alert_totals.institution_code
+    left join scores
+        on
+            scores.entity_type = 'institution'
+            and institutions.institution_code = scores.entity_id
+)
+
+select * from final

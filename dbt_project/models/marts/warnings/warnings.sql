@@ -1,0 +1,177 @@
+-- Rule-based warnings, one row per entity, period and rule, each with its evidence, plus the latest
+-- early-warning model level of the entity (left join: empty until scoring runs).
+-- Rules: a prudential threshold breached; NPL understated against the loan detail; a suspected
+-- fundraising flow; a guarantee circle with members in arrears; a firm on the defaulters' list that
+-- still borrows.
+with
+
+indicators as (
+    select * from {{ ref('prudential_indicators') }}
+),
+
+alerts as (
+    select * from {{ ref('flow_alerts') }}
+),
+
+networks as (
+    select * from {{ ref('guarantee_networks') }}
+),
+
+firms as (
+    select * from {{ ref('firm_portrait') }}
+),
+
+institutions as (
+    select * from {{ ref('int_entities__institutions') }}
+),
+
+scores as (
+    select * from {{ ref('stg_ml__latest_risk_scores') }}
+),
+
+breaches as (
+    select
+        'institution' as entity_type,
+        institution_code as entity_id,
+        bureau_code,
+        period,
+        'threshold_breach:' || indicator_code as rule_code,
+        case
+            when indicator_code in ('total_car', 'tier1_car', 'cet1_car', 'solvency_ratio', 'lcr') then 'high'
+            else 'medium'
+        end as severity,
+        indicator_code || ' = ' || round(indicator_value, 4) || (case comparator when 'min' then ' < ' else ' > ' end)
+        || round(threshold_value, 4) || '：' || rule_reference_zh as description_zh,
+        indicator_code || ' = ' || round(indicator_value, 4) || (case comparator when 'min' then ' < ' else ' > ' end)
+        || round(threshold_value, 4) || ': ' || rule_reference_en as description_en,
+        jsonb_build_object(
+            'indicator', indicator_code, 'value', indicator_value, 'threshold', threshold_value,
+            'peer_percentile', peer_percentile, 'qoq_change', qoq_change
+        ) as evidence,
+        '' as subject_key
+    from indicators
+    where is_breach
+),
+
+npl_understated as (
+    select
+        'institution',
+        institution_code,
+        bureau_code,
+        period,
+        'npl_understated',
+        'high',
+        '报送不良贷款率 ' || round(indicator_value, 4) || ' 低于明细推算值 ' || round(detail_value, 4),
+        'Reported NPL ratio ' || round(indicator_value, 4) || ' below the ratio derived from loan detail '
+        || round(detail_value, 4),
+        jsonb_build_object('reported', indicator_value, 'detail', detail_value, 'gap', reported_vs_detail_gap),
+        ''
+    from indicators
+    where
+        indicator_code = 'npl_ratio'
+        and reported_vs_detail_gap < -{{ var('npl_gap_tolerance') }}
+),
+
+flows as (
+    select
+        case when holder_uscc is not null then 'firm' else 'account' end,
+        coalesce(holder_uscc, account_no),
+        bureau_code,
+        period,
+        'flow_pattern:illegal_fundraising',
+        'high',
+        '疑似非法集资资金流：' || payers || ' 个付款人，个人占比 ' || round(individual_share, 2)
+        || '，返息投资人 ' || repaid_investors,
+        'Suspected illegal-fundraising flows: ' || payers || ' payers, individual share '
+        || round(individual_share, 2) || ', investors repaid ' || repaid_investors,
+        jsonb_build_object(
+            'account_no', account_no, 'institution_code', institution_code, 'payers', payers,
+            'inflow_amount', inflow_amount, 'round_share', round_share, 'keyword_share', keyword_share,
+            'elderly_share', elderly_share, 'repaid_investors', repaid_investors,
+            'concentrated_outflow_share', concentrated_outflow_share,
+            'example_inflow_txn_ids', example_inflow_txn_ids, 'example_outflow_txn_ids', example_outflow_txn_ids
+        ),
+        institution_code || ':' || account_no
+    from alerts
+),
+
+circles as (
+    select
+        'firm',
+        member,
+        firms.bureau_code,
+        null::date,
+        'guarantee_circle_in_arrears',
+        'medium',
+        '担保圈（' || networks.member_count || ' 家）中 ' || networks.members_in_arrears_count || ' 家逾期',
+        'Guarantee circle of ' || networks.member_count || ' firms, ' || networks.members_in_arrears_count
+        || ' in arrears',
+        jsonb_build_object(
+            'network_id', networks.network_id, 'members', networks.members,
+            'members_in_arrears', networks.members_in_arrears,
+            'total_guaranteed_amount', networks.total_guaranteed_amount
+        ),
+        networks.network_id
+    from networks
+    cross join unnest(networks.members) as member
+    left join firms on member = firms.firm_uscc
+    where networks.network_type = 'circle' and networks.members_in_arrears_count > 0
+),
+
+defaulters as (
+    select
+        'firm',
+        firm_uscc,
+        bureau_code,
+        null::date,
+        'defaulter_still_borrowing',
+        'medium',
+        '失信被执行人仍有贷款余额 ' || total_loan_balance,
+        'On the defaulters list with loans outstanding: ' || total_loan_balance,
+        jsonb_build_object('enforcement_cases', enforcement_cases, 'total_loan_balance', total_loan_balance),
+        ''
+    from firms
+    where on_defaulter_list and total_loan_balance > 0
+),
+
+all_warnings as (
+    select * from breaches
+    union all
+    select * from npl_understated
+    union all
+    select * from flows
+    union all
+    select * from circles
+    union all
+    select * from defaulters
+),
+
+final as (
+    select
+        md5(
+            all_warnings.entity_type || ':' || all_warnings.entity_id || ':' || coalesce(all_warnings.period::text, '')
+            || ':' || all_warnings.rule_code || ':' || all_warnings.subject_key
+        ) as warning_id,
+        all_warnings.entity_type,
+        all_warnings.entity_id,
+        coalesce(institutions.institution_name, firms.firm_name) as entity_name,
+        coalesce(all_warnings.bureau_code, '{{ var("national_bureau_code") }}') as bureau_code,
+        all_warnings.period,
+        all_warnings.rule_code,
+        all_warnings.severity,
+        all_warnings.description_zh,
+        all_warnings.description_en,
+        all_warnings.evidence,
+        scores.risk_probability,
+        scores.risk_warning_level,
+        scores.risk_reasons
+    from all_warnings
+    left join institutions
+        on all_warnings.entity_type = 'institution' and all_warnings.entity_id = institutions.institution_code
+    left join firms
+        on all_warnings.entity_type = 'firm' and all_warnings.entity_id = firms.firm_uscc
+    left join scores
+        on all_warnings.entity_type = scores.entity_type and all_warnings.entity_id = scores.entity_id
+)
+
+select * from final
