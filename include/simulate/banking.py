@@ -232,6 +232,26 @@ def build_loans(rng: np.random.Generator, inst: pd.DataFrame, persons: pd.DataFr
                          stressed_developers=stressed_developers, start_w=start_w, end_w=end_w, m_count=m_count)
 
 
+def _draw_term(rng: np.random.Generator, purpose: np.ndarray) -> np.ndarray:
+    """Term in months, uniform in the purpose's range."""
+    lo = np.array([_LOAN_KIND[p][1][0] for p in range(7)])[purpose]
+    hi = np.array([_LOAN_KIND[p][1][1] for p in range(7)])[purpose]
+    return rng.integers(lo, hi + 1)
+
+
+def _draw_rate(rng: np.random.Generator, purpose: np.ndarray) -> np.ndarray:
+    """Interest rate (1e-4 %), uniform in the purpose's range."""
+    rlo = np.array([_LOAN_KIND[p][2][0] for p in range(7)])[purpose]
+    rhi = np.array([_LOAN_KIND[p][2][1] for p in range(7)])[purpose]
+    return np.round((rlo + (rhi - rlo) * rng.random(len(purpose))) * 10_000).astype(np.int64)
+
+
+def _maturity(start_date: np.ndarray, term: np.ndarray) -> np.ndarray:
+    """The same day of the month ``term`` months after ``start_date``."""
+    return (start_date.astype("datetime64[M]") + term.astype("timedelta64[M]")).astype("datetime64[D]") \
+        + (start_date - start_date.astype("datetime64[M]").astype("datetime64[D]"))
+
+
 def _finish_loans(rng, inst, holder_type, holder_idx, lender, purpose, amount, months, health, *,
                   is_dev_borrower, stressed_developers, start_w, end_w, m_count,
                   start_date=None, hazard_mult=None) -> pd.DataFrame:
@@ -239,21 +259,16 @@ def _finish_loans(rng, inst, holder_type, holder_idx, lender, purpose, amount, m
     types = inst["institution_type"].to_numpy()
     purpose = np.where((types[lender] == "financial_leasing") & (holder_type == 1), 3, purpose)
     purpose = np.where((types[lender] == "consumer_finance"), 5, purpose)
-    lo = np.array([_LOAN_KIND[p][1][0] for p in range(7)])[purpose]
-    hi = np.array([_LOAN_KIND[p][1][1] for p in range(7)])[purpose]
-    term = rng.integers(lo, hi + 1)
+    term = _draw_term(rng, purpose)
     if start_date is None:
         # start so the loan is outstanding at some point in the window
         earliest = start_w - (term * 30.4).astype("timedelta64[D]") + np.timedelta64(31, "D")
         span = (end_w - earliest).astype(int)
         start_date = earliest + (rng.random(n) * span).astype(np.int64).astype("timedelta64[D]")
     start_date = np.minimum(np.asarray(start_date, dtype="datetime64[D]"), end_w)
-    maturity = (start_date.astype("datetime64[M]") + term.astype("timedelta64[M]")).astype("datetime64[D]") \
-        + (start_date - start_date.astype("datetime64[M]").astype("datetime64[D]"))
+    maturity = _maturity(start_date, term)
     contract = (np.round(amount / 1000) * 1000).astype(np.int64).clip(5000) * 100
-    rlo = np.array([_LOAN_KIND[p][2][0] for p in range(7)])[purpose]
-    rhi = np.array([_LOAN_KIND[p][2][1] for p in range(7)])[purpose]
-    rate = np.round((rlo + (rhi - rlo) * rng.random(n)) * 10_000).astype(np.int64)
+    rate = _draw_rate(rng, purpose)
     collateral = np.select([purpose == 4, purpose == 2, purpose == 5, purpose == 3],
                            [2, 2, 0, 3], rng.choice(4, size=n, p=[0.3, 0.35, 0.25, 0.1]))
     amortising = (holder_type == 0) | (rng.random(n) < 0.5)
@@ -336,19 +351,13 @@ def continue_loans(loans: pd.DataFrame, guarantees: pd.DataFrame, months: list[d
         if not k:
             continue
         purpose = old["purpose"].to_numpy()
-        lo = np.array([_LOAN_KIND[q][1][0] for q in range(7)])[purpose]
-        hi = np.array([_LOAN_KIND[q][1][1] for q in range(7)])[purpose]
-        term = r.integers(lo, hi + 1)
+        term = _draw_term(r, purpose)
         sd = old["maturity_date"].to_numpy().astype("datetime64[D]")
-        maturity = (sd.astype("datetime64[M]") + term.astype("timedelta64[M]")).astype("datetime64[D]") \
-            + (sd - sd.astype("datetime64[M]").astype("datetime64[D]"))
         amount = old["contract"].to_numpy() * np.exp(r.normal(0.0, 0.15, size=k))
-        rlo = np.array([_LOAN_KIND[q][2][0] for q in range(7)])[purpose]
-        rhi = np.array([_LOAN_KIND[q][2][1] for q in range(7)])[purpose]
         new = old.drop(columns=[c for c in ("loan_id", "customer_id") if c in old]).assign(
             contract=(np.round(amount / 100_000) * 100_000).astype(np.int64).clip(500_000),
-            rate=np.round((rlo + (rhi - rlo) * r.random(k)) * 10_000).astype(np.int64),
-            start_date=sd, maturity_date=maturity, term=term, default_month=-99, default_date=sd,
+            rate=_draw_rate(r, purpose), start_date=sd, maturity_date=_maturity(sd, term), term=term,
+            default_month=-99, default_date=sd,
         ).reset_index(drop=True)
         new_parts.append(new)
         gl = guarantees[guarantees["li"].isin(old.index)]
