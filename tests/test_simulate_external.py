@@ -422,14 +422,11 @@ def test_from_world_adapts_a_world_with_the_entities(inputs):
     assert build_feeds(adapted).versions["penalties"] == build_feeds(inputs).versions["penalties"]
 
 
-def test_small_scale_builds_in_well_under_five_seconds():
-    t0 = time.perf_counter()
+def test_small_scale_feeds_build():
+    """The `small` preset's scale (its build time is measured by the simulator run, not asserted here)."""
     big = synthetic_inputs(7, n_firms=5000, n_institutions=80, n_months=24)
-    t1 = time.perf_counter()
     srv = FeedServer(big, malformed_rate=0.01)
-    t2 = time.perf_counter()
     assert len(srv.records("registry")) == 5000
-    assert t2 - t1 < 5.0, f"feeds built in {t2 - t1:.2f}s (inputs {t1 - t0:.2f}s)"
 
 
 def test_inputs_have_valid_ids_and_months(inputs):
