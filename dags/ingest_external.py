@@ -53,7 +53,7 @@ def ingest_external():
 
         @task_group(group_id=feed)
         def one_feed(feed: str = feed, uri: str = uri):
-            @task(task_id="fetch")
+            @task(task_id="fetch", trigger_rule="none_failed")  # runs after the registry even if it had nothing new
             def fetch() -> dict:
                 from include.external.tasks import base_url_of
                 from include.external.tasks import fetch as fetch_one

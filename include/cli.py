@@ -128,12 +128,13 @@ def cmd_dbt_sources(args: argparse.Namespace) -> int:
     return 0
 
 
-def run_dags(dag_ids: tuple[str, ...] = DAG_ORDER, preset: str = "small", seed: int = 7) -> dict[str, str]:
+def run_dags(dag_ids: tuple[str, ...] = DAG_ORDER, preset: str = "tiny", seed: int = 7) -> dict[str, str]:
     """Run the DAGs in order with dag.test() in this process. Returns {dag_id: state}.
 
     ``ingest_external`` reads the feeds' base URL from the Airflow connection ``external_feeds``; when
     ``AIRFLOW_CONN_EXTERNAL_FEEDS`` is not set, the simulator's feed server for ``preset``/``seed`` (the
-    world ``simulate`` wrote) is started on 127.0.0.1 for the duration of the run."""
+    world ``simulate`` wrote; the CLI passes its ``--preset``/``--seed``, programmatic callers get the cheap
+    ``tiny`` world) is started on 127.0.0.1 for the duration of the run."""
     if "ingest_external" in dag_ids and not os.environ.get("AIRFLOW_CONN_EXTERNAL_FEEDS"):
         from include.external.demo import simulated_feed_server
 

@@ -40,6 +40,7 @@ def test_dag_run_loads_every_feed_through_airflow(airflow_dagbag, warehouse):
         os.environ["AIRFLOW_CONN_EXTERNAL_FEEDS"] = srv.url
         try:
             dr = airflow_dagbag.dags["ingest_external"].test()
+            again = airflow_dagbag.dags["ingest_external"].test()  # nothing new: publish skipped, feeds still fetched
         finally:
             os.environ.pop("AIRFLOW_CONN_EXTERNAL_FEEDS", None)
         assert "success" in str(dr.state)
@@ -51,3 +52,7 @@ def test_dag_run_loads_every_feed_through_airflow(airflow_dagbag, warehouse):
             assert c.execute("select count(*) from raw_ext.news_tone").fetchone()[0] > 0
             assert c.execute("select count(distinct dag_run_id) from ops.ext_fetch where dag_run_id = %s",
                              (dr.run_id,)).fetchone()[0] == 1
+            second = dict(c.execute("select feed, loaded from ops.ext_fetch where dag_run_id = %s and "
+                                    "status = 'committed'", (again.run_id,)).fetchall())
+        assert "success" in str(again.state)
+        assert second == dict.fromkeys(FEEDS, 0)  # every feed fetched again (news after a skipped registry)

@@ -48,12 +48,15 @@ def test_gate_names_feed_page_record_rule_and_masks_personal_values(warehouse):
     bad_uscc = {**good, "case_no": "A4", "party_type": "企业", "party_id": "91330701MAYW39383X",
                 "party_name": "金华安达物流有限公司"}
     missing = {k: v for k, v in good.items() if k != "court"} | {"case_no": "A5"}
-    page = Page("court_enforcement", 3, 7, "http://x", [good, bad_type, bad_date, bad_uscc, missing], None, None)
+    midnight = {**good, "case_no": "A6", "filed_date": "2025-01-04T00:00:00"}  # a date serialised as a datetime
+    page = Page("court_enforcement", 3, 7, "http://x", [good, bad_type, bad_date, bad_uscc, missing, midnight],
+                None, None)
     check_shape(FEEDS["court_enforcement"], page)
     with warehouse.connect() as c:
         out = screen(c, FEEDS["court_enforcement"], page)
-    assert [s.accepted for s in out] == [True, False, False, False, False]
-    assert [s.rule for s in out[1:]] == ["court_enforcement_type_party_name", "court_enforcement_type_filed_date",
+    assert [s.accepted for s in out] == [True, False, False, False, False, True]
+    assert out[5].values["filed_date"] == out[0].values["filed_date"]
+    assert [s.rule for s in out[1:5]] == ["court_enforcement_type_party_name", "court_enforcement_type_filed_date",
                                          "court_party_uscc", "court_enforcement_mandatory"]
     assert out[1].reason.startswith("feed 'court_enforcement' page 3 record 1 (case_no='A2', version 1): "
                                     "field 'party_name': expected text")

@@ -94,6 +94,8 @@ def typed_value(pg_type: str, v: Any) -> Any:
             raise ValueError("expected a number")
         return Decimal(str(v))
     if base == "date":
+        if isinstance(v, str) and re.fullmatch(r"\d{4}-\d{2}-\d{2}T00:00(:00)?", v):
+            v = v[:10]  # a date written as midnight (some sources serialise dates as datetimes)
         if not isinstance(v, str) or not re.fullmatch(r"\d{4}-\d{2}-\d{2}", v):
             raise ValueError("expected a date YYYY-MM-DD")
         try:

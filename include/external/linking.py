@@ -3,7 +3,9 @@
 **Dictionary.** Each entity contributes its full name and its short names (简称) derived by rules:
 
 * firms: ``<city><brand><business words><legal form>`` -> the brand (``菏泽清宏新材料有限公司`` -> ``清宏``)
-  and brand + business words (``清宏新材料``); the city comes from the registered address;
+  and brand + business words (``清宏新材料``); the city comes from the registered address; where the
+  business words are not in :data:`BUSINESS_WORDS`, the first 2 and 3 characters after the city (a
+  trade name 字号 has 2-3 characters);
 * institutions: the name without its legal form, without a leading province and/or 中国, with the usual
   abbreviations (农村商业银行 -> 农商行, 人寿保险 -> 人寿, ...): ``浙江安宁农村商业银行股份有限公司`` ->
   ``安宁农商行``.
@@ -35,7 +37,8 @@ BUSINESS_WORDS = tuple(sorted({
     "运输", "建设", "建工", "建筑", "装饰工程", "工程", "机械", "电子", "新材料", "材料", "食品", "生态农业",
     "农业科技", "农业", "种养殖", "养殖", "置业", "房地产开发", "房地产", "地产", "投资", "投资管理", "投资咨询",
     "商务咨询", "咨询", "资产管理", "财富管理", "养老服务", "健康管理", "健康", "家政服务", "家政", "文化传媒",
-    "传媒", "文化", "艺术品", "收藏品", "实业", "发展", "控股", "环保", "医药", "能源", "服务", "管理",
+    "传媒", "文化", "艺术品", "收藏品", "实业", "发展", "控股", "环保", "医药", "能源", "服务", "管理", "软件",
+    "制造", "机械制造", "餐饮", "餐饮管理", "百货", "市政工程", "市政", "汽车", "教育", "广告", "设计",
 }, key=len, reverse=True))
 PROVINCES = ("内蒙古", "黑龙江", "北京", "天津", "河北", "山西", "辽宁", "吉林", "上海", "江苏", "浙江", "安徽", "福建",
              "江西", "山东", "河南", "湖北", "湖南", "广东", "广西", "海南", "重庆", "四川", "贵州", "云南", "西藏",
@@ -94,6 +97,10 @@ def firm_aliases(name: str, city: str) -> set[str]:
         if base.endswith(w) and len(base) - len(w) >= 2:
             out.add(base[: -len(w)])
             break
+    # 企业名称 = 行政区划 + 字号 + 行业 + 组织形式: the trade name (字号) is the 2 or 3 characters after
+    # the region, even when the business words are not in the list above
+    if len(base) > 3:
+        out.update({base[:2], base[:3]})
     return {a for a in out if len(a) >= 2 and a != name}
 
 
