@@ -97,6 +97,27 @@ def test_full_fetch_loads_every_record_with_lineage(warehouse, loader_url, feeds
         assert c.execute("select count(*) from raw_ext.registry_history").fetchone()[0] == len(srv.records("registry"))
 
 
+def test_no_person_name_or_id_reaches_raw_ext_or_quarantine(warehouse, loader_url, feeds, inputs):
+    """Legal representatives, individual shareholders, individual court parties and penalised persons
+    are tokenised at load (values, the lineage copy of the record, history and quarantine alike)."""
+    with FeedServer(feeds, malformed_rate=0.05, seed=3) as srv, client(srv) as cl:
+        for feed in FEEDS:
+            fetch_feed(loader_url, feed, cl)
+    people = set(inputs.persons["name"]) | set(inputs.persons["resident_id"])
+    tables = [t for f in FEEDS.values() for t in (f.table, f.history_table)] + ["quarantine.ext_record"]
+    with warehouse.connect() as c:
+        leaked, tokens = set(), 0
+        for t in tables:
+            for (v,) in c.execute(f"select s from {t} x, lateral jsonb_path_query(to_jsonb(x), "
+                                  "'strict $.**') j(s) where jsonb_typeof(j.s) = 'string'"):
+                leaked |= {v} & people
+                tokens += v.startswith("tk_")
+        individuals = c.execute("select count(*) from raw_ext.penalties where party_type = '个人' "
+                                "and party_name like 'tk\\_%'").fetchone()[0]
+    assert not leaked, sorted(leaked)[:5]
+    assert tokens > 0 and individuals > 0
+
+
 def test_faults_and_malformed_records_leave_no_gap_and_no_duplicate(warehouse, loader_url, feeds, inputs):
     opts = dict(seed=5, rate_limit=0.15, retry_after=2, fault_rate=0.15, slow_rate=0.25, slow_delay=1.0,
                 malformed_rate=0.06)

@@ -35,6 +35,8 @@ from psycopg import sql
 from include.external.client import FeedClient, Page
 from include.external.feeds import FEEDS, Feed
 from include.external.gate import Screened, check_shape, screen, typed_value
+from include.external.pseudonymise import changed_fields, pseudonymise_record
+from include.ingest.pseudonymise import load_key
 from include.warehouse.connection import libpq_url
 
 log = logging.getLogger(__name__)
@@ -111,6 +113,14 @@ on conflict (feed, record_sha256) do nothing
 def _write_page(conn: psycopg.Connection, feed: Feed, page: Page, screened: list[Screened], fetch_id: int,
                 fetched_at: datetime) -> tuple[int, int, int]:
     """Write one screened page inside the batch transaction; returns (loaded, unchanged, quarantined)."""
+    key = load_key()
+    for s in screened:  # no personal identifier is written anywhere: values, lineage record, quarantine
+        record = pseudonymise_record(feed.name, s.record, key)
+        if s.values is not None:
+            for name in changed_fields(s.record, record):
+                if name in s.values:
+                    s.values[name] = typed_value(feed.column(name).pg_type, record[name])
+        s.record = record
     good = [s for s in screened if s.accepted]
     bad = [s for s in screened if not s.accepted]
     lineage = {"fetch_id": fetch_id, "request_no": page.request_no, "page_no": page.page_no,
