@@ -434,3 +434,16 @@ def test_inputs_have_valid_ids_and_months(inputs):
     assert all(ids.is_valid_resident_id(r) for r in inputs.persons["resident_id"])
     assert inputs.months[-1] == date(2025, 12, 31) and len(inputs.months) == 12
     assert inputs.firms["short_name"].duplicated().any()  # ambiguous short names exist
+
+
+def test_registry_serves_dates_as_dates_when_the_world_holds_timestamps(inputs):
+    """The core world's firms carry pandas Timestamps (a datetime subclass): the registry must still
+    serve ``founded_date`` as YYYY-MM-DD, as its schema says, not as a midnight datetime."""
+    import dataclasses
+
+    import pandas as pd
+
+    firms = inputs.firms.assign(founded_date=pd.to_datetime(inputs.firms["founded_date"]))
+    served = build_feeds(dataclasses.replace(inputs, firms=firms)).versions["registry"]
+    dates = {rec["founded_date"] for _, _, rec in served}
+    assert dates and all(len(d) == 10 and date.fromisoformat(d) for d in dates)

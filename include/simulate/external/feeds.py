@@ -274,8 +274,9 @@ class Feeds:
         self.f_ind_name = f["industry_name"].astype(str).to_numpy()
         self.f_capital = f["registered_capital"].astype(float).to_numpy().copy()
         self.f_status = f["status"].astype(str).to_numpy().astype(object)
-        founded = [d if isinstance(d, date) else datetime.fromisoformat(str(d)[:10]).date()
-                   for d in f["founded_date"]]
+        # a pandas Timestamp is a datetime is a date: serve the date, never "YYYY-MM-DDT00:00:00"
+        founded = [d.date() if isinstance(d, datetime) else d if isinstance(d, date)
+                   else datetime.fromisoformat(str(d)[:10]).date() for d in f["founded_date"]]
         self.f_founded = np.array([mord(d) for d in founded])
         self.f_founded_iso = [d.isoformat() for d in founded]
         self.p_id = p["resident_id"].astype(str).to_numpy()
