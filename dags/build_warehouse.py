@@ -3,7 +3,8 @@
 
 **Purpose.** Builds the dbt project in `dbt_project/` (staging → intermediate → marts) with
 astronomer-cosmos: the DAG is rendered from dbt's `manifest.json` (`LoadMode.DBT_MANIFEST`, made by
-`dbt parse`), so every seed, model and its tests are their own tasks, tests right after each model.
+`dbt parse`), so every seed, snapshot and model is its own task, run with `dbt build` (the node, then its
+tests, in one dbt invocation: half the tasks of one task per test, each of which pays dbt's start-up).
 
 **Schedule.** Data-aware: runs when `ingest_submissions` accepts a batch of any dataset
 (`supervision://warehouse/raw/<dataset>` Assets) or an external feed loads
@@ -67,7 +68,7 @@ def build_warehouse():
                 conn_id="supervision_transformer", profile_args={"schema": "staging", "threads": 2}),
         ),
         execution_config=ExecutionConfig(dbt_executable_path=str(DBT_EXECUTABLE)),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
                                    emit_datasets=False),
         operator_args={"install_deps": False},
     )

@@ -34,6 +34,15 @@ def evaluate(ground_truth: Path, url: str) -> dict:
         for row in csv.DictReader(f):
             hard.setdefault(row["account_no"], row["kind"])
     with psycopg.connect(libpq_url(url)) as conn:
+        tokenised = conn.execute("select account_no like 'tk\\_%' from staging.stg_submissions__accounts "
+                                 "limit 1").fetchone()
+        if tokenised and tokenised[0]:
+            # The loader pseudonymised account numbers (include/ingest/pseudonymise.py): compare tokens.
+            from include.ingest.pseudonymise import load_key, token
+
+            key = load_key()
+            collection = {token(a, "account", key) for a in collection}
+            hard = {token(a, "account", key): kind for a, kind in hard.items()}
         active = {r[0] for r in conn.execute(
             "select distinct account_no from staging.stg_submissions__transactions "
             "where direction = '收' and account_no = any(%s)", (sorted(collection),))}
