@@ -3,9 +3,8 @@
 
 **Purpose.** Builds the dbt project in `dbt_project/` (staging → intermediate → marts) with
 astronomer-cosmos: the DAG is rendered from dbt's `manifest.json` (`LoadMode.DBT_MANIFEST`, made by
-`dbt parse`), so every seed, snapshot and model is its own task, run with `dbt build` (the node, then its
-tests, in one dbt invocation: half the tasks of one task per test, each of which pays dbt's start-up;
-tests between several models are left to a full `dbt build`, see `--indirect-selection cautious` below).
+`dbt parse`), so every seed, snapshot and model is its own task, its tests right after it (tests between
+several models are left to a full `dbt build`, see `--indirect-selection cautious` below).
 
 **Schedule.** Data-aware: runs when `ingest_submissions` accepts a batch of any dataset
 (`supervision://warehouse/raw/<dataset>` Assets) or an external feed loads
@@ -69,7 +68,7 @@ def build_warehouse():
                 conn_id="supervision_transformer", profile_args={"schema": "staging", "threads": 2}),
         ),
         execution_config=ExecutionConfig(dbt_executable_path=str(DBT_EXECUTABLE)),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
                                    emit_datasets=False),
         # A node's task tests only what depends on that node alone: a relationships test between two
         # marts would otherwise run with the first of them, before the other exists. Cross-model tests
