@@ -3,7 +3,8 @@
 
 **Purpose.** Builds the dbt project in `dbt_project/` (staging → intermediate → marts) with
 astronomer-cosmos: the DAG is rendered from dbt's `manifest.json` (`LoadMode.DBT_MANIFEST`, made by
-`dbt parse`), so every seed, model and its tests are their own tasks, tests right after each model.
+`dbt parse`), so every seed, snapshot and model is its own task, its tests right after it (tests between
+several models are left to a full `dbt build`, see `--indirect-selection cautious` below).
 
 **Schedule.** Data-aware: runs when `ingest_submissions` accepts a batch of any dataset
 (`supervision://warehouse/raw/<dataset>` Assets) or `ingest_external` loads a feed
@@ -67,7 +68,10 @@ def build_warehouse():
         execution_config=ExecutionConfig(dbt_executable_path=str(DBT_EXECUTABLE)),
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
                                    emit_datasets=False),
-        operator_args={"install_deps": False},
+        # A node's task tests only what depends on that node alone: a relationships test between two
+        # marts would otherwise run with the first of them, before the other exists. Cross-model tests
+        # run in a full `dbt build` (tests/test_warehouse_build.py).
+        operator_args={"install_deps": False, "dbt_cmd_flags": ["--indirect-selection", "cautious"]},
     )
 
     @task(outlets=[Asset(MARTS_ASSET_URI)])

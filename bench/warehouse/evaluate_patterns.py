@@ -38,6 +38,15 @@ def evaluate(ground_truth: Path, url: str, key: bytes | None = None) -> dict:
         for row in csv.DictReader(f):
             hard.setdefault(token(row["account_no"], "account", key), row["kind"])
     with psycopg.connect(libpq_url(url)) as conn:
+        tokenised = conn.execute("select account_no like 'tk\\_%' from staging.stg_submissions__accounts "
+                                 "limit 1").fetchone()
+        if tokenised and tokenised[0]:
+            # The loader pseudonymised account numbers (include/ingest/pseudonymise.py): compare tokens.
+            from include.ingest.pseudonymise import load_key, token
+
+            key = load_key()
+            collection = {token(a, "account", key) for a in collection}
+            hard = {token(a, "account", key): kind for a, kind in hard.items()}
         active = {r[0] for r in conn.execute(
             "select distinct account_no from staging.stg_submissions__transactions "
             "where direction = '收' and account_no = any(%s)", (sorted(collection),))}

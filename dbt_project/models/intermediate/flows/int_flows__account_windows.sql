@@ -13,17 +13,18 @@
 with
 
 {% if is_incremental() %}
-    first_new_period as (
-        select min(newer.period) as period
-        from {{ ref('int_flows__counterparty_months') }} as newer
-        where newer.source_batch_id > (select coalesce(max(built.source_batch_id), 0) from {{ this }} as built)
-    ),
+first_new_period as (
+    select min(newer.period) as period
+    from {{ ref('int_flows__counterparty_months') }} as newer
+    where newer.source_batch_id > (select coalesce(max(built.source_batch_id), 0) from {{ this }} as built)
+),
 {% endif %}
 
 pairs as (
     select * from {{ ref('int_flows__counterparty_months') }}
     {% if is_incremental() %}
-        where period > (
+    where
+        period > (
             select first_new_period.period - make_interval(months => {{ var('flow_window_months') }} + 1)
             from first_new_period
         )
@@ -72,7 +73,7 @@ account_months as (
     where
         n_in > 0
         {% if is_incremental() %}
-            and period >= (select first_new_period.period from first_new_period)
+        and period >= (select first_new_period.period from first_new_period)
         {% endif %}
 ),
 
