@@ -5,12 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv lint up down status airflow-ui docs bench bench-ingest bench-external clean-state help
+.PHONY: demo test venv lint up down status airflow-ui docs bench bench-ingest bench-external bench-warehouse clean-state help
 
 help:
 	@echo "make demo   - install, simulate a regulated universe, run the pipeline through Airflow, show results"
 	@echo "make test   - lint and the full test suite (real PostgreSQL, started and stopped by the tests)"
-	@echo "make up|down|status|airflow-ui|docs|bench|bench-external|clean-state"
+	@echo "make up|down|status|airflow-ui|docs|bench|bench-ingest|bench-external|bench-warehouse|clean-state"
 
 $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
@@ -33,6 +33,7 @@ test: $(STAMP)
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	cd dbt_project && ../$(VENV)/bin/sqlfluff lint models --processes 2
 
 up: $(STAMP)
 	$(PY) -m include.cli up
@@ -54,7 +55,11 @@ bench-external: $(STAMP)
 	$(PY) bench/external/fetch_speed.py
 	$(PY) bench/external/evaluate.py
 
-bench: bench-ingest bench-external
+bench: bench-ingest bench-external bench-warehouse
+
+# Warehouse: full dbt build vs simulate advance + incremental build, then again after 4x more history.
+bench-warehouse: $(STAMP)
+	$(PY) -m bench.warehouse.bench_warehouse --preset small --seed 7
 
 # Ingest: raw COPY vs the validated path vs pandas.to_sql on 1M and 5M medium-preset transaction rows.
 # Needs the medium preset in $SUPERVISION_HOME (generated here if missing, ~3 min); figures in bench/README.md.
