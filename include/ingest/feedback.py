@@ -22,7 +22,7 @@ from pathlib import Path
 import psycopg
 
 from include.config import StatePaths, paths
-from include.datasets import DATASETS, DUE_DAYS, DUE_TIMEZONE
+from include.datasets import DATASETS, DUE_DAYS, DUE_TIMEZONE, REGULATOR_CODE
 from include.ingest.quality import quality_rules
 
 log = logging.getLogger(__name__)
@@ -94,7 +94,8 @@ def submission_report(conn: psycopg.Connection, submission_id: str) -> dict | No
     due_days = _due(period, [b[1] for b in batches])
     timing = conn.execute(
         "select (%s::date + %s) as due, (%s at time zone %s)::date - %s::date as lag",
-        (period, due_days, submitted_at, DUE_TIMEZONE, period)).fetchone() if submitted_at else None
+        (period, due_days, submitted_at, DUE_TIMEZONE, period)).fetchone() \
+        if submitted_at and inst != REGULATOR_CODE else None  # the regulator's own records have no deadline
     late = bool(timing and timing[1] > due_days)
     texts = _rule_texts()
     findings = {bid: conn.execute(
@@ -223,9 +224,10 @@ insert into ops.dq_summary as t (institution_code, period, due_at, first_submitt
 select l.institution_code, l.period,
        ((l.period + %(due_days)s + 1)::timestamp at time zone %(tz)s) - interval '1 millisecond',
        first.submitted_at, last.submitted_at,
-       case when first.submitted_at is null then null
+       case when first.submitted_at is null or l.institution_code = %(regulator)s then null
             else (first.submitted_at at time zone %(tz)s)::date - l.period <= %(due_days)s end,
-       greatest(0, coalesce((first.submitted_at at time zone %(tz)s)::date - l.period - %(due_days)s, 0)),
+       case when l.institution_code = %(regulator)s then 0 else
+       greatest(0, coalesce((first.submitted_at at time zone %(tz)s)::date - l.period - %(due_days)s, 0)) end,
        first.n_versions,
        coalesce((select min(v.version) from per_version v where v.institution_code = l.institution_code
                  and v.period = l.period and v.all_ok), last.version),
@@ -276,7 +278,7 @@ def refresh_dq_summary(conn: psycopg.Connection, pairs: set[tuple[str, date]]) -
     due_days = min(DUE_DAYS.values())
     with conn.transaction():
         cur = conn.execute(_SUMMARY_SQL, {"insts": list(insts), "periods": list(periods), "due_days": due_days,
-                                          "tz": DUE_TIMEZONE})
+                                          "tz": DUE_TIMEZONE, "regulator": REGULATOR_CODE})
     return cur.rowcount
 
 
