@@ -11,3 +11,7 @@ def raw_asset_uri(dataset: str) -> str:
 
 RAW_ASSET_URIS = {name: raw_asset_uri(name) for name in DATASETS}
 MARTS_ASSET_URI = "supervision://warehouse/marts"
+# ml.risk_scores refreshed by score_risk (serving marts can schedule on it)
+SCORES_ASSET_URI = "supervision://warehouse/ml/risk_scores"
+# emitted by score_risk only when a feature drifted a lot (PSI > 0.25): triggers retrain_models
+DRIFT_ASSET_URI = "supervision://warehouse/ml/large_drift"
