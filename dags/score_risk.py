@@ -7,7 +7,8 @@ calibrated probability, warning level (red/orange/yellow/blue from the cut-offs 
 `SUPERVISION_ML_CUTOFFS`, raised by rule overrides such as capital under the minimum) and the top
 reasons with their contributions. Feature drift (PSI per feature against the training rows) goes to
 `ml.feature_drift`; large drift is logged and emits the Asset that triggers `retrain_models`. On a
-fresh installation without a champion it trains the candidates and applies the promotion rule first.
+fresh installation without a champion it trains the candidates and applies the promotion rule first;
+if the panel is too short to train on (e.g. the `tiny` preset) the task is skipped with the reason.
 
 **Schedule.** Data-aware: the Asset `supervision://warehouse/marts` from `build_warehouse`.
 
@@ -46,10 +47,15 @@ SCORER_CONN = "supervision_scorer"
 def score_risk():
     @task(outlets=[Asset(SCORES_ASSET_URI)])
     def score_institutions() -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
         from include.warehouse.connection import airflow_conn_url
         from ml.dag_tasks import score_preset
 
-        return score_preset("institution", airflow_conn_url(SCORER_CONN), get_current_context()["run_id"])
+        out = score_preset("institution", airflow_conn_url(SCORER_CONN), get_current_context()["run_id"])
+        if not out["scored"]:
+            raise AirflowSkipException(out["reason"])  # e.g. too little history to train a first model
+        return out
 
     @task(outlets=[Asset(DRIFT_ASSET_URI)])
     def flag_large_drift(summary: dict) -> list[str]:

@@ -47,18 +47,27 @@ def has_champion(preset: str) -> bool:
 
 
 def score_preset(preset: str, db_url: str, run_id: str | None = None) -> dict:
-    """Score the preset's latest period with its champion; without a champion, train and promote first
-    (the first run of a fresh installation), so the warnings list is never silently empty."""
+    """Score the preset's latest period with its champion. Without a champion (a fresh installation)
+    train the candidates and apply the promotion rule first. When the panel cannot train a model yet
+    (too few labelled periods or events, e.g. the `tiny` preset) or no candidate beats the rule
+    baseline, nothing is scored and ``{"scored": False, "reason": ...}`` says why."""
     from ml import scoring
+    from ml.models import TrainingError
+    from ml.splits import SplitError
 
     p = PRESETS[preset]
     if not has_champion(preset):
         log.warning("%s has no champion yet: training the candidates and applying the promotion rule",
                     p.model_name)
-        trained = [train_candidate(preset, kind, db_url) for kind in ("logreg", "gbm")]
+        try:
+            trained = [train_candidate(preset, kind, db_url) for kind in ("logreg", "gbm")]
+        except (TrainingError, SplitError) as e:
+            log.warning("%s: cannot train a first model on this panel: %s; nothing scored", p.model_name, e)
+            return {"scored": False, "reason": f"cannot train a first model: {e}"}
         decision = choose_and_promote(preset, trained, db_url)
         if not decision["promoted"]:
-            raise RuntimeError(f"{p.model_name}: no model beat the rule baseline ({decision['reason']}); "
-                               "nothing scored")
-    return scoring.score(panel(preset, db_url), p.model_name, p.entity_type, db_url, LevelConfig.parse(),
-                         p.texts, run_id=run_id)
+            log.warning("%s: %s; nothing scored", p.model_name, decision["reason"])
+            return {"scored": False, "reason": decision["reason"]}
+    out = scoring.score(panel(preset, db_url), p.model_name, p.entity_type, db_url, LevelConfig.parse(),
+                        p.texts, run_id=run_id)
+    return {"scored": True, **out}

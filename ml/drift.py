@@ -1,7 +1,9 @@
 """Population stability index (PSI) per feature between a model's training rows and scoring rows.
 
 The reference is stored with the model at training time: decile edges of each feature on the training
-rows and the share of rows per bin (missing values are a bin of their own). PSI = sum over bins of
+rows and the share of rows per bin, over the values present (missing values are left out of both
+sides: a change feature is missing in a panel's first quarter by construction, which would otherwise
+read as drift). PSI = sum over bins of
 (actual - expected) * ln(actual / expected), shares floored at 1e-4. Levels follow the usual reading:
 < 0.10 stable, 0.10-0.25 moderate, > 0.25 large.
 """
@@ -16,10 +18,9 @@ MODERATE, LARGE = 0.10, 0.25
 
 
 def _shares(values: np.ndarray, edges: np.ndarray) -> np.ndarray:
-    missing = np.isnan(values)
-    counts = np.bincount(np.searchsorted(edges, values[~missing], side="right"), minlength=len(edges) + 1)
-    allc = np.append(counts, missing.sum()).astype(float)
-    return allc / max(1.0, allc.sum())
+    present = values[~np.isnan(values)]
+    counts = np.bincount(np.searchsorted(edges, present, side="right"), minlength=len(edges) + 1).astype(float)
+    return counts / max(1.0, counts.sum())
 
 
 def reference(frame: pd.DataFrame, features: list[str], bins: int = 10) -> dict[str, dict]:

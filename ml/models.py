@@ -23,6 +23,7 @@ from dataclasses import dataclass, field
 
 import numpy as np
 import pandas as pd
+from sklearn.base import BaseEstimator, TransformerMixin
 from sklearn.calibration import CalibratedClassifierCV
 from sklearn.ensemble import HistGradientBoostingClassifier
 from sklearn.frozen import FrozenEstimator
@@ -45,8 +46,24 @@ def make_logreg() -> Pipeline:
     ])
 
 
+class EmptyColumnsToZero(TransformerMixin, BaseEstimator):
+    """Fill the columns that were entirely missing at fit time with 0 (HistGradientBoosting keeps NaN as
+    a value of its own but cannot bin a column with no value at all, e.g. a 1-quarter change in the
+    first quarter). Other missing values stay missing."""
+
+    def fit(self, X, y=None):
+        self.empty_ = np.flatnonzero(np.isnan(np.asarray(X, dtype=float)).all(axis=0))
+        return self
+
+    def transform(self, X):
+        X = np.array(X, dtype=float)
+        X[:, self.empty_] = 0.0
+        return X
+
+
 def make_gbm() -> Pipeline:
     return Pipeline([
+        ("empty", EmptyColumnsToZero()),
         ("model", HistGradientBoostingClassifier(
             max_iter=150, learning_rate=0.05, max_depth=3, min_samples_leaf=10, l2_regularization=1.0,
             class_weight="balanced", random_state=0)),
