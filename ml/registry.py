@@ -35,9 +35,12 @@ PRIMARY = "pr_auc"
 
 
 def tracking_uri() -> str:
+    """SQLite under the state directory, or ``SUPERVISION_MLFLOW_TRACKING_URI`` (e.g. a team's MLflow server).
+    Not ``MLFLOW_TRACKING_URI``: ``mlflow.set_tracking_uri`` writes that variable, so it would pin the first
+    state directory a process used."""
     root = paths().home / "mlflow"
     root.mkdir(parents=True, exist_ok=True)
-    return os.environ.get("MLFLOW_TRACKING_URI") or f"sqlite:///{root / 'mlflow.db'}"
+    return os.environ.get("SUPERVISION_MLFLOW_TRACKING_URI") or f"sqlite:///{root / 'mlflow.db'}"
 
 
 def artifact_root() -> str:
@@ -45,11 +48,9 @@ def artifact_root() -> str:
 
 
 def client():
-    import mlflow
     from mlflow import MlflowClient
 
     uri = tracking_uri()
-    mlflow.set_tracking_uri(uri)
     return MlflowClient(tracking_uri=uri, registry_uri=uri)
 
 
