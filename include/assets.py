@@ -20,3 +20,8 @@ def raw_ext_asset_uri(feed: str) -> str:
 
 #: One Asset per external feed (its raw_ext tables, history and, for news/advert_leads, their signals).
 RAW_EXT_ASSET_URIS = {name: raw_ext_asset_uri(name) for name in EXTERNAL_FEEDS}
+
+# ml.risk_scores refreshed by score_risk (serving marts can schedule on it)
+SCORES_ASSET_URI = "supervision://warehouse/ml/risk_scores"
+# emitted by score_risk only when a feature drifted a lot (PSI > 0.25): triggers retrain_models
+DRIFT_ASSET_URI = "supervision://warehouse/ml/large_drift"

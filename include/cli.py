@@ -30,7 +30,9 @@ from include.config import DAGS_DIR, DBT_PROJECT_DIR, paths
 log = logging.getLogger("supervision")
 
 # Dependency order of the DAGs (Assets link them under a scheduler; in-process we run them in turn).
-DAG_ORDER = ("ingest_submissions", "ingest_external", "build_warehouse")
+# score_risk trains and promotes the first champion itself when there is none; retrain_models runs
+# monthly, on large drift or on demand (`python -m include.cli run retrain_models`).
+DAG_ORDER = ("ingest_submissions", "ingest_external", "build_warehouse", "score_risk")
 
 
 def _venv_bin(name: str) -> str:

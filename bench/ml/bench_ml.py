@@ -1,0 +1,105 @@
+"""Benchmark and figures of the early-warning models on the simulated universe in $SUPERVISION_HOME.
+
+Needs a warehouse that has run the pipeline (``python -m include.cli demo --preset small``). Measures,
+in one run:
+
+* the out-of-time figures of both candidates vs the rule baseline (breach count), with no embargo and
+  with an embargo of 3 quarters (labels look 4 quarters ahead, so training rows of the 3 quarters
+  before a test quarter share its events);
+* the time of a full retrain (both candidates: holdout fit, rolling-origin backtests, reports,
+  registration) and its ratio to one bare fit of the same candidates;
+* scoring throughput (entities/s) of the full scoring path (probability, levels, overrides, reasons,
+  drift, write) against bare ``predict_proba`` on the same rows, on the latest period and on the panel
+  replicated to ``--rows`` rows.
+
+    python bench/ml/bench_ml.py [--rows 100000] [--out bench/ml/results.json]
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+import pandas as pd
+
+from include.warehouse.connection import role_url
+from ml import models, scoring, workflow
+from ml.levels import LevelConfig, apply_overrides, assign
+from ml.panel import load
+from ml.presets import INSTITUTION
+from ml.train import TrainConfig, evaluate_candidate, holdout_split
+
+KEYS = ("roc_auc", "pr_auc", "brier", "precision_top5", "recall_top5", "precision_top10", "recall_top10",
+        "positives", "n")
+LEAD = ("episodes", "episodes_flagged", "share_flagged", "median_lead_periods")
+
+
+def figures(panel, embargo: int) -> dict:
+    cfg = TrainConfig(embargo=embargo)
+    out = {}
+    for kind in ("baseline", "logreg", "gbm"):
+        r = evaluate_candidate(panel, kind, cfg)
+        out[kind] = {"holdout": {k: r.holdout.get(k) for k in KEYS}, "backtest": {k: r.backtest.get(k) for k in KEYS},
+                     "lead": {k: r.lead.get(k) for k in LEAD}}
+    out["split"] = {k: [str(p.date()) for p in v] for k, v in vars(holdout_split(panel, cfg)).items()}
+    return out
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--rows", type=int, default=100_000)
+    ap.add_argument("--out", default=str(Path(__file__).with_name("results.json")))
+    args = ap.parse_args()
+    logging.basicConfig(level=logging.WARNING)
+    url = role_url("scorer")
+    t = time.perf_counter()
+    panel = load(INSTITUTION.source, INSTITUTION.spec, url)
+    res: dict = {"load_panel_seconds": round(time.perf_counter() - t, 2), "panel": {
+        "rows": len(panel.frame), "labelled": len(panel.labelled), "positives": int(panel.labelled[
+            INSTITUTION.spec.label].sum()), "entities": int(panel.frame[INSTITUTION.spec.entity].nunique()),
+        "periods": [str(p.date()) for p in panel.periods(labelled_only=False)]}}
+    res["embargo_0"] = figures(panel, 0)
+    res["embargo_3"] = figures(panel, 3)
+
+    split = holdout_split(panel, TrainConfig())
+    t = time.perf_counter()
+    for kind in models.CANDIDATES:
+        f, c = panel.rows(split.fit), panel.rows(split.calibrate)
+        models.fit(kind, list(INSTITUTION.spec.features), f, f[INSTITUTION.spec.label], c, c[INSTITUTION.spec.label])
+    bare_fit = time.perf_counter() - t
+    t = time.perf_counter()
+    trained = workflow.train(panel, INSTITUTION.model_name)
+    retrain = time.perf_counter() - t
+    decision = workflow.promote(panel, INSTITUTION.model_name, trained["challenger"])
+    res["retrain"] = {"seconds": round(retrain, 2), "bare_fit_seconds": round(bare_fit, 3),
+                      "ratio_to_bare_fit": round(retrain / bare_fit, 1), "challenger": trained["challenger"],
+                      "promoted": decision.promote, "reason": decision.reason}
+
+    scored = scoring.score(panel, INSTITUTION.model_name, "institution", url, texts=INSTITUTION.texts)
+    from ml import registry
+
+    model, _ = registry.load(INSTITUTION.model_name)
+    latest = panel.frame[panel.frame[INSTITUTION.spec.period] == max(panel.periods(labelled_only=False))]
+    big = pd.concat([panel.frame] * (args.rows // len(panel.frame) + 1), ignore_index=True).iloc[: args.rows]
+    t = time.perf_counter()
+    model.predict_proba(big)
+    bare = time.perf_counter() - t
+    t = time.perf_counter()
+    cfg = LevelConfig.parse()
+    prob = model.predict_proba(big)
+    lv, _ = apply_overrides(big, assign(prob, cfg), cfg)
+    scoring.reasons(model.contributions(big), big, INSTITUTION.texts)
+    full = time.perf_counter() - t
+    res["scoring"] = {"latest_period": scored, "latest_entities": len(latest),
+                      "replicated_rows": len(big), "bare_predict_rows_per_s": round(len(big) / bare),
+                      "full_path_rows_per_s": round(len(big) / full), "ratio_full_to_bare": round(full / bare, 1),
+                      "champion_kind": model.kind}
+    Path(args.out).write_text(json.dumps(res, indent=2, default=str))
+    print(json.dumps(res, indent=2, default=str))
+
+
+if __name__ == "__main__":
+    main()

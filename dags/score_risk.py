@@ -1,0 +1,72 @@
+"""
+### score_risk — the champion early-warning models score the latest period
+
+**Purpose.** When the warehouse is rebuilt, the champion model of each panel (today: the institution
+panel `marts_features.institution_quarter_training`) scores its latest period into `ml.risk_scores`:
+calibrated probability, warning level (red/orange/yellow/blue from the cut-offs in
+`SUPERVISION_ML_CUTOFFS`, raised by rule overrides such as capital under the minimum) and the top
+reasons with their contributions. Feature drift (PSI per feature against the training rows) goes to
+`ml.feature_drift`; large drift is logged and emits the Asset that triggers `retrain_models`. On a
+fresh installation without a champion it trains the candidates and applies the promotion rule first;
+if the panel is too short to train on (e.g. the `tiny` preset) the task is skipped with the reason.
+
+**Schedule.** Data-aware: the Asset `supervision://warehouse/marts` from `build_warehouse`.
+
+**Inputs.** The feature marts via connection `supervision_scorer` (role `scorer`); the MLflow registry
+under `$SUPERVISION_HOME/mlflow`.
+
+**Outputs.** `ml.risk_scores`, `ml.feature_drift`; Assets `supervision://warehouse/ml/risk_scores` and,
+on large drift, `supervision://warehouse/ml/large_drift`. Serving marts (portraits, warnings list) are
+built by Cosmos after scoring when the dbt project has models under `models/marts/serving/`; until the
+warehouse branch adds them, this DAG stops at the scores.
+
+**Rerun.** Safe: the scores of a (period, model, version) are replaced in one transaction.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+
+from airflow.sdk import Asset, dag, get_current_context, task
+
+from include.assets import DRIFT_ASSET_URI, MARTS_ASSET_URI, SCORES_ASSET_URI
+
+SCORER_CONN = "supervision_scorer"
+
+
+@dag(
+    dag_id="score_risk",
+    schedule=[Asset(MARTS_ASSET_URI)],
+    start_date=datetime(2025, 1, 1),
+    catchup=False,
+    max_active_runs=1,
+    tags=["supervision", "ml", "scoring"],
+    default_args={"owner": "risk-analytics", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    doc_md=__doc__,
+)
+def score_risk():
+    @task(outlets=[Asset(SCORES_ASSET_URI)])
+    def score_institutions() -> dict:
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        from include.warehouse.connection import airflow_conn_url
+        from ml.dag_tasks import score_preset
+
+        out = score_preset("institution", airflow_conn_url(SCORER_CONN), get_current_context()["run_id"])
+        if not out["scored"]:
+            raise AirflowSkipException(out["reason"])  # e.g. too little history to train a first model
+        return out
+
+    @task(outlets=[Asset(DRIFT_ASSET_URI)])
+    def flag_large_drift(summary: dict) -> list[str]:
+        """Emit the drift Asset (which triggers retrain_models) only when a feature drifted a lot."""
+        from airflow.sdk.exceptions import AirflowSkipException
+
+        if not summary["large_drift"]:
+            raise AirflowSkipException("no feature with large drift")
+        return summary["large_drift"]
+
+    flag_large_drift(score_institutions())
+
+
+score_risk()

@@ -1,0 +1,170 @@
+-- Point-in-time features of every institution and quarter end, for the early-warning model and for
+-- supervisors (one truth). A feature of period t uses only records for periods <= t: indicators of t
+-- and earlier quarters, the regulator's rating of t - 1 (decided before t ends), interventions and
+-- cases reported in periods <= t, batches submitted for periods <= t. The dbt var `features_as_of`
+-- (a date) truncates every input to periods <= that date; tests/test_ml_features.py builds the mart
+-- with and without it and proves the features of periods <= the cut-off are identical.
+{%- set as_of = var('features_as_of', none) %}
+with
+
+indicators as (
+    select * from {{ ref('int_prudential__indicators') }}
+    {% if as_of %}where period <= '{{ as_of }}'::date{% endif %}
+),
+
+capital_flags as (
+    select institution_code, report_period, car_below_minimum
+    from {{ ref('capital_adequacy') }}
+    {% if as_of %}where report_period <= '{{ as_of }}'::date{% endif %}
+),
+
+ratings as (
+    select
+        institution_code,
+        report_period,
+        rated_at,
+        case when rating = 'S' then 7 else rating::int end as rating_value
+    from {{ ref('stg_submissions__supervisory_ratings') }}
+    {% if as_of %}where report_period <= '{{ as_of }}'::date{% endif %}
+),
+
+interventions as (
+    select institution_code, report_period, measure_date
+    from {{ ref('stg_submissions__interventions') }}
+    {% if as_of %}where report_period <= '{{ as_of }}'::date{% endif %}
+),
+
+cases as (
+    select institution_code, report_period, opened_date
+    from {{ ref('stg_submissions__regulator_cases') }}
+    where entity_type = '机构' and case_type in ('行政处罚', '违规经营')
+    {% if as_of %}and report_period <= '{{ as_of }}'::date{% endif %}
+),
+
+batches as (
+    select
+        submissions.institution_code,
+        submissions.period,
+        batches.status
+    from {{ source('ops', 'batch') }} as batches
+    inner join {{ source('ops', 'submission') }} as submissions
+        on batches.submission_id = submissions.submission_id
+    {% if as_of %}where submissions.period <= '{{ as_of }}'::date{% endif %}
+),
+
+sequenced as (
+    select
+        indicators.*,
+        (extract(year from indicators.period) * 4 + extract(quarter from indicators.period))::int as quarter_index
+    from indicators
+),
+
+lagged as (
+    select
+        sequenced.*,
+        lag(quarter_index, 1) over w as q_idx_1,
+        lag(quarter_index, 2) over w as q_idx_2,
+        lag(total_car, 1) over w as total_car_1,
+        lag(total_car, 2) over w as total_car_2,
+        lag(npl_ratio, 1) over w as npl_ratio_1,
+        lag(npl_ratio, 2) over w as npl_ratio_2,
+        lag(liquidity_ratio, 1) over w as liquidity_ratio_1,
+        lag(loan_to_deposit, 1) over w as loan_to_deposit_1,
+        lag(roa, 1) over w as roa_1,
+        lag(solvency_ratio, 1) over w as solvency_ratio_1,
+        sum(breach_count) over (
+            partition by institution_code order by quarter_index range between 3 preceding and current row
+        ) as breach_count_4q
+    from sequenced
+    window w as (partition by institution_code order by quarter_index)
+),
+
+history as (
+    select
+        lagged.institution_code,
+        lagged.period,
+        (
+            select ratings.rating_value
+            from ratings
+            where ratings.institution_code = lagged.institution_code
+                and ratings.report_period = (date_trunc('quarter', lagged.period) - interval '1 day')::date
+                and ratings.rated_at <= lagged.period
+        ) as prior_rating,
+        (
+            select count(*)
+            from interventions
+            where interventions.institution_code = lagged.institution_code
+                and interventions.report_period <= lagged.period
+                and interventions.measure_date > lagged.period - interval '1 year'
+        ) as interventions_4q,
+        (
+            select count(*)
+            from cases
+            where cases.institution_code = lagged.institution_code
+                and cases.report_period <= lagged.period
+                and cases.opened_date > lagged.period - interval '1 year'
+        ) as penalty_cases_4q,
+        (
+            select count(*)
+            from batches
+            where batches.institution_code = lagged.institution_code
+                and batches.period > (date_trunc('quarter', lagged.period) - interval '1 day')::date
+                and batches.period <= lagged.period
+                and batches.status in ('quarantined', 'rejected')
+        ) as rejected_batches_q
+    from lagged
+),
+
+final as (
+    select
+        lagged.institution_code,
+        lagged.period,
+        lagged.institution_type,
+        lagged.bureau_code,
+        lagged.size_tier,
+        lagged.total_car,
+        lagged.tier1_car,
+        lagged.cet1_car,
+        lagged.npl_ratio,
+        lagged.provision_coverage,
+        lagged.loan_provision_ratio,
+        lagged.liquidity_ratio,
+        lagged.lcr,
+        lagged.loan_to_deposit,
+        lagged.largest_single_customer_ratio,
+        lagged.top10_customer_ratio,
+        lagged.real_estate_loan_share,
+        lagged.roa,
+        lagged.solvency_ratio,
+        lagged.breach_count,
+        case when lagged.q_idx_1 = lagged.quarter_index - 1 then lagged.total_car - lagged.total_car_1 end
+            as total_car_chg_1q,
+        case when lagged.q_idx_2 = lagged.quarter_index - 2 then lagged.total_car - lagged.total_car_2 end
+            as total_car_chg_2q,
+        case when lagged.q_idx_1 = lagged.quarter_index - 1 then lagged.npl_ratio - lagged.npl_ratio_1 end
+            as npl_ratio_chg_1q,
+        case when lagged.q_idx_2 = lagged.quarter_index - 2 then lagged.npl_ratio - lagged.npl_ratio_2 end
+            as npl_ratio_chg_2q,
+        case when lagged.q_idx_1 = lagged.quarter_index - 1 then lagged.liquidity_ratio - lagged.liquidity_ratio_1 end
+            as liquidity_ratio_chg_1q,
+        case when lagged.q_idx_1 = lagged.quarter_index - 1 then lagged.loan_to_deposit - lagged.loan_to_deposit_1 end
+            as loan_to_deposit_chg_1q,
+        case when lagged.q_idx_1 = lagged.quarter_index - 1 then lagged.roa - lagged.roa_1 end as roa_chg_1q,
+        case when lagged.q_idx_1 = lagged.quarter_index - 1 then lagged.solvency_ratio - lagged.solvency_ratio_1 end
+            as solvency_ratio_chg_1q,
+        lagged.breach_count_4q::int as breach_count_4q,
+        history.prior_rating,
+        history.interventions_4q::int as interventions_4q,
+        history.penalty_cases_4q::int as penalty_cases_4q,
+        history.rejected_batches_q::int as rejected_batches_q,
+        coalesce(capital_flags.car_below_minimum, false)::int as car_below_minimum
+    from lagged
+    inner join history
+        on lagged.institution_code = history.institution_code
+        and lagged.period = history.period
+    left join capital_flags
+        on lagged.institution_code = capital_flags.institution_code
+        and lagged.period = capital_flags.report_period
+)
+
+select * from final

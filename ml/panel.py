@@ -1,0 +1,148 @@
+"""Labelled panels: one row per (entity, period) with a 0/1 label and numeric features.
+
+A panel comes from a CSV file, a Parquet file or a warehouse table (``schema.table``). Loading checks
+it and fails with an error that names the source, the row and the rule, before anything is trained:
+every named column exists, periods are dates, labels are 0/1 (empty = not yet known, e.g. the latest
+period: kept for scoring, left out of training), features are numbers, (entity, period) is unique.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import pandas as pd
+
+log = logging.getLogger(__name__)
+_TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
+
+
+class PanelError(ValueError):
+    """A panel that cannot be trained on, with the source, row and rule in the message."""
+
+
+@dataclass(frozen=True)
+class PanelSpec:
+    entity: str
+    period: str
+    label: str
+    features: tuple[str, ...]
+    baseline: str | None = None  # a rule score column (e.g. count of threshold breaches), higher = riskier
+    extra: tuple[str, ...] = field(default_factory=tuple)  # carried along (e.g. override flags), not features
+
+
+@dataclass
+class Panel:
+    frame: pd.DataFrame  # columns: entity, period (datetime64), label (float 0/1/NaN), features, extras
+    spec: PanelSpec
+    source: str
+
+    @property
+    def labelled(self) -> pd.DataFrame:
+        return self.frame[self.frame[self.spec.label].notna()]
+
+    def periods(self, labelled_only: bool = True) -> list[pd.Timestamp]:
+        f = self.labelled if labelled_only else self.frame
+        return sorted(f[self.spec.period].unique())
+
+    def rows(self, periods: list[pd.Timestamp], labelled_only: bool = True) -> pd.DataFrame:
+        f = self.labelled if labelled_only else self.frame
+        return f[f[self.spec.period].isin(periods)]
+
+    def fingerprint(self) -> str:
+        """sha256 of the labelled rows (entity, period, label, features), order-independent."""
+        cols = [self.spec.entity, self.spec.period, self.spec.label, *self.spec.features]
+        f = self.labelled[cols].sort_values([self.spec.entity, self.spec.period])
+        return hashlib.sha256(pd.util.hash_pandas_object(f, index=False).to_numpy().tobytes()).hexdigest()
+
+
+def read_source(source: str, db_url: str | None = None) -> tuple[pd.DataFrame, int]:
+    """The raw frame and the line number of its first data row (2 for a CSV with a header, else 1)."""
+    p = Path(source)
+    if source.lower().endswith((".csv", ".csv.gz")):
+        if not p.exists():
+            raise PanelError(f"{source}: file not found")
+        return pd.read_csv(p, dtype=str, keep_default_na=False, na_values=[""]), 2
+    if source.lower().endswith((".parquet", ".pq")):
+        if not p.exists():
+            raise PanelError(f"{source}: file not found")
+        return pd.read_parquet(p), 1
+    if _TABLE.match(source):
+        from sqlalchemy import create_engine
+
+        if db_url is None:
+            from include.warehouse.connection import role_url
+
+            db_url = role_url("scorer")
+        schema, table = source.split(".")
+        engine = create_engine(db_url)
+        try:
+            with engine.connect() as conn:
+                return pd.read_sql_table(table, conn, schema=schema), 1
+        finally:
+            engine.dispose()
+    raise PanelError(f"{source}: not a .csv, .parquet or schema.table source")
+
+
+def _where(source: str, first_line: int, idx) -> str:
+    return f"{source}: row {int(idx) + first_line}"
+
+
+def build(frame: pd.DataFrame, spec: PanelSpec, source: str, first_line: int = 1) -> Panel:
+    """Check and type a raw frame; raise PanelError naming source, row and rule."""
+    frame = frame.reset_index(drop=True)
+    needed = [spec.entity, spec.period, spec.label, *spec.features, *([spec.baseline] if spec.baseline else []),
+              *spec.extra]
+    missing = [c for c in dict.fromkeys(needed) if c not in frame.columns]
+    if missing:
+        raise PanelError(f"{source}: columns {missing} not found (rule: named_columns_exist); "
+                         f"columns are {list(frame.columns)}")
+    if not spec.features:
+        raise PanelError(f"{source}: no feature columns named (rule: features_given)")
+    out = pd.DataFrame({spec.entity: frame[spec.entity].astype(str)})
+    bad_entity = frame[spec.entity].isna() | (out[spec.entity].str.strip() == "")
+    if bad_entity.any():
+        raise PanelError(f"{_where(source, first_line, bad_entity.idxmax())}: empty {spec.entity!r} "
+                         "(rule: entity_not_null)")
+    period = pd.to_datetime(frame[spec.period], errors="coerce")
+    if period.isna().any():
+        i = period.isna().idxmax()
+        raise PanelError(f"{_where(source, first_line, i)}: {spec.period}={frame[spec.period].iat[i]!r} is not a date "
+                         "(rule: period_is_date)")
+    out[spec.period] = period.astype("datetime64[ns]")
+    label = pd.to_numeric(frame[spec.label], errors="coerce")
+    bad = (frame[spec.label].notna() & label.isna()) | (label.notna() & ~label.isin([0, 1]))
+    if bad.any():
+        i = bad.idxmax()
+        raise PanelError(f"{_where(source, first_line, i)}: {spec.label}={frame[spec.label].iat[i]!r} is not 0 or 1 "
+                         "(rule: label_is_binary)")
+    out[spec.label] = label.astype(float)
+    for col in dict.fromkeys([*spec.features, *([spec.baseline] if spec.baseline else []), *spec.extra]):
+        raw = frame[col]
+        if raw.dtype == bool:
+            raw = raw.astype(int)
+        num = pd.to_numeric(raw, errors="coerce")
+        bad = raw.notna() & num.isna()
+        if bad.any():
+            i = bad.idxmax()
+            raise PanelError(f"{_where(source, first_line, i)}: {col}={raw.iat[i]!r} is not a number "
+                             "(rule: feature_is_numeric)")
+        out[col] = num.astype(float).replace([np.inf, -np.inf], np.nan)
+    dup = out.duplicated([spec.entity, spec.period], keep=False)
+    if dup.any():
+        rows = [int(i) + first_line for i in np.flatnonzero(dup)[:5]]
+        raise PanelError(f"{source}: rows {rows} repeat the same ({spec.entity}, {spec.period}) "
+                         "(rule: entity_period_unique)")
+    panel = Panel(out, spec, source)
+    log.info("panel %s: %d rows, %d labelled, %d positive, %d periods, %d features", source, len(out),
+             len(panel.labelled), int(panel.labelled[spec.label].sum()), len(panel.periods(False)), len(spec.features))
+    return panel
+
+
+def load(source: str, spec: PanelSpec, db_url: str | None = None) -> Panel:
+    frame, first = read_source(source, db_url)
+    return build(frame, spec, source, first)

@@ -1,0 +1,168 @@
+"""Model registry: MLflow tracking + model registry on SQLite under ``$SUPERVISION_HOME/mlflow``.
+
+Every trained candidate is an MLflow run (parameters, out-of-time metrics, its report and PNGs, the
+pickled model and its metadata) and a new version of its registered model; nothing is deleted.
+Aliases (MLflow's replacement for stages): ``challenger`` = the best candidate of the latest training
+run, ``champion`` = the version that scores.
+
+Promotion rule (``decide``): the challenger replaces the champion only when, on the *same*
+out-of-time holdout, its PR-AUC is at least ``MARGIN`` (0.01) higher and its Brier score is not worse
+by more than ``BRIER_TOLERANCE`` (0.005). "Same holdout" means: the champion is re-scored on the
+challenger's holdout rows when all of the champion's training periods precede that holdout;
+otherwise the stored metrics are compared only if both holdouts have the same data fingerprint;
+otherwise the two are not comparable and the champion stays. Without a champion, the challenger is
+promoted if it beats the rule baseline's PR-AUC on its holdout (or there is no baseline).
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import os
+import tempfile
+from dataclasses import dataclass
+from pathlib import Path
+
+import joblib
+
+from include.config import paths
+from ml.models import TrainedModel
+
+log = logging.getLogger(__name__)
+MARGIN = 0.01
+BRIER_TOLERANCE = 0.005
+PRIMARY = "pr_auc"
+
+
+def tracking_uri() -> str:
+    """SQLite under the state directory, or ``SUPERVISION_MLFLOW_TRACKING_URI`` (e.g. a team's MLflow server).
+    Not ``MLFLOW_TRACKING_URI``: ``mlflow.set_tracking_uri`` writes that variable, so it would pin the first
+    state directory a process used."""
+    root = paths().home / "mlflow"
+    root.mkdir(parents=True, exist_ok=True)
+    return os.environ.get("SUPERVISION_MLFLOW_TRACKING_URI") or f"sqlite:///{root / 'mlflow.db'}"
+
+
+def artifact_root() -> str:
+    return (paths().home / "mlflow" / "artifacts").as_uri()
+
+
+def client():
+    from mlflow import MlflowClient
+
+    uri = tracking_uri()
+    return MlflowClient(tracking_uri=uri, registry_uri=uri)
+
+
+def _experiment(c, name: str) -> str:
+    exp = c.get_experiment_by_name(name)
+    return exp.experiment_id if exp else c.create_experiment(name, artifact_location=f"{artifact_root()}/{name}")
+
+
+def _flat(prefix: str, d: dict) -> dict[str, float]:
+    return {f"{prefix}_{k}": float(v) for k, v in d.items()
+            if isinstance(v, (int, float)) and v == v}  # drop NaN
+
+
+def register(model_name: str, model: TrainedModel, report_dir: Path, tags: dict[str, str] | None = None) -> str:
+    """Log a run with the model, its report and figures; register a new version. Returns the version."""
+    c = client()
+    run = c.create_run(_experiment(c, model_name), tags={"candidate": model.kind, **(tags or {})},
+                       run_name=f"{model_name}-{model.kind}")
+    rid = run.info.run_id
+    m = model.meta
+    try:
+        for k, v in {"candidate": model.kind, "features": len(model.features), "embargo": m["embargo"],
+                     "calibration": model.calibration_method, "fit_start": m["fit_periods"][0],
+                     "holdout": ",".join(m["holdout_periods"]), "panel_source": m["panel_source"],
+                     "code_version": m["code_version"]}.items():
+            c.log_param(rid, k, v)
+        for k, v in {**_flat("holdout", m["holdout_metrics"]), **_flat("backtest", m["backtest_metrics"]),
+                     **_flat("lead", m["lead_time"])}.items():
+            c.log_metric(rid, k, v)
+        with tempfile.TemporaryDirectory() as tmp:
+            md = Path(tmp) / "model"
+            md.mkdir()
+            joblib.dump(model, md / "model.joblib")
+            (md / "meta.json").write_text(json.dumps({"kind": model.kind, "features": model.features, **m},
+                                                     indent=2, default=str))
+            c.log_artifacts(rid, str(md), "model")
+        c.log_artifacts(rid, str(report_dir), "report")
+        c.set_terminated(rid)
+    except Exception:
+        c.set_terminated(rid, status="FAILED")
+        raise
+    try:
+        c.get_registered_model(model_name)
+    except Exception:
+        c.create_registered_model(model_name, description=f"Early-warning model {model_name}")
+    mv = c.create_model_version(model_name, f"{run.info.artifact_uri}/model", run_id=rid, tags={
+        "candidate": model.kind, "holdout_fingerprint": m["holdout_fingerprint"],
+        "holdout_pr_auc": f"{m['holdout_metrics']['pr_auc']:.6f}",
+        "holdout_roc_auc": f"{m['holdout_metrics']['roc_auc']:.6f}",
+        "holdout_brier": f"{m['holdout_metrics']['brier']:.6f}",
+        "report": f"{run.info.artifact_uri}/report/report.md", **(tags or {})})
+    log.info("registered %s version %s (%s, run %s)", model_name, mv.version, model.kind, rid)
+    return str(mv.version)
+
+
+def load(model_name: str, ref: str = "champion") -> tuple[TrainedModel, str]:
+    """(model, version) for an alias (champion/challenger) or a version number."""
+    c = client()
+    mv = c.get_model_version(model_name, ref) if ref.isdigit() else c.get_model_version_by_alias(model_name, ref)
+    with tempfile.TemporaryDirectory() as tmp:
+        local = c.download_artifacts(mv.run_id, "model", tmp)
+        model = joblib.load(Path(local) / "model.joblib")
+    return model, str(mv.version)
+
+
+def alias_version(model_name: str, alias: str) -> str | None:
+    c = client()
+    try:
+        return str(c.get_model_version_by_alias(model_name, alias).version)
+    except Exception:
+        return None
+
+
+def set_alias(model_name: str, alias: str, version: str) -> None:
+    client().set_registered_model_alias(model_name, alias, version)
+    log.info("%s: alias %s -> version %s", model_name, alias, version)
+
+
+def versions(model_name: str) -> list[dict]:
+    c = client()
+    aliases: dict[str, list[str]] = {}
+    try:
+        for a, v in c.get_registered_model(model_name).aliases.items():
+            aliases.setdefault(str(v), []).append(a)
+    except Exception:
+        return []
+    out = []
+    for mv in sorted(c.search_model_versions(f"name='{model_name}'"), key=lambda v: int(v.version)):
+        out.append({"version": str(mv.version), "aliases": aliases.get(str(mv.version), []), **mv.tags,
+                    "run_id": mv.run_id})
+    return out
+
+
+@dataclass
+class Decision:
+    promote: bool
+    reason: str
+    challenger: dict
+    champion: dict | None
+
+
+def decide(challenger: dict, champion: dict | None, baseline_pr_auc: float | None = None) -> Decision:
+    """The promotion rule on two metric dicts measured on the same holdout (see module docstring)."""
+    if champion is None:
+        if baseline_pr_auc is not None and not challenger[PRIMARY] > baseline_pr_auc:
+            return Decision(False, f"no champion, and the challenger's PR-AUC {challenger[PRIMARY]:.4f} does not "
+                                   f"beat the rule baseline's {baseline_pr_auc:.4f}", challenger, None)
+        return Decision(True, "no champion yet", challenger, None)
+    gain = challenger[PRIMARY] - champion[PRIMARY]
+    brier_worse = challenger["brier"] - champion["brier"]
+    if gain >= MARGIN and brier_worse <= BRIER_TOLERANCE:
+        return Decision(True, f"PR-AUC +{gain:.4f} (>= {MARGIN}), Brier {brier_worse:+.4f} (<= {BRIER_TOLERANCE})",
+                        challenger, champion)
+    return Decision(False, f"PR-AUC {gain:+.4f} (needs >= {MARGIN}), Brier {brier_worse:+.4f} "
+                           f"(needs <= {BRIER_TOLERANCE})", challenger, champion)

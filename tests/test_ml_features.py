@@ -1,0 +1,146 @@
+"""The institution feature mart is point-in-time: built on history truncated at a quarter, it gives
+the same features for every period up to that quarter as built on the whole history.
+
+The data are the prudential reports and regulator records of a tiny simulated universe, inserted
+into raw as accepted batches under institution codes of their own (prefixed ``PIT``) and removed
+afterwards. The labels, which look ahead by design, serve as the control: truncation must change them.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pandas as pd
+import pytest
+
+DATASETS = ("institution", "capital_report", "asset_quality", "liquidity", "concentration", "profitability",
+            "deposits_loans", "solvency", "supervisory_rating", "intervention", "regulator_case")
+PREFIX = "PIT"
+
+
+def _insert(conn, world) -> list[int]:
+    from include.datasets import DATASETS as REGISTRY
+    from include.ingest import ddl
+
+    batch_ids = []
+    for version, name in enumerate(DATASETS, start=1):
+        ds = REGISTRY[name]
+        frame = world.frames[name].copy()
+        if "institution_code" in frame:
+            frame["institution_code"] = frame["institution_code"].map(
+                lambda c: None if pd.isna(c) or c is None else PREFIX + c)
+        sub = f"{PREFIX}-{name}"
+        conn.execute("insert into ops.submission (submission_id, institution_code, period, version, manifest, "
+                     "manifest_sha256, landing_path) values (%s, %s, %s, %s, '{}', %s, %s)",
+                     (sub, f"{PREFIX}0000", world.periods[-1], version, sub, f"/nowhere/{sub}"))
+        bid = conn.execute("insert into ops.batch (submission_id, dataset, file_name, file_sha256, status) "
+                           "values (%s, %s, %s, %s, 'accepted') returning batch_id",
+                           (sub, name, f"{name}.csv", f"{PREFIX}{name}")).fetchone()[0]
+        batch_ids.append(bid)
+        conn.execute("set role loader")
+        for period in sorted({str(pd.Timestamp(p).date()) for p in frame[ds.period_column]}):
+            conn.execute(ddl.raw_partition_ddl(ds, period))
+        conn.execute("reset role")
+        cols = ds.column_names
+        copy_sql = "copy raw.{} ({}, _batch_id, _file_sha256, _line) from stdin".format(
+            ddl.q(name), ", ".join(ddl.q(c) for c in cols))
+        with conn.cursor().copy(copy_sql) as cp:
+            for line, row in enumerate(frame[cols].itertuples(index=False, name=None), start=1):
+                cp.write_row([None if (v is None or (not isinstance(v, str) and pd.isna(v))) else
+                              (v.date() if isinstance(v, pd.Timestamp) else v) for v in row]
+                             + [bid, f"{PREFIX}{name}", line])
+    return batch_ids
+
+
+def _features(conn, table: str) -> pd.DataFrame:
+    cur = conn.execute(f"select * from marts_features.{table} where institution_code like %s "
+                       "order by institution_code, period", (PREFIX + "%",))
+    return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+
+
+@pytest.fixture(scope="module")
+def builds(warehouse):
+    from include.cli import _dbt
+    from include.simulate import build_world
+
+    world = build_world("tiny", seed=23)
+    cut = pd.Timestamp(world.periods[len(world.periods) // 2]).date()  # the middle quarter end
+    with warehouse.connect(autocommit=True) as conn:
+        with conn.transaction():
+            batch_ids = _insert(conn, world)
+        try:
+            _dbt(["seed", "--quiet"])
+            _dbt(["run", "--quiet", "--select", "+institution_quarter_training"])
+            full = (_features(conn, "institution_quarter_features"), _features(conn, "institution_quarter_labels"))
+            _dbt(["run", "--quiet", "--select", "institution_quarter_features", "institution_quarter_labels",
+                  "--vars", json.dumps({"features_as_of": str(cut)})])
+            cut_build = (_features(conn, "institution_quarter_features"),
+                         _features(conn, "institution_quarter_labels"))
+            with warehouse.connect(role="scorer") as scorer:
+                scorer_rows = scorer.execute("select count(*) from marts_features.institution_quarter_training"
+                                             ).fetchone()[0]
+        finally:
+            with conn.transaction():
+                for name in DATASETS:
+                    conn.execute(f'delete from raw."{name}" where _batch_id = any(%s)', (batch_ids,))
+                conn.execute("delete from ops.batch where batch_id = any(%s)", (batch_ids,))
+                conn.execute("delete from ops.submission where submission_id like %s", (PREFIX + "-%",))
+                for table in ("institution_quarter_features", "institution_quarter_labels",
+                              "institution_quarter_training"):
+                    conn.execute(f"delete from marts_features.{table} where institution_code like %s", (PREFIX + "%",))
+    return {"cut": cut, "full": full, "cut_build": cut_build, "scorer_rows": scorer_rows, "world": world}
+
+
+def _upto(frame: pd.DataFrame, cut) -> pd.DataFrame:
+    return frame[frame["period"] <= cut].reset_index(drop=True)
+
+
+def test_features_up_to_the_cut_do_not_change_when_later_data_is_removed(builds):
+    full, trunc = builds["full"][0], builds["cut_build"][0]
+    assert len(full) > len(_upto(full, builds["cut"])) > 0  # there was later data to remove
+    assert trunc["period"].max() <= builds["cut"]
+    pd.testing.assert_frame_equal(_upto(full, builds["cut"]), trunc, check_dtype=False)
+
+
+def test_the_features_are_not_trivially_empty(builds):
+    full = builds["full"][0]
+    for col in ("total_car", "npl_ratio", "total_car_chg_1q", "npl_ratio_chg_2q", "breach_count_4q", "prior_rating"):
+        assert full[col].notna().mean() > 0.3, col  # tiny: 4 quarters, so a 2-quarter change exists for half
+    assert full["interventions_4q"].sum() > 0 or full["penalty_cases_4q"].sum() > 0
+
+
+def test_labels_do_look_ahead_so_the_comparison_can_fail(builds):
+    full, trunc = builds["full"][1], builds["cut_build"][1]
+    a, b = _upto(full, builds["cut"]), _upto(trunc, builds["cut"])
+    changed = (a["label_high_risk_4q"].astype(float).fillna(-1) != b["label_high_risk_4q"].astype(float).fillna(-1))
+    assert changed.any()
+    assert b.loc[b["period"] == builds["cut"], "label_high_risk_4q"].isna().all()  # nothing rated after the cut
+
+
+def test_labels_come_from_the_regulators_records(builds):
+    """Recomputed here from the regulator's frames: rated 5/6/S or taken over within four quarters."""
+    world = builds["world"]
+    rat = world.frames["supervisory_rating"]
+    iv = world.frames["intervention"]
+    events = pd.concat([
+        pd.DataFrame({"inst": rat.loc[rat["rating"].isin(["5", "6", "S"]), "institution_code"],
+                      "q": pd.to_datetime(rat.loc[rat["rating"].isin(["5", "6", "S"]), "report_period"])}),
+        pd.DataFrame({"inst": iv.loc[iv["measure_type"] == "接管", "institution_code"],
+                      "q": pd.to_datetime(iv.loc[iv["measure_type"] == "接管", "measure_date"])
+                      + pd.offsets.QuarterEnd(0)}),
+    ])
+    labels = builds["full"][1]
+    known = labels[labels["quarters_observed"] > 0]
+    assert len(known) and (labels["quarters_observed"] == 0).any()  # the last quarter has no future yet
+    expected = []
+    for r in known.itertuples():
+        t = pd.Timestamp(r.period)
+        e = events[(events["inst"] == r.institution_code.removeprefix(PREFIX)) & (events["q"] > t)
+                   & (events["q"] <= t + pd.offsets.QuarterEnd(4))]
+        expected.append(int(len(e) > 0))
+    assert known["label_high_risk_4q"].astype(int).tolist() == expected
+    assert sum(expected) > 0
+
+
+def test_the_scorer_role_reads_the_training_panel(builds):
+    assert builds["scorer_rows"] > 0
