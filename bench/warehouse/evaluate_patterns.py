@@ -19,24 +19,20 @@ from pathlib import Path
 import psycopg
 
 from include.config import paths
-from include.ingest.pseudonymise import load_key, token
 from include.warehouse.connection import admin_url, libpq_url
 
 log = logging.getLogger(__name__)
 
 
-def evaluate(ground_truth: Path, url: str, key: bytes | None = None) -> dict:
-    """``key``: the pseudonymisation key the warehouse was loaded with (default: this state's); the
-    ground truth's account numbers are tokenised with it, as the loader tokenised the submissions."""
-    key = load_key() if key is None else key
+def evaluate(ground_truth: Path, url: str) -> dict:
     truth = json.loads((ground_truth / "ground_truth.json").read_text())
     months = set(truth["months"])
-    collection = {token(a, "account", key) for s in truth["schemes"] if set(s["months_active_in_window"]) & months
+    collection = {a for s in truth["schemes"] if set(s["months_active_in_window"]) & months
                   for a in s["collection_accounts"]}
     hard = {}
     with (ground_truth / "hard_negatives.csv").open(encoding="utf-8") as f:
         for row in csv.DictReader(f):
-            hard.setdefault(token(row["account_no"], "account", key), row["kind"])
+            hard.setdefault(row["account_no"], row["kind"])
     with psycopg.connect(libpq_url(url)) as conn:
         tokenised = conn.execute("select account_no like 'tk\\_%' from staging.stg_submissions__accounts "
                                  "limit 1").fetchone()
