@@ -3,8 +3,11 @@
 
 **Purpose.** Builds the dbt project in `dbt_project/` (staging → intermediate → marts) with
 astronomer-cosmos: the DAG is rendered from dbt's `manifest.json` (`LoadMode.DBT_MANIFEST`, made by
-`dbt parse`), so every seed, snapshot and model is its own task, its tests right after it (tests between
-several models are left to a full `dbt build`, see `--indirect-selection cautious` below).
+`dbt parse`), so every seed, snapshot and model is its own task, running `dbt build` on that node: the
+model, then its tests, in one dbt invocation (`TestBehavior.BUILD`: half the tasks, and half the dbt
+start-ups, of a separate test task per model; a failing test still fails that node's task and stops
+everything downstream). Tests between several models are left to a full `dbt build`, see
+`--indirect-selection cautious` below.
 
 **Schedule.** Data-aware: runs when `ingest_submissions` accepts a batch of any dataset
 (`supervision://warehouse/raw/<dataset>` Assets) or `ingest_external` loads a feed
@@ -66,7 +69,7 @@ def build_warehouse():
                 conn_id="supervision_transformer", profile_args={"schema": "staging", "threads": 2}),
         ),
         execution_config=ExecutionConfig(dbt_executable_path=str(DBT_EXECUTABLE)),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.AFTER_EACH,
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
                                    emit_datasets=False),
         # A node's task tests only what depends on that node alone: a relationships test between two
         # marts would otherwise run with the first of them, before the other exists. Cross-model tests
