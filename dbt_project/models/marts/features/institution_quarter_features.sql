@@ -13,7 +13,10 @@ indicators as (
 ),
 
 capital_flags as (
-    select institution_code, report_period, car_below_minimum
+    select
+        institution_code,
+        report_period,
+        car_below_minimum
     from {{ ref('capital_adequacy') }}
     {% if as_of %}where report_period <= '{{ as_of }}'::date{% endif %}
 ),
@@ -29,16 +32,23 @@ ratings as (
 ),
 
 interventions as (
-    select institution_code, report_period, measure_date
+    select
+        institution_code,
+        report_period,
+        measure_date
     from {{ ref('stg_submissions__interventions') }}
     {% if as_of %}where report_period <= '{{ as_of }}'::date{% endif %}
 ),
 
 cases as (
-    select institution_code, report_period, opened_date
+    select
+        institution_code,
+        report_period,
+        opened_date
     from {{ ref('stg_submissions__regulator_cases') }}
-    where entity_type = '机构' and case_type in ('行政处罚', '违规经营')
-    {% if as_of %}and report_period <= '{{ as_of }}'::date{% endif %}
+    where
+        entity_type = '机构' and case_type in ('行政处罚', '违规经营')
+        {% if as_of %}and report_period <= '{{ as_of }}'::date{% endif %}
 ),
 
 batches as (
@@ -86,28 +96,32 @@ history as (
         (
             select ratings.rating_value
             from ratings
-            where ratings.institution_code = lagged.institution_code
+            where
+                ratings.institution_code = lagged.institution_code
                 and ratings.report_period = (date_trunc('quarter', lagged.period) - interval '1 day')::date
                 and ratings.rated_at <= lagged.period
         ) as prior_rating,
         (
             select count(*)
             from interventions
-            where interventions.institution_code = lagged.institution_code
+            where
+                interventions.institution_code = lagged.institution_code
                 and interventions.report_period <= lagged.period
                 and interventions.measure_date > lagged.period - interval '1 year'
         ) as interventions_4q,
         (
             select count(*)
             from cases
-            where cases.institution_code = lagged.institution_code
+            where
+                cases.institution_code = lagged.institution_code
                 and cases.report_period <= lagged.period
                 and cases.opened_date > lagged.period - interval '1 year'
         ) as penalty_cases_4q,
         (
             select count(*)
             from batches
-            where batches.institution_code = lagged.institution_code
+            where
+                batches.institution_code = lagged.institution_code
                 and batches.period > (date_trunc('quarter', lagged.period) - interval '1 day')::date
                 and batches.period <= lagged.period
                 and batches.status in ('quarantined', 'rejected')
@@ -160,11 +174,13 @@ final as (
         coalesce(capital_flags.car_below_minimum, false)::int as car_below_minimum
     from lagged
     inner join history
-        on lagged.institution_code = history.institution_code
-        and lagged.period = history.period
+        on
+            lagged.institution_code = history.institution_code
+            and lagged.period = history.period
     left join capital_flags
-        on lagged.institution_code = capital_flags.institution_code
-        and lagged.period = capital_flags.report_period
+        on
+            lagged.institution_code = capital_flags.institution_code
+            and lagged.period = capital_flags.report_period
 )
 
 select * from final

@@ -8,7 +8,10 @@
 with
 
 features as (
-    select institution_code, period from {{ ref('institution_quarter_features') }}
+    select
+        institution_code,
+        period
+    from {{ ref('institution_quarter_features') }}
 ),
 
 ratings as (
@@ -29,8 +32,9 @@ takeovers as (
         institution_code,
         (date_trunc('quarter', measure_date) + interval '3 months' - interval '1 day')::date as event_quarter
     from {{ ref('stg_submissions__interventions') }}
-    where measure_type = '接管'
-    {% if as_of %}and report_period <= '{{ as_of }}'::date{% endif %}
+    where
+        measure_type = '接管'
+        {% if as_of %}and report_period <= '{{ as_of }}'::date{% endif %}
 ),
 
 windows as (
@@ -48,14 +52,16 @@ events as (
         (
             select count(*)
             from rated_quarters
-            where rated_quarters.report_period > windows.period
+            where
+                rated_quarters.report_period > windows.period
                 and rated_quarters.report_period <= windows.window_end
         ) as quarters_observed,
         least(
             (
                 select min(ratings.report_period)
                 from ratings
-                where ratings.institution_code = windows.institution_code
+                where
+                    ratings.institution_code = windows.institution_code
                     and ratings.report_period > windows.period
                     and ratings.report_period <= windows.window_end
                     and ratings.rating_value >= 5
@@ -63,7 +69,8 @@ events as (
             (
                 select min(takeovers.event_quarter)
                 from takeovers
-                where takeovers.institution_code = windows.institution_code
+                where
+                    takeovers.institution_code = windows.institution_code
                     and takeovers.event_quarter > windows.period
                     and takeovers.event_quarter <= windows.window_end
             )

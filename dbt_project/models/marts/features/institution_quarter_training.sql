@@ -18,8 +18,9 @@ final as (
         labels.first_event_period
     from features
     left join labels
-        on features.institution_code = labels.institution_code
-        and features.period = labels.period
+        on
+            features.institution_code = labels.institution_code
+            and features.period = labels.period
 )
 
 select * from final
