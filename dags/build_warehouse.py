@@ -7,7 +7,7 @@ astronomer-cosmos: the DAG is rendered from dbt's `manifest.json` (`LoadMode.DBT
 model, then its tests, in one dbt invocation (`TestBehavior.BUILD`: half the tasks, and half the dbt
 start-ups, of a separate test task per model; a failing test still fails that node's task and stops
 everything downstream). Tests between several models are left to a full `dbt build`, see
-`--indirect-selection cautious` below.
+`--indirect-selection cautious` in include/cosmos_dbt.py.
 
 **Schedule.** Data-aware: runs when `ingest_submissions` accepts a batch of any dataset
 (`supervision://warehouse/raw/<dataset>` Assets) or `ingest_external` loads a feed
@@ -25,23 +25,12 @@ If the DAG fails to import with "manifest not found", run `python -m include.cli
 
 from __future__ import annotations
 
-import os
 from datetime import datetime, timedelta
-from pathlib import Path
 
 from airflow.sdk import Asset, dag, task
-from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import LoadMode, TestBehavior
-from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from include.assets import MARTS_ASSET_URI, RAW_ASSET_URIS, RAW_EXT_ASSET_URIS
-from include.config import DBT_PROJECT_DIR, paths
-
-MANIFEST = paths().dbt_target / "manifest.json"
-DBT_EXECUTABLE = Path(os.environ.get("SUPERVISION_DBT_EXECUTABLE", Path(os.sys.executable).parent / "dbt"))
-
-if not MANIFEST.exists():
-    raise FileNotFoundError(f"dbt manifest not found at {MANIFEST}; run `python -m include.cli dbt-parse`")
+from include.cosmos_dbt import dbt_task_group
 
 schedule = None
 for uri in [*RAW_ASSET_URIS.values(), *RAW_EXT_ASSET_URIS.values()]:
@@ -59,23 +48,7 @@ for uri in [*RAW_ASSET_URIS.values(), *RAW_EXT_ASSET_URIS.values()]:
     doc_md=__doc__,
 )
 def build_warehouse():
-    dbt = DbtTaskGroup(
-        group_id="dbt",
-        project_config=ProjectConfig(dbt_project_path=DBT_PROJECT_DIR, manifest_path=MANIFEST),
-        profile_config=ProfileConfig(
-            profile_name="supervision",
-            target_name="transformer",
-            profile_mapping=PostgresUserPasswordProfileMapping(
-                conn_id="supervision_transformer", profile_args={"schema": "staging", "threads": 2}),
-        ),
-        execution_config=ExecutionConfig(dbt_executable_path=str(DBT_EXECUTABLE)),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
-                                   emit_datasets=False),
-        # A node's task tests only what depends on that node alone: a relationships test between two
-        # marts would otherwise run with the first of them, before the other exists. Cross-model tests
-        # run in a full `dbt build` (tests/test_warehouse_build.py).
-        operator_args={"install_deps": False, "dbt_cmd_flags": ["--indirect-selection", "cautious"]},
-    )
+    dbt = dbt_task_group("dbt")  # include/cosmos_dbt.py: one `dbt build` task per node
 
     @task(outlets=[Asset(MARTS_ASSET_URI)])
     def publish() -> str:

@@ -16,9 +16,9 @@ if the panel is too short to train on (e.g. the `tiny` preset) the task is skipp
 under `$SUPERVISION_HOME/mlflow`.
 
 **Outputs.** `ml.risk_scores`, `ml.feature_drift`; Assets `supervision://warehouse/ml/risk_scores` and,
-on large drift, `supervision://warehouse/ml/large_drift`. Serving marts (portraits, warnings list) are
-built by Cosmos after scoring when the dbt project has models under `models/marts/serving/`; until the
-warehouse branch adds them, this DAG stops at the scores.
+on large drift, `supervision://warehouse/ml/large_drift`. Then the serving marts that read the scores
+(`stg_ml__latest_risk_scores` and everything downstream of it: the portraits and the warnings list) are
+rebuilt by Cosmos (task group `serving`), so supervisors see the new levels and reasons at once.
 
 **Rerun.** Safe: the scores of a (period, model, version) are replaced in one transaction.
 """
@@ -30,6 +30,7 @@ from datetime import datetime, timedelta
 from airflow.sdk import Asset, dag, get_current_context, task
 
 from include.assets import DRIFT_ASSET_URI, MARTS_ASSET_URI, SCORES_ASSET_URI
+from include.cosmos_dbt import dbt_task_group
 
 SCORER_CONN = "supervision_scorer"
 
@@ -66,7 +67,9 @@ def score_risk():
             raise AirflowSkipException("no feature with large drift")
         return summary["large_drift"]
 
-    flag_large_drift(score_institutions())
+    scores = score_institutions()
+    flag_large_drift(scores)
+    scores >> dbt_task_group("serving", select=["stg_ml__latest_risk_scores+"])
 
 
 score_risk()
