@@ -1,6 +1,6 @@
 {{ config(
     materialized='incremental',
-    unique_key=['account_no', 'period'],
+    unique_key=['institution_code', 'account_no', 'period'],
     incremental_strategy='delete+insert',
 ) }}
 -- Flow-pattern features per receiving account and month, over a trailing window of
@@ -43,7 +43,10 @@ pairs_lagged as (
         lag(pairs.out_amount) over cp as previous_out_amount,
         lag(pairs.n_out) over cp as previous_n_out
     from pairs
-    window cp as (partition by pairs.account_no, pairs.counterparty_account order by pairs.period)
+    window cp as (
+        partition by pairs.institution_code, pairs.account_no, pairs.counterparty_account
+        order by pairs.period
+    )
 ),
 
 pairs_flagged as (
@@ -99,7 +102,8 @@ windowed as (
     from account_months
     inner join pairs_flagged
         on
-            account_months.account_no = pairs_flagged.account_no
+            account_months.institution_code = pairs_flagged.institution_code
+            and account_months.account_no = pairs_flagged.account_no
             and account_months.period >= pairs_flagged.period
             and pairs_flagged.period > (
                 account_months.period - make_interval(months => {{ var('flow_window_months') }})
@@ -125,7 +129,7 @@ per_counterparty as (
         min(example_out_txn_id) as example_out_txn_id,
         max(source_batch_id) as source_batch_id,
         row_number() over (
-            partition by account_no, period order by sum(out_amount) desc, counterparty_account
+            partition by institution_code, account_no, period order by sum(out_amount) desc, counterparty_account
         ) as payee_rank
     from windowed
     group by institution_code, account_no, period, counterparty_account
