@@ -69,4 +69,4 @@ def pseudonymise_record(feed: str, rec: dict, key: bytes) -> dict:
 
 def changed_fields(before: dict, after: dict) -> list[str]:
     """The fields :func:`pseudonymise_record` replaced."""
-    return [k for k in after if after[k] is not before.get(k) and after[k] != before.get(k)]
+    return [k for k in after if after[k] != before.get(k)]
