@@ -11,17 +11,22 @@ import pytest
 from include.config import paths
 
 pytestmark = pytest.mark.slow
+ORPHAN = "X9001"  # reports capital, never an accepted institution record
 
 
 @pytest.fixture(scope="session")
 def built_warehouse(warehouse):
-    """tiny/11 simulated, ingested by the loader, and the whole dbt project built (seeds, models, tests)."""
+    """tiny/11 simulated, ingested by the loader, and the whole dbt project built (seeds, models, tests).
+    Plus one institution that delivered a capital report but no institution record (its record quarantined
+    or late): the build must still pass and keep it (test below)."""
     from bench.warehouse.prepare import ingest_pending
     from include import simulate
     from include.cli import _dbt
+    from tests.test_ingest import capital_rows, submit
 
     p = paths()
     simulate.generate(p.landing, p.ground_truth, preset="tiny", seed=11)
+    submit(p.landing, ORPHAN, capital_rows(ORPHAN))
     ingest_pending()
     proc = _dbt(["build"], check=False)
     assert proc.returncode == 0, proc.stdout[-6000:]
@@ -51,6 +56,18 @@ def test_npl_understatement_is_found_against_the_loan_detail(built_warehouse):
         found = set(conn.execute("select entity_id, period::text from marts_warnings.warnings "
                                  "where rule_code = 'npl_understated'").fetchall())
     assert found == planted and planted
+
+
+def test_an_institution_known_only_from_its_reports_stays_in_the_portraits(built_warehouse):
+    with built_warehouse.connect() as conn:
+        row = conn.execute("select has_institution_record, bureau_code, total_car, latest_quarter::text "
+                           "from marts_portraits.institution_portrait where institution_code = %s",
+                           (ORPHAN,)).fetchone()
+        others = conn.execute("select count(*) filter (where has_institution_record), count(*) "
+                              "from marts_portraits.institution_portrait").fetchone()
+    assert row is not None and row[0] is False and row[1] is None
+    assert row[2] is not None and row[3] == "2025-03-31"
+    assert others[0] == others[1] - 1 > 0
 
 
 def test_guarantee_circles_and_chains_are_the_planted_ones(built_warehouse):

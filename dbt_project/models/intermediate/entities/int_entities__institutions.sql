@@ -1,6 +1,9 @@
 -- Institutions resolved by licence number: one row per institution code with its latest reported
 -- attributes. An institution that changed its code keeps its licence, so `institution_key` (the
--- licence number) links its records across codes.
+-- licence number) links its records across codes. An institution whose prudential reports were
+-- accepted but whose institution record never was (quarantined, or not yet delivered) is still an
+-- entity: it appears with its code only and `has_institution_record` false, so its indicators reach
+-- the portraits (visible to HQ; no bureau is known for it) instead of silently dropping out.
 with
 
 institutions as (
@@ -21,6 +24,16 @@ latest as (
         report_period as last_reported_period
     from institutions
     order by institution_code asc, report_period desc, batch_id desc
+),
+
+reported_only as (
+    select
+        institution_code,
+        min(period) as first_reported_period,
+        max(period) as last_reported_period
+    from {{ ref('int_prudential__indicators') }}
+    where institution_code not in (select institutions.institution_code from institutions)
+    group by institution_code
 ),
 
 first_seen as (
@@ -44,9 +57,28 @@ final as (
         latest.size_tier,
         latest.established_date,
         first_seen.first_reported_period,
-        latest.last_reported_period
+        latest.last_reported_period,
+        true as has_institution_record
     from latest
     inner join first_seen on latest.institution_code = first_seen.institution_code
+
+    union all
+
+    select
+        null as institution_key,
+        institution_code,
+        null as licence_no,
+        null as uscc,
+        null as institution_name,
+        null as institution_type,
+        null as bureau_code,
+        null as region_code,
+        null::integer as size_tier,
+        null::date as established_date,
+        first_reported_period,
+        last_reported_period,
+        false as has_institution_record
+    from reported_only
 )
 
 select * from final

@@ -74,6 +74,7 @@ final as (
         institutions.size_tier,
         institutions.established_date,
         institutions.last_reported_period,
+        institutions.has_institution_record,
         latest_quarter.period as latest_quarter,
         latest_quarter.total_car,
         latest_quarter.npl_ratio,
