@@ -70,6 +70,25 @@ def test_an_institution_known_only_from_its_reports_stays_in_the_portraits(built
     assert others[0] == others[1] - 1 > 0
 
 
+def test_scorecard_and_portraits_carry_the_loaders_timeliness(built_warehouse):
+    with built_warehouse.connect() as conn:
+        mismatched = conn.execute(
+            "select count(*) from ops.dq_summary s "
+            "left join marts_quality.dq_scorecard c using (institution_code, period) "
+            "where c.days_late is distinct from s.days_late or c.versions_needed is distinct from s.versions_needed"
+        ).fetchone()[0]
+        late = dict(conn.execute(
+            "select s.institution_code, count(*) filter (where not s.on_time) from ops.dq_summary s "
+            "where s.period > (select max(period) from ops.dq_summary m where m.institution_code = s.institution_code) "
+            "- interval '12 months' group by 1").fetchall())
+        portrait = dict(conn.execute("select institution_code, dq_late_periods "
+                                     "from marts_portraits.institution_portrait").fetchall())
+    assert mismatched == 0
+    # every portrait institution submitted something, so each has a data-quality record (REG0000, the
+    # regulator's own system, submits ratings and cases but is not a supervised institution)
+    assert portrait == {code: late[code] for code in portrait} and any(portrait.values()), (portrait, late)
+
+
 def test_guarantee_circles_and_chains_are_the_planted_ones(built_warehouse):
     truth = _truth()
     with built_warehouse.connect() as conn:

@@ -1,4 +1,5 @@
--- Every account's latest reported record (accounts are submitted as deltas), with its holder: for
+-- Every account's latest reported record, per (institution, account number): account numbers are
+-- only unique within their institution (accounts are submitted as deltas), with its holder: for
 -- individuals, birth date and sex from the customer record (ages are computed from birth_date, so this
 -- works whether or not identifiers are pseudonymised).
 with
@@ -16,7 +17,7 @@ corporates as (
 ),
 
 latest_account as (
-    select distinct on (account_no)
+    select distinct on (institution_code, account_no)
         account_no,
         institution_code,
         customer_id,
@@ -26,30 +27,15 @@ latest_account as (
         status,
         report_period
     from accounts
-    order by account_no asc, report_period desc, batch_id desc
+    order by institution_code asc, account_no asc, report_period desc, batch_id desc
 ),
 
 latest_individual as (
-    select distinct on (institution_code, customer_id)
-        institution_code,
-        customer_id,
-        resident_id,
-        birth_date,
-        sex,
-        region_code
-    from individuals
-    order by institution_code asc, customer_id asc, report_period desc
+    {{ latest_per_customer('individuals', ['resident_id', 'birth_date', 'sex', 'region_code']) }}
 ),
 
 latest_corporate as (
-    select distinct on (institution_code, customer_id)
-        institution_code,
-        customer_id,
-        uscc,
-        firm_name,
-        region_code
-    from corporates
-    order by institution_code asc, customer_id asc, report_period desc
+    {{ latest_per_customer('corporates', ['uscc', 'firm_name', 'region_code']) }}
 ),
 
 final as (

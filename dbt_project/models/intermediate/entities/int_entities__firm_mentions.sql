@@ -31,14 +31,7 @@ adverts as (
 ),
 
 latest_corporates as (
-    select distinct on (institution_code, customer_id)
-        institution_code,
-        customer_id,
-        uscc,
-        firm_name,
-        region_code
-    from corporates
-    order by institution_code asc, customer_id asc, report_period desc
+    {{ latest_per_customer('corporates', ['uscc', 'firm_name', 'region_code']) }}
 ),
 
 mentions as (

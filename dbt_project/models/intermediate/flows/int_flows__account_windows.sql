@@ -2,6 +2,7 @@
     materialized='incremental',
     unique_key=['institution_code', 'account_no', 'period'],
     incremental_strategy='delete+insert',
+    on_schema_change='fail',
 ) }}
 -- Flow-pattern features per receiving account and month, over a trailing window of
 -- var('flow_window_months') months: distinct payers, individual and elderly shares, round-unit and
@@ -44,7 +45,8 @@ pairs_lagged as (
         lag(pairs.n_out) over cp as previous_n_out
     from pairs
     window cp as (
-        partition by pairs.institution_code, pairs.account_no, pairs.counterparty_account
+        partition by
+            pairs.institution_code, pairs.account_no, pairs.counterparty_institution_code, pairs.counterparty_account
         order by pairs.period
     )
 ),
@@ -63,7 +65,9 @@ pairs_flagged as (
             as counterparty_is_elderly
     from pairs_lagged
     left join accounts as counterparty
-        on pairs_lagged.counterparty_account = counterparty.account_no
+        on
+            pairs_lagged.counterparty_institution_code = counterparty.institution_code
+            and pairs_lagged.counterparty_account = counterparty.account_no
     where pairs_lagged.counterparty_account <> ''
 ),
 
@@ -86,6 +90,7 @@ windowed as (
         account_months.institution_code,
         account_months.account_no,
         account_months.period,
+        pairs_flagged.counterparty_institution_code,
         pairs_flagged.counterparty_account,
         pairs_flagged.n_in,
         pairs_flagged.in_amount,
@@ -115,6 +120,7 @@ per_counterparty as (
         institution_code,
         account_no,
         period,
+        counterparty_institution_code,
         counterparty_account,
         sum(n_in) as n_in,
         sum(in_amount) as in_amount,
@@ -129,10 +135,11 @@ per_counterparty as (
         min(example_out_txn_id) as example_out_txn_id,
         max(source_batch_id) as source_batch_id,
         row_number() over (
-            partition by institution_code, account_no, period order by sum(out_amount) desc, counterparty_account
+            partition by institution_code, account_no, period
+            order by sum(out_amount) desc, counterparty_institution_code asc, counterparty_account asc
         ) as payee_rank
     from windowed
-    group by institution_code, account_no, period, counterparty_account
+    group by institution_code, account_no, period, counterparty_institution_code, counterparty_account
 ),
 
 final as (

@@ -2,9 +2,10 @@
     materialized='incremental',
     unique_key=['institution_code', 'period'],
     incremental_strategy='delete+insert',
+    on_schema_change='fail',
     indexes=[{'columns': ['account_no', 'period']}],
 ) }}
--- Transactions summarised per (account, counterparty account, month): the grain on which every flow
+-- Transactions summarised per (account, counterparty institution and account, month): the grain on which every flow
 -- pattern is computed, far smaller than the transactions themselves. Incremental by period: only
 -- (institution, month) pairs with a transaction batch newer than the last build are recomputed, and
 -- a resubmitted month replaces its rows.
@@ -28,6 +29,7 @@ classified as (
         institution_code,
         report_period,
         account_no,
+        coalesce(counterparty_institution_code, '') as counterparty_institution_code,
         coalesce(counterparty_account, '') as counterparty_account,
         txn_id,
         direction,
@@ -44,6 +46,7 @@ final as (
         institution_code,
         report_period as period,
         account_no,
+        counterparty_institution_code,
         counterparty_account,
         count(*) filter (where direction = '收') as n_in,
         coalesce(sum(amount) filter (where direction = '收'), 0) as in_amount,
@@ -58,7 +61,7 @@ final as (
         min(txn_id) filter (where direction = '付') as example_out_txn_id,
         max(batch_id) as source_batch_id
     from classified
-    group by institution_code, report_period, account_no, counterparty_account
+    group by institution_code, report_period, account_no, counterparty_institution_code, counterparty_account
 )
 
 select * from final

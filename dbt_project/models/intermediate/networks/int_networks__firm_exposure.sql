@@ -6,22 +6,9 @@ loans as (
     select * from {{ ref('stg_submissions__loans') }}
 ),
 
-latest_period as (
-    select
-        institution_code,
-        max(report_period) as report_period
-    from loans
-    group by institution_code
-),
-
 current_loans as (
-    select loans.*
-    from loans
-    inner join latest_period
-        on
-            loans.institution_code = latest_period.institution_code
-            and loans.report_period = latest_period.report_period
-    where loans.borrower_uscc is not null
+    select * from ({{ latest_snapshot('loans') }}) as latest_loans
+    where latest_loans.borrower_uscc is not null
 ),
 
 final as (

@@ -11,12 +11,8 @@ loans as (
     select * from {{ ref('stg_submissions__loans') }}
 ),
 
-latest_period as (
-    select
-        institution_code,
-        max(report_period) as report_period
-    from guarantees
-    group by institution_code
+current_guarantees as (
+    {{ latest_snapshot('guarantees') }}
 ),
 
 final as (
@@ -30,11 +26,7 @@ final as (
         guarantees.guarantee_amount,
         loans.balance as loan_balance,
         loans.overdue_days as loan_overdue_days
-    from guarantees
-    inner join latest_period
-        on
-            guarantees.institution_code = latest_period.institution_code
-            and guarantees.report_period = latest_period.report_period
+    from current_guarantees as guarantees
     left join loans
         on
             guarantees.institution_code = loans.institution_code

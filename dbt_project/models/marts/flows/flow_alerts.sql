@@ -72,7 +72,10 @@ final as (
         rules.example_outflow_txn_ids,
         {{ var('flow_window_months') }} as window_months
     from rules
-    left join accounts on rules.account_no = accounts.account_no
+    left join accounts
+        on
+            rules.institution_code = accounts.institution_code
+            and rules.account_no = accounts.account_no
     left join institutions on rules.institution_code = institutions.institution_code
     where
         rules.rule_scattered_individuals

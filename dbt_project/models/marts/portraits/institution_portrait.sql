@@ -1,5 +1,6 @@
 -- One portrait per institution: its latest attributes, its latest quarter's indicators and rating,
--- totals of penalties, open cases and flow alerts, and the latest early-warning score with its reasons.
+-- totals of penalties, open cases and flow alerts, its data quality as a reporter over the last twelve
+-- months of periods, and the latest early-warning score with its reasons.
 with
 
 institutions as (
@@ -20,6 +21,10 @@ cases as (
 
 alerts as (
     select * from {{ ref('flow_alerts') }}
+),
+
+scorecard as (
+    select * from {{ ref('dq_scorecard') }}
 ),
 
 scores as (
@@ -61,6 +66,28 @@ alert_totals as (
     group by institution_code
 ),
 
+last_dq_period as (
+    select
+        institution_code,
+        max(period) as last_period
+    from scorecard
+    group by institution_code
+),
+
+dq_last_12m as (
+    select
+        scorecard.institution_code,
+        count(*) as dq_periods,
+        count(*) filter (where not scorecard.on_time) as dq_late_periods,
+        count(*) filter (where scorecard.versions_needed > 1) as dq_resubmitted_periods,
+        count(*) filter (where not scorecard.period_accepted) as dq_unaccepted_periods,
+        sum(scorecard.critical_rule_failures) as dq_critical_rule_failures
+    from scorecard
+    inner join last_dq_period on scorecard.institution_code = last_dq_period.institution_code
+    where scorecard.period > last_dq_period.last_period - interval '12 months'
+    group by scorecard.institution_code
+),
+
 final as (
     select
         institutions.institution_code,
@@ -91,6 +118,11 @@ final as (
         coalesce(case_totals.case_count, 0) as case_count,
         coalesce(alert_totals.flow_alert_accounts, 0) as flow_alert_accounts,
         alert_totals.last_flow_alert_period,
+        dq_last_12m.dq_periods,
+        dq_last_12m.dq_late_periods,
+        dq_last_12m.dq_resubmitted_periods,
+        dq_last_12m.dq_unaccepted_periods,
+        dq_last_12m.dq_critical_rule_failures,
         scores.score_period,
         scores.model_name,
         scores.model_version,
@@ -102,6 +134,7 @@ final as (
     left join penalty_totals on institutions.institution_code = penalty_totals.institution_code
     left join case_totals on institutions.institution_code = case_totals.institution_code
     left join alert_totals on institutions.institution_code = alert_totals.institution_code
+    left join dq_last_12m on institutions.institution_code = dq_last_12m.institution_code
     left join scores
         on
             scores.entity_type = 'institution'

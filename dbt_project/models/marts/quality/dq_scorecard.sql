@@ -1,6 +1,7 @@
 -- Data-quality scorecard per submitting institution and period, from the submission log (ops):
 -- data files received, accepted, quarantined, rejected, resubmitted (superseded), duplicate, the quality
--- rules that failed (critical and warning) and the share of files accepted at first delivery.
+-- rules that failed (critical and warning) and the share of files accepted at first delivery; with the
+-- loader's per-period summary (ops.dq_summary): due date, timeliness, versions needed until accepted.
 with
 
 submissions as (
@@ -13,6 +14,10 @@ batches as (
 
 dq as (
     select * from {{ source('ops', 'dq_result') }}
+),
+
+summary as (
+    select * from {{ source('ops', 'dq_summary') }}
 ),
 
 institutions as (
@@ -42,7 +47,7 @@ per_batch as (
     left join dq_per_batch on batches.batch_id = dq_per_batch.batch_id
 ),
 
-final as (
+per_period as (
     select
         per_batch.institution_code,
         per_batch.period,
@@ -68,6 +73,25 @@ final as (
     from per_batch
     left join institutions on per_batch.institution_code = institutions.institution_code
     group by per_batch.institution_code, per_batch.period, institutions.institution_name, institutions.bureau_code
+),
+
+final as (
+    select
+        per_period.*,
+        summary.due_at,
+        summary.first_submitted_at,
+        summary.on_time,
+        summary.days_late,
+        summary.versions,
+        summary.versions_needed,
+        summary.accepted as period_accepted,
+        summary.accepted_rows,
+        summary.rules_failed
+    from per_period
+    left join summary
+        on
+            per_period.institution_code = summary.institution_code
+            and per_period.period = summary.period
 )
 
 select * from final
