@@ -3,10 +3,15 @@ builds models (``build_warehouse`` builds all of them; ``score_risk`` rebuilds t
 read ``ml.risk_scores`` after scoring).
 
 Rendered from dbt's ``manifest.json`` (``LoadMode.DBT_MANIFEST``, made by ``python -m include.cli
-dbt-parse``), one task per seed/snapshot/model running ``dbt build`` on that node (``TestBehavior.BUILD``:
-the model, then its tests, in one dbt start-up). ``--indirect-selection cautious``: a node's task tests
-only what depends on that node alone; a relationships test between two marts would otherwise run with
-the first of them, before the other exists. Cross-model tests run in a full ``dbt build``.
+dbt-parse``). Execution mode ``watcher`` (Cosmos ``ExecutionMode.WATCHER``, the default here): one
+producer task runs a single ``dbt build`` of the selection with dbt's own threads (models, seeds,
+snapshots and every test, including tests between two models), and one task per model and per model's
+tests reports that node's result from the build, so Airflow still shows, retries and alerts per model.
+Measured on the tiny world: ``build_warehouse`` 5.5 min against more than 15 min with one ``dbt build``
+per node (``SUPERVISION_DBT_EXECUTION=local``, kept as the fallback) on the same loaded machine: dbt's
+start-up per node dominated. ``--indirect-selection cautious``: in local mode a node's task tests only
+what depends on that node alone (a relationships test between two marts would otherwise run with the
+first of them, before the other exists).
 """
 
 from __future__ import annotations
@@ -14,13 +19,23 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
+from airflow.sdk import TaskGroup
 from cosmos import DbtTaskGroup, ExecutionConfig, ProfileConfig, ProjectConfig, RenderConfig
-from cosmos.constants import LoadMode, TestBehavior
+from cosmos.constants import (
+    PRODUCER_WATCHER_DONE_TASK_ID,
+    PRODUCER_WATCHER_TASK_ID,
+    ExecutionMode,
+    LoadMode,
+    TestBehavior,
+)
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from include.config import DBT_PROJECT_DIR, paths
 
 MANIFEST = paths().dbt_target / "manifest.json"
+# watcher (default): one `dbt build` for the whole selection, model tasks report each node's result.
+# local: one `dbt build` per node (slower: a dbt start-up per node; the fallback if watcher misbehaves).
+MODE = ExecutionMode(os.environ.get("SUPERVISION_DBT_EXECUTION", "watcher"))
 DBT_EXECUTABLE = Path(os.environ.get("SUPERVISION_DBT_EXECUTABLE", Path(os.sys.executable).parent / "dbt"))
 
 
@@ -29,7 +44,14 @@ def dbt_task_group(group_id: str, select: list[str] | None = None) -> DbtTaskGro
     the ``transformer`` role through the Airflow connection ``supervision_transformer``."""
     if not MANIFEST.exists():
         raise FileNotFoundError(f"dbt manifest not found at {MANIFEST}; run `python -m include.cli dbt-parse`")
-    return DbtTaskGroup(
+    watcher = MODE == ExecutionMode.WATCHER
+    # watcher: tests are watched per model (AFTER_EACH); the producer's `dbt build` runs them. local: each
+    # node's task runs `dbt build` on it (BUILD: the model, then its tests, in one dbt start-up).
+    test_behavior = TestBehavior.AFTER_EACH if watcher else TestBehavior.BUILD
+    operator_args = {"install_deps": False, "dbt_cmd_flags": ["--indirect-selection", "cautious"]}
+    if watcher:
+        operator_args |= {"deferrable": False, "poke_interval": 5}
+    group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(dbt_project_path=DBT_PROJECT_DIR, manifest_path=MANIFEST),
         profile_config=ProfileConfig(
@@ -38,8 +60,35 @@ def dbt_task_group(group_id: str, select: list[str] | None = None) -> DbtTaskGro
             profile_mapping=PostgresUserPasswordProfileMapping(
                 conn_id="supervision_transformer", profile_args={"schema": "staging", "threads": 2}),
         ),
-        execution_config=ExecutionConfig(dbt_executable_path=str(DBT_EXECUTABLE)),
-        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=TestBehavior.BUILD,
+        execution_config=ExecutionConfig(dbt_executable_path=str(DBT_EXECUTABLE), execution_mode=MODE),
+        render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=test_behavior,
                                    emit_datasets=False, select=list(select or [])),
-        operator_args={"install_deps": False, "dbt_cmd_flags": ["--indirect-selection", "cautious"]},
+        operator_args=operator_args,
     )
+    if watcher:
+        _producer_first(group)
+    return group
+
+
+def _tasks(group: TaskGroup) -> list:
+    out = []
+    for child in group.children.values():
+        out.extend(_tasks(child) if isinstance(child, TaskGroup) else [child])
+    return out
+
+
+def _producer_first(group: TaskGroup) -> None:
+    """Watcher mode inside a task group: Cosmos leaves the producer (the one ``dbt build``) beside the
+    model tasks, which then wait for its results. Make it their upstream instead, as Cosmos does for a
+    ``DbtDag`` (trigger rule ``all_done``, so a failed build still reports each model's own state): no model
+    task occupies a slot before the build runs, and an executor that runs one task at a time
+    (``dag.test()``) cannot start a watcher ahead of the build it waits for."""
+    tasks = _tasks(group)
+    producer = next(t for t in tasks if t.task_id.endswith("." + PRODUCER_WATCHER_TASK_ID))
+    members = {t.task_id for t in tasks}
+    for task in tasks:
+        if task is producer or task.task_id.endswith("." + PRODUCER_WATCHER_DONE_TASK_ID):
+            continue
+        if not task.upstream_task_ids & members:
+            producer >> task
+            task.trigger_rule = "all_done"

@@ -63,12 +63,19 @@ def test_dags_are_linked_by_assets(airflow_dagbag):
     assert MARTS_ASSET_URI in {o.uri for t in build.tasks for o in t.outlets}
 
 
-def test_build_warehouse_has_a_task_per_dbt_model_that_builds_and_tests_it(airflow_dagbag):
+def test_build_warehouse_runs_one_dbt_build_watched_per_model(airflow_dagbag):
+    """Watcher mode: one producer runs `dbt build`; every model and its tests have a task that reports
+    the node's result, and all of them wait for the build (so a one-slot executor cannot deadlock)."""
     tasks = {t.task_id: t for t in airflow_dagbag.dags["build_warehouse"].tasks}
-    model = next(t for i, t in tasks.items() if i.startswith("dbt.capital_adequacy"))
-    assert type(model).__name__ == "DbtBuildLocalOperator", type(model).__name__  # model + its tests
-    assert any(i.startswith("dbt.stg_submissions__capital_reports") for i in tasks)
-    assert not any(i.endswith(".test") for i in tasks)
+    producers = [i for i in tasks if i.endswith(".dbt_producer_watcher")]
+    assert producers == ["dbt.dbt_producer_watcher"]
+    model = tasks["dbt.capital_adequacy.run"]
+    assert type(model).__name__ == "DbtRunWatcherOperator", type(model).__name__
+    assert "dbt.capital_adequacy.test" in tasks and "dbt.stg_submissions__capital_reports.run" in tasks
+    producer = tasks["dbt.dbt_producer_watcher"]
+    roots = [t for i, t in tasks.items() if i.startswith("dbt.") and t is not producer
+             and not any(u.startswith("dbt.") for u in t.upstream_task_ids)]
+    assert roots == [], [t.task_id for t in roots]
 
 
 @pytest.mark.parametrize("path", DAG_FILES, ids=lambda p: p.name)

@@ -251,3 +251,16 @@ def test_signals_are_derived_once_per_record_version(warehouse, loader_url, feed
     finally:
         with warehouse.connect(autocommit=True) as c:
             c.execute(f"drop table if exists {part}")
+
+
+def test_person_lists_with_empty_items_are_tokenised_item_by_item():
+    """A shareholder change listing persons and firms, served with a doubled and a trailing separator
+    (seen in the small/13 world: it crashed the loader): persons become tokens, firms and empty items stay."""
+    from include.external.pseudonymise import pseudonymise_record
+
+    key = b"k" * 32
+    rec = {"change_type": "股东变更", "before": "张三；；某某科技有限公司；", "after": "李四"}
+    out = pseudonymise_record("registry_changes", rec, key)
+    parts = out["before"].split("；")
+    assert parts[0].startswith("tk_") and parts[1] == "" and parts[2] == "某某科技有限公司" and parts[3] == ""
+    assert out["after"].startswith("tk_") and "张三" not in out["before"]

@@ -1,5 +1,5 @@
 """The walking skeleton end to end: simulate → ingest_submissions → build_warehouse, in-process
-through Airflow (dag.test()), against the real warehouse; then again, to prove idempotence."""
+through Airflow (dag.test()), against the real warehouse; then the ingest DAGs again, to prove idempotence."""
 
 from __future__ import annotations
 
@@ -61,10 +61,14 @@ def test_mart_flags_exactly_the_planted_capital_breaches(first_run):
 
 
 def test_second_run_loads_nothing_twice(first_run, warehouse):
+    """The ingest DAGs again over the same landing zone and feeds: nothing new in raw, no batch twice
+    (a rebuild of unchanged inputs is dbt's and is exercised by test_warehouse_build; running the build
+    and scoring DAGs again here would double this test's time for no new assertion)."""
     from include.cli import run_dags
 
     _, _, before = first_run
-    run_dags()
+    states = run_dags(("ingest_submissions", "ingest_external"))
+    assert all("success" in s for s in states.values()), states
     assert _counts(warehouse) == before
 
 

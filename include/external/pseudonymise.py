@@ -43,7 +43,8 @@ def _name(v: Any, key: bytes) -> Any:
 def _names_in_list(v: Any, key: bytes) -> Any:
     if not isinstance(v, str) or not v:
         return v
-    return LIST_SEP.join(p if _ORG.search(p) else token(p, "name", key) for p in v.split(LIST_SEP))
+    # empty items (a doubled or trailing separator, as served) stay empty
+    return LIST_SEP.join(p if not p.strip() or _ORG.search(p) else token(p, "name", key) for p in v.split(LIST_SEP))
 
 
 def pseudonymise_record(feed: str, rec: dict, key: bytes) -> dict:
