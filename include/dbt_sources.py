@@ -49,6 +49,9 @@ def sources_dict() -> dict:
                     {"name": "submission", "description": "每次报送 / One row per received submission"},
                     {"name": "batch", "description": "每个数据文件的处理状态 / Lifecycle of every data file"},
                     {"name": "dq_result", "description": "质量规则结果 / Quality rule results per batch"},
+                    {"name": "dq_summary",
+                     "description": "报送质量汇总 / Data-quality summary per institution and period (timeliness, "
+                                    "versions needed), rebuilt by the loader after each ingest run"},
                 ],
             },
         ],
