@@ -29,7 +29,8 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	cd dbt_project && ../$(VENV)/bin/sqlfluff lint models --processes 2
-	$(PY) -m pytest -q
+	@# a base temp of its own: two suites on one machine must not clean up each other's tmp_path dirs
+	$(PY) -m pytest -q --basetemp="$$(mktemp -d -t sv-pytest-XXXXXX)"
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
