@@ -30,7 +30,7 @@ test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	cd dbt_project && ../$(VENV)/bin/sqlfluff lint models --processes 2
 	@# a base temp of its own: two suites on one machine must not clean up each other's tmp_path dirs
-	@bt=$$(mktemp -d -t sv-pytest-XXXXXX); $(PY) -m pytest -q --basetemp="$$bt"; rc=$$?; rm -rf "$$bt"; exit $$rc
+	bt=$$(mktemp -d -t sv-pytest-XXXXXX); $(PY) -m pytest -q --basetemp="$$bt"; rc=$$?; rm -rf "$$bt"; exit $$rc
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
