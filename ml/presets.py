@@ -66,7 +66,6 @@ _FIRM_TEXTS = {
     "registered_capital_log": ("注册资本（对数）", "registered capital (log)"),
     "fundraising_prone_industry": ("属非法集资高发行业", "industry where illegal fundraising concentrates"),
     "customer_of_institutions": ("开户机构数", "institutions the firm is a customer of"),
-    "months_as_customer": ("作为对公客户的月数", "months as a corporate customer"),
     "lender_count": ("贷款机构数", "number of lenders"),
     "loan_count": ("贷款笔数", "number of loans"),
     "loan_balance_log": ("贷款余额（对数）", "loan balance (log)"),

@@ -371,7 +371,6 @@ joined as (
     select
         spine.firm_uscc,
         spine.period,
-        spine.first_customer_period,
         customer_state.industry_code,
         customer_state.registered_capital,
         customer_state.founded_date,
@@ -449,10 +448,6 @@ final as (
         ln(1 + coalesce(registered_capital, 0) / 10000.0) as registered_capital_log,
         coalesce(industry_code in ({{ prone_industries }}), false)::int as fundraising_prone_industry,
         customer_of_institutions,
-        (
-            (extract(year from period) * 12 + extract(month from period))
-            - (extract(year from first_customer_period) * 12 + extract(month from first_customer_period))
-        )::int as months_as_customer,
         -- borrowing across all lenders (loan snapshots of t)
         lender_count,
         loan_count,
