@@ -105,3 +105,27 @@ def airflow_dagbag(warehouse):
                 os.environ.pop(k, None)
             else:
                 os.environ[k] = v
+
+
+ORPHAN = "X9001"  # see tests/test_warehouse_build.py
+
+
+@pytest.fixture(scope="session")
+def built_warehouse(warehouse):
+    """tiny/11 simulated, ingested by the loader, and the whole dbt project built (seeds, models, tests),
+    once per session for every module that reads it (test_warehouse_build, test_rls, test_ml_firm).
+    Plus one institution that delivered a capital report but no institution record (its record quarantined
+    or late): the build must still pass and keep it (tests/test_warehouse_build.py)."""
+    from bench.warehouse.prepare import ingest_pending
+    from include import simulate
+    from include.cli import _dbt
+    from include.config import paths
+    from tests.test_ingest import capital_rows, submit
+
+    p = paths()
+    simulate.generate(p.landing, p.ground_truth, preset="tiny", seed=11)
+    submit(p.landing, ORPHAN, capital_rows(ORPHAN))
+    ingest_pending()
+    proc = _dbt(["build"], check=False)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    return warehouse

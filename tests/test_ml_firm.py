@@ -16,8 +16,6 @@ from datetime import date, datetime, timedelta, timezone
 import pandas as pd
 import pytest
 
-from tests.test_warehouse_build import built_warehouse  # noqa: F401  (session fixture)
-
 pytestmark = pytest.mark.slow
 CUT = date(2025, 6, 30)  # tiny/11: its two firm cases (Sep and Oct 2025) are after it
 KEY = "PITF-"
@@ -70,7 +68,7 @@ def _frame(conn, table: str) -> pd.DataFrame:
 
 
 @pytest.fixture(scope="module")
-def firm_builds(built_warehouse):  # noqa: F811
+def firm_builds(built_warehouse):
     from include.cli import _dbt
 
     with built_warehouse.connect(autocommit=True) as conn:
@@ -163,7 +161,7 @@ def test_the_training_panel_leaves_out_firms_the_regulator_already_has_a_case_on
     assert len(training) == len(features) - len(known)
 
 
-def test_the_firm_preset_trains_and_scores_on_the_built_warehouse(firm_builds, built_warehouse):  # noqa: F811
+def test_the_firm_preset_trains_and_scores_on_the_built_warehouse(firm_builds, built_warehouse):
     from ml import dag_tasks, scoring, workflow
     from ml.presets import FIRM
     from ml.train import TrainConfig

@@ -8,8 +8,6 @@ import secrets
 import psycopg
 import pytest
 
-from tests.test_warehouse_build import built_warehouse  # noqa: F401  (session fixture)
-
 pytestmark = pytest.mark.slow
 
 MARTS = ("marts_portraits.institution_portrait", "marts_prudential.prudential_indicators",
@@ -31,7 +29,7 @@ def _login(warehouse, role: str) -> psycopg.Connection:
 
 
 @pytest.fixture(scope="module")
-def two_bureaus(built_warehouse):  # noqa: F811
+def two_bureaus(built_warehouse):
     with built_warehouse.connect() as conn:
         rows = conn.execute("select bureau_code from marts_portraits.institution_portrait where bureau_code <> 'HQ' "
                             "group by 1 order by count(*) desc, 1 limit 2").fetchall()
@@ -39,7 +37,7 @@ def two_bureaus(built_warehouse):  # noqa: F811
     return [r[0] for r in rows]
 
 
-def test_each_bureau_sees_only_its_own_rows(built_warehouse, two_bureaus):  # noqa: F811
+def test_each_bureau_sees_only_its_own_rows(built_warehouse, two_bureaus):
     for bureau in two_bureaus:
         with _login(built_warehouse, f"sup_{bureau.lower()}") as conn:
             for mart in MARTS:
@@ -52,7 +50,7 @@ def test_each_bureau_sees_only_its_own_rows(built_warehouse, two_bureaus):  # no
         assert own == expected > 0
 
 
-def test_guarantee_networks_are_visible_to_every_lender_bureau(built_warehouse, two_bureaus):  # noqa: F811
+def test_guarantee_networks_are_visible_to_every_lender_bureau(built_warehouse, two_bureaus):
     bureau = two_bureaus[0]
     with _login(built_warehouse, f"sup_{bureau.lower()}") as conn:
         seen = conn.execute("select bureau_codes from marts_networks.guarantee_networks").fetchall()
@@ -63,14 +61,14 @@ def test_guarantee_networks_are_visible_to_every_lender_bureau(built_warehouse, 
     assert all(bureau in codes for (codes,) in seen)
 
 
-def test_hq_sees_every_bureau(built_warehouse):  # noqa: F811
+def test_hq_sees_every_bureau(built_warehouse):
     with built_warehouse.connect() as admin:
         total = admin.execute("select count(*) from marts_portraits.institution_portrait").fetchone()[0]
     with _login(built_warehouse, "sup_hq") as conn:
         assert conn.execute("select count(*) from marts_portraits.institution_portrait").fetchone()[0] == total > 0
 
 
-def test_bi_reader_alone_sees_no_rows_and_nobody_reads_below_the_marts(built_warehouse, two_bureaus):  # noqa: F811
+def test_bi_reader_alone_sees_no_rows_and_nobody_reads_below_the_marts(built_warehouse, two_bureaus):
     with built_warehouse.connect("bi_reader") as conn:
         assert conn.execute("select count(*) from marts_portraits.institution_portrait").fetchone()[0] == 0
     with _login(built_warehouse, f"sup_{two_bureaus[0].lower()}") as conn:

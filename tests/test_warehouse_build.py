@@ -1,5 +1,6 @@
 """The dbt warehouse built on the `tiny` universe (seed 11, the same as the end-to-end test, so the two
-share one ingest): every model and dbt test passes, and the marts find what the simulator planted."""
+share one ingest; fixture ``built_warehouse`` in conftest.py): every model and dbt test passes, and the
+marts find what the simulator planted."""
 
 from __future__ import annotations
 
@@ -11,26 +12,7 @@ import pytest
 from include.config import paths
 
 pytestmark = pytest.mark.slow
-ORPHAN = "X9001"  # reports capital, never an accepted institution record
-
-
-@pytest.fixture(scope="session")
-def built_warehouse(warehouse):
-    """tiny/11 simulated, ingested by the loader, and the whole dbt project built (seeds, models, tests).
-    Plus one institution that delivered a capital report but no institution record (its record quarantined
-    or late): the build must still pass and keep it (test below)."""
-    from bench.warehouse.prepare import ingest_pending
-    from include import simulate
-    from include.cli import _dbt
-    from tests.test_ingest import capital_rows, submit
-
-    p = paths()
-    simulate.generate(p.landing, p.ground_truth, preset="tiny", seed=11)
-    submit(p.landing, ORPHAN, capital_rows(ORPHAN))
-    ingest_pending()
-    proc = _dbt(["build"], check=False)
-    assert proc.returncode == 0, proc.stdout[-6000:]
-    return warehouse
+ORPHAN = "X9001"  # reports capital, never an accepted institution record (submitted by conftest.built_warehouse)
 
 
 def _truth() -> dict:
