@@ -1,12 +1,13 @@
 """
 ### retrain_models — train candidates in parallel, evaluate out of time, register, promote
 
-**Purpose.** Retrains the early-warning models on the point-in-time panel of the warehouse: one mapped
-task per candidate (`logreg` scorecard, `gbm`), each evaluated on the out-of-time holdout and in
-rolling-origin backtests against the rule baseline, with its report (Markdown + PNGs) and model
-logged to MLflow and registered as a new version. Then the best candidate becomes `challenger` and is
-promoted to `champion` only if it beats the champion on the same holdout (PR-AUC +0.01 or more,
-Brier not worse by more than 0.005; see `ml/registry.py`). Every version is kept.
+**Purpose.** Retrains the early-warning models on the point-in-time panels of the warehouse, one task
+group per panel (`ml.dag_tasks.DEFAULT_PRESETS`: `institution`, `firm`), each with its own registered
+model and champion: one mapped task per candidate (`logreg` scorecard, `gbm`), each evaluated on the
+out-of-time holdout and in rolling-origin backtests against the rule baseline, with its report
+(Markdown + PNGs) and model logged to MLflow and registered as a new version. Then the best candidate
+becomes `challenger` and is promoted to `champion` only if it beats the champion on the same holdout
+(PR-AUC +0.01 or more, Brier not worse by more than 0.005; see `ml/registry.py`). Every version is kept.
 
 **Schedule.** Monthly (1st, 03:00 UTC), when `score_risk` reports large feature drift (Asset
 `supervision://warehouse/ml/large_drift`), and on demand (trigger the DAG).
@@ -23,11 +24,12 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta
 
-from airflow.sdk import Asset, dag, task
+from airflow.sdk import Asset, TaskGroup, dag, task
 from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from include.assets import DRIFT_ASSET_URI
+from ml.dag_tasks import DEFAULT_PRESETS  # a tuple of names; ml.dag_tasks imports nothing heavy
 
 SCORER_CONN = "supervision_scorer"
 CANDIDATES = ["logreg", "gbm"]  # ml.models.CANDIDATES (not imported here: it pulls in scikit-learn)
@@ -46,20 +48,22 @@ CANDIDATES = ["logreg", "gbm"]  # ml.models.CANDIDATES (not imported here: it pu
 )
 def retrain_models():
     @task(max_active_tis_per_dagrun=2)
-    def train_candidate(kind: str) -> dict:
+    def train_candidate(preset: str, kind: str) -> dict:
         from include.warehouse.connection import airflow_conn_url
         from ml.dag_tasks import train_candidate as train
 
-        return train("institution", kind, airflow_conn_url(SCORER_CONN))
+        return train(preset, kind, airflow_conn_url(SCORER_CONN))
 
     @task
-    def promote(trained: list[dict]) -> dict:
+    def promote(preset: str, trained: list[dict]) -> dict:
         from include.warehouse.connection import airflow_conn_url
         from ml.dag_tasks import choose_and_promote
 
-        return choose_and_promote("institution", list(trained), airflow_conn_url(SCORER_CONN))
+        return choose_and_promote(preset, list(trained), airflow_conn_url(SCORER_CONN))
 
-    promote(train_candidate.expand(kind=CANDIDATES))
+    for preset in DEFAULT_PRESETS:  # a group per panel: one panel failing to train leaves the other's
+        with TaskGroup(group_id=preset):
+            promote(preset, train_candidate.partial(preset=preset).expand(kind=CANDIDATES))
 
 
 retrain_models()

@@ -1,14 +1,16 @@
 """
 ### score_risk — the champion early-warning models score the latest period
 
-**Purpose.** When the warehouse is rebuilt, the champion model of each panel (today: the institution
-panel `marts_features.institution_quarter_training`) scores its latest period into `ml.risk_scores`:
+**Purpose.** When the warehouse is rebuilt, the champion model of each panel (`ml.dag_tasks.DEFAULT_PRESETS`:
+the institution panel `marts_features.institution_quarter_training` and the firm panel
+`marts_features.firm_month_training`, one task each) scores its latest period into `ml.risk_scores`:
 calibrated probability, warning level (red/orange/yellow/blue from the cut-offs in
 `SUPERVISION_ML_CUTOFFS`, raised by rule overrides such as capital under the minimum) and the top
 reasons with their contributions. Feature drift (PSI per feature against the training rows) goes to
 `ml.feature_drift`; large drift is logged and emits the Asset that triggers `retrain_models`. On a
 fresh installation without a champion it trains the candidates and applies the promotion rule first;
-if the panel is too short to train on (e.g. the `tiny` preset) the task is skipped with the reason.
+if the panel is too short to train on (e.g. the institution panel of the `tiny` preset) or no candidate
+beats the rule baseline, that panel's task is skipped with the reason and the other panels still score.
 
 **Schedule.** Data-aware: the Asset `supervision://warehouse/marts` from `build_warehouse`.
 
@@ -18,7 +20,8 @@ under `$SUPERVISION_HOME/mlflow`.
 **Outputs.** `ml.risk_scores`, `ml.feature_drift`; Assets `supervision://warehouse/ml/risk_scores` and,
 on large drift, `supervision://warehouse/ml/large_drift`. Then the serving marts that read the scores
 (`stg_ml__latest_risk_scores` and everything downstream of it: the portraits and the warnings list) are
-rebuilt by Cosmos (task group `serving`), so supervisors see the new levels and reasons at once.
+rebuilt by Cosmos (task group `serving`, once at least one panel scored and none failed), so supervisors
+see the new levels and reasons at once.
 
 **Rerun.** Safe: the scores of a (period, model, version) are replaced in one transaction.
 """
@@ -31,6 +34,7 @@ from airflow.sdk import Asset, dag, get_current_context, task
 
 from include.assets import DRIFT_ASSET_URI, MARTS_ASSET_URI, SCORES_ASSET_URI
 from include.cosmos_dbt import dbt_task_group
+from ml.dag_tasks import DEFAULT_PRESETS  # a tuple of names; ml.dag_tasks imports nothing heavy
 
 SCORER_CONN = "supervision_scorer"
 
@@ -47,13 +51,13 @@ SCORER_CONN = "supervision_scorer"
 )
 def score_risk():
     @task(outlets=[Asset(SCORES_ASSET_URI)])
-    def score_institutions() -> dict:
+    def score(preset: str) -> dict:
         from airflow.sdk.exceptions import AirflowSkipException
 
         from include.warehouse.connection import airflow_conn_url
         from ml.dag_tasks import score_preset
 
-        out = score_preset("institution", airflow_conn_url(SCORER_CONN), get_current_context()["run_id"])
+        out = score_preset(preset, airflow_conn_url(SCORER_CONN), get_current_context()["run_id"])
         if not out["scored"]:
             raise AirflowSkipException(out["reason"])  # e.g. too little history to train a first model
         return out
@@ -67,9 +71,13 @@ def score_risk():
             raise AirflowSkipException("no feature with large drift")
         return summary["large_drift"]
 
-    scores = score_institutions()
-    flag_large_drift(scores)
-    scores >> dbt_task_group("serving", select=["stg_ml__latest_risk_scores+"])
+    scores = []
+    for preset in DEFAULT_PRESETS:  # one task per panel: a panel that cannot score yet skips alone
+        summary = score.override(task_id=f"score_{preset}")(preset)
+        flag_large_drift.override(task_id=f"flag_large_drift_{preset}")(summary)
+        scores.append(summary)
+    scores >> dbt_task_group("serving", select=["stg_ml__latest_risk_scores+"],
+                             root_trigger_rule="none_failed_min_one_success")
 
 
 score_risk()

@@ -39,9 +39,12 @@ MODE = ExecutionMode(os.environ.get("SUPERVISION_DBT_EXECUTION", "watcher"))
 DBT_EXECUTABLE = Path(os.environ.get("SUPERVISION_DBT_EXECUTABLE", Path(os.sys.executable).parent / "dbt"))
 
 
-def dbt_task_group(group_id: str, select: list[str] | None = None) -> DbtTaskGroup:
+def dbt_task_group(group_id: str, select: list[str] | None = None,
+                   root_trigger_rule: str | None = None) -> DbtTaskGroup:
     """A task group of the dbt project's nodes (``select``: dbt selectors, default every node), run as
-    the ``transformer`` role through the Airflow connection ``supervision_transformer``."""
+    the ``transformer`` role through the Airflow connection ``supervision_transformer``.
+    ``root_trigger_rule``: the trigger rule of the group's first tasks (watcher mode: the producer), e.g.
+    ``none_failed_min_one_success`` to build after several upstream tasks of which some may skip."""
     if not MANIFEST.exists():
         raise FileNotFoundError(f"dbt manifest not found at {MANIFEST}; run `python -m include.cli dbt-parse`")
     watcher = MODE == ExecutionMode.WATCHER
@@ -67,6 +70,9 @@ def dbt_task_group(group_id: str, select: list[str] | None = None) -> DbtTaskGro
     )
     if watcher:
         _producer_first(group)
+    if root_trigger_rule:
+        for task in group.roots:
+            task.trigger_rule = root_trigger_rule
     return group
 
 

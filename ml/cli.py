@@ -8,8 +8,8 @@
     score     score the latest period of a panel with the champion into ml.risk_scores (+ drift)
     report    print where a version's report is
 
-A panel is ``--data institution`` (the warehouse's institution panel) or any CSV / Parquet file or
-``schema.table`` with ``--entity --period --label --features`` naming its columns, e.g.
+A panel is ``--data institution`` or ``--data firm`` (the warehouse's panels, ``ml/presets.py``) or
+any CSV / Parquet file or ``schema.table`` with ``--entity --period --label --features`` naming its columns, e.g.
 
     python -m ml train --data loans.csv --entity borrower --period month --label defaulted \\
         --features dti,utilisation,arrears --name loan_default

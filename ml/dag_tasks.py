@@ -1,28 +1,34 @@
 """What the ``score_risk`` and ``retrain_models`` DAGs call, free of Airflow imports (tested directly).
 
 Tasks exchange small dicts (versions, metrics, counts), never frames: each task reloads the panel from
-the warehouse through the scorer role.
+the warehouse through the scorer role. Cheap to import (pandas and scikit-learn are imported inside the
+functions): the DAG files read ``DEFAULT_PRESETS`` from here while they are parsed.
 """
 
 from __future__ import annotations
 
 import logging
+from typing import TYPE_CHECKING
 
-from ml.levels import LevelConfig
-from ml.panel import Panel, load
-from ml.presets import PRESETS
+if TYPE_CHECKING:
+    from ml.panel import Panel
 
 log = logging.getLogger(__name__)
-DEFAULT_PRESETS = ("institution",)
+#: The panels (keys of ``ml.presets.PRESETS``) the DAGs score and retrain, each with its own champion.
+DEFAULT_PRESETS = ("institution", "firm")
 
 
 def panel(preset: str, db_url: str) -> Panel:
+    from ml.panel import load
+    from ml.presets import PRESETS
+
     p = PRESETS[preset]
     return load(p.source, p.spec, db_url)
 
 
 def train_candidate(preset: str, kind: str, db_url: str) -> dict:
     from ml import workflow
+    from ml.presets import PRESETS
 
     p = PRESETS[preset]
     out = workflow.train_one(panel(preset, db_url), p.model_name, kind)
@@ -31,6 +37,7 @@ def train_candidate(preset: str, kind: str, db_url: str) -> dict:
 
 def choose_and_promote(preset: str, trained: list[dict], db_url: str) -> dict:
     from ml import workflow
+    from ml.presets import PRESETS
 
     p = PRESETS[preset]
     challenger = workflow.choose_challenger(p.model_name, trained)
@@ -42,6 +49,7 @@ def choose_and_promote(preset: str, trained: list[dict], db_url: str) -> dict:
 
 def has_champion(preset: str) -> bool:
     from ml import registry
+    from ml.presets import PRESETS
 
     return registry.alias_version(PRESETS[preset].model_name, "champion") is not None
 
@@ -52,7 +60,9 @@ def score_preset(preset: str, db_url: str, run_id: str | None = None) -> dict:
     (too few labelled periods or events, e.g. the `tiny` preset) or no candidate beats the rule
     baseline, nothing is scored and ``{"scored": False, "reason": ...}`` says why."""
     from ml import scoring
+    from ml.levels import LevelConfig
     from ml.models import TrainingError
+    from ml.presets import PRESETS
     from ml.splits import SplitError
 
     p = PRESETS[preset]

@@ -4,7 +4,9 @@ Cut-offs are configurable (``--cutoffs red=0.5,orange=0.25,yellow=0.1,blue=0.03`
 ``SUPERVISION_ML_CUTOFFS`` variable in the same form). Overrides are rules on columns of the scoring
 frame: a row whose column is truthy is raised to at least the rule's level, and the rule is recorded
 in ``ml.risk_scores.overrides``. Defaults: capital adequacy under the regulatory minimum -> at least
-orange; a confirmed illegal-fundraising flow pattern -> red.
+orange (institution panel: ``car_below_minimum``); a confirmed illegal-fundraising flow pattern -> red
+(firm panel: ``confirmed_flow_pattern``, a flow alert on one of the firm's accounts in the scored month).
+A rule whose column a panel lacks does not apply to it.
 """
 
 from __future__ import annotations

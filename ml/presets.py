@@ -61,4 +61,55 @@ INSTITUTION = Preset(
     texts=_INST_TEXTS,
 )
 
-PRESETS = {"institution": INSTITUTION}
+_FIRM_TEXTS = {
+    "firm_age_years": ("成立年限", "years since the firm was founded"),
+    "registered_capital_log": ("注册资本（对数）", "registered capital (log)"),
+    "fundraising_prone_industry": ("属非法集资高发行业", "industry where illegal fundraising concentrates"),
+    "customer_of_institutions": ("开户机构数", "institutions the firm is a customer of"),
+    "lender_count": ("贷款机构数", "number of lenders"),
+    "loan_count": ("贷款笔数", "number of loans"),
+    "loan_balance_log": ("贷款余额（对数）", "loan balance (log)"),
+    "overdue_balance_share": ("逾期贷款余额占比", "share of the loan balance overdue"),
+    "max_overdue_days": ("最长逾期天数", "longest days overdue"),
+    "npl_balance_share": ("不良贷款余额占比", "share of the loan balance non-performing"),
+    "special_mention_share": ("关注类贷款余额占比", "share of the loan balance special mention"),
+    "overdue_months_6m": ("近六个月逾期月数", "months with arrears in the last six"),
+    "loan_balance_chg_3m": ("贷款余额三个月变化", "change in loan balance over three months"),
+    "lender_count_chg_6m": ("贷款机构数六个月变化", "change in the number of lenders over six months"),
+    "guarantees_given": ("对外担保笔数", "guarantees given for others' loans"),
+    "guarantees_given_amount_log": ("对外担保金额（对数）", "amount guaranteed for others (log)"),
+    "guaranteed_loans_overdue": ("所担保贷款逾期笔数", "guaranteed loans overdue"),
+    "guarantees_received": ("获得担保笔数", "guarantees securing its own loans"),
+    "flow_accounts": ("有入账的账户数", "accounts receiving inflows"),
+    "flow_payers": ("付款对手数", "distinct paying counterparties"),
+    "flow_individual_share": ("个人付款人占比", "share of payers who are individuals"),
+    "flow_elderly_share": ("老年付款人占比", "share of payers aged 60 or more"),
+    "flow_round_share": ("整数金额入账占比", "share of round-amount inflows"),
+    "flow_keyword_share": ("投资类用途入账占比", "share of inflows with an investment purpose"),
+    "flow_inflow_amount_log": ("入账金额（对数）", "inflow amount (log)"),
+    "flow_repaid_investors": ("定期收到返款的付款人数", "payers receiving regular payouts"),
+    "flow_concentrated_outflow_share": ("资金集中流出占比", "share of inflows moved on to a few accounts"),
+    "flow_alert_accounts": ("触发资金流预警的账户数", "accounts with an illegal-fundraising flow alert"),
+    "flow_alert_months_3m": ("近三个月资金流预警月数", "months with a flow alert in the last three"),
+    "court_cases_12m": ("近一年法院执行案件数", "court enforcement cases in the last year"),
+    "court_cases_3m": ("近三个月法院执行案件数", "court enforcement cases in the last three months"),
+    "court_amount_12m_log": ("近一年执行标的（对数）", "amount under enforcement in the last year (log)"),
+    "registry_changes_6m": ("近六个月工商变更次数", "registry changes in the last six months"),
+    "adverts_6m": ("近六个月广告线索数", "advert leads in the last six months"),
+    "illegal_promo_adverts_6m": ("近六个月非法集资宣传广告数", "illegal-fundraising adverts in the last six months"),
+    "news_mentions_6m": ("近六个月新闻提及数", "news mentions in the last six months"),
+    "negative_news_6m": ("近六个月负面新闻数", "negative news in the last six months"),
+    "red_flag_count": ("当月红旗数", "red flags raised this month"),
+}
+
+FIRM = Preset(
+    model_name="firm_risk",
+    entity_type="firm",
+    source="marts_features.firm_month_training",
+    spec=PanelSpec(
+        entity="firm_uscc", period="period", label="label_case_6m",
+        features=tuple(_FIRM_TEXTS), baseline="red_flag_count", extra=("confirmed_flow_pattern",)),
+    texts=_FIRM_TEXTS,
+)
+
+PRESETS = {"institution": INSTITUTION, "firm": FIRM}

@@ -114,9 +114,9 @@ ORPHAN = "X9001"  # reports capital, never an accepted institution record
 def built_warehouse(warehouse: Warehouse) -> Warehouse:
     """tiny/11 simulated, ingested by the loader, and the whole dbt project built (seeds, models, tests).
     Plus one institution that delivered a capital report but no institution record (its record quarantined
-    or late): the build must still pass and keep it (tests/test_warehouse_build.py). Defined here, once, so every
-    module that uses it (test_warehouse_build, test_rls) shares one build: a fixture imported into a second
-    module is a second fixture and would build (and submit the orphan) twice."""
+    or late): the build must still pass and keep it (tests/test_warehouse_build.py). Defined here, once, so
+    every module that uses it (test_warehouse_build, test_rls, test_ml_firm) shares one build: a fixture
+    imported into a second module is a second fixture and would build (and submit the orphan) twice."""
     from bench.warehouse.prepare import ingest_pending
     from include import simulate
     from include.cli import _dbt

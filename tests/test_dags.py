@@ -95,3 +95,31 @@ def test_dag_files_use_the_task_sdk(path: Path):
     text = path.read_text()
     assert "from airflow.sdk import" in text
     assert "from airflow.models" not in text and "from airflow.decorators" not in text
+
+
+def test_scoring_and_retraining_cover_every_preset(airflow_dagbag):
+    """One scoring task and one retraining group per panel (institution and firm), and the serving marts
+    rebuild once any panel scored: a panel that cannot train yet (skipped) must not hold back the other."""
+    from ml.dag_tasks import DEFAULT_PRESETS
+    from ml.presets import PRESETS
+
+    assert set(DEFAULT_PRESETS) == set(PRESETS) == {"institution", "firm"}
+    score = airflow_dagbag.dags["score_risk"]
+    retrain = airflow_dagbag.dags["retrain_models"]
+    for preset in DEFAULT_PRESETS:
+        t = score.get_task(f"score_{preset}")
+        assert f"flag_large_drift_{preset}" in t.downstream_task_ids
+        serving_roots = [score.get_task(i) for i in t.downstream_task_ids if i.startswith("serving.")]
+        assert serving_roots and all(r.trigger_rule == "none_failed_min_one_success" for r in serving_roots)
+        assert retrain.get_task(f"{preset}.train_candidate").downstream_task_ids == {f"{preset}.promote"}
+
+
+def test_dag_task_helpers_import_nothing_heavy():
+    """DAG files read DEFAULT_PRESETS from ml.dag_tasks while they are parsed."""
+    import subprocess
+    import sys
+
+    code = f"import sys, ml.dag_tasks; print(sorted(m for m in {sorted(HEAVY)!r} if m in sys.modules))"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True,
+                         cwd=Path(__file__).parents[1]).stdout.strip()
+    assert out == "[]"

@@ -1,5 +1,6 @@
 """The dbt warehouse built on the `tiny` universe (seed 11, the same as the end-to-end test, so the two
-share one ingest): every model and dbt test passes, and the marts find what the simulator planted."""
+share one ingest; fixture ``built_warehouse`` in conftest.py): every model and dbt test passes, and the
+marts find what the simulator planted."""
 
 from __future__ import annotations
 
@@ -95,16 +96,22 @@ def test_flow_alerts_flag_every_scheme_account_and_no_hard_negative(built_wareho
 
 def test_model_scores_reach_the_portraits_and_warnings(built_warehouse):
     """ml.risk_scores is empty until scoring runs (the build above proves that works); once the scorer
-    writes a score, the portrait and the institution's warnings carry its level and reasons."""
+    writes a score, the portrait and the entity's warnings carry its level and reasons: an institution's
+    and a firm's (the firm model scores firms by USCC; tiny/11's scheme firms have flow-pattern warnings)."""
     from include.cli import _dbt
 
     with built_warehouse.connect() as conn:
         code, period = conn.execute("select entity_id, period from marts_warnings.warnings "
                                     "where entity_type = 'institution' order by period desc limit 1").fetchone()
+        firm, firm_period = conn.execute("select entity_id, period from marts_warnings.warnings "
+                                         "where entity_type = 'firm' and period is not null "
+                                         "order by period desc, entity_id limit 1").fetchone()
     with built_warehouse.connect("scorer") as conn:
-        conn.execute("insert into ml.risk_scores (entity_type, entity_id, period, model_name, model_version, "
-                     "probability, warning_level, reasons) values ('institution', %s, %s, 'test_model', 'v1', "
-                     "0.91, 'red', '[{\"feature\": \"npl_ratio\"}]') on conflict do nothing", (code, period))
+        for etype, eid, p, prob, level in (("institution", code, period, 0.91, "red"),
+                                           ("firm", firm, firm_period, 0.42, "orange")):
+            conn.execute("insert into ml.risk_scores (entity_type, entity_id, period, model_name, model_version, "
+                         "probability, warning_level, reasons) values (%s, %s, %s, 'test_model', 'v1', %s, %s, "
+                         "'[{\"feature\": \"npl_ratio\"}]') on conflict do nothing", (etype, eid, p, prob, level))
     try:
         _dbt(["run", "-s", "stg_ml__latest_risk_scores+"])
         with built_warehouse.connect() as conn:
@@ -113,8 +120,14 @@ def test_model_scores_reach_the_portraits_and_warnings(built_warehouse):
                                     (code,)).fetchone()
             levels = {r[0] for r in conn.execute("select risk_warning_level from marts_warnings.warnings "
                                                  "where entity_id = %s", (code,))}
+            firm_portrait = conn.execute("select risk_warning_level, risk_probability from "
+                                         "marts_portraits.firm_portrait where firm_uscc = %s", (firm,)).fetchone()
+            firm_levels = {r[0] for r in conn.execute("select risk_warning_level from marts_warnings.warnings "
+                                                      "where entity_type = 'firm' and entity_id = %s", (firm,))}
         assert portrait == ("red", 0.91)
         assert levels == {"red"}
+        assert firm_portrait == ("orange", 0.42)
+        assert firm_levels == {"orange"}
     finally:
         with built_warehouse.connect("scorer") as conn:
             conn.execute("delete from ml.risk_scores where model_name = 'test_model'")
