@@ -422,6 +422,27 @@ def test_from_world_adapts_a_world_with_the_entities(inputs):
     assert build_feeds(adapted).versions["penalties"] == build_feeds(inputs).versions["penalties"]
 
 
+def test_a_simulated_worlds_schemes_reach_the_feeds_at_their_own_months():
+    """The core keeps scheme months as indices; the feeds must see the same months (not 1970), so the
+    scheme firms advertise and are in the news while their schemes run."""
+    from include.simulate import build_world
+
+    world = build_world("tiny", 7)
+    adapted = from_world(world)
+    months = list(world.months)
+    for raw, s in zip(world.schemes.itertuples(), adapted.schemes.itertuples(), strict=True):
+        if 0 <= raw.start_month < len(months):
+            assert s.start_month == months[raw.start_month]
+        assert (s.collapse_month is None) == (raw.collapse_month < 0)
+        if raw.collapse_month >= 0:
+            assert s.collapse_month == months[raw.collapse_month]
+    feeds = build_feeds(adapted)
+    schemes = set(adapted.schemes["firm_uscc"])
+    advertised = {r["linked_id"] for r in feeds.advert_labels if r["is_illegal_fundraising_promo"]}
+    in_news = {m["entity_id"] for m in feeds.news_mentions}
+    assert advertised & schemes and in_news & schemes
+
+
 def test_small_scale_feeds_build():
     """The `small` preset's scale (its build time is measured by the simulator run, not asserted here)."""
     big = synthetic_inputs(7, n_firms=5000, n_institutions=80, n_months=24)

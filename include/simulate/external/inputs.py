@@ -124,8 +124,28 @@ def from_world(world) -> ExternalInputs:
         overdue = _overdue_from_frames(getattr(world, "frames", {}))
     return ExternalInputs(
         institutions=world.universe.institutions, firms=world.firms, persons=world.persons,
-        schemes=world.schemes, quarter_health=world.health.long(), months=list(world.months),
-        seed=int(world.seed), overdue_firms=overdue)
+        schemes=_scheme_dates(world.schemes, list(world.months)), quarter_health=world.health.long(),
+        months=list(world.months), seed=int(world.seed), overdue_firms=overdue)
+
+
+def _scheme_dates(schemes: pd.DataFrame, months: list) -> pd.DataFrame:
+    """The simulator core keeps a scheme's ``start_month`` / ``collapse_month`` as month *indices* into
+    the world's months (a start may be negative: before the window; a collapse of -1: beyond it), while
+    :class:`ExternalInputs` wants dates. Integer columns are turned into month ends (a collapse of -1
+    into None: still running); date columns are left as they are."""
+    sc = schemes.copy()
+    first = _month_end_of(months[0])
+
+    def month_at(i: int) -> date:
+        y, m = divmod(first.year * 12 + first.month - 1 + int(i), 12)
+        return month_end(y, m + 1)
+
+    if pd.api.types.is_integer_dtype(sc["start_month"]):
+        sc["start_month"] = [month_at(i) for i in sc["start_month"]]
+    if pd.api.types.is_integer_dtype(sc["collapse_month"]):
+        sc["collapse_month"] = pd.Series([month_at(i) if i >= 0 else None for i in sc["collapse_month"]],
+                                         index=sc.index, dtype=object)
+    return sc
 
 
 # --------------------------------------------------------------------------------------------------
