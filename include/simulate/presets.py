@@ -51,6 +51,7 @@ class Preset:
     n_merchants: int = 8  # retail merchants (hard negative)
     pension_share: float = 0.6  # elderly persons receiving a monthly pension (hard negative)
     stream_transactions: bool = False  # generate/write transactions month by month, never all at once
+    stream_loans: bool = False  # make loan and guarantee snapshots month by month while writing, never all at once
     # --- delivery defects and external data ---
     defects: str = "none"  # include.simulate.defects.resolve: "none", "default" (a few %), "all"
     external_feeds: bool = True  # generate() also writes the external feeds beside the landing zone
@@ -86,7 +87,8 @@ PRESETS: dict[str, Preset] = {
                      n_guarantee_circles=20, n_guarantee_chains=20),
     "large": Preset("large", n_institutions=400, n_quarters=8, n_firms=100_000, n_persons=1_000_000,
                     n_transactions=50_000_000, n_schemes=80, n_payroll=800, n_merchants=1_200,
-                    n_guarantee_circles=60, n_guarantee_chains=60, stream_transactions=True, external_feeds=False),
+                    n_guarantee_circles=60, n_guarantee_chains=60, stream_transactions=True, stream_loans=True,
+                    external_feeds=False),
 }
 
 
