@@ -14,7 +14,7 @@ from include import simulate
 from include.config import PROJECT_ROOT
 from include.simulate import build_world, docs, generate, write_world
 from include.simulate.landing import iter_submissions, read_manifest, tree_hashes
-from include.simulate.presets import get_preset
+from include.simulate.presets import Preset, get_preset
 
 #: Where the pipeline lives. include/simulate writes the ground truth; include/cli.py runs the
 #: simulator; include/config.py only *defines* where the directory is (StatePaths.ground_truth).
@@ -129,3 +129,27 @@ def test_summary_reports_throughput(run):
 def test_readme_dataset_reference_is_current():
     text = docs.README.read_text(encoding="utf-8")
     assert docs.current_block(text) == docs.render(), "run `python -m include.simulate.docs`"
+
+
+def test_readme_knob_table_lists_every_preset_field_with_its_default():
+    text = docs.README.read_text(encoding="utf-8")
+    table = text[text.index("| knob |"):text.index("### Measured")]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        if line.startswith("| `"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            for i, name in enumerate(re.findall(r"`(\w+)`", cells[0])):
+                rows[name] = [c.split(", ")[i] if ", " in c else c for c in cells[1:5]]
+    fields = {f.name: f for f in dataclasses.fields(Preset)}
+    assert set(rows) == set(fields) - {"name"}
+    for name, (default, *others) in rows.items():
+        for preset, cell in zip(("small", "medium", "large"), others, strict=True):
+            value = getattr(get_preset(preset), name)
+            if cell:  # blank: the default
+                assert cell.replace(",", "") == str(value).lower(), (name, preset, cell, value)
+            else:
+                assert value == getattr(get_preset("tiny"), name), (name, preset)
+        if default != "-":
+            want = getattr(get_preset("tiny"), name)
+            assert default.strip("`\"").replace(",", "") in (str(want).lower(), f"{want:.2f}" if isinstance(want, float)
+                                                             else str(want)), (name, default, want)

@@ -125,14 +125,15 @@ class World:
                          for f in (self.frames["loan"], self.frames["guarantee"]))
         return self.loan_detail.frames(self.loan_detail.snapshots([m]))
 
-    def month_frames(self, m: int) -> dict[str, pd.DataFrame]:
-        """Every dataset's rows for month index ``m``, in registry order (empty ones left out)."""
+    def month_frames(self, m: int, transactions: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+        """Every dataset's rows for month index ``m``, in registry order (empty ones left out);
+        ``transactions`` are the month's TRANSACTION rows if already made."""
         target = np.datetime64(self.months[m], "D")
         out = {}
         streamed = dict(zip(("loan", "guarantee"), self.loans(m), strict=True)) if self.loan_detail else {}
         for name, ds in DATASETS.items():
             if name == "transaction":
-                f = self.transactions(m)
+                f = self.transactions(m) if transactions is None else transactions
             elif name in streamed:
                 f = streamed[name]
             elif name in self.frames:
@@ -520,10 +521,11 @@ def write_world(world: World, landing_dir: Path, ground_truth_dir: Path, *,
         if only is not None and m not in only:
             continue
         t0 = time.perf_counter()
-        frames = world.month_frames(m)
-        if "transaction" in frames:
-            peak_chunk = max(peak_chunk, len(frames["transaction"]))
-        txn_seconds += time.perf_counter() - t0
+        txn = world.transactions(m)
+        txn_seconds += time.perf_counter() - t0  # transactions only (not the loans streamed with them)
+        peak_chunk = max(peak_chunk, len(txn))
+        frames = world.month_frames(m, transactions=txn)
+        del txn
         if month_hook is not None:
             frames = month_hook(world, m, frames)
         # per submitter: a dataset's text rows, or (frame, positions) of a big one, formatted when its

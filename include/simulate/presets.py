@@ -7,11 +7,13 @@ Every knob is an explicit field of :class:`Preset`; a preset is just a set of va
 =========  ============  =======  ========  =======  ====================  ==============================
 preset     institutions  firms    persons   months   transactions (rows)   use
 =========  ============  =======  ========  =======  ====================  ==============================
-tiny       10            200      2,000     12       ~20k                  unit tests, < 3 s
-small      80            5,000    50,000    24       ~1M                   the demo, < 30 s with writing
-medium     200           20,000   200,000   24       ~5M                   benchmarks
+tiny       10            200      2,000     12       ~20k                  unit tests, ~6 s
+small      80            5,000    50,000    24       ~1M                   the demo, ~45-50 s with writing
+medium     200           20,000   200,000   24       ~5M                   benchmarks, ~3.5 min
 large      400           100,000  1,000,000 24       ~50M                  streaming, memory bounded
 =========  ============  =======  ========  =======  ====================  ==============================
+
+Wall times measured on 2 shared cores (include/simulate/README.md, "Measured").
 """
 
 from __future__ import annotations
