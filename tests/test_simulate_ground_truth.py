@@ -10,10 +10,11 @@ from pathlib import Path
 
 import pytest
 
+from include import simulate
 from include.config import PROJECT_ROOT
 from include.simulate import build_world, docs, generate, write_world
 from include.simulate.landing import iter_submissions, read_manifest, tree_hashes
-from include.simulate.presets import get_preset
+from include.simulate.presets import Preset, get_preset
 
 #: Where the pipeline lives. include/simulate writes the ground truth; include/cli.py runs the
 #: simulator; include/config.py only *defines* where the directory is (StatePaths.ground_truth).
@@ -98,6 +99,25 @@ def test_streaming_is_chunked_by_month_and_gives_the_same_files(tmp_path, run):
     assert tree_hashes(tmp_path / "landing") == tree_hashes(root / "landing")
 
 
+def test_streaming_loans_keeps_no_month_by_loan_frames_and_gives_the_same_run(tmp_path, run, monkeypatch):
+    """The ``large`` path (transactions, loan and guarantee snapshots made a month at a time while
+    writing; big months formatted one submission at a time) on tiny: nothing month-by-loan stays in the
+    world, and landing, ground truth and external feeds are byte-identical to the in-memory run (the
+    prudential reports' loan figures, the under-classified loans and the firms' first overdue month come
+    from the month-by-month pass)."""
+    root, _ = run
+    monkeypatch.setattr(simulate, "BIG_MONTH_ROWS", 100)  # tiny's transactions, loans, customers, accounts
+    assert get_preset("large").stream_transactions and get_preset("large").stream_loans
+    streamed = dataclasses.replace(get_preset("tiny"), stream_transactions=True, stream_loans=True)
+    world = build_world(streamed, seed=5)
+    assert not {"transaction", "loan", "guarantee"} & set(world.frames)
+    loan, guarantee = world.loans(3)
+    assert len(loan) and set(loan["report_period"].dt.date) == set(guarantee["report_period"].dt.date) \
+        == {world.months[3]}
+    generate(tmp_path / "landing", tmp_path / "ground_truth", preset=streamed, seed=5, external=True)
+    assert tree_hashes(tmp_path) == tree_hashes(root)
+
+
 def test_summary_reports_throughput(run):
     _, summary = run
     for key in ("preset", "seed", "periods", "institutions", "rows", "submissions", "files", "bytes", "seconds",
@@ -109,3 +129,27 @@ def test_summary_reports_throughput(run):
 def test_readme_dataset_reference_is_current():
     text = docs.README.read_text(encoding="utf-8")
     assert docs.current_block(text) == docs.render(), "run `python -m include.simulate.docs`"
+
+
+def test_readme_knob_table_lists_every_preset_field_with_its_default():
+    text = docs.README.read_text(encoding="utf-8")
+    table = text[text.index("| knob |"):text.index("### Measured")]
+    rows = {}
+    for line in table.splitlines()[2:]:
+        if line.startswith("| `"):
+            cells = [c.strip() for c in line.strip("|").split("|")]
+            for i, name in enumerate(re.findall(r"`(\w+)`", cells[0])):
+                rows[name] = [c.split(", ")[i] if ", " in c else c for c in cells[1:5]]
+    fields = {f.name: f for f in dataclasses.fields(Preset)}
+    assert set(rows) == set(fields) - {"name"}
+    for name, (default, *others) in rows.items():
+        for preset, cell in zip(("small", "medium", "large"), others, strict=True):
+            value = getattr(get_preset(preset), name)
+            if cell:  # blank: the default
+                assert cell.replace(",", "") == str(value).lower(), (name, preset, cell, value)
+            else:
+                assert value == getattr(get_preset("tiny"), name), (name, preset)
+        if default != "-":
+            want = getattr(get_preset("tiny"), name)
+            assert default.strip("`\"").replace(",", "") in (str(want).lower(), f"{want:.2f}" if isinstance(want, float)
+                                                             else str(want)), (name, default, want)

@@ -20,7 +20,8 @@ Layout (one module per concern, each drawing from its own named random stream, s
 
 :func:`build_world` simulates in memory (no I/O): every dataset is a frame in ``World.frames``
 (except transactions when the preset streams them: :meth:`World.transactions` generates a month on
-demand). :func:`write_world` is the one writer: month by month it takes :meth:`World.month_frames`
+demand; and loans and guarantees when it streams loans: :meth:`World.loans` makes a month's snapshots
+on demand). :func:`write_world` is the one writer: month by month it takes :meth:`World.month_frames`
 (a hook for defect injection sits between the two), writes one submission per institution and month,
 then the ground truth. The same seed and preset give byte-identical files.
 """
@@ -61,7 +62,7 @@ from include.simulate.patterns import Patterns, plan_patterns, scheme_extra_acco
 from include.simulate.periods import month_end, month_ends, quarter_ends
 from include.simulate.presets import PRESETS, Preset, get_preset
 from include.simulate.prudential import MIN_RATIOS, capital_ratios, institution_records
-from include.simulate.reports import prudential_reports
+from include.simulate.reports import loan_book, prudential_reports
 from include.simulate.rng import Extension, stream
 from include.simulate.schedule import DEADLINE_DAYS, submission_times
 from include.simulate.supervision import supervise
@@ -71,6 +72,8 @@ from include.simulate.universe import Universe, build_universe
 __all__ = ["PRESETS", "Preset", "World", "advance", "build_world", "generate", "write_external", "write_world"]
 
 MonthHook = Callable[["World", int, dict[str, pd.DataFrame]], dict[str, pd.DataFrame]]
+#: a month's dataset with more rows is formatted one submission at a time (``write_world``)
+BIG_MONTH_ROWS = 500_000
 
 
 @dataclass
@@ -79,7 +82,8 @@ class World:
 
     ``periods`` are quarter ends (prudential reports, ratings, ``health``); ``months`` are month ends
     (detail datasets; every submission is for a month). ``frames`` maps dataset name -> all its rows
-    (money as int64 fen); ``transaction`` is absent when the preset streams it.
+    (money as int64 fen); ``transaction`` is absent when the preset streams it, ``loan`` and
+    ``guarantee`` when it streams loans (``loan_detail`` makes them a month at a time).
     """
 
     preset: Preset
@@ -102,6 +106,8 @@ class World:
     txn_context: TxnContext | None = None
     health_ahead: HealthPanel | None = None  # ``health`` plus the quarter of the last month if not yet reported
     base_months: int | None = None  # months of the base window (the rest continue it: ``simulate advance``)
+    loan_detail: LoanDetail | None = None  # set when the preset streams loans (``loan``/``guarantee`` not in frames)
+    overdue_firms: pd.DataFrame | None = None  # uscc, first_overdue_month (external feeds) when loans stream
 
     # ---- month access (the writer, defect injection and `simulate advance` go through these)
     def transactions(self, m: int) -> pd.DataFrame:
@@ -111,13 +117,25 @@ class World:
             return f[f["report_period"].to_numpy().astype("datetime64[D]") == np.datetime64(self.months[m], "D")]
         return month_transactions(self.txn_context, m)
 
-    def month_frames(self, m: int) -> dict[str, pd.DataFrame]:
-        """Every dataset's rows for month index ``m``, in registry order (empty ones left out)."""
+    def loans(self, m: int) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """LOAN and GUARANTEE rows of month index ``m`` (from memory, or made when streaming)."""
+        if self.loan_detail is None:
+            target = np.datetime64(self.months[m], "D")
+            return tuple(f[f["report_period"].to_numpy().astype("datetime64[D]") == target]
+                         for f in (self.frames["loan"], self.frames["guarantee"]))
+        return self.loan_detail.frames(self.loan_detail.snapshots([m]))
+
+    def month_frames(self, m: int, transactions: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
+        """Every dataset's rows for month index ``m``, in registry order (empty ones left out);
+        ``transactions`` are the month's TRANSACTION rows if already made."""
         target = np.datetime64(self.months[m], "D")
         out = {}
+        streamed = dict(zip(("loan", "guarantee"), self.loans(m), strict=True)) if self.loan_detail else {}
         for name, ds in DATASETS.items():
             if name == "transaction":
-                f = self.transactions(m)
+                f = self.transactions(m) if transactions is None else transactions
+            elif name in streamed:
+                f = streamed[name]
             elif name in self.frames:
                 f = self.frames[name]
                 f = f[f[ds.period_column].to_numpy().astype("datetime64[D]") == target]
@@ -126,6 +144,55 @@ class World:
             if len(f):
                 out[name] = f
         return out
+
+
+@dataclass
+class LoanDetail:
+    """What the LOAN and GUARANTEE rows are made of (loans, guarantees, the lenders' health, the
+    under-classification draws); :meth:`snapshots` and :meth:`frames` make any months' rows, all at once
+    (in-memory presets) or one month at a time (``Preset.stream_loans``: memory bounded by a month)."""
+
+    inst: pd.DataFrame
+    persons: pd.DataFrame
+    firms: pd.DataFrame
+    loans: pd.DataFrame
+    guarantees: pd.DataFrame
+    months: list[date]
+    health: HealthPanel
+    hide: np.ndarray
+
+    def snapshots(self, month_idx: list[int] | None = None) -> pd.DataFrame:
+        return bk.month_snapshots(self.loans, self.months, self.health, self.hide, month_idx)
+
+    def frames(self, snaps: pd.DataFrame) -> tuple[pd.DataFrame, pd.DataFrame]:
+        """The LOAN and GUARANTEE frames of ``snaps`` (sorted by their keys, so independent of the
+        snapshots' order)."""
+        return (_loan_frame(self.inst, self.persons, self.firms, self.loans, snaps, self.months),
+                _guarantee_frame(self.inst, self.persons, self.firms, self.loans, self.guarantees, snaps, self.months))
+
+    def summaries(self, quarters: list[date]) -> tuple[pd.DataFrame, pd.DataFrame, pd.DataFrame | None]:
+        """One pass month by month: (the under-classified snapshots ordered as :func:`bk.loan_snapshots`
+        orders them, the quarter-end loan books of :func:`loan_book`, firms' first overdue month)."""
+        qe = set(quarters)
+        under, books, overdue = [], [], []
+        is_firm = self.loans["holder_type"].to_numpy() == 1
+        uscc = self.firms["uscc"].to_numpy()[np.where(is_firm, self.loans["holder_idx"].to_numpy(), 0)]
+        for m, month in enumerate(self.months):
+            s = self.snapshots([m])
+            under.append(s[s["understated"].to_numpy()])
+            od = s[(s["overdue_days"].to_numpy() > 0) & is_firm[s["li"].to_numpy()]]
+            overdue.append(pd.DataFrame({"borrower_uscc": uscc[od["li"].to_numpy()],
+                                         "report_period": _dates(self.months, od["mi"].to_numpy()),
+                                         "overdue_days": od["overdue_days"].to_numpy()}))
+            if month in qe:
+                books.append(loan_book(_loan_frame(self.inst, self.persons, self.firms, self.loans, s, self.months),
+                                       quarters))
+        understated = pd.concat(under, ignore_index=True).sort_values(["li", "mi"], kind="stable")
+        book = (pd.concat(books, ignore_index=True).sort_values(["institution_code", "report_period"], kind="stable")
+                .reset_index(drop=True))
+        from include.simulate.external.inputs import _overdue_from_frames
+
+        return understated, book, _overdue_from_frames({"loan": pd.concat(overdue, ignore_index=True)})
 
 
 def _quarter_of_month(months: list[date], quarters: list[date]) -> np.ndarray:
@@ -201,8 +268,14 @@ def build_world(preset: str | Preset = "tiny", seed: int = 7) -> World:
         loans, guarantees = bk.continue_loans(loans, guarantees, months, mb, health_ahead, seed)
     loans["loan_id"] = np.char.add("L", np.char.zfill((np.arange(len(loans)) + 1).astype(str), 10)).astype(object)
     customers = bk.assign_customers(inst, accounts, loans, months)
-    snaps, understated = bk.loan_snapshots(loans, months, health_ahead, stream(seed, "understate"),
-                                           n_base=n_base_loans)
+    detail = LoanDetail(inst=inst, persons=persons, firms=firms, loans=loans, guarantees=guarantees, months=months,
+                        health=health_ahead, hide=bk.understate_draws(loans, stream(seed, "understate"), n_base_loans))
+    if p.stream_loans:  # a month at a time: only the under-classified loans, the quarter-end books, overdue firms
+        understated, book, overdue_firms = detail.summaries(quarters)
+    else:
+        snaps = detail.snapshots()
+        understated = snaps[snaps["understated"].to_numpy()]
+        overdue_firms = None
     banking = bk.Banking(accounts=accounts, customers=customers, loans=loans, guarantees=guarantees,
                          circles=circle_groups, chains=chain_groups, understated=understated)
 
@@ -219,8 +292,10 @@ def build_world(preset: str | Preset = "tiny", seed: int = 7) -> World:
     frames: dict[str, pd.DataFrame] = {"institution": institution_records(inst, months)}
     frames.update(_customer_frames(inst, persons, firms, customers, months))
     frames["account"] = _account_frame(accounts, months)
-    frames["loan"] = _loan_frame(inst, persons, firms, loans, snaps, months)
-    frames["guarantee"] = _guarantee_frame(inst, persons, firms, loans, guarantees, snaps, months)
+    if not p.stream_loans:
+        frames["loan"], frames["guarantee"] = detail.frames(snaps)
+        del snaps
+        book = loan_book(frames["loan"], quarters)
 
     inv = patterns.investors
     raised = (inv.groupby("scheme")["principal"].sum() + inv[inv["topup_month"] >= 0].groupby("scheme")["topup"]
@@ -232,7 +307,7 @@ def build_world(preset: str | Preset = "tiny", seed: int = 7) -> World:
                         loans=loans, patterns=patterns, n_transactions=p.n_transactions, elderly=elderly,
                         base_months=mb)
 
-    frames.update(prudential_reports(seed, inst, health, quarters, frames["loan"], t_base=qb))
+    frames.update(prudential_reports(seed, inst, health, quarters, book=book, t_base=qb))
     dflt = loans[(loans["holder_type"] == 1) & (loans["default_month"] >= 0)]
     defaulted = pd.DataFrame({"firm_idx": dflt["holder_idx"].to_numpy(), "default_month": dflt["default_month"]
                               .to_numpy(), "amount": dflt["contract"].to_numpy()})
@@ -242,7 +317,8 @@ def build_world(preset: str | Preset = "tiny", seed: int = 7) -> World:
     world = World(preset=p, seed=seed, periods=quarters, universe=universe, health=health, frames=frames,
                   months=months, persons=persons, firms=firms, shareholders=shareholders, developers=developers,
                   banking=banking, patterns=patterns, schemes=schemes, events=events, txn_context=ctx,
-                  health_ahead=health_ahead, base_months=mb)
+                  health_ahead=health_ahead, base_months=mb, loan_detail=detail if p.stream_loans else None,
+                  overdue_firms=overdue_firms)
     if not p.stream_transactions:
         frames["transaction"] = pd.concat([month_transactions(ctx, m) for m in range(len(months))],
                                           ignore_index=True)
@@ -445,22 +521,25 @@ def write_world(world: World, landing_dir: Path, ground_truth_dir: Path, *,
         if only is not None and m not in only:
             continue
         t0 = time.perf_counter()
-        frames = world.month_frames(m)
-        if "transaction" in frames:
-            peak_chunk = max(peak_chunk, len(frames["transaction"]))
-        txn_seconds += time.perf_counter() - t0
+        txn = world.transactions(m)
+        txn_seconds += time.perf_counter() - t0  # transactions only (not the loans streamed with them)
+        peak_chunk = max(peak_chunk, len(txn))
+        frames = world.month_frames(m, transactions=txn)
+        del txn
         if month_hook is not None:
             frames = month_hook(world, m, frames)
-        per_sub: dict[str, dict[str, np.ndarray]] = {}
+        # per submitter: a dataset's text rows, or (frame, positions) of a big one, formatted when its
+        # submission is written, so a month never holds all its big datasets as text at once
+        per_sub: dict[str, dict[str, np.ndarray | tuple[pd.DataFrame, np.ndarray]]] = {}
         for name, frame in frames.items():
             rows[name] += len(frame)
             keys = _submitter_key(name, frame)
             if pd.isna(keys).any():
                 raise ValueError(f"{name}: {int(pd.isna(keys).sum())} rows of month {month} have no institution")
-            if len(frame) > 500_000:  # format big months per submitter to bound memory
+            if len(frame) > BIG_MONTH_ROWS:  # format big months per submitter to bound memory
                 idx = pd.Series(np.arange(len(frame))).groupby(keys, sort=False).indices
                 for code, pos in idx.items():
-                    per_sub.setdefault(code, {})[name] = format_frame(frame.iloc[pos], name).to_numpy(dtype=object)
+                    per_sub.setdefault(code, {})[name] = (frame, pos)
             else:
                 text = format_frame(frame, name).to_numpy(dtype=object)
                 idx = pd.Series(np.arange(len(frame))).groupby(keys, sort=False).indices
@@ -469,7 +548,9 @@ def write_world(world: World, landing_dir: Path, ground_truth_dir: Path, *,
         for code in order_codes:
             if code not in per_sub:
                 continue
-            files = {d: per_sub[code][d] for d in DATASETS if d in per_sub[code]}
+            mine = per_sub.pop(code)
+            files = {d: (format_frame(mine[d][0].iloc[mine[d][1]], d).to_numpy(dtype=object)
+                         if isinstance(mine[d], tuple) else mine[d]) for d in DATASETS if d in mine}
             enc, comp = delivery[code]
             sub = write_submission(landing_dir, code, month, 1, world.submitted_at[(code, month)], files,
                                    encoding=enc, compression=comp)
@@ -477,6 +558,7 @@ def write_world(world: World, landing_dir: Path, ground_truth_dir: Path, *,
             n_sub += 1
             n_files += len(files)
             n_bytes += sum(f.stat().st_size for f in sub.iterdir())
+            del mine, files
         del per_sub, frames
     payload = _ground_truth_payload(world)
     _gt.write_ground_truth(ground_truth_dir, payload, world.health.long(), tables=_ground_truth_tables(world))

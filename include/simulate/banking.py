@@ -455,16 +455,34 @@ def loan_snapshots(loans: pd.DataFrame, months: list[date], health: HealthPanel,
     draw from a hash of their row, so the base loans' draws do not change.
 
     Returns (snapshots with columns loan row ``li``, month ``mi``, balance, overdue_days, category,
-    understated; the under-classified loans)."""
+    understated; the under-classified loans). :func:`understate_draws` and :func:`month_snapshots`
+    give the same rows a month at a time (streaming)."""
+    snaps = month_snapshots(loans, months, health, understate_draws(loans, understate_rng, n_base))
+    return snaps, snaps[snaps["understated"].to_numpy()]
+
+
+def understate_draws(loans: pd.DataFrame, understate_rng: np.random.Generator, n_base: int | None = None) -> np.ndarray:
+    """Per loan: whether a deteriorating lender would hide it as 关注 when it is 次级 (drawn once per run)."""
+    n_base = len(loans) if n_base is None else n_base
+    return np.r_[understate_rng.random(n_base), _loan_uniform(np.arange(n_base, len(loans)) * 104_729 + 71)] < 0.4
+
+
+def month_snapshots(loans: pd.DataFrame, months: list[date], health: HealthPanel, hide_flag: np.ndarray,
+                    month_idx: np.ndarray | list[int] | None = None) -> pd.DataFrame:
+    """The snapshots of :func:`loan_snapshots` for the months ``month_idx`` (indices into ``months``;
+    default all), ordered by loan row then month. Every value depends only on its loan and month, so
+    a month's rows are the same whether it is made alone or with the others."""
     me = np.array(months, dtype="datetime64[D]")
     m_count = len(months)
+    sel = np.arange(m_count) if month_idx is None else np.asarray(month_idx, dtype=np.int64)
     start_m = month_index(loans["start_date"].to_numpy(), months)
     mat_m = month_index(loans["maturity_date"].to_numpy(), months)
     dm = loans["default_month"].to_numpy()
     defaulted = dm != -99
-    mcols = np.arange(m_count)[None, :]
+    mcols = sel[None, :]
     out_mask = (mcols >= start_m[:, None]) & ((mcols < mat_m[:, None]) | (defaulted[:, None] & (mcols >= dm[:, None])))
-    li, mi = np.nonzero(out_mask)
+    li, col = np.nonzero(out_mask)
+    mi = sel[col]
     contract = loans["contract"].to_numpy()[li]
     term = loans["term"].to_numpy()[li].astype(float)
     start_mo = loans["start_date"].to_numpy().astype("datetime64[M]").astype(int)[li]
@@ -491,13 +509,10 @@ def loan_snapshots(loans: pd.DataFrame, months: list[date], health: HealthPanel,
     # deteriorating lenders hide some NPL as 关注 after their onset
     det = health.deteriorating[inst_l]
     onset_m = 3 * np.where(health.onset >= 0, health.onset, 10**6)[inst_l]
-    n_base = len(loans) if n_base is None else n_base
-    hide_flag = np.r_[understate_rng.random(n_base), _loan_uniform(np.arange(n_base, len(loans)) * 104_729 + 71)] < 0.4
     understated = det & (mi >= onset_m) & (cat == 2) & hide_flag[li]
     cat = np.where(understated, 1, cat)
-    snaps = pd.DataFrame({"li": li, "mi": mi, "balance": balance, "overdue_days": overdue.astype(np.int32),
-                          "category": cat.astype(np.int8), "understated": understated})
-    return snaps, snaps[understated]
+    return pd.DataFrame({"li": li, "mi": mi, "balance": balance, "overdue_days": overdue.astype(np.int32),
+                         "category": cat.astype(np.int8), "understated": understated})
 
 
 def _loan_uniform(x: np.ndarray) -> np.ndarray:

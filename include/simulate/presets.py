@@ -7,11 +7,13 @@ Every knob is an explicit field of :class:`Preset`; a preset is just a set of va
 =========  ============  =======  ========  =======  ====================  ==============================
 preset     institutions  firms    persons   months   transactions (rows)   use
 =========  ============  =======  ========  =======  ====================  ==============================
-tiny       10            200      2,000     12       ~20k                  unit tests, < 3 s
-small      80            5,000    50,000    24       ~1M                   the demo, < 30 s with writing
-medium     200           20,000   200,000   24       ~5M                   benchmarks
+tiny       10            200      2,000     12       ~20k                  unit tests, ~6 s
+small      80            5,000    50,000    24       ~1M                   the demo, ~45-50 s with writing
+medium     200           20,000   200,000   24       ~5M                   benchmarks, ~3.5 min
 large      400           100,000  1,000,000 24       ~50M                  streaming, memory bounded
 =========  ============  =======  ========  =======  ====================  ==============================
+
+Wall times measured on 2 shared cores (include/simulate/README.md, "Measured").
 """
 
 from __future__ import annotations
@@ -51,6 +53,7 @@ class Preset:
     n_merchants: int = 8  # retail merchants (hard negative)
     pension_share: float = 0.6  # elderly persons receiving a monthly pension (hard negative)
     stream_transactions: bool = False  # generate/write transactions month by month, never all at once
+    stream_loans: bool = False  # make loan and guarantee snapshots month by month while writing, never all at once
     # --- delivery defects and external data ---
     defects: str = "none"  # include.simulate.defects.resolve: "none", "default" (a few %), "all"
     external_feeds: bool = True  # generate() also writes the external feeds beside the landing zone
@@ -86,7 +89,8 @@ PRESETS: dict[str, Preset] = {
                      n_guarantee_circles=20, n_guarantee_chains=20),
     "large": Preset("large", n_institutions=400, n_quarters=8, n_firms=100_000, n_persons=1_000_000,
                     n_transactions=50_000_000, n_schemes=80, n_payroll=800, n_merchants=1_200,
-                    n_guarantee_circles=60, n_guarantee_chains=60, stream_transactions=True, external_feeds=False),
+                    n_guarantee_circles=60, n_guarantee_chains=60, stream_transactions=True, stream_loans=True,
+                    external_feeds=False),
 }
 
 

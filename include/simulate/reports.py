@@ -80,9 +80,13 @@ def _fen(a) -> np.ndarray:
 
 
 def prudential_reports(seed: int, inst: pd.DataFrame, health: HealthPanel, quarters: list[date],
-                       loan_frame: pd.DataFrame, *, t_base: int | None = None) -> dict[str, pd.DataFrame]:
+                       loan_frame: pd.DataFrame | None = None, *, t_base: int | None = None,
+                       book: pd.DataFrame | None = None) -> dict[str, pd.DataFrame]:
     """Every quarterly report: capital_report, asset_quality, concentration, profitability for lenders;
     liquidity and deposits_loans for banks; solvency and profitability for insurers.
+
+    The loan figures come from ``loan_frame`` (the LOAN rows) or, when the loans stream, from ``book``
+    (:func:`loan_book` of the quarter-end months, made a month at a time).
 
     ``t_base`` (default: all) is the number of base-window quarters; the noise of later quarters
     (``simulate advance``) comes from their own streams, so the base quarters do not change."""
@@ -95,7 +99,9 @@ def prudential_reports(seed: int, inst: pd.DataFrame, health: HealthPanel, quart
     codes = lenders["institution_code"].tolist()
     n = len(lenders)
     z = health.z[health.rows_of(codes)]
-    book = _grid(codes, quarters).merge(loan_book(loan_frame, quarters), how="left",
+    if book is None:
+        book = loan_book(loan_frame, quarters)
+    book = _grid(codes, quarters).merge(book, how="left",
                                         on=["institution_code", "report_period"])
     num = book.columns.difference(["institution_code", "report_period"])
     book[num] = book[num].fillna(0).astype(np.int64)
