@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import csv
 import json
+import re
 
 import pytest
 
@@ -132,3 +133,23 @@ def test_model_scores_reach_the_portraits_and_warnings(built_warehouse):
         with built_warehouse.connect("scorer") as conn:
             conn.execute("delete from ml.risk_scores where model_name = 'test_model'")
         _dbt(["run", "-s", "stg_ml__latest_risk_scores+"])
+
+
+def test_the_data_asset_map_carries_the_bilingual_docs_and_the_dashboards(built_warehouse):
+    """`make docs` (dbt docs generate): the catalog read back from PostgreSQL holds the persisted zh/en
+    column comments of the marts, and the manifest the exposures (dashboards) with what they read."""
+    from include.cli import _dbt
+
+    proc = _dbt(["docs", "generate"], check=False)
+    assert proc.returncode == 0, proc.stdout[-4000:]
+    target = paths().dbt_target
+    assert (target / "index.html").exists()
+    catalog = json.loads((target / "catalog.json").read_text())
+    portrait = next(n for k, n in catalog["nodes"].items() if k.endswith(".institution_portrait"))
+    comments = {name: c["comment"] or "" for name, c in portrait["columns"].items()}
+    bilingual = re.compile(r"[\u4e00-\u9fff].*/.*[A-Za-z]")
+    assert comments and not [n for n, c in comments.items() if not bilingual.search(c)], comments
+    manifest = json.loads((target / "manifest.json").read_text())
+    exposures = {e["name"]: e for e in manifest["exposures"].values()}
+    assert "supervisor_morning_dashboard" in exposures
+    assert any(n.endswith(".firm_portrait") for n in exposures["supervisor_morning_dashboard"]["depends_on"]["nodes"])
