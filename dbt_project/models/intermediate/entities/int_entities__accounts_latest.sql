@@ -1,7 +1,10 @@
 -- Every account's latest reported record, per (institution, account number): account numbers are
 -- only unique within their institution (accounts are submitted as deltas), with its holder: for
 -- individuals, birth date and sex from the customer record (ages are computed from birth_date, so this
--- works whether or not identifiers are pseudonymised).
+-- works whether or not identifiers are pseudonymised). The customer type is a join key on both sides
+-- (a constant column of each customer CTE), not a filter on the account side only: with the filter,
+-- PostgreSQL merged on institution_code alone and compared every account with every customer of its
+-- institution (medium: 43 s; as a hash key: 2.5 s, same rows).
 with
 
 accounts as (
@@ -31,11 +34,13 @@ latest_account as (
 ),
 
 latest_individual as (
-    {{ latest_per_customer('individuals', ['resident_id', 'birth_date', 'sex', 'region_code']) }}
+    {{ latest_per_customer(
+        'individuals', ['resident_id', 'birth_date', 'sex', 'region_code', "'个人' as customer_type"]
+    ) }}
 ),
 
 latest_corporate as (
-    {{ latest_per_customer('corporates', ['uscc', 'firm_name', 'region_code']) }}
+    {{ latest_per_customer('corporates', ['uscc', 'firm_name', 'region_code', "'对公' as customer_type"]) }}
 ),
 
 final as (
@@ -58,12 +63,12 @@ final as (
         on
             latest_account.institution_code = latest_individual.institution_code
             and latest_account.customer_id = latest_individual.customer_id
-            and latest_account.customer_type = '个人'
+            and latest_account.customer_type = latest_individual.customer_type
     left join latest_corporate
         on
             latest_account.institution_code = latest_corporate.institution_code
             and latest_account.customer_id = latest_corporate.customer_id
-            and latest_account.customer_type = '对公'
+            and latest_account.customer_type = latest_corporate.customer_type
 )
 
 select * from final
