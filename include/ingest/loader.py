@@ -345,9 +345,10 @@ def _copy_one(conn: psycopg.Connection, ds: Dataset, table: str, b: dict) -> int
     """COPY one archived file into the group's landing table (caller holds a savepoint)."""
     entry = _entry_for(b)
     tbl = sql.Identifier("landing", table)
-    conn.execute(sql.SQL("alter table {} alter column _line restart with 1, "
-                         "alter column _batch_id set default {}, alter column _period set default {}").format(
-        tbl, sql.Literal(b["batch_id"]), sql.Literal(b["period"].isoformat())))
+    conn.execute("select setval(pg_get_serial_sequence(%s, '_line'), 1, false), set_config(%s, %s, true), "
+                 "set_config(%s, %s, true)",
+                 (f"landing.{ddl.q(table)}", ddl.BATCH_SETTING, str(b["batch_id"]), ddl.PERIOD_SETTING,
+                  b["period"].isoformat()))
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in ds.column_names)
     copy_sql = sql.SQL("copy {} ({}) from stdin with (format csv, delimiter {}, encoding {}, null '')").format(
         tbl, cols, sql.Literal(entry.delimiter), sql.Literal(ENCODINGS[entry.encoding]))
