@@ -174,6 +174,38 @@ def test_identical_files_verified_together_load_once(warehouse, tmp_path, code):
     assert _raw_count(warehouse, code) == 1
 
 
+def test_set_based_status_changes_and_supersession_match_one_by_one(warehouse, tmp_path, code):
+    """Paths a normal run does not reach: one batch changing status twice in one ``_events`` call, and
+    two versions of one (institution, period) superseded in one ``_supersede`` call (two rounds)."""
+    import psycopg
+
+    from include.ingest import loader
+    from include.ingest.manifest import parse_manifest
+    from include.warehouse.connection import libpq_url
+
+    v1 = parse_manifest(submit(tmp_path / "a", code, capital_rows(code)))
+    v2 = parse_manifest(submit(tmp_path / "b", code, capital_rows(code, "1400.00"), version=2))
+    with psycopg.connect(libpq_url(warehouse.role_url("loader")), autocommit=True) as conn:
+        (b1,), (b2,) = loader.register_submissions(conn, [v1, v2], warehouse.state, "run-1")
+        with conn.transaction():
+            loader._events(conn, [(b1, "verified", None), (b2, "verified", {"x": 1}), (b1, "loaded", {"y": 2})],
+                           "run-1")
+        rows = loader._batch_rows(conn, [b1, b2])
+        with conn.transaction():
+            statuses = loader._supersede(conn, [(rows[0], {"raw_rows": 1}), (rows[1], {"raw_rows": 1})], "run-1")
+        events = conn.execute("select batch_id, status, dag_run_id from ops.batch_event where batch_id = any(%s) "
+                              "order by event_id", ([b1, b2],)).fetchall()
+        final = dict(conn.execute("select batch_id, status from ops.batch where batch_id = any(%s)",
+                                  ([b1, b2],)).fetchall())
+        detail = conn.execute("select detail from ops.batch where batch_id = %s", (b1,)).fetchone()[0]
+    assert statuses == ["accepted", "accepted"]
+    assert [(b, s) for b, s, _ in events] == [(b1, "received"), (b2, "received"), (b1, "verified"), (b2, "verified"),
+                                              (b1, "loaded"), (b1, "accepted"), (b1, "superseded"), (b2, "accepted")]
+    assert {r for _, _, r in events} == {"run-1"}
+    assert final == {b1: "superseded", b2: "accepted"}
+    assert detail["y"] == 2 and detail["superseded_by"] == b2
+
+
 # --------------------------------------------------------------------------- faults: a real kill
 TXN_PERIOD = "2025-03-31"
 

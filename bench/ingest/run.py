@@ -40,8 +40,9 @@ from include.ingest.ddl import q
 log = logging.getLogger("bench.ingest")
 
 
-def transaction_files(landing: Path, rows: int) -> list[tuple[Path, dict, dict]]:
-    """(manifest path, manifest, transaction entry) in landing order until ``rows`` rows."""
+def transaction_files(landing: Path, rows: int, max_file_rows: int | None = None) -> list[tuple[Path, dict, dict]]:
+    """(manifest path, manifest, transaction entry) in landing order until ``rows`` rows; only files of
+    at most ``max_file_rows`` rows when given (many small files: the per-file costs)."""
     out, total = [], 0
     for m in sorted(landing.glob("*/*/*/manifest.json")):
         try:
@@ -49,7 +50,8 @@ def transaction_files(landing: Path, rows: int) -> list[tuple[Path, dict, dict]]
         except ValueError:
             continue
         for e in manifest.get("files", []):
-            if e.get("dataset") == "transaction" and (m.parent / e["file"]).exists():
+            if e.get("dataset") == "transaction" and (m.parent / e["file"]).exists() \
+                    and (max_file_rows is None or e["rows"] <= max_file_rows):
                 out.append((m, manifest, e))
                 total += e["rows"]
         if total >= rows:
@@ -175,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
     ap.add_argument("--to-sql-rows", type=int, default=200_000, help="cap for pandas.to_sql (default 200000)")
+    ap.add_argument("--max-file-rows", type=int, default=None,
+                    help="only files of at most this many rows (many small files: per-file costs)")
     ap.add_argument("--profile", action="store_true", help="cProfile the full path (written beside --out)")
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
@@ -190,7 +194,7 @@ def main(argv: list[str] | None = None) -> int:
     admin = admin_url(home)
     results = []
     for size in args.sizes:
-        files = transaction_files(home.landing, size)
+        files = transaction_files(home.landing, size, args.max_file_rows)
         url = _fresh_database(admin)
         scratch = Path(tempfile.mkdtemp(prefix="bench-ingest-", dir=home.home))
         saved = os.environ.get("SUPERVISION_DATABASE_URL")

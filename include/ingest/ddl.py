@@ -28,12 +28,21 @@ def landing_table(dataset: Dataset, group_id: int) -> str:
     return f"{dataset.name}_g{group_id}"
 
 
+#: Transaction-local settings the landing table's ``_batch_id`` and ``_period`` defaults read: the
+#: loader sets them (and restarts ``_line``'s sequence with ``setval``) before each file's COPY, which
+#: costs no catalog change, unlike an ``ALTER TABLE`` per file. Unset, an insert without explicit
+#: values fails instead of tagging rows with a wrong batch.
+BATCH_SETTING = "supervision.landing_batch_id"
+PERIOD_SETTING = "supervision.landing_period"
+
+
 def landing_ddl(dataset: Dataset, table: str) -> str:
     """Every registry column as text, plus ``_batch_id``, ``_period`` (the submission's period, set
     per COPY) and ``_line`` (record number in its file, restarted at 1 for every file)."""
     cols = ",\n    ".join(f"{q(c.name)} text" for c in dataset.columns)
     return (f"create unlogged table landing.{q(table)} (\n"
-            f"    _batch_id bigint not null,\n    _period text not null,\n"
+            f"    _batch_id bigint not null default current_setting('{BATCH_SETTING}')::bigint,\n"
+            f"    _period text not null default current_setting('{PERIOD_SETTING}'),\n"
             f"    _line bigint generated always as identity,\n    {cols}\n)")
 
 

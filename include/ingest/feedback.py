@@ -65,6 +65,8 @@ FIX: dict[str, tuple[str, str]] = {
              "按字段类型填写（数值不带单位，日期为YYYY-MM-DD）。"),
     "loader": ("Correct the file and resubmit it as a new version.", "更正文件后以新版本重新报送。"),
 }
+#: Submissions whose feedback is built per round of queries.
+REPORT_CHUNK = 1000
 _RULE_IN_REASON = re.compile(r"\(rule: (\w+)\)")
 _LINE_IN_REASON = re.compile(r"\bline (\d+)")
 
@@ -78,30 +80,58 @@ def _due(period: date, datasets: list[str]) -> int:
     return min((DUE_DAYS[DATASETS[d].grain] for d in datasets if d in DATASETS), default=DUE_DAYS["month"])
 
 
+_TERMINAL = ("accepted", "quarantined", "rejected", "superseded", "duplicate")
+
+
 def submission_report(conn: psycopg.Connection, submission_id: str) -> dict | None:
     """The feedback for one submission as a dict, or None while any of its batches is pending."""
-    sub = conn.execute(
-        "select institution_code, period, version, submitted_at, received_at from ops.submission "
-        "where submission_id = %s", (submission_id,)).fetchone()
-    if sub is None:
-        return None
-    inst, period, version, submitted_at, received_at = sub
-    batches = conn.execute(
-        "select batch_id, dataset, file_name, status, declared_rows, loaded_rows, detail->>'reason' "
-        "from ops.batch where submission_id = %s order by dataset", (submission_id,)).fetchall()
-    if any(b[3] not in ("accepted", "quarantined", "rejected", "superseded", "duplicate") for b in batches):
-        return None
-    due_days = _due(period, [b[1] for b in batches])
-    timing = conn.execute(
-        "select (%s::date + %s) as due, (%s at time zone %s)::date - %s::date as lag",
-        (period, due_days, submitted_at, DUE_TIMEZONE, period)).fetchone() \
-        if submitted_at and inst != REGULATOR_CODE else None  # the regulator's own records have no deadline
-    late = bool(timing and timing[1] > due_days)
+    return submission_reports(conn, [submission_id]).get(submission_id)
+
+
+def submission_reports(conn: psycopg.Connection, submission_ids: list[str]) -> dict[str, dict | None]:
+    """:func:`submission_report` for many submissions in four queries (submissions, batches, due dates,
+    failed rules), whatever their number. {submission_id: report, or None while pending}; unknown
+    submissions are left out."""
+    ids = list(dict.fromkeys(submission_ids))
+    subs = {r[0]: r[1:] for r in conn.execute(
+        "select submission_id, institution_code, period, version, submitted_at, received_at from ops.submission "
+        "where submission_id = any(%s)", (ids,)).fetchall()}
+    batches_of: dict[str, list[tuple]] = {sid: [] for sid in subs}
+    for sid, *b in conn.execute(
+            "select submission_id, batch_id, dataset, file_name, status, declared_rows, loaded_rows, "
+            "detail->>'reason' from ops.batch where submission_id = any(%s) order by submission_id, dataset",
+            (list(subs),)).fetchall():
+        batches_of[sid].append(tuple(b))
+    reports: dict[str, dict | None] = {sid: None for sid in subs}
+    ready = [sid for sid in subs if not any(b[3] not in _TERMINAL for b in batches_of[sid])]
+    if not ready:
+        return reports
+    due_days = {sid: _due(subs[sid][1], [b[1] for b in batches_of[sid]]) for sid in ready}
+    # the regulator's own records have no deadline
+    timed = [sid for sid in ready if subs[sid][3] and subs[sid][0] != REGULATOR_CODE]
+    timings = {r[0]: (r[1], r[2]) for r in conn.execute(
+        "select sid, (period + days) as due, (submitted_at at time zone %s)::date - period as lag "
+        "from unnest(%s::text[], %s::date[], %s::int[], %s::timestamptz[]) as u(sid, period, days, submitted_at)",
+        (DUE_TIMEZONE, timed, [subs[s][1] for s in timed], [due_days[s] for s in timed],
+         [subs[s][3] for s in timed])).fetchall()} if timed else {}
+    findings: dict[int, list[tuple]] = {b[0]: [] for sid in ready for b in batches_of[sid]}
+    for bid, *f in conn.execute(
+            "select batch_id, rule_name, severity, unexpected_count, element_count, examples from ops.dq_result "
+            "where batch_id = any(%s) and not success order by batch_id, severity, rule_name",
+            (list(findings),)).fetchall():
+        findings[bid].append(tuple(f))
     texts = _rule_texts()
-    findings = {bid: conn.execute(
-        "select rule_name, severity, unexpected_count, element_count, examples from ops.dq_result "
-        "where batch_id = %s and not success order by severity, rule_name", (bid,)).fetchall()
-        for bid, *_ in batches}
+    for sid in ready:
+        inst, period, version, submitted_at, received_at = subs[sid]
+        reports[sid] = _report(sid, inst, period, version, submitted_at, received_at, batches_of[sid],
+                               timings.get(sid), due_days[sid], findings, texts)
+    return reports
+
+
+def _report(submission_id: str, inst: str, period: date, version: int, submitted_at, received_at,
+            batches: list[tuple], timing: tuple | None, due_days: int, findings: dict[int, list[tuple]],
+            texts: dict) -> dict:
+    late = bool(timing and timing[1] > due_days)
     files = []
     for bid, ds, file_name, status, declared, loaded, reason in batches:
         failed = []
@@ -190,7 +220,11 @@ def write_feedback(conn: psycopg.Connection, submission_id: str, state: StatePat
     report = submission_report(conn, submission_id)
     if report is None:
         return []
-    folder = (state or paths()).outbox / report["institution_code"] / submission_id
+    return _write_report(report, state)
+
+
+def _write_report(report: dict, state: StatePaths | None) -> list[Path]:
+    folder = (state or paths()).outbox / report["institution_code"] / report["submission_id"]
     folder.mkdir(parents=True, exist_ok=True)
     js, md = folder / "feedback.json", folder / "feedback.md"
     js.write_text(json.dumps(report, ensure_ascii=False, indent=2), encoding="utf-8")
@@ -284,16 +318,21 @@ def refresh_dq_summary(conn: psycopg.Connection, pairs: set[tuple[str, date]]) -
 
 def report_submissions(conn: psycopg.Connection, submission_ids: list[str], state: StatePaths | None = None) -> int:
     """Feedback files for each finished submission, and the DQ summary of their periods. Returns the
-    number of submissions reported."""
+    number of submissions reported. A few set-based queries per chunk of submissions, not per submission."""
     done = 0
     pairs: set[tuple[str, date]] = set()
-    for sid in dict.fromkeys(submission_ids):
-        if write_feedback(conn, sid, state):
-            done += 1
-        row = conn.execute("select institution_code, period from ops.submission where submission_id = %s",
-                           (sid,)).fetchone()
-        if row:
-            pairs.add((row[0], row[1]))
+    ids = list(dict.fromkeys(submission_ids))
+    for i in range(0, len(ids), REPORT_CHUNK):
+        reports = submission_reports(conn, ids[i:i + REPORT_CHUNK])
+        for sid in ids[i:i + REPORT_CHUNK]:
+            if sid not in reports:
+                continue
+            if reports[sid] is not None:
+                _write_report(reports[sid], state)
+                done += 1
+        pairs |= {(r[0], r[1]) for r in conn.execute(
+            "select institution_code, period from ops.submission where submission_id = any(%s)",
+            (ids[i:i + REPORT_CHUNK],)).fetchall()}
     refresh_dq_summary(conn, pairs)
     return done
 

@@ -24,6 +24,7 @@ import time
 import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 
 import psycopg
@@ -151,65 +152,123 @@ def check_header(header: bytes, entry: FileEntry, dataset: Dataset) -> None:
 # --------------------------------------------------------------------------- ops log
 def _event(conn: psycopg.Connection, batch_id: int, status: str, dag_run_id: str | None,
            detail: dict | None = None) -> None:
-    conn.execute(
-        "update ops.batch set status = %s, status_at = clock_timestamp(), "
-        "dag_run_id = coalesce(%s, dag_run_id), detail = detail || %s::jsonb where batch_id = %s",
-        (status, dag_run_id, json.dumps(detail or {}), batch_id),
-    )
-    conn.execute("insert into ops.batch_event (batch_id, status, dag_run_id, detail) values (%s, %s, %s, %s)",
-                 (batch_id, status, dag_run_id, json.dumps(detail or {})))
+    _events(conn, [(batch_id, status, detail)], dag_run_id)
+
+
+_EVENTS_SQL = """
+with e as (
+    select * from unnest(%(ids)s::bigint[], %(statuses)s::text[], %(details)s::jsonb[], %(ats)s::timestamptz[])
+        with ordinality as e(batch_id, status, detail, at, n)
+), b as (
+    update ops.batch b set status = e.status, status_at = coalesce(e.at, clock_timestamp()),
+           dag_run_id = coalesce(%(run)s, b.dag_run_id), detail = b.detail || e.detail
+    from e where b.batch_id = e.batch_id
+)
+insert into ops.batch_event (batch_id, status, at, dag_run_id, detail)
+select batch_id, status, coalesce(at, clock_timestamp()), %(run)s, detail from e order by n
+"""
+
+
+def _events(conn: psycopg.Connection, events: list[tuple], dag_run_id: str | None) -> None:
+    """Status changes of many batches in one statement: each ``(batch_id, status, detail[, at])`` updates
+    ``ops.batch`` and appends its ``ops.batch_event``, in list order. ``at`` (when the change happened,
+    taken as it happened) defaults to the statement's clock. A batch listed twice gets its changes in
+    order (one statement per repetition)."""
+    chunk: list[tuple] = []
+    seen: set[int] = set()
+    for ev in [*events, None]:
+        if ev is None or ev[0] in seen:
+            if chunk:
+                conn.execute(_EVENTS_SQL, {
+                    "ids": [c[0] for c in chunk], "statuses": [c[1] for c in chunk],
+                    "details": [json.dumps(c[2] or {}) for c in chunk],
+                    "ats": [c[3] if len(c) > 3 else None for c in chunk], "run": dag_run_id})
+            chunk, seen = [], set()
+        if ev is not None:
+            chunk.append(ev)
+            seen.add(ev[0])
+
+
+def _now() -> datetime:
+    return datetime.now(UTC)
+
+
+#: Submissions registered per transaction (archive first, then one commit for all of them).
+REGISTER_CHUNK = 500
 
 
 def register_submission(conn: psycopg.Connection, manifest: Manifest, state: StatePaths,
                         dag_run_id: str | None = None) -> list[int]:
     """Archive each file of the submission as received, then record the submission and its batches
     in one transaction. Returns the batch ids (new or existing)."""
-    known = dict(conn.execute("select dataset, batch_id from ops.batch where submission_id = %s",
-                              (manifest.submission_id,)).fetchall())
-    archived: dict[str, tuple[str, Path | None]] = {}
-    for entry in manifest.files:
-        if entry.dataset in known:
-            continue
-        src = manifest.directory / entry.file
-        archived[entry.dataset] = archive_file(src, state.archive) if src.exists() else (entry.sha256, None)
-    with conn.transaction():
-        conn.execute(
-            "insert into ops.submission (submission_id, institution_code, period, version, submitted_at, "
-            "manifest, manifest_sha256, landing_path) values (%s,%s,%s,%s,%s,%s,%s,%s) "
-            "on conflict (submission_id) do nothing",
-            (manifest.submission_id, manifest.institution_code, manifest.period, manifest.version,
-             manifest.submitted_at, json.dumps(manifest.raw), manifest.sha256, str(manifest.directory)),
-        )
-        ids = []
+    return register_submissions(conn, [manifest], state, dag_run_id)[0]
+
+
+def register_submissions(conn: psycopg.Connection, manifests: list[Manifest], state: StatePaths,
+                         dag_run_id: str | None = None) -> list[list[int]]:
+    """:func:`register_submission` for many submissions: every file archived as received first, then
+    all the submissions, batches and ``received`` events recorded in one transaction (a few
+    statements, not a few per file). Returns each manifest's batch ids (new or existing)."""
+    if not manifests:
+        return []
+    known: dict[tuple[str, str], int] = {
+        (sid, ds): bid for sid, ds, bid in conn.execute(
+            "select submission_id, dataset, batch_id from ops.batch where submission_id = any(%s)",
+            (list({m.submission_id for m in manifests}),)).fetchall()}
+    new: dict[tuple[str, str], tuple] = {}  # (submission, dataset) -> batch row, in manifest order
+    for manifest in manifests:
         for entry in manifest.files:
-            if entry.dataset in known:
-                ids.append(known[entry.dataset])
+            k = (manifest.submission_id, entry.dataset)
+            if k in known or k in new:
                 continue
-            sha, path = archived[entry.dataset]
-            batch_id = conn.execute(
-                "insert into ops.batch (submission_id, dataset, file_name, file_sha256, archive_path, "
-                "declared_rows, status, dag_run_id, detail) values (%s,%s,%s,%s,%s,%s,'received',%s,%s) "
-                "returning batch_id",
-                (manifest.submission_id, entry.dataset, entry.file, sha, str(path) if path else None,
-                 entry.rows, dag_run_id, json.dumps({"declared_sha256": entry.sha256})),
-            ).fetchone()[0]
-            conn.execute("insert into ops.batch_event (batch_id, status, dag_run_id) values (%s,'received',%s)",
-                         (batch_id, dag_run_id))
-            ids.append(batch_id)
-    return ids
+            src = manifest.directory / entry.file
+            sha, path = archive_file(src, state.archive) if src.exists() else (entry.sha256, None)
+            new[k] = (manifest.submission_id, entry.dataset, entry.file, sha, str(path) if path else None,
+                      entry.rows, json.dumps({"declared_sha256": entry.sha256}))
+    with conn.transaction():
+        with conn.cursor() as cur:
+            cur.executemany(
+                "insert into ops.submission (submission_id, institution_code, period, version, submitted_at, "
+                "manifest, manifest_sha256, landing_path) values (%s,%s,%s,%s,%s,%s,%s,%s) "
+                "on conflict (submission_id) do nothing",
+                [(m.submission_id, m.institution_code, m.period, m.version, m.submitted_at, json.dumps(m.raw),
+                  m.sha256, str(m.directory)) for m in manifests])
+        if new:
+            cols = list(zip(*new.values(), strict=True))
+            rows = conn.execute(
+                "with b as (insert into ops.batch (submission_id, dataset, file_name, file_sha256, archive_path, "
+                "declared_rows, status, dag_run_id, detail) "
+                "select s, d, f, h, a, r, 'received', %s, j from unnest(%s::text[], %s::text[], %s::text[], "
+                "%s::text[], %s::text[], %s::bigint[], %s::jsonb[]) with ordinality as u(s, d, f, h, a, r, j, n) "
+                "order by n returning batch_id, submission_id, dataset), "
+                "e as (insert into ops.batch_event (batch_id, status, dag_run_id) "
+                "select batch_id, 'received', %s from b order by batch_id) "
+                "select submission_id, dataset, batch_id from b",
+                (dag_run_id, *[list(c) for c in cols], dag_run_id)).fetchall()
+            known.update({(sid, ds): bid for sid, ds, bid in rows})
+    return [[known[(m.submission_id, e.dataset)] for e in m.files] for m in manifests]
 
 
 # --------------------------------------------------------------------------- steps
-def _batch_row(conn: psycopg.Connection, batch_id: int) -> dict:
-    cur = conn.execute(
-        "select b.batch_id, b.dataset, b.file_name, b.file_sha256, b.archive_path, b.declared_rows, b.status, "
-        "s.submission_id, s.institution_code, s.period, s.version, s.manifest "
-        "from ops.batch b join ops.submission s using (submission_id) where b.batch_id = %s", (batch_id,))
+_BATCH_ROW_SQL = (
+    "select b.batch_id, b.dataset, b.file_name, b.file_sha256, b.archive_path, b.declared_rows, b.status, "
+    "s.submission_id, s.institution_code, s.period, s.version, s.manifest "
+    "from ops.batch b join ops.submission s using (submission_id) where b.batch_id = any(%s)")
+
+
+def _batch_rows(conn: psycopg.Connection, batch_ids: list[int]) -> list[dict]:
+    """The batches with their submissions, in the order of ``batch_ids`` (one query)."""
+    cur = conn.execute(_BATCH_ROW_SQL, (list(batch_ids),))
     cols = [d.name for d in cur.description]
-    row = cur.fetchone()
-    if row is None:
-        raise KeyError(f"no batch {batch_id}")
-    return dict(zip(cols, row, strict=True))
+    rows = {r[0]: dict(zip(cols, r, strict=True)) for r in cur.fetchall()}
+    missing = [i for i in batch_ids if i not in rows]
+    if missing:
+        raise KeyError(f"no batch {missing[0]}")
+    return [rows[i] for i in batch_ids]
+
+
+def _batch_row(conn: psycopg.Connection, batch_id: int) -> dict:
+    return _batch_rows(conn, [batch_id])[0]
 
 
 def _entry_for(b: dict) -> FileEntry:
@@ -228,29 +287,53 @@ def _reject(conn: psycopg.Connection, b: dict, reason: str, dag_run_id: str | No
 
 def verify(conn: psycopg.Connection, b: dict, dag_run_id: str | None) -> BatchOutcome | None:
     """sha256, duplicate check, header. Returns an outcome if the batch stops here."""
-    entry = _entry_for(b)
-    where = f"{b['submission_id']}/{entry.file}"
-    if not b["archive_path"]:
-        return _reject(conn, b, f"{where}: file listed in the manifest was not delivered "
-                                f"(rule: file_present)", dag_run_id)
-    if b["file_sha256"] != entry.sha256:
-        return _reject(conn, b, f"{where}: sha256 of the received file {b['file_sha256'][:12]}… does not match "
-                                f"the manifest's {entry.sha256[:12]}… (rule: manifest_sha256)", dag_run_id)
-    dup = conn.execute(
-        "select batch_id from ops.batch where dataset = %s and file_sha256 = %s "
-        "and status in ('accepted', 'superseded') and batch_id <> %s limit 1",
-        (b["dataset"], b["file_sha256"], b["batch_id"])).fetchone()
-    if dup:
-        return _reject(conn, b, f"{where}: identical file already accepted as batch {dup[0]}", dag_run_id,
-                       status="duplicate")
-    try:
-        header, _ = _split_header(_byte_stream(Path(b["archive_path"]), entry.compression))
-        check_header(header, entry, get(b["dataset"]))
-    except LoadError as e:
-        return _reject(conn, b, f"{where}: {e}", dag_run_id)
+    return verify_many(conn, [b], dag_run_id)[b["batch_id"]]
+
+
+def verify_many(conn: psycopg.Connection, batches: list[dict],
+                dag_run_id: str | None) -> dict[int, BatchOutcome | None]:
+    """:func:`verify` for many batches: one duplicate query and one status statement for all of them.
+    Returns {batch_id: outcome if the batch stops here, else None}."""
+    dups: dict[tuple[str, str], list[int]] = {}
+    if batches:
+        for ds, sha, bid in conn.execute(
+                "select dataset, file_sha256, batch_id from ops.batch "
+                "where (dataset, file_sha256) in (select * from unnest(%s::text[], %s::text[])) "
+                "and status in ('accepted', 'superseded') order by batch_id",
+                ([b["dataset"] for b in batches], [b["file_sha256"] for b in batches])).fetchall():
+            dups.setdefault((ds, sha), []).append(bid)
+    results: dict[int, BatchOutcome | None] = {}
+    events: list[tuple] = []
+
+    def stop(b: dict, reason: str, status: str = "rejected") -> None:
+        events.append((b["batch_id"], status, {"reason": reason}, _now()))
+        results[b["batch_id"]] = BatchOutcome(b["batch_id"], b["dataset"], status, reason=reason)
+
+    for b in batches:
+        entry = _entry_for(b)
+        where = f"{b['submission_id']}/{entry.file}"
+        if not b["archive_path"]:
+            stop(b, f"{where}: file listed in the manifest was not delivered (rule: file_present)")
+            continue
+        if b["file_sha256"] != entry.sha256:
+            stop(b, f"{where}: sha256 of the received file {b['file_sha256'][:12]}… does not match "
+                    f"the manifest's {entry.sha256[:12]}… (rule: manifest_sha256)")
+            continue
+        dup = next((i for i in dups.get((b["dataset"], b["file_sha256"]), []) if i != b["batch_id"]), None)
+        if dup:
+            stop(b, f"{where}: identical file already accepted as batch {dup}", status="duplicate")
+            continue
+        try:
+            header, _ = _split_header(_byte_stream(Path(b["archive_path"]), entry.compression))
+            check_header(header, entry, get(b["dataset"]))
+        except LoadError as e:
+            stop(b, f"{where}: {e}")
+            continue
+        events.append((b["batch_id"], "verified", None, _now()))
+        results[b["batch_id"]] = None
     with conn.transaction():
-        _event(conn, b["batch_id"], "verified", dag_run_id)
-    return None
+        _events(conn, events, dag_run_id)
+    return results
 
 
 # Batches validated by one GX screen. A clean group costs one screen whatever its size; a failing
@@ -262,9 +345,10 @@ def _copy_one(conn: psycopg.Connection, ds: Dataset, table: str, b: dict) -> int
     """COPY one archived file into the group's landing table (caller holds a savepoint)."""
     entry = _entry_for(b)
     tbl = sql.Identifier("landing", table)
-    conn.execute(sql.SQL("alter table {} alter column _line restart with 1, "
-                         "alter column _batch_id set default {}, alter column _period set default {}").format(
-        tbl, sql.Literal(b["batch_id"]), sql.Literal(b["period"].isoformat())))
+    conn.execute("select setval(pg_get_serial_sequence(%s, '_line'), 1, false), set_config(%s, %s, true), "
+                 "set_config(%s, %s, true)",
+                 (f"landing.{ddl.q(table)}", ddl.BATCH_SETTING, str(b["batch_id"]), ddl.PERIOD_SETTING,
+                  b["period"].isoformat()))
     cols = sql.SQL(", ").join(sql.Identifier(c) for c in ds.column_names)
     copy_sql = sql.SQL("copy {} ({}) from stdin with (format csv, delimiter {}, encoding {}, null '')").format(
         tbl, cols, sql.Literal(entry.delimiter), sql.Literal(ENCODINGS[entry.encoding]))
@@ -300,6 +384,7 @@ def load_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list[di
     own savepoint: a malformed file is rejected (with its line) and the others still load."""
     loaded: dict[int, int] = {}
     rejected: list[BatchOutcome] = []
+    events: list[tuple] = []
     with conn.transaction():
         conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("landing", table)))
         conn.execute(ddl.landing_ddl(ds, table))
@@ -316,8 +401,12 @@ def load_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list[di
                 rejected.append(_reject(conn, b, f"{where}: {_copy_error(e, entry)}", dag_run_id))
                 continue
             loaded[b["batch_id"]] = rows
-            _event(conn, b["batch_id"], "loaded", dag_run_id, {"landing_table": f"landing.{table}"})
-            conn.execute("update ops.batch set loaded_rows = %s where batch_id = %s", (rows, b["batch_id"]))
+            events.append((b["batch_id"], "loaded", {"landing_table": f"landing.{table}"}, _now()))
+        # the group's statuses and row counts in two statements (same transaction, times as they happened)
+        _events(conn, events, dag_run_id)
+        if loaded:
+            conn.execute("update ops.batch b set loaded_rows = u.n from unnest(%s::bigint[], %s::bigint[]) "
+                         "as u(id, n) where b.batch_id = u.id", (list(loaded), list(loaded.values())))
     return loaded, rejected
 
 
@@ -340,10 +429,10 @@ def validate_group(conn: psycopg.Connection, url: str, ds: Dataset, table: str, 
                 [(bid, r.rule_name, r.expectation_type, r.severity, r.success, r.element_count,
                   r.unexpected_count, json.dumps(r.examples, ensure_ascii=False))
                  for bid, out in outcomes.items() for r in out.results])
-        for bid, out in outcomes.items():
-            _event(conn, bid, "validated", dag_run_id,
-                   {"passed": out.passed, "critical_failures": [r.rule_name for r in out.critical_failures],
-                    "warnings": [r.rule_name for r in out.warnings]})
+        _events(conn, [(bid, "validated",
+                        {"passed": out.passed, "critical_failures": [r.rule_name for r in out.critical_failures],
+                         "warnings": [r.rule_name for r in out.warnings]}) for bid, out in outcomes.items()],
+                dag_run_id)
     return {bid: out.passed for bid, out in outcomes.items()}, outcomes
 
 
@@ -367,24 +456,27 @@ def promote_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list
         not_ready = {k: v for k, v in states.items() if v != "validated"}
         if not_ready:
             raise RuntimeError(f"batches not validated: {not_ready}")
-        for key in sorted({f"{b['institution_code']}|{b['period']}|{ds.name}" for b in good}):
-            conn.execute("select pg_advisory_xact_lock(hashtext(%s))", (key,))
+        lock_keys = sorted({f"{b['institution_code']}|{b['period']}|{ds.name}" for b in good})
+        if lock_keys:  # one statement, the locks taken in key order
+            conn.execute("select count(pg_advisory_xact_lock(hashtext(k))) from "
+                         "(select k from unnest(%s::text[]) k order by k) s", (lock_keys,))
         # The same file may have been accepted since it was verified (an unchanged file of a
         # resubmission, verified together with the original): it is a no-op, not a second load.
         accepted_shas = {r[0]: r[1] for r in conn.execute(
             "select file_sha256, min(batch_id) from ops.batch where dataset = %s and file_sha256 = any(%s) "
             "and status in ('accepted', 'superseded') group by 1", (ds.name, [b["file_sha256"] for b in good]))}
         unique_good = []
+        events: list[tuple] = []
         for b in sorted(good, key=lambda b: (b["version"], b["batch_id"])):
             first = accepted_shas.get(b["file_sha256"])
             if first is None:
                 accepted_shas[b["file_sha256"]] = b["batch_id"]
                 unique_good.append(b)
                 continue
-            _event(conn, b["batch_id"], "duplicate", dag_run_id,
-                   {"reason": f"identical file already accepted as batch {first}"})
+            events.append((b["batch_id"], "duplicate", {"reason": f"identical file already accepted as batch {first}"}))
             outcomes.append(BatchOutcome(b["batch_id"], ds.name, "duplicate",
                                          reason=f"identical file already accepted as batch {first}"))
+        _events(conn, events, dag_run_id)
         good = unique_good
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in ds.column_names)
         if good:
@@ -394,9 +486,9 @@ def promote_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list
                 sql.SQL("insert into raw.{} ({}, _batch_id, _file_sha256, _line) {}").format(
                     sql.Identifier(ds.name), cols, sql.SQL(ddl.typed_select(ds)).format(tbl)),
                 {"batches": [b["batch_id"] for b in good], **pseudonym})
-        for b in sorted(good, key=lambda b: (b["institution_code"], b["period"], b["version"])):
-            status = _supersede(conn, b, dag_run_id)
-            _event(conn, b["batch_id"], status, dag_run_id, {"raw_rows": loaded[b["batch_id"]], **lineage})
+        ordered = sorted(good, key=lambda b: (b["institution_code"], b["period"], b["version"]))
+        accepted_details = [(b, {"raw_rows": loaded[b["batch_id"]], **lineage}) for b in ordered]
+        for b, status in zip(ordered, _supersede(conn, accepted_details, dag_run_id), strict=True):
             outcomes.append(BatchOutcome(b["batch_id"], ds.name, status, rows=loaded[b["batch_id"]]))
         if bad:
             conn.execute(ddl.quarantine_ddl(ds))
@@ -404,31 +496,60 @@ def promote_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list
                 sql.SQL("insert into quarantine.{} ({}, _batch_id, _file_sha256, _line) {}").format(
                     sql.Identifier(ds.name), cols, sql.SQL(ddl.quarantine_select(ds)).format(tbl)),
                 {"batches": [b["batch_id"] for b in bad], **pseudonym})
+            _events(conn, [(b["batch_id"], "quarantined", {"quarantine_rows": loaded[b["batch_id"]], **lineage})
+                           for b in bad], dag_run_id)
             for b in bad:
-                _event(conn, b["batch_id"], "quarantined", dag_run_id,
-                       {"quarantine_rows": loaded[b["batch_id"]], **lineage})
                 outcomes.append(BatchOutcome(b["batch_id"], ds.name, "quarantined", rows=loaded[b["batch_id"]]))
         conn.execute(sql.SQL("drop table if exists {}").format(tbl))
     return outcomes
 
 
-def _supersede(conn: psycopg.Connection, b: dict, dag_run_id: str | None) -> str:
-    """Accepted, or superseded at once if a later version is already accepted; an earlier accepted
-    version of the same (institution, period, dataset) becomes superseded (it stays in raw)."""
-    args = (b["dataset"], b["institution_code"], b["period"], b["version"])
-    newer = conn.execute(
-        "select 1 from ops.batch nb join ops.submission ns using (submission_id) where nb.dataset = %s "
-        "and ns.institution_code = %s and ns.period = %s and ns.version > %s and nb.status = 'accepted'",
-        args).fetchone()
-    if newer:
-        return "superseded"
-    older = conn.execute(
-        "select nb.batch_id from ops.batch nb join ops.submission ns using (submission_id) where nb.dataset = %s "
-        "and ns.institution_code = %s and ns.period = %s and ns.version < %s and nb.status = 'accepted'",
-        args).fetchall()
-    for (old_id,) in older:
-        _event(conn, old_id, "superseded", dag_run_id, {"superseded_by": b["batch_id"]})
-    return "accepted"
+_SUPERSEDE_SQL = """
+select g.n,
+       exists (select 1 from ops.batch nb join ops.submission ns using (submission_id)
+               where nb.dataset = g.dataset and ns.institution_code = g.inst and ns.period = g.period
+               and ns.version > g.version and nb.status = 'accepted') as newer,
+       array(select nb.batch_id from ops.batch nb join ops.submission ns using (submission_id)
+             where nb.dataset = g.dataset and ns.institution_code = g.inst and ns.period = g.period
+             and ns.version < g.version and nb.status = 'accepted' order by nb.batch_id) as older
+from unnest(%s::text[], %s::text[], %s::date[], %s::int[]) with ordinality as g(dataset, inst, period, version, n)
+order by g.n
+"""
+
+
+def _supersede(conn: psycopg.Connection, promoted: list[tuple[dict, dict]], dag_run_id: str | None) -> list[str]:
+    """Each of the ``promoted`` (batch, event detail) pairs (already in raw, in (institution, period,
+    version) order) becomes accepted,
+    or superseded at once if a later version is already accepted; an earlier accepted version of the
+    same (institution, period, dataset) becomes superseded (it stays in raw). Records the events;
+    returns the statuses in order. Set-based: one query and one status statement per round, where a
+    round holds at most one batch per (institution, period, dataset) (a group always does: one round),
+    so a batch sees every earlier one of the same key accepted, as one by one would."""
+    batches = [b for b, _ in promoted]
+    rounds: list[list[int]] = []
+    depth: dict[tuple, int] = {}
+    for i, b in enumerate(batches):
+        k = (b["dataset"], b["institution_code"], b["period"])
+        r = depth.get(k, 0)
+        depth[k] = r + 1
+        if r == len(rounds):
+            rounds.append([])
+        rounds[r].append(i)
+    statuses: list[str | None] = [None] * len(batches)
+    for members in rounds:
+        rb = [batches[i] for i in members]
+        found = conn.execute(_SUPERSEDE_SQL, ([b["dataset"] for b in rb], [b["institution_code"] for b in rb],
+                                              [b["period"] for b in rb], [b["version"] for b in rb])).fetchall()
+        events: list[tuple] = []
+        for i, b, (_, newer, older) in zip(members, rb, found, strict=True):
+            if newer:
+                statuses[i] = "superseded"
+            else:
+                statuses[i] = "accepted"
+                events += [(old_id, "superseded", {"superseded_by": b["batch_id"]}) for old_id in older]
+            events.append((b["batch_id"], statuses[i], promoted[i][1]))
+        _events(conn, events, dag_run_id)
+    return statuses  # type: ignore[return-value]
 
 
 def _groups(batches: list[dict]) -> list[list[dict]]:
@@ -454,15 +575,13 @@ def process_batches(conn: psycopg.Connection, url: str, batch_ids: list[int], st
     outcomes: list[BatchOutcome] = []
     pending: dict[str, list[dict]] = {}
     with conn.transaction():  # one commit for all the verifications, not one per file
-        for batch_id in batch_ids:
-            b = _batch_row(conn, batch_id)
-            if b["status"] in TERMINAL:
+        rows = [b for b in _batch_rows(conn, list(dict.fromkeys(batch_ids))) if b["status"] not in TERMINAL]
+        verified = verify_many(conn, [b for b in rows if b["status"] == "received"], dag_run_id)
+        for b in rows:
+            out = verified.get(b["batch_id"])
+            if out:
+                outcomes.append(out)
                 continue
-            if b["status"] == "received":
-                out = verify(conn, b, dag_run_id)
-                if out:
-                    outcomes.append(out)
-                    continue
             pending.setdefault(b["dataset"], []).append(b)
     for name in processing_order(pending):  # referenced datasets first (customers before loans ...)
         ds = get(name)
@@ -498,17 +617,18 @@ def ingest_manifests(url: str, manifest_paths: list[Path], state: StatePaths | N
     rerun at any point."""
     state = state or paths()
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        batch_ids: list[int] = []
-        submissions: list[str] = []
+        manifests: list[Manifest] = []
         for manifest_path in manifest_paths:
             try:
-                manifest = parse_manifest(Path(manifest_path))
+                manifests.append(parse_manifest(Path(manifest_path)))
             except ManifestError as e:
                 log.error("rejected submission %s: %s", Path(manifest_path).parent.name, e)
                 _record_bad_manifest(conn, Path(manifest_path), str(e), state, dag_run_id)
-                continue
-            batch_ids += register_submission(conn, manifest, state, dag_run_id)
-            submissions.append(manifest.submission_id)
+        batch_ids: list[int] = []
+        for i in range(0, len(manifests), REGISTER_CHUNK):
+            for ids in register_submissions(conn, manifests[i:i + REGISTER_CHUNK], state, dag_run_id):
+                batch_ids += ids
+        submissions = [m.submission_id for m in manifests]
         outcomes = process_batches(conn, url, batch_ids, state, dag_run_id)
         from include.ingest.feedback import report_submissions
 
