@@ -301,11 +301,7 @@ court_windows as (
         ) as court_cases_3m,
         coalesce(sum(court.amount), 0) as court_amount_12m
     from spine
-    inner join court
-        on
-            spine.firm_uscc = court.firm_uscc
-            and spine.period >= court.event_date
-            and court.event_date >= (date_trunc('month', spine.period) - interval '11 months')::date
+    {{ join_trailing_months('court', 12) }}
     group by spine.firm_uscc, spine.period
 ),
 
@@ -315,11 +311,7 @@ change_windows as (
         spine.period,
         count(*) as registry_changes_6m
     from spine
-    inner join registry_changes
-        on
-            spine.firm_uscc = registry_changes.firm_uscc
-            and spine.period >= registry_changes.event_date
-            and registry_changes.event_date >= (date_trunc('month', spine.period) - interval '5 months')::date
+    {{ join_trailing_months('registry_changes', 6) }}
     group by spine.firm_uscc, spine.period
 ),
 
@@ -330,11 +322,7 @@ advert_windows as (
         count(*) as adverts_6m,
         count(*) filter (where adverts.illegal_promo) as illegal_promo_adverts_6m
     from spine
-    inner join adverts
-        on
-            spine.firm_uscc = adverts.firm_uscc
-            and spine.period >= adverts.event_date
-            and adverts.event_date >= (date_trunc('month', spine.period) - interval '5 months')::date
+    {{ join_trailing_months('adverts', 6) }}
     group by spine.firm_uscc, spine.period
 ),
 
@@ -345,11 +333,7 @@ news_windows as (
         count(distinct news.news_id) as news_mentions_6m,
         count(distinct news.news_id) filter (where news.is_negative) as negative_news_6m
     from spine
-    inner join news
-        on
-            spine.firm_uscc = news.firm_uscc
-            and spine.period >= news.event_date
-            and news.event_date >= (date_trunc('month', spine.period) - interval '5 months')::date
+    {{ join_trailing_months('news', 6) }}
     group by spine.firm_uscc, spine.period
 ),
 
