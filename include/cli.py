@@ -87,7 +87,7 @@ def cmd_status(args: argparse.Namespace) -> int:
 
 
 def cmd_simulate(args: argparse.Namespace) -> int:
-    from include import simulate
+    import simulator as simulate
 
     p = paths()
     summary = simulate.generate(p.landing, p.ground_truth, preset=args.preset, seed=args.seed,
@@ -138,7 +138,7 @@ def run_dags(dag_ids: tuple[str, ...] = DAG_ORDER, preset: str = "tiny", seed: i
     world ``simulate`` wrote; the CLI passes its ``--preset``/``--seed``, programmatic callers get the cheap
     ``tiny`` world) is started on 127.0.0.1 for the duration of the run."""
     if "ingest_external" in dag_ids and not os.environ.get("AIRFLOW_CONN_EXTERNAL_FEEDS"):
-        from include.external.demo import simulated_feed_server
+        from simulator.external.demo import simulated_feed_server
 
         with simulated_feed_server(preset, seed) as srv:
             os.environ["AIRFLOW_CONN_EXTERNAL_FEEDS"] = srv.url
@@ -277,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--seed", type=int, default=7)
         sp.add_argument("--defects", default=None,
                         help="inject defects: none (default) | default (~4%% of files) | all (every kind); "
-                             "the catalogue is in include/simulate/defects.py, answers in ground_truth/defects.csv")
+                             "the catalogue is in simulator/defects.py, answers in ground_truth/defects.csv")
     add("dbt-parse", cmd_dbt_parse, "make dbt's manifest.json for Cosmos")
     add("dbt-sources", cmd_dbt_sources, "regenerate dbt source YAML from the dataset registry")
     d = add("dbt", cmd_dbt, "run a dbt command as the transformer role, e.g. `dbt -- docs generate`")

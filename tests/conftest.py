@@ -118,7 +118,7 @@ def built_warehouse(warehouse: Warehouse) -> Warehouse:
     every module that uses it (test_warehouse_build, test_rls, test_ml_firm) shares one build: a fixture
     imported into a second module is a second fixture and would build (and submit the orphan) twice."""
     from bench.warehouse.prepare import ingest_pending
-    from include import simulate
+    import simulator as simulate
     from include.cli import _dbt
     from include.config import paths
     from include.ingest.loader import ingest_manifests

@@ -1,5 +1,5 @@
 """The identifier check functions of migration 003 (ops.uscc_valid, ops.resident_id_valid,
-ops.lei_valid): known codes, mutations, edge inputs, and agreement with include/simulate/ids.py."""
+ops.lei_valid): known codes, mutations, edge inputs, and agreement with simulator/ids.py."""
 
 from __future__ import annotations
 
@@ -129,18 +129,18 @@ def test_functions_are_immutable_parallel_safe_and_granted_to_public(db):
         assert granted, role
 
 
-# --- agreement with the Python implementations (include/simulate/ids.py) ---------------------------
+# --- agreement with the Python implementations (simulator/ids.py) ---------------------------
 
 
 @pytest.fixture(scope="module")
 def ids():
-    if importlib.util.find_spec("include.simulate.ids") is None:
-        pytest.skip("include/simulate/ids.py is not there yet")
-    from include.simulate import ids
+    if importlib.util.find_spec("simulator.ids") is None:
+        pytest.skip("simulator/ids.py is not there yet")
+    from simulator import ids
 
     for name in ("is_valid_uscc", "is_valid_resident_id", "is_valid_lei"):
         if not hasattr(ids, name):
-            pytest.skip(f"include.simulate.ids has no {name} yet")
+            pytest.skip(f"simulator.ids has no {name} yet")
     return ids
 
 

@@ -9,7 +9,7 @@ from test_external_load import loader_url as _clean_external_tables  # noqa: F40
 
 from include.assets import RAW_EXT_ASSET_URIS
 from include.external.feeds import FEEDS
-from include.simulate.external import FeedServer, synthetic_inputs
+from simulator.external import FeedServer, synthetic_inputs
 
 
 def test_one_task_group_per_feed_and_an_asset_each(airflow_dagbag):

@@ -7,8 +7,8 @@ import pytest
 from include.external.client import FeedClient, FeedShapeError, FeedUnavailable
 from include.external.feeds import FEEDS
 from include.external.load import fetch_feed
-from include.simulate.external import FeedServer, build_feeds, synthetic_inputs
-from include.simulate.external.feeds import parse_ts
+from simulator.external import FeedServer, build_feeds, synthetic_inputs
+from simulator.external.feeds import parse_ts
 
 SEED = 21
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 from include.external.feeds import FEEDS, LINEAGE_COLUMNS
-from include.simulate.external import SPECS
+from simulator.external import SPECS
 
 PG_NAMES = {"text": "text", "integer": "integer", "numeric": "numeric", "date": "date",
             "timestamptz": "timestamp with time zone", "jsonb": "jsonb"}

@@ -25,7 +25,7 @@ import pytest
 
 from include.datasets import DATASETS
 from include.ingest.manifest import find_manifests
-from include.simulate.defects import CATALOGUE, LOADER_RULES, MANIFEST_RULES, read_defects
+from simulator.defects import CATALOGUE, LOADER_RULES, MANIFEST_RULES, read_defects
 
 #: Kinds whose rule exists now (issue #4) although the simulator's catalogue still says "accepted":
 #: (outcome, rule). Both are warnings (see include/datasets.py).
@@ -44,9 +44,9 @@ ACCOUNT = r"[0-9]{19}"
 def gt(warehouse):
     """Simulate tiny with every defect kind, ingest it all into a fresh database; yield
     (landing dir, defects frame, loader URL, admin connection factory)."""
-    from include import simulate
+    import simulator as simulate
     from include.ingest.loader import ingest_manifests
-    from include.simulate.defects import DefectConfig
+    from simulator.defects import DefectConfig
     from include.warehouse.bootstrap import bootstrap
     from include.warehouse.connection import libpq_url, role_url
 

@@ -61,7 +61,7 @@ def _features(conn, table: str) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def builds(warehouse):
     from include.cli import _dbt
-    from include.simulate import build_world
+    from simulator import build_world
 
     world = build_world("tiny", seed=23)
     cut = pd.Timestamp(world.periods[len(world.periods) // 2]).date()  # the middle quarter end

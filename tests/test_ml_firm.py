@@ -135,7 +135,7 @@ def test_firm_labels_look_ahead_so_the_comparison_can_fail(firm_builds):
 def test_firm_labels_come_from_the_regulators_case_records(firm_builds):
     """Recomputed from what the regulator (REG0000) submitted: an illegal-fundraising or enforcement case
     against the firm in months t + 1 .. t + 6."""
-    from include.simulate import build_world
+    from simulator import build_world
 
     cases = build_world("tiny", seed=11).frames["regulator_case"]
     cases = cases[(cases["entity_type"] == "企业") & cases["case_type"].isin(["非法集资", "被执行"])]

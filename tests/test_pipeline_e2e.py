@@ -33,7 +33,7 @@ def _counts(warehouse) -> dict:
 
 @pytest.fixture(scope="module")
 def first_run(warehouse, airflow_dagbag):
-    from include import simulate
+    import simulator as simulate
     from include.cli import run_dags
 
     p = paths()

@@ -11,12 +11,12 @@ import pandas as pd
 import pytest
 
 from include.datasets import DATASETS
-from include.simulate import advance, build_world, generate, get_preset
-from include.simulate.advance import landing_months
-from include.simulate.defects import read_defects
-from include.simulate.external import FEEDS
-from include.simulate.landing import iter_submissions, read_manifest, tree_hashes, verify_submission
-from include.simulate.prudential import capital_ratios
+from simulator import advance, build_world, generate, get_preset
+from simulator.advance import landing_months
+from simulator.defects import read_defects
+from simulator.external import FEEDS
+from simulator.landing import iter_submissions, read_manifest, tree_hashes, verify_submission
+from simulator.prudential import capital_ratios
 
 
 @pytest.fixture(scope="module")

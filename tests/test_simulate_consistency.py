@@ -7,8 +7,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from include.simulate import build_world
-from include.simulate.banking import LENDER_TYPES
+from simulator import build_world
+from simulator.banking import LENDER_TYPES
 
 KEY = ["institution_code", "report_period"]
 

@@ -14,8 +14,8 @@ import pandas as pd
 import pytest
 
 from include.datasets import CAPITAL_REPORT, DATASETS, INSTITUTION, INSTITUTION_TYPES
-from include.simulate import build_world, generate, ids
-from include.simulate.landing import (
+from simulator import build_world, generate, ids
+from simulator.landing import (
     CST,
     MANIFEST_KEYS,
     format_frame,
@@ -25,8 +25,8 @@ from include.simulate.landing import (
     verify_submission,
     write_submission,
 )
-from include.simulate.rng import stream
-from include.simulate.universe import allocate_type_counts, build_universe
+from simulator.rng import stream
+from simulator.universe import allocate_type_counts, build_universe
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ import pandas as pd
 import pytest
 
 from include.datasets import DATASETS, Dataset
-from include.simulate import build_world, generate, ids
-from include.simulate.landing import iter_submissions, read_data_file, read_manifest
+from simulator import build_world, generate, ids
+from simulator.landing import iter_submissions, read_data_file, read_manifest
 
 IMPLEMENTED_KINDS = {"not_null", "unique", "between", "in_set", "regex", "uscc", "resident_id", "lei",
                      "period_match", "column_pair_le", "references", "reconciles"}

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from include.datasets import DATASETS
-from include.simulate import generate
-from include.simulate.defects import (
+from simulator import generate
+from simulator.defects import (
     CATALOGUE,
     DEFECT_COLUMNS,
     LOADER_RULES,
@@ -21,8 +21,8 @@ from include.simulate.defects import (
     read_defects,
     resolve,
 )
-from include.simulate.ids import is_valid_resident_id, is_valid_uscc
-from include.simulate.landing import iter_submissions, read_manifest, sha256_file, tree_hashes
+from simulator.ids import is_valid_resident_id, is_valid_uscc
+from simulator.landing import iter_submissions, read_manifest, sha256_file, tree_hashes
 
 PROJECT_ROOT = Path(__file__).resolve().parents[1]
 
@@ -188,7 +188,7 @@ def test_row_defects_are_at_the_recorded_line(run):
 
 def test_resubmission_writes_a_consistent_v2_and_late_ones_are_late(run):
     root, _, d = run
-    from include.simulate.landing import verify_submission
+    from simulator.landing import verify_submission
 
     for r in d[d["kind"] == "resubmission_corrected"].itertuples():
         v1 = root / "landing" / r.institution_code / r.period / r.submission_id
@@ -207,7 +207,7 @@ def test_resubmission_writes_a_consistent_v2_and_late_ones_are_late(run):
 def test_default_generate_has_no_defects(tmp_path):
     generate(tmp_path / "landing", tmp_path / "gt", preset="tiny", seed=7, external=False)
     assert read_defects(tmp_path / "gt").empty
-    from include.simulate.landing import verify_submission
+    from simulator.landing import verify_submission
 
     assert all(verify_submission(s) == [] for s in iter_submissions(tmp_path / "landing"))
 

@@ -16,10 +16,10 @@ from urllib.parse import quote
 import numpy as np
 import pytest
 
-from include.simulate import ids
-from include.simulate.external import FEEDS, SPECS, FeedServer, build_feeds, from_world, synthetic_inputs
-from include.simulate.external.faults import MALFORMED_KINDS
-from include.simulate.external.feeds import parse_ts
+from simulator import ids
+from simulator.external import FEEDS, SPECS, FeedServer, build_feeds, from_world, synthetic_inputs
+from simulator.external.faults import MALFORMED_KINDS
+from simulator.external.feeds import parse_ts
 
 SEED = 11
 HIDDEN_KEYS = {"tone", "label", "labels", "sentiment", "mentions", "entities", "is_illegal_fundraising_promo",
@@ -406,7 +406,7 @@ def test_from_world_names_what_is_missing():
 
 
 def test_from_world_adapts_a_world_with_the_entities(inputs):
-    from include.simulate.health import HealthPanel
+    from simulator.health import HealthPanel
 
     qh = inputs.quarter_health
     codes = list(dict.fromkeys(qh["institution_code"]))
@@ -425,7 +425,7 @@ def test_from_world_adapts_a_world_with_the_entities(inputs):
 def test_a_simulated_worlds_schemes_reach_the_feeds_at_their_own_months():
     """The core keeps scheme months as indices; the feeds must see the same months (not 1970), so the
     scheme firms advertise and are in the news while their schemes run."""
-    from include.simulate import build_world
+    from simulator import build_world
 
     world = build_world("tiny", 7)
     adapted = from_world(world)

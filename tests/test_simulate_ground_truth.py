@@ -10,13 +10,13 @@ from pathlib import Path
 
 import pytest
 
-from include import simulate
+import simulator as simulate
 from include.config import PROJECT_ROOT
-from include.simulate import build_world, docs, generate, write_world
-from include.simulate.landing import iter_submissions, read_manifest, tree_hashes
-from include.simulate.presets import Preset, get_preset
+from simulator import build_world, docs, generate, write_world
+from simulator.landing import iter_submissions, read_manifest, tree_hashes
+from simulator.presets import Preset, get_preset
 
-#: Where the pipeline lives. include/simulate writes the ground truth; include/cli.py runs the
+#: Where the pipeline lives. simulator writes the ground truth; include/cli.py runs the
 #: simulator; include/config.py only *defines* where the directory is (StatePaths.ground_truth).
 PIPELINE_DIRS = ("include", "dags", "ml")
 ALLOWED = {Path("include/cli.py"), Path("include/config.py")}
@@ -128,7 +128,7 @@ def test_summary_reports_throughput(run):
 
 def test_readme_dataset_reference_is_current():
     text = docs.README.read_text(encoding="utf-8")
-    assert docs.current_block(text) == docs.render(), "run `python -m include.simulate.docs`"
+    assert docs.current_block(text) == docs.render(), "run `python -m simulator.docs`"
 
 
 def test_readme_knob_table_lists_every_preset_field_with_its_default():

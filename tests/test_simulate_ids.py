@@ -1,4 +1,4 @@
-"""Identifier check characters and generators (include/simulate/ids.py)."""
+"""Identifier check characters and generators (simulator/ids.py)."""
 
 from __future__ import annotations
 
@@ -7,7 +7,7 @@ from datetime import date
 import numpy as np
 import pytest
 
-from include.simulate import ids
+from simulator import ids
 
 # Real, published codes; each check character was also computed by hand before being asserted here.
 ICBC_USCC = "91100000100003962T"  # Industrial and Commercial Bank of China

@@ -9,9 +9,9 @@ import pytest
 from scipy.sparse import coo_matrix
 from scipy.sparse.csgraph import connected_components
 
-from include.simulate import build_world
-from include.simulate.entities import ages_at
-from include.simulate.presets import get_preset
+from simulator import build_world
+from simulator.entities import ages_at
+from simulator.presets import get_preset
 
 
 @pytest.fixture(scope="module")
@@ -77,7 +77,7 @@ def test_scheme_investors_are_mostly_elderly(world):
 
 
 def test_hard_negatives_present_in_expected_numbers(world, txn):
-    from include.simulate import _hard_negatives
+    from simulator import _hard_negatives
 
     hn = _hard_negatives(world)
     counts = hn["kind"].value_counts()

@@ -1,4 +1,4 @@
-"""Time and memory of a simulator run, month by month (the figures in include/simulate/README.md, "Measured").
+"""Time and memory of a simulator run, month by month (the figures in simulator/README.md, "Measured").
 
     python -m bench.simulate.run --preset large --seed 7 --out /tmp/sim-large [--set n_quarters=2 ...]
 
@@ -18,8 +18,8 @@ import resource
 import time
 from pathlib import Path
 
-from include.simulate import build_world, write_world
-from include.simulate.presets import get_preset
+from simulator import build_world, write_world
+from simulator.presets import get_preset
 
 
 def _rss_mib() -> int:

@@ -36,7 +36,7 @@ def _timed_dbt(args: list[str]) -> float:
 def _advance(preset: str, seed: int, months: int) -> dict:
     from bench.warehouse.prepare import ingest_pending
     from include.config import paths
-    from include.simulate.advance import advance
+    from simulator.advance import advance
 
     p = paths()
     t = time.perf_counter()
@@ -50,7 +50,7 @@ def _advance(preset: str, seed: int, months: int) -> dict:
 def run(preset: str, seed: int, history_factor: int, skip_views: bool = False) -> dict:
     from bench.warehouse.prepare import ingest_pending
     from include.config import paths
-    from include.simulate.advance import landing_months
+    from simulator.advance import landing_months
     from include.warehouse.bootstrap import bootstrap
     from include.warehouse.connection import ensure_up
 
@@ -61,7 +61,7 @@ def run(preset: str, seed: int, history_factor: int, skip_views: bool = False) -
     # Views hold no data: an incremental build need not re-create unchanged ones (--skip-views).
     incremental = ["run", "--exclude", "config.materialized:view"] if skip_views else ["run"]
     if not landing_months(p.landing):
-        from include import simulate
+        import simulator as simulate
 
         t = time.perf_counter()
         simulate.generate(p.landing, p.ground_truth, preset=preset, seed=seed)

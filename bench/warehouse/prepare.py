@@ -34,7 +34,7 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--seed", type=int, default=7)
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
-    from include import simulate
+    import simulator as simulate
     from include.config import paths
     from include.warehouse.bootstrap import bootstrap
     from include.warehouse.connection import ensure_up

@@ -10,7 +10,7 @@
 -- PARALLEL SAFE, and executable by everyone. NULL in, NULL out: a missing value is the not_null
 -- rule's business, not a check-character failure (callers write `x is not null and not f(x)`).
 -- Any non-NULL input of the wrong length or alphabet (including '' and lower case) returns false.
--- They mirror include/simulate/ids.py (is_valid_uscc, is_valid_resident_id, is_valid_lei);
+-- They mirror simulator/ids.py (is_valid_uscc, is_valid_resident_id, is_valid_lei);
 -- tests/test_check_functions.py cross-checks the two. Idempotent: create or replace.
 
 -- GB 32100-2015: 18 characters from '0123456789ABCDEFGHJKLMNPQRTUWXY' (no I, O, S, V, Z); the value

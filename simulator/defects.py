@@ -46,10 +46,10 @@ import numpy as np
 import pandas as pd
 
 from include.datasets import DATASETS, Dataset, Rule
-from include.simulate.ids import USCC_ALPHABET
-from include.simulate.landing import CST, MANIFEST_NAME, read_data_file, submission_id
-from include.simulate.rng import stream
-from include.simulate.schedule import DEADLINE_DAYS
+from simulator.ids import USCC_ALPHABET
+from simulator.landing import CST, MANIFEST_NAME, read_data_file, submission_id
+from simulator.rng import stream
+from simulator.schedule import DEADLINE_DAYS
 
 DEFECTS_CSV = "defects.csv"
 DEFECT_COLUMNS = ("submission_id", "institution_code", "period", "dataset", "file", "line", "record", "kind",

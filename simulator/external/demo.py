@@ -17,8 +17,8 @@ MILD_FAULTS = {"rate_limit": 0.02, "fault_rate": 0.02, "retry_after": 1, "malfor
 
 @contextmanager
 def simulated_feed_server(preset: str = "small", seed: int = 7) -> Iterator:
-    from include.simulate import build_world
-    from include.simulate.external import FeedServer, from_world
+    from simulator import build_world
+    from simulator.external import FeedServer, from_world
 
     t = time.perf_counter()
     faults = {} if os.environ.get("SUPERVISION_FEED_FAULTS", "mild") == "none" else MILD_FAULTS

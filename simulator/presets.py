@@ -13,7 +13,7 @@ medium     200           20,000   200,000   24       ~5M                   bench
 large      400           100,000  1,000,000 24       ~50M                  streaming, memory bounded
 =========  ============  =======  ========  =======  ====================  ==============================
 
-Wall times measured on 2 shared cores (include/simulate/README.md, "Measured").
+Wall times measured on 2 shared cores (simulator/README.md, "Measured").
 """
 
 from __future__ import annotations
@@ -55,7 +55,7 @@ class Preset:
     stream_transactions: bool = False  # generate/write transactions month by month, never all at once
     stream_loans: bool = False  # make loan and guarantee snapshots month by month while writing, never all at once
     # --- delivery defects and external data ---
-    defects: str = "none"  # include.simulate.defects.resolve: "none", "default" (a few %), "all"
+    defects: str = "none"  # simulator.defects.resolve: "none", "default" (a few %), "all"
     external_feeds: bool = True  # generate() also writes the external feeds beside the landing zone
     # --- time ---
     extra_months: int = 0  # months simulated after ``last_period`` (``simulate advance``); entities stay anchored
@@ -71,7 +71,7 @@ class Preset:
 
 
 def _add_months(d: date, n: int) -> date:
-    from include.simulate.periods import month_end
+    from simulator.periods import month_end
 
     y, m = divmod(d.year * 12 + d.month - 1 + n, 12)
     return month_end(y, m + 1)

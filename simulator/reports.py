@@ -29,10 +29,10 @@ from include.datasets import (
     PROFITABILITY,
     SOLVENCY,
 )
-from include.simulate.banking import BANK_TYPES, LENDER_TYPES
-from include.simulate.health import HealthPanel
-from include.simulate.prudential import capital_reports
-from include.simulate.rng import Extension, stream
+from simulator.banking import BANK_TYPES, LENDER_TYPES
+from simulator.health import HealthPanel
+from simulator.prudential import capital_reports
+from simulator.rng import Extension, stream
 
 LOAN_SHARE = {"consumer_finance": (0.85, 0.92), "financial_leasing": (0.8, 0.9), "trust": (0.3, 0.45)}
 BANK_LOAN_SHARE = (0.45, 0.6)

@@ -1,7 +1,7 @@
 """The README's dataset reference, rendered from the registry (so it cannot drift).
 
-``python -m include.simulate.docs`` rewrites the block between the markers in
-``include/simulate/README.md``; a test fails when the committed block differs from :func:`render`.
+``python -m simulator.docs`` rewrites the block between the markers in
+``simulator/README.md``; a test fails when the committed block differs from :func:`render`.
 """
 
 from __future__ import annotations
@@ -11,7 +11,7 @@ from pathlib import Path
 from include.datasets import DATASETS, REGULATOR_CODE, Dataset
 
 README = Path(__file__).with_name("README.md")
-BEGIN = "<!-- BEGIN GENERATED DATASETS (python -m include.simulate.docs) -->"
+BEGIN = "<!-- BEGIN GENERATED DATASETS (python -m simulator.docs) -->"
 END = "<!-- END GENERATED DATASETS -->"
 
 

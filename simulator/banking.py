@@ -31,8 +31,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from include.simulate.health import HealthPanel
-from include.simulate.rng import stream
+from simulator.health import HealthPanel
+from simulator.rng import stream
 
 BANK_TYPES = ("large_state_bank", "joint_stock_bank", "city_commercial_bank", "rural_commercial_bank",
               "village_bank")

@@ -21,9 +21,9 @@ import numpy as np
 import pandas as pd
 
 from include.datasets import TRANSACTION
-from include.simulate.banking import internal_account, month_index
-from include.simulate.patterns import Patterns
-from include.simulate.rng import stream
+from simulator.banking import internal_account, month_index
+from simulator.patterns import Patterns
+from simulator.rng import stream
 
 CHANNELS = ("柜面", "网上银行", "手机银行", "ATM", "POS", "第三方支付", "批量代发", "代扣")
 CH = {c: i for i, c in enumerate(CHANNELS)}

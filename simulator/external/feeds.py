@@ -33,12 +33,12 @@ from pathlib import Path
 
 import numpy as np
 
-from include.simulate import geography
-from include.simulate.external import vocab
-from include.simulate.external.inputs import ExternalInputs
-from include.simulate.external.schema import FEEDS, SPECS
-from include.simulate.periods import month_end
-from include.simulate.rng import stream
+from simulator import geography
+from simulator.external import vocab
+from simulator.external.inputs import ExternalInputs
+from simulator.external.schema import FEEDS, SPECS
+from simulator.periods import month_end
+from simulator.rng import stream
 
 log = logging.getLogger(__name__)
 
@@ -245,7 +245,7 @@ class Feeds:
         if malformed is not None:
             out.append(_write_csv(gt / "external_malformed.csv", malformed,
                                   ("feed", "key", "version", "updated_at", "kind", "field")))
-        summary = {"generator": "include.simulate.external", "seed": self.seed,
+        summary = {"generator": "simulator.external", "seed": self.seed,
                    "months": [m.isoformat() for m in self.months], "counts": self.counts(), **(extra or {})}
         path = gt / "external_feeds.json"
         _atomic_write(path, (json.dumps(summary, ensure_ascii=False, indent=2) + "\n").encode())

@@ -4,7 +4,7 @@
 detail datasets in later issues) keys on the ``institutions`` frame it returns.
 
 Institution codes are ``[type letter][4-digit number]`` (``B0001``), numbered within the letter from
-the largest institution down; licence numbers extend them (see :func:`include.simulate.ids.licence_no`).
+the largest institution down; licence numbers extend them (see :func:`simulator.ids.licence_no`).
 Type letters: ``B`` commercial banks (large state-owned, joint-stock, city and rural commercial),
 ``S`` village and township banks, ``I`` insurers, ``N`` consumer finance, ``L`` financial leasing,
 ``K`` trust companies.
@@ -19,7 +19,7 @@ import numpy as np
 import pandas as pd
 
 from include.datasets import INSTITUTION_TYPES
-from include.simulate import geography, ids
+from simulator import geography, ids
 
 
 @dataclass(frozen=True)

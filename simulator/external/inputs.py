@@ -1,7 +1,7 @@
 """What the external feeds talk about: the entities of a simulated world, as plain frames.
 
 :class:`ExternalInputs` is the only thing the feed generators read. :func:`from_world` adapts the
-simulator's :class:`~include.simulate.World`; :func:`synthetic_inputs` builds a small stand-alone world
+simulator's :class:`~simulator.World`; :func:`synthetic_inputs` builds a small stand-alone world
 (institutions and health from the simulator core, firms / persons / schemes of its own) for tests and
 for running the feeds before the full simulator is available.
 """
@@ -15,10 +15,10 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from include.simulate import geography, ids
-from include.simulate.external import vocab
-from include.simulate.periods import month_end, month_ends, quarter_ends
-from include.simulate.rng import stream
+from simulator import geography, ids
+from simulator.external import vocab
+from simulator.periods import month_end, month_ends, quarter_ends
+from simulator.rng import stream
 
 log = logging.getLogger(__name__)
 
@@ -112,7 +112,7 @@ def _overdue_from_frames(frames: dict) -> pd.DataFrame | None:
 
 
 def from_world(world) -> ExternalInputs:
-    """Adapt a simulator :class:`~include.simulate.World` (needs ``universe``, ``firms``, ``persons``,
+    """Adapt a simulator :class:`~simulator.World` (needs ``universe``, ``firms``, ``persons``,
     ``schemes``, ``health`` and ``months``). Raises AttributeError naming what is missing."""
     missing = [a for a in _WORLD_ATTRS if getattr(world, a, None) is None]
     if missing:
@@ -174,8 +174,8 @@ def synthetic_inputs(seed: int = 7, n_firms: int = 500, *, n_institutions: int =
     ``last_month`` must be a quarter end; ``n_months`` is rounded up to whole quarters. Firm short
     names come from a small syllable pool, so some are shared by two firms (ambiguous mentions).
     """
-    from include.simulate.health import simulate_health
-    from include.simulate.universe import build_universe
+    from simulator.health import simulate_health
+    from simulator.universe import build_universe
 
     n_quarters = max(1, -(-n_months // 3))
     quarters = quarter_ends(last_month, n_quarters)

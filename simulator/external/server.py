@@ -13,14 +13,14 @@ API (JSON, UTF-8):
   400; unknown feed: 404.
 
 Faults, decided per feed request number ``n`` (0-based, counted in arrival order) and ``seed``, see
-:func:`~include.simulate.external.faults.request_fault`: ``429`` with ``Retry-After`` (share
+:func:`~simulator.external.faults.request_fault`: ``429`` with ``Retry-After`` (share
 ``rate_limit``), ``500/502/503`` (share ``fault_rate``; 502 has an HTML body), a response delayed by
 ``slow_delay`` seconds (share ``slow_rate`` of the rest), and ``latency`` seconds on every response.
 Malformed records (share ``malformed_rate`` of record versions, decided per (feed, key, version) so a
 re-fetch serves the same bad record): a mandatory field missing, a field of the wrong type, a USCC with
 a bad check character, or truncated text; :meth:`FeedServer.malformed_plan` lists them.
 ``schema_version=2`` (all feeds, or a mapping feed -> version) renames one field per feed
-(:data:`~include.simulate.external.schema.SPECS`).
+(:data:`~simulator.external.schema.SPECS`).
 
 The simulated clock: everything up to the end of ``published_through`` (default: the last month of the
 inputs, even if the feeds were built further) is published; :meth:`FeedServer.advance` publishes the
@@ -43,11 +43,11 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
-from include.simulate.external.faults import corrupt, malformation, request_fault
-from include.simulate.external.feeds import Feeds, _atomic_write, build_feeds, iso, month_cutoff_ts, month_of, mord
-from include.simulate.external.feeds import parse_ts as _parse_ts
-from include.simulate.external.inputs import ExternalInputs
-from include.simulate.external.schema import FEEDS, SPECS
+from simulator.external.faults import corrupt, malformation, request_fault
+from simulator.external.feeds import Feeds, _atomic_write, build_feeds, iso, month_cutoff_ts, month_of, mord
+from simulator.external.feeds import parse_ts as _parse_ts
+from simulator.external.inputs import ExternalInputs
+from simulator.external.schema import FEEDS, SPECS
 
 log = logging.getLogger(__name__)
 

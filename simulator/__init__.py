@@ -46,28 +46,28 @@ from include.datasets import (
     LOAN,
     REGULATOR_CODE,
 )
-from include.simulate import banking as bk
-from include.simulate import defects as _defects
-from include.simulate import ground_truth as _gt
-from include.simulate.entities import (
+from simulator import banking as bk
+from simulator import defects as _defects
+from simulator import ground_truth as _gt
+from simulator.entities import (
     ages_at,
     build_firms,
     build_persons,
     build_shareholders,
     developer_financials,
 )
-from include.simulate.health import HealthPanel, simulate_health
-from include.simulate.landing import format_frame, write_submission
-from include.simulate.patterns import Patterns, plan_patterns, scheme_extra_accounts
-from include.simulate.periods import month_end, month_ends, quarter_ends
-from include.simulate.presets import PRESETS, Preset, get_preset
-from include.simulate.prudential import MIN_RATIOS, capital_ratios, institution_records
-from include.simulate.reports import loan_book, prudential_reports
-from include.simulate.rng import Extension, stream
-from include.simulate.schedule import DEADLINE_DAYS, submission_times
-from include.simulate.supervision import supervise
-from include.simulate.transactions import TxnContext, build_context, month_transactions
-from include.simulate.universe import Universe, build_universe
+from simulator.health import HealthPanel, simulate_health
+from simulator.landing import format_frame, write_submission
+from simulator.patterns import Patterns, plan_patterns, scheme_extra_accounts
+from simulator.periods import month_end, month_ends, quarter_ends
+from simulator.presets import PRESETS, Preset, get_preset
+from simulator.prudential import MIN_RATIOS, capital_ratios, institution_records
+from simulator.reports import loan_book, prudential_reports
+from simulator.rng import Extension, stream
+from simulator.schedule import DEADLINE_DAYS, submission_times
+from simulator.supervision import supervise
+from simulator.transactions import TxnContext, build_context, month_transactions
+from simulator.universe import Universe, build_universe
 
 __all__ = ["PRESETS", "Preset", "World", "advance", "build_world", "generate", "write_external", "write_world"]
 
@@ -190,7 +190,7 @@ class LoanDetail:
         understated = pd.concat(under, ignore_index=True).sort_values(["li", "mi"], kind="stable")
         book = (pd.concat(books, ignore_index=True).sort_values(["institution_code", "report_period"], kind="stable")
                 .reset_index(drop=True))
-        from include.simulate.external.inputs import _overdue_from_frames
+        from simulator.external.inputs import _overdue_from_frames
 
         return understated, book, _overdue_from_frames({"loan": pd.concat(overdue, ignore_index=True)})
 
@@ -206,7 +206,7 @@ def build_world(preset: str | Preset = "tiny", seed: int = 7) -> World:
     ``k`` months: everything in the base window is identical (every draw there comes from its stream
     with its base shape; plans such as onsets, scheme collapses and contagion stay planned over the
     base window), and what happens after it is drawn from per-month or per-quarter streams
-    (:class:`~include.simulate.rng.Extension`), so the world with ``k`` extra months agrees with the one
+    (:class:`~simulator.rng.Extension`), so the world with ``k`` extra months agrees with the one
     with ``k + 1`` on every month they share.
     """
     p = get_preset(preset) if isinstance(preset, str) else preset
@@ -621,7 +621,7 @@ def _ground_truth_payload(world: World) -> dict:
         })
     hn = _hard_negatives(world)
     return {
-        "generator": "include.simulate",
+        "generator": "simulator",
         "preset": world.preset.name,
         "seed": world.seed,
         "periods": [p.isoformat() for p in world.periods],
@@ -818,7 +818,7 @@ def write_external(world: World, landing_dir: Path, ground_truth_dir: Path, *,
     """Write the external feeds of ``world`` as published through ``published_through`` (default: its
     last month) to :func:`external_dir` and their hidden labels to ``ground_truth_dir``; returns records
     per feed."""
-    from include.simulate.external import FeedServer, from_world
+    from simulator.external import FeedServer, from_world
 
     out = external_dir(landing_dir)
     _gt.check_separate(Path(landing_dir), out)
@@ -836,4 +836,4 @@ def _time_transactions(world: World) -> float:
     return (time.perf_counter() - t0) * len(world.months)
 
 
-from include.simulate.advance import advance  # noqa: E402  (uses the names above)
+from simulator.advance import advance  # noqa: E402  (uses the names above)

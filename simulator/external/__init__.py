@@ -10,10 +10,10 @@ or written as JSONL files. Hidden labels go to the ground truth only.
 * :mod:`.server` :class:`FeedServer`, :func:`serve_forever`
 """
 
-from include.simulate.external.feeds import Feeds, build_feeds
-from include.simulate.external.inputs import ExternalInputs, from_world, synthetic_inputs
-from include.simulate.external.schema import FEEDS, SPECS
-from include.simulate.external.server import FeedServer, serve_forever
+from simulator.external.feeds import Feeds, build_feeds
+from simulator.external.inputs import ExternalInputs, from_world, synthetic_inputs
+from simulator.external.schema import FEEDS, SPECS
+from simulator.external.server import FeedServer, serve_forever
 
 __all__ = ["FEEDS", "SPECS", "ExternalInputs", "FeedServer", "Feeds", "build_feeds", "from_world", "serve_forever",
            "synthetic_inputs"]

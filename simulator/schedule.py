@@ -6,8 +6,8 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
-from include.simulate.landing import CST
-from include.simulate.rng import Extension
+from simulator.landing import CST
+from simulator.rng import Extension
 
 #: A submission is due this many days after its period ends; later ones are late (ground truth).
 DEADLINE_DAYS = 30

@@ -4,9 +4,9 @@ quarterly reports, derived from the loan detail, are in :mod:`.reports`).
 Money amounts are int64 **fen** (CNY cents) in the frames this module returns, so identities such as
 ``total_rwa = credit_rwa + market_rwa + operational_rwa`` hold exactly; the landing writer formats
 integer ``numeric(p,2)`` columns as decimals with two places (see
-:func:`include.simulate.landing.format_frame`).
+:func:`simulator.landing.format_frame`).
 
-Capital ratios derive from the latent health score (:mod:`include.simulate.health`):
+Capital ratios derive from the latent health score (:mod:`simulator.health`):
 ``CAR% = mean(type) + sd(type) * z`` with ``sd = (mean - 11) / 1.6``, so a healthy institution
 (``z >= -1.6``) stays at or above 11% and a planted one ends between roughly 8.5% and 10%. Tier 1 and
 CET1 follow from per-institution shares of tier 2 and additional tier 1 capital.
@@ -20,8 +20,8 @@ import numpy as np
 import pandas as pd
 
 from include.datasets import CAPITAL_REPORT, INSTITUTION
-from include.simulate.health import NON_CAPITAL_TYPES, HealthPanel
-from include.simulate.rng import Extension
+from simulator.health import NON_CAPITAL_TYPES, HealthPanel
+from simulator.rng import Extension
 
 #: Regulatory minimums (including the 2.5% conservation buffer), as fractions.
 MIN_RATIOS = {"cet1": 0.075, "tier1": 0.085, "total": 0.105}

@@ -10,8 +10,8 @@ import copy
 import hashlib
 from dataclasses import dataclass
 
-from include.simulate import ids
-from include.simulate.external.schema import FeedSpec
+from simulator import ids
+from simulator.external.schema import FeedSpec
 
 MALFORMED_KINDS = ("missing_mandatory_field", "wrong_type", "bad_uscc_check_char", "truncated_text")
 ERROR_STATUSES = (500, 502, 503)

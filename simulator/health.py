@@ -16,7 +16,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from include.simulate.rng import Extension
+from simulator.rng import Extension
 
 #: Types that submit the capital adequacy report (insurers report solvency instead).
 NON_CAPITAL_TYPES = frozenset({"insurer"})
@@ -119,7 +119,7 @@ def simulate_health(
     ``recovering_share`` of the non-planted, drawn from a separate stream so the planted ones do not
     change) dip to about ``floor_z`` mid-window and return to their level.
 
-    ``ext`` (:class:`~include.simulate.rng.Extension`) continues the base window (its first
+    ``ext`` (:class:`~simulator.rng.Extension`) continues the base window (its first
     ``ext.t_base`` periods, where everything is planned) into the extra periods: the walk goes on with
     shocks from the extra periods' own streams, planted ones stay near their planned end value, a
     recovering one follows its planned dip curve.

@@ -6,8 +6,8 @@ defects (when enabled, drawn from the month's own stream) and the external feeds
 the new month. Existing submissions are never rewritten; the ground truth is rewritten for the longer
 window and ``defects.csv`` is extended.
 
-The rebuilt world continues the one already delivered exactly (see :func:`include.simulate.build_world`
-and :class:`include.simulate.rng.Extension`): the base window is identical, and every later month is
+The rebuilt world continues the one already delivered exactly (see :func:`simulator.build_world`
+and :class:`simulator.rng.Extension`): the base window is identical, and every later month is
 drawn from its own streams, so advancing twice gives the same months as building two extra months at
 once. What continues: the same institutions, persons, firms, accounts, customers and loans (same ids;
 balances amortise, performing loans default with the hazard of the lender's continued health, overdue
@@ -26,9 +26,9 @@ import time
 from datetime import date
 from pathlib import Path
 
-from include.simulate import defects as _defects
-from include.simulate import ground_truth as _gt
-from include.simulate.presets import Preset, get_preset
+from simulator import defects as _defects
+from simulator import ground_truth as _gt
+from simulator.presets import Preset, get_preset
 
 
 def landing_months(landing_dir: Path) -> list[date]:
@@ -54,7 +54,7 @@ def advance(landing_dir: Path, ground_truth_dir: Path, preset: str | Preset = "t
     universe ``generate`` wrote). Returns a summary: period, quarter_end, submissions, files, bytes,
     rows per dataset, defects per kind, external_records per feed, seconds. Raises ValueError if the
     landing zone holds no month of this preset's window."""
-    from include.simulate import build_world, write_external, write_world
+    from simulator import build_world, write_external, write_world
 
     t0 = time.perf_counter()
     landing_dir, ground_truth_dir = Path(landing_dir), Path(ground_truth_dir)

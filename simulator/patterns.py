@@ -28,8 +28,8 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from include.simulate.banking import BANK_TYPES
-from include.simulate.entities import ages_at
+from simulator.banking import BANK_TYPES
+from simulator.entities import ages_at
 
 SCHEME_INDUSTRY_WEIGHT = {"L": 5.0, "O": 3.0, "A": 2.0, "Q": 2.0, "M": 1.0, "F": 1.0, "C": 0.5, "I": 1.0,
                           "R": 1.0}

@@ -23,9 +23,9 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from include.simulate import geography, ids
-from include.simulate.names import person_names, unique_brands
-from include.simulate.rng import Extension
+from simulator import geography, ids
+from simulator.names import person_names, unique_brands
+from simulator.rng import Extension
 
 #: GB/T 4754-2017 sections used for firms: code -> (name, weight, words used in firm names).
 INDUSTRIES: dict[str, tuple[str, float, tuple[str, ...]]] = {

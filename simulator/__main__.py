@@ -1,4 +1,4 @@
-"""``python -m include.simulate {generate,advance,defects}``: the simulator on its own (the project CLI,
+"""``python -m simulator {generate,advance,defects}``: the simulator on its own (the project CLI,
 ``include/cli.py``, wraps ``generate``). Paths default to ``$SUPERVISION_HOME``'s landing and ground truth."""
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m include.simulate")
+    ap = argparse.ArgumentParser(prog="python -m simulator")
     sub = ap.add_subparsers(dest="cmd", required=True)
     for name in ("generate", "advance"):
         p = sub.add_parser(name)
@@ -23,11 +23,11 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("defects", help="print the defect catalogue")
     args = ap.parse_args(argv)
     if args.cmd == "defects":
-        from include.simulate.defects import catalogue_frame
+        from simulator.defects import catalogue_frame
 
         print(catalogue_frame().to_string(index=False))
         return 0
-    from include import simulate
+    import simulator as simulate
 
     if args.landing is None or args.ground_truth is None:
         from include.config import paths

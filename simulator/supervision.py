@@ -17,8 +17,8 @@ import numpy as np
 import pandas as pd
 
 from include.datasets import INTERVENTION, REGULATOR_CASE, SUPERVISORY_RATING
-from include.simulate.health import HealthPanel
-from include.simulate.rng import Extension, stream
+from simulator.health import HealthPanel
+from simulator.rng import Extension, stream
 
 REASONS = {
     "capital": "资本充足率持续下降，资本补充不足",
