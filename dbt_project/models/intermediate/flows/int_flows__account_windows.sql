@@ -2,15 +2,21 @@
     materialized='incremental',
     unique_key=['institution_code', 'account_no', 'period'],
     incremental_strategy='delete+insert',
-    on_schema_change='fail',
+    on_schema_change='append_new_columns',
 ) }}
--- Flow-pattern features per receiving account and month, over a trailing window of
--- var('flow_window_months') months: distinct payers, individual and elderly shares, round-unit and
--- investment-purpose shares, outflows concentrated on a few accounts, and payers who receive equal
--- payouts in consecutive months (the "return" of a fundraising scheme). One row per account-month
--- in which the account received money from a known counterparty account.
--- Incremental by period: only months with newer counterparty-month rows are recomputed, reading the
--- window (and one month before it, for the repeat-payout lag) back from them.
+{%- set w = var('flow_window_months') %}
+{%- set gap = var('flow_payout_max_gap_months') %}
+-- Flow features per receiving account and month over a trailing window of var('flow_window_months')
+-- calendar months (the period's own month included; macro month_gap, never interval arithmetic on
+-- month ends). Counts before amounts, so a scheme does not hide by writing odd amounts or by being a small
+-- share of a busy account: distinct payers and payees, new payers (no inflow in the window's own length
+-- before it), individual, elderly and cross-institution payers, inflow and outflow concentration (HHI by
+-- count and by amount), pass-through (the part of each month's inflow that left the same month), round
+-- and purpose-keyword inflows, equal payouts back to payers (exact, and within a tolerance after a gap
+-- of up to var('flow_payout_max_gap_months') months). One row per account-month in which the account
+-- received money from a known counterparty account. Peer percentiles and scores: int_flows__account_scores.
+-- Incremental by period: months with newer counterparty-month rows are recomputed, reading back the
+-- window, the same length before it (new payers) and the payout gap.
 with
 
 {% if is_incremental() %}
@@ -24,11 +30,8 @@ first_new_period as (
 pairs as (
     select * from {{ ref('int_flows__counterparty_months') }}
     {% if is_incremental() %}
-    where
-        period > (
-            select first_new_period.period - make_interval(months => {{ var('flow_window_months') }} + 1)
-            from first_new_period
-        )
+    where {{ month_gap('(select first_new_period.period from first_new_period)', 'period') }}
+        <= {{ 2 * w + gap }}
     {% endif %}
 ),
 
@@ -36,13 +39,17 @@ accounts as (
     select * from {{ ref('int_entities__accounts_latest') }}
 ),
 
--- A payout repeats when the same amount went to the same counterparty in the previous month.
+-- A payout repeats when the same amount went to the same counterparty in the previous month (exact),
+-- or an amount within the tolerance after a gap of one to var('flow_payout_max_gap_months') months.
 pairs_lagged as (
     select
         pairs.*,
         lag(pairs.period) over cp as previous_period,
         lag(pairs.out_amount) over cp as previous_out_amount,
-        lag(pairs.n_out) over cp as previous_n_out
+        lag(pairs.n_out) over cp as previous_n_out,
+        max(pairs.period) filter (where pairs.n_in > 0) over (
+            cp rows between unbounded preceding and 1 preceding
+        ) as previous_in_period
     from pairs
     window cp as (
         partition by
@@ -54,15 +61,27 @@ pairs_lagged as (
 pairs_flagged as (
     select
         pairs_lagged.*,
-        pairs_lagged.n_out = 1
-        and pairs_lagged.previous_n_out = 1
-        and pairs_lagged.out_amount = pairs_lagged.previous_out_amount
-        and pairs_lagged.previous_period
-        = (date_trunc('month', pairs_lagged.period) - interval '1 day')::date as is_repeat_payout,
+        coalesce(
+            pairs_lagged.n_out = 1
+            and pairs_lagged.previous_n_out = 1
+            and pairs_lagged.out_amount = pairs_lagged.previous_out_amount
+            and {{ month_gap('pairs_lagged.period', 'pairs_lagged.previous_period') }} = 1,
+            false
+        ) as is_repeat_payout,
+        coalesce(
+            pairs_lagged.n_out = 1
+            and pairs_lagged.previous_n_out = 1
+            and abs(pairs_lagged.out_amount - pairs_lagged.previous_out_amount)
+            <= {{ var('flow_payout_tolerance') }} * pairs_lagged.previous_out_amount
+            and {{ month_gap('pairs_lagged.period', 'pairs_lagged.previous_period') }} between 1 and {{ gap }},
+            false
+        ) as is_periodic_payout,
+        pairs_lagged.previous_in_period as previous_in_period_of_pair,
         counterparty.customer_type = '个人' as counterparty_is_individual,
         counterparty.holder_birth_date
         <= (pairs_lagged.period - make_interval(years => {{ var('flow_elderly_age') }}))::date
-            as counterparty_is_elderly
+            as counterparty_is_elderly,
+        pairs_lagged.counterparty_institution_code <> pairs_lagged.institution_code as counterparty_is_elsewhere
     from pairs_lagged
     left join accounts as counterparty
         on
@@ -84,12 +103,13 @@ account_months as (
         {% endif %}
 ),
 
--- Every pair-month inside each account-month's trailing window.
+-- Every pair-month inside each account-month's trailing window of calendar months.
 windowed as (
     select
         account_months.institution_code,
         account_months.account_no,
         account_months.period,
+        pairs_flagged.period as pair_period,
         pairs_flagged.counterparty_institution_code,
         pairs_flagged.counterparty_account,
         pairs_flagged.n_in,
@@ -98,9 +118,17 @@ windowed as (
         pairs_flagged.n_in_keyword,
         pairs_flagged.n_out,
         pairs_flagged.out_amount,
+        pairs_flagged.n_out_payout_keyword,
         pairs_flagged.is_repeat_payout,
+        pairs_flagged.is_periodic_payout,
+        pairs_flagged.n_in > 0
+        and (
+            pairs_flagged.previous_in_period_of_pair is null
+            or {{ month_gap('account_months.period', 'pairs_flagged.previous_in_period_of_pair') }} >= {{ 2 * w }}
+        ) as is_new_payer_month,
         pairs_flagged.counterparty_is_individual,
         pairs_flagged.counterparty_is_elderly,
+        pairs_flagged.counterparty_is_elsewhere,
         pairs_flagged.example_in_txn_id,
         pairs_flagged.example_out_txn_id,
         pairs_flagged.source_batch_id
@@ -109,10 +137,28 @@ windowed as (
         on
             account_months.institution_code = pairs_flagged.institution_code
             and account_months.account_no = pairs_flagged.account_no
-            and account_months.period >= pairs_flagged.period
-            and pairs_flagged.period > (
-                account_months.period - make_interval(months => {{ var('flow_window_months') }})
-            )
+            and {{ month_gap('account_months.period', 'pairs_flagged.period') }} between 0 and {{ w - 1 }}
+),
+
+-- Per month of the window: how much of the month's inflow left the account the same month.
+monthly as (
+    select
+        institution_code,
+        account_no,
+        period,
+        least(sum(in_amount), sum(out_amount)) as passed_through_amount
+    from windowed
+    group by institution_code, account_no, period, pair_period
+),
+
+pass_through as (
+    select
+        institution_code,
+        account_no,
+        period,
+        sum(passed_through_amount) as passed_through_amount
+    from monthly
+    group by institution_code, account_no, period
 ),
 
 per_counterparty as (
@@ -128,9 +174,13 @@ per_counterparty as (
         sum(n_in_keyword) as n_in_keyword,
         sum(n_out) as n_out,
         sum(out_amount) as out_amount,
+        sum(n_out_payout_keyword) as n_out_payout_keyword,
         bool_or(is_repeat_payout) as has_repeat_payout,
+        bool_or(is_periodic_payout) as has_periodic_payout,
+        bool_or(is_new_payer_month) as is_new_payer,
         bool_or(counterparty_is_individual) as is_individual,
         bool_or(counterparty_is_elderly) as is_elderly,
+        bool_or(counterparty_is_elsewhere) as is_elsewhere,
         min(example_in_txn_id) as example_in_txn_id,
         min(example_out_txn_id) as example_out_txn_id,
         max(source_batch_id) as source_batch_id,
@@ -144,28 +194,53 @@ per_counterparty as (
 
 final as (
     select
-        institution_code,
-        account_no,
-        period,
-        count(*) filter (where n_in > 0) as payers,
-        count(*) filter (where n_in > 0 and is_individual) as individual_payers,
-        count(*) filter (where n_in > 0 and is_elderly) as elderly_payers,
-        sum(n_in) as inflow_count,
-        sum(in_amount) as inflow_amount,
-        sum(n_in_round) as round_inflow_count,
-        sum(n_in_keyword) as keyword_inflow_count,
-        sum(out_amount) as outflow_amount,
-        coalesce(sum(out_amount) filter (
-            where payee_rank <= {{ var('flow_max_concentrated_payees') }} and n_in = 0
+        per_counterparty.institution_code,
+        per_counterparty.account_no,
+        per_counterparty.period,
+        count(*) filter (where per_counterparty.n_in > 0) as payers,
+        count(*) filter (where per_counterparty.n_in > 0 and per_counterparty.is_individual) as individual_payers,
+        count(*) filter (where per_counterparty.n_in > 0 and per_counterparty.is_elderly) as elderly_payers,
+        sum(per_counterparty.n_in) as inflow_count,
+        sum(per_counterparty.in_amount) as inflow_amount,
+        sum(per_counterparty.n_in_round) as round_inflow_count,
+        sum(per_counterparty.n_in_keyword) as keyword_inflow_count,
+        sum(per_counterparty.out_amount) as outflow_amount,
+        coalesce(sum(per_counterparty.out_amount) filter (
+            where per_counterparty.payee_rank <= {{ var('flow_max_concentrated_payees') }} and per_counterparty.n_in = 0
         ), 0) as concentrated_outflow_amount,
-        count(*) filter (where n_in > 0 and has_repeat_payout) as repaid_investors,
-        (array_agg(example_in_txn_id order by in_amount desc) filter (where n_in > 0))[1:5]
-            as example_inflow_txn_ids,
-        (array_agg(example_out_txn_id order by out_amount desc) filter (where n_out > 0))[1:5]
-            as example_outflow_txn_ids,
-        max(source_batch_id) as source_batch_id
+        count(*) filter (where per_counterparty.n_in > 0 and per_counterparty.has_repeat_payout) as repaid_investors,
+        count(*) filter (where per_counterparty.n_out > 0) as payees,
+        sum(per_counterparty.n_out) as outflow_count,
+        count(*) filter (where per_counterparty.n_in > 0 and per_counterparty.is_new_payer) as new_payers,
+        count(*) filter (where per_counterparty.n_in > 0 and per_counterparty.is_elsewhere) as elsewhere_payers,
+        count(*) filter (where per_counterparty.has_periodic_payout) as periodic_payees,
+        count(*) filter (where per_counterparty.n_in > 0 and per_counterparty.has_periodic_payout) as periodic_repaid_payers,
+        sum(per_counterparty.n_out_payout_keyword) as payout_keyword_count,
+        sum(per_counterparty.n_in * per_counterparty.n_in)::numeric
+        / nullif(sum(per_counterparty.n_in), 0) ^ 2 as inflow_hhi_count,
+        sum(per_counterparty.in_amount * per_counterparty.in_amount)::numeric
+        / nullif(sum(per_counterparty.in_amount), 0) ^ 2 as inflow_hhi_amount,
+        sum(per_counterparty.n_out * per_counterparty.n_out)::numeric
+        / nullif(sum(per_counterparty.n_out), 0) ^ 2 as outflow_hhi_count,
+        sum(per_counterparty.out_amount * per_counterparty.out_amount)::numeric
+        / nullif(sum(per_counterparty.out_amount), 0) ^ 2 as outflow_hhi_amount,
+        (array_agg(per_counterparty.example_in_txn_id order by per_counterparty.in_amount desc) filter (
+            where per_counterparty.n_in > 0
+        ))[1:5] as example_inflow_txn_ids,
+        (array_agg(per_counterparty.example_out_txn_id order by per_counterparty.out_amount desc) filter (
+            where per_counterparty.n_out > 0
+        ))[1:5] as example_outflow_txn_ids,
+        max(per_counterparty.source_batch_id) as source_batch_id
     from per_counterparty
-    group by institution_code, account_no, period
+    group by per_counterparty.institution_code, per_counterparty.account_no, per_counterparty.period
 )
 
-select * from final
+select
+    final.*,
+    pass_through.passed_through_amount / nullif(final.inflow_amount, 0) as pass_through_share
+from final
+left join pass_through
+    on
+        final.institution_code = pass_through.institution_code
+        and final.account_no = pass_through.account_no
+        and final.period = pass_through.period

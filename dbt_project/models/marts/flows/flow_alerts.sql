@@ -1,86 +1,87 @@
--- Suspected illegal-fundraising flows: one alert per receiving account and month whose trailing window
--- matches the typology (dbt vars flow_*): scattered inflows from many individuals in round units or
--- with investment purposes, AND either equal payouts back to the payers in consecutive months or the
--- money moving on to a few accounts. Every alert carries its evidence.
+-- Suspected illegal-fundraising flows (#12): the top of a ranked queue, not the output of hard gates.
+-- Every account-month is scored per typology (int_flows__account_scores: collection, periodic payouts,
+-- fan-in collector, pass-through mule) from peer percentiles of its flow signals; each bureau receives
+-- its var('flow_alert_capacity') best-scored eligible account-months per month. Every alert carries its
+-- evidence: the raw value and peer percentile of every signal of its top typology, and example
+-- transactions.
+{%- set weights = var('flow_weights') %}
 with
 
-windows as (
-    select * from {{ ref('int_flows__account_windows') }}
+scores as (
+    select * from {{ ref('int_flows__account_scores') }}
+    where is_eligible
 ),
 
 accounts as (
     select * from {{ ref('int_entities__accounts_latest') }}
 ),
 
-institutions as (
-    select * from {{ ref('int_entities__institutions') }}
-),
-
-scored as (
+ranked as (
     select
-        windows.*,
-        windows.individual_payers::numeric / nullif(windows.payers, 0) as individual_share,
-        windows.elderly_payers::numeric / nullif(windows.payers, 0) as elderly_share,
-        windows.round_inflow_count::numeric / nullif(windows.inflow_count, 0) as round_share,
-        windows.keyword_inflow_count::numeric / nullif(windows.inflow_count, 0) as keyword_share,
-        windows.concentrated_outflow_amount / nullif(windows.inflow_amount, 0) as concentrated_outflow_share
-    from windows
-),
-
-rules as (
-    select
-        scored.*,
-        scored.payers >= {{ var('flow_min_payers') }}
-        and scored.individual_share >= {{ var('flow_min_individual_share') }} as rule_scattered_individuals,
-        scored.round_share >= {{ var('flow_min_round_share') }}
-        or scored.keyword_share >= {{ var('flow_min_keyword_share') }} as rule_investment_inflows,
-        scored.repaid_investors >= {{ var('flow_min_repaid_investors') }} as rule_periodic_payouts,
-        coalesce(scored.concentrated_outflow_share, 0) >= {{ var('flow_min_concentrated_share') }}
-            as rule_concentrated_outflows
-    from scored
+        scores.*,
+        row_number() over (
+            partition by scores.bureau_code, scores.period
+            order by scores.flow_score desc, scores.institution_code asc, scores.account_no asc
+        ) as queue_rank
+    from scores
 ),
 
 final as (
     select
-        rules.institution_code || ':' || rules.account_no || ':' || rules.period as alert_id,
-        rules.institution_code,
-        institutions.bureau_code,
-        rules.account_no,
+        ranked.institution_code || ':' || ranked.account_no || ':' || ranked.period as alert_id,
+        ranked.institution_code,
+        ranked.bureau_code,
+        ranked.account_no,
         accounts.customer_type as holder_type,
         accounts.holder_uscc,
         accounts.holder_firm_name,
         accounts.status as account_status,
-        rules.period,
-        rules.payers,
-        rules.individual_payers,
-        rules.elderly_payers,
-        rules.individual_share,
-        rules.elderly_share,
-        rules.inflow_count,
-        rules.inflow_amount,
-        rules.round_share,
-        rules.keyword_share,
-        rules.outflow_amount,
-        rules.concentrated_outflow_amount,
-        rules.concentrated_outflow_share,
-        rules.repaid_investors,
-        rules.rule_scattered_individuals,
-        rules.rule_investment_inflows,
-        rules.rule_periodic_payouts,
-        rules.rule_concentrated_outflows,
-        rules.example_inflow_txn_ids,
-        rules.example_outflow_txn_ids,
+        ranked.period,
+        ranked.queue_rank,
+        ranked.flow_score,
+        ranked.top_typology,
+        {%- for typology in weights %}
+        ranked.score_{{ typology }},
+        {%- endfor %}
+        ranked.payers,
+        ranked.individual_payers,
+        ranked.elderly_payers,
+        ranked.new_payers,
+        ranked.individual_share,
+        ranked.elderly_share,
+        ranked.inflow_count,
+        ranked.inflow_amount,
+        ranked.round_share,
+        ranked.keyword_share,
+        ranked.outflow_amount,
+        ranked.concentrated_outflow_amount,
+        ranked.concentrated_outflow_amount / nullif(ranked.inflow_amount, 0) as concentrated_outflow_share,
+        ranked.repaid_investors,
+        ranked.periodic_repaid_payers,
+        ranked.pass_through,
+        ranked.upstream_payers,
+        case ranked.top_typology
+            {%- for typology, ws in weights.items() %}
+            when '{{ typology }}' then jsonb_build_object(
+                {%- for s in ws %}
+                '{{ s }}', jsonb_build_object(
+                    'value', {{ 'ranked.payees' if s == 'few_payees' else 'ranked.payers' if s == 'few_payers' else 'ranked.' ~ s }},
+                    'peer_percentile', round(ranked.pr_{{ s }}::numeric, 3),
+                    'weight', {{ ws[s] }}
+                ){{ ',' if not loop.last }}
+                {%- endfor %}
+            )
+            {%- endfor %}
+        end as evidence,
+        ranked.example_inflow_txn_ids,
+        ranked.example_outflow_txn_ids,
         {{ var('flow_window_months') }} as window_months
-    from rules
+    from ranked
     left join accounts
         on
-            rules.institution_code = accounts.institution_code
-            and rules.account_no = accounts.account_no
-    left join institutions on rules.institution_code = institutions.institution_code
-    where
-        rules.rule_scattered_individuals
-        and rules.rule_investment_inflows
-        and (rules.rule_periodic_payouts or rules.rule_concentrated_outflows)
+            ranked.institution_code = accounts.institution_code
+            and ranked.account_no = accounts.account_no
+    where ranked.queue_rank <= {{ var('flow_alert_capacity') }}
 )
 
 select * from final

@@ -1,0 +1,10 @@
+{#- Whole calendar months from `earlier` to `later` (dates): 0 for the same month, 1 for the next month,
+    whatever the day. Trailing windows of flow features are written with it ("month_gap(a, b) between 0
+    and n - 1" is the n calendar months ending with a's month), never with interval arithmetic on
+    month-end dates, where 2026-04-30 minus 3 months is 2026-01-30 and still inside January. -#}
+{% macro month_gap(later, earlier) -%}
+    (
+        (extract(year from {{ later }})::int - extract(year from {{ earlier }})::int) * 12
+        + extract(month from {{ later }})::int - extract(month from {{ earlier }})::int
+    )
+{%- endmacro %}

@@ -1,0 +1,121 @@
+-- Scored flow typologies per account-month (#12). Every signal of int_flows__account_windows becomes a
+-- percentile within the account's peer group (same month, institution type, holder type), so nothing
+-- depends on currency units or on how busy an institution's accounts are; a typology's score is the
+-- weighted mean of its signals' percentiles (weights: var('flow_weights'), normalised), and the
+-- account-month's flow score is its best typology. Signals that hide a scheme by amount (odd amounts, a
+-- small share of a busy account) are counted, not summed: distinct payers, new payers, shares of payers.
+-- upstream_payers is the 2-hop fan-in: the most payers any of this month's payers had in its own window
+-- (money collected from many and forwarded through this account).
+{%- set weights = var('flow_weights') %}
+{%- set ascending = ['payers', 'new_payers', 'individual_share', 'elderly_share', 'keyword_share', 'round_share',
+    'inflow_dispersion', 'outflow_concentration', 'pass_through', 'periodic_repaid_payers', 'periodic_payees',
+    'payout_keyword_share', 'elsewhere_share', 'upstream_payers'] %}
+{%- set descending = {'few_payees': 'payees', 'few_payers': 'payers'} %}
+with
+
+windows as (
+    select * from {{ ref('int_flows__account_windows') }}
+),
+
+pairs as (
+    select * from {{ ref('int_flows__counterparty_months') }}
+),
+
+accounts as (
+    select * from {{ ref('int_entities__accounts_latest') }}
+),
+
+institutions as (
+    select * from {{ ref('int_entities__institutions') }}
+),
+
+upstream as (
+    select
+        pairs.institution_code,
+        pairs.account_no,
+        pairs.period,
+        max(payer_windows.payers) as upstream_payers
+    from pairs
+    inner join windows as payer_windows
+        on
+            pairs.counterparty_institution_code = payer_windows.institution_code
+            and pairs.counterparty_account = payer_windows.account_no
+            and pairs.period = payer_windows.period
+    where pairs.n_in > 0
+    group by pairs.institution_code, pairs.account_no, pairs.period
+),
+
+signals as (
+    select
+        windows.*,
+        coalesce(institutions.institution_type, 'unknown') as peer_institution_type,
+        coalesce(accounts.customer_type, 'unknown') as peer_holder_type,
+        institutions.bureau_code,
+        coalesce(upstream.upstream_payers, 0) as upstream_payers,
+        windows.individual_payers::numeric / nullif(windows.payers, 0) as individual_share,
+        windows.elderly_payers::numeric / nullif(windows.payers, 0) as elderly_share,
+        windows.elsewhere_payers::numeric / nullif(windows.payers, 0) as elsewhere_share,
+        windows.round_inflow_count::numeric / nullif(windows.inflow_count, 0) as round_share,
+        windows.keyword_inflow_count::numeric / nullif(windows.inflow_count, 0) as keyword_share,
+        windows.payout_keyword_count::numeric / nullif(windows.outflow_count, 0) as payout_keyword_share,
+        1 - windows.inflow_hhi_count as inflow_dispersion,
+        coalesce(windows.outflow_hhi_amount, 0) as outflow_concentration,
+        coalesce(windows.pass_through_share, 0) as pass_through
+    from windows
+    left join accounts
+        on
+            windows.institution_code = accounts.institution_code
+            and windows.account_no = accounts.account_no
+    left join institutions on windows.institution_code = institutions.institution_code
+    left join upstream
+        on
+            windows.institution_code = upstream.institution_code
+            and windows.account_no = upstream.account_no
+            and windows.period = upstream.period
+),
+
+percentiles as (
+    select
+        signals.*,
+        {%- for s in ascending %}
+        percent_rank() over (peers order by coalesce(signals.{{ s }}, 0)) as pr_{{ s }},
+        {%- endfor %}
+        {%- for s, col in descending.items() %}
+        percent_rank() over (peers order by signals.{{ col }} desc) as pr_{{ s }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from signals
+    window peers as (partition by signals.period, signals.peer_institution_type, signals.peer_holder_type)
+),
+
+typologies as (
+    select
+        percentiles.*,
+        {%- for typology, ws in weights.items() %}
+        {%- set total = ws.values() | sum %}
+        (
+            {%- for s, wt in ws.items() %}
+            {{ wt }} * percentiles.pr_{{ s }}{{ ' +' if not loop.last }}
+            {%- endfor %}
+        ) / {{ total }} as score_{{ typology }}{{ ',' if not loop.last }}
+        {%- endfor %}
+    from percentiles
+),
+
+final as (
+    select
+        typologies.*,
+        greatest({% for typology in weights %}typologies.score_{{ typology }}{{ ', ' if not loop.last }}{% endfor %})
+            as flow_score,
+        case
+            {%- for typology in weights %}
+            when typologies.score_{{ typology }} = greatest(
+                {%- for t in weights %}typologies.score_{{ t }}{{ ', ' if not loop.last }}{% endfor -%}
+            ) then '{{ typology }}'
+            {%- endfor %}
+        end as top_typology,
+        typologies.payers >= {{ var('flow_min_alert_payers') }}
+        or typologies.upstream_payers >= {{ var('flow_min_alert_payers') }} as is_eligible
+    from typologies
+)
+
+select * from final
