@@ -49,6 +49,7 @@ from include.datasets import (
 from simulator import banking as bk
 from simulator import defects as _defects
 from simulator import ground_truth as _gt
+from simulator.disguise import TRICKS, plan_disguise
 from simulator.entities import (
     ages_at,
     build_firms,
@@ -282,6 +283,10 @@ def build_world(preset: str | Preset = "tiny", seed: int = 7) -> World:
     patterns = plan_patterns(prng, inst=inst, persons=persons, firms=firms, accounts=accounts, loans=loans,
                              months=base_months, schemes=schemes, n_payroll=p.n_payroll, n_merchants=p.n_merchants,
                              pension_share=p.pension_share)
+    if p.disguise_share > 0:  # own stream: the undisguised world's draws are untouched
+        taken = np.unique(np.r_[patterns.scheme_accounts["acct"].to_numpy(), patterns.controllers["acct"].to_numpy(),
+                                patterns.investors["acct"].to_numpy() if len(patterns.investors) else []]).astype(int)
+        plan_disguise(seed, schemes, accounts, taken, p.disguise_share, p.disguise_tricks)
     if extended:  # a scheme planned to collapse just after the base window collapses when its month comes
         late = (schemes["collapse_month"].to_numpy() < 0) & (planned_collapse < len(months))
         schemes.loc[late, "collapse_month"] = planned_collapse[late]
@@ -619,6 +624,10 @@ def _ground_truth_payload(world: World) -> dict:
             "raised_yuan": int(s.raised) // 100, "inflow_purpose": s.inflow_purpose,
             "payout_purpose": s.payout_purpose,
         })
+        if "disguised" in world.schemes:  # only when the preset disguises schemes (simulator.disguise)
+            schemes[-1]["disguise"] = [t for t in TRICKS if getattr(s, t)]
+            mules = np.asarray(s.mules, dtype=int)
+            schemes[-1]["mule_accounts"] = bk_.accounts["account_no"].to_numpy()[mules].tolist()
     hn = _hard_negatives(world)
     return {
         "generator": "simulator",

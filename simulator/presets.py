@@ -52,6 +52,12 @@ class Preset:
     n_payroll: int = 6  # payroll firms (hard negative)
     n_merchants: int = 8  # retail merchants (hard negative)
     pension_share: float = 0.6  # elderly persons receiving a monthly pension (hard negative)
+    # disguised schemes (simulator.disguise): the share of schemes disguised, and the probability of each
+    # trick for a disguised scheme; off by default (no draw is made, the landing zone is unchanged)
+    disguise_share: float = 0.0
+    disguise_tricks: tuple[tuple[str, float], ...] = (
+        ("neutral_purpose", 1.0), ("odd_amounts", 0.7), ("fan_in_only", 0.3), ("slow_payouts", 0.4),
+        ("busy_account", 0.3), ("mule_chain", 0.4))
     stream_transactions: bool = False  # generate/write transactions month by month, never all at once
     stream_loans: bool = False  # make loan and guarantee snapshots month by month while writing, never all at once
     # --- delivery defects and external data ---

@@ -21,6 +21,7 @@ import numpy as np
 import pandas as pd
 
 from include.datasets import TRANSACTION
+from simulator import disguise as dg
 from simulator.banking import internal_account, month_index
 from simulator.patterns import Patterns
 from simulator.rng import stream
@@ -89,6 +90,7 @@ def build_context(*, seed: int, months: list[date], inst: pd.DataFrame, accounts
     weight = np.exp(rng.normal(0, 1.0, size=n_acc)) * np.where(ht == 1, 2.0, 1.0)
     scheme_acc = accounts["scheme"].notna().to_numpy() if "scheme" in accounts else np.zeros(n_acc, bool)
     weight[scheme_acc] = 0.0  # collection accounts carry only the scheme's own flows
+    weight = dg.busy_weight(weight, accounts, patterns.schemes)  # ... unless disguised as a busy account
     # personal loan instalments (hard negative: equal monthly payments)
     p_first = accounts[(ht == 0) & (accounts["open_month"].to_numpy() <= 0)].groupby("holder_idx").head(1)
     acct_of_person = pd.Series(p_first.index.to_numpy(), index=p_first["holder_idx"].to_numpy())
@@ -161,7 +163,10 @@ def month_transactions(ctx: TxnContext, m: int) -> pd.DataFrame:
 
     # ---- schemes
     sch = p.schemes
+    dis = "disguised" in sch and bool(sch["disguised"].any())
+    drng = dg.month_rng(ctx.seed, m) if dis else None  # disguises draw from a stream of their own
     for i, s in enumerate(sch.itertuples(index=False)):
+        d = dis and bool(s.disguised)
         end = s.collapse_month if s.collapse_month >= 0 else len(ctx.months)
         if not (s.start_month <= m <= end) or (m == end and s.collapse_month < 0):
             continue
@@ -181,8 +186,14 @@ def month_transactions(ctx: TxnContext, m: int) -> pd.DataFrame:
                 eld = ctx.acc_elderly[src]
                 ch = np.where(eld & (rng.random(k) < 0.6), CH["柜面"], np.where(rng.random(k) < 0.7, CH["手机银行"],
                                                                             CH["网上银行"]))
-                bt.add(src, coll[rng.integers(len(coll), size=k)], amt, rng.integers(1, days_in_month + 1, size=k),
-                       _secs(rng, k, 8, 18), ch, purpose)
+                dst = coll[rng.integers(len(coll), size=k)]
+                day = rng.integers(1, days_in_month + 1, size=k)
+                sec = _secs(rng, k, 8, 18)
+                if d and s.neutral_purpose:
+                    purpose = dg.neutral(drng, k, dg.NEUTRAL_INFLOW, PU, PU_BLANK)
+                if d and s.odd_amounts:
+                    amt = dg.odd(drng, amt)
+                bt.add(src, dst, amt, day, sec, ch, purpose)
                 inflow = int(amt.sum())
             payees = inv[inv["join_month"] < m]
             tops = inv[(inv["topup_month"] >= 0) & (inv["topup_month"] < m)]
@@ -191,8 +202,14 @@ def month_transactions(ctx: TxnContext, m: int) -> pd.DataFrame:
                 amt = payees["payout"].to_numpy() + np.round(tops.set_index("person_idx")["topup"].reindex(
                     payees["person_idx"]).fillna(0).to_numpy() * s.monthly_rate / 100).astype(np.int64) * 100
                 purpose = np.where(rng.random(k) < 0.9, PU[s.payout_purpose], PU_BLANK)
-                bt.add(coll[rng.integers(len(coll), size=k)], payees["acct"].to_numpy(), amt, s.pay_day,
-                       rng.integers(9 * 3600, 11 * 3600, size=k), CH["网上银行"], purpose)
+                src = coll[rng.integers(len(coll), size=k)]
+                sec = rng.integers(9 * 3600, 11 * 3600, size=k)
+                dst, day = payees["acct"].to_numpy(), np.full(k, s.pay_day)
+                if d:
+                    amt, day, purpose, keep = dg.payouts(drng, s, m, payees, amt, day, purpose, days_in_month,
+                                                         PU, PU_BLANK)
+                    src, dst, amt, day, sec, purpose = (v[keep] for v in (src, dst, amt, day, sec, purpose))
+                bt.add(src, dst, amt, day, sec, CH["网上银行"], purpose)
             out_total = inflow * rng.uniform(0.5, 0.8)
         else:  # collapse month: the rest goes to the controllers
             paid_in = int(inv.loc[inv["join_month"] < m, "principal"].sum())
@@ -203,9 +220,18 @@ def month_transactions(ctx: TxnContext, m: int) -> pd.DataFrame:
             amt = (np.round(out_total * share / 100_000) * 100_000).astype(np.int64)
             amt = amt[amt > 0]
             k = len(amt)
-            bt.add(coll[rng.integers(len(coll), size=k)], ctrl[rng.integers(len(ctrl), size=k)], amt,
-                   rng.integers(1, days_in_month + 1, size=k), _secs(rng, k, 9, 17), CH["网上银行"],
-                   rng.choice([PU["往来款"], PU["借款"], PU["货款"]], size=k))
+            src, dst = coll[rng.integers(len(coll), size=k)], ctrl[rng.integers(len(ctrl), size=k)]
+            day, sec = rng.integers(1, days_in_month + 1, size=k), _secs(rng, k, 9, 17)
+            purpose = rng.choice([PU["往来款"], PU["借款"], PU["货款"]], size=k)
+            if d and s.odd_amounts:
+                amt = dg.odd(drng, amt)
+            if d and len(s.mules):  # through the mules: each forwards most of it to the controller within days
+                mule = np.asarray(s.mules)[drng.integers(len(s.mules), size=k)]
+                bt.add(src, mule, amt, day, sec, CH["网上银行"], purpose)
+                src, amt = mule, dg.odd(drng, amt * drng.uniform(0.95, 0.99, size=k))
+                day = np.minimum(day + drng.integers(0, 4, size=k), days_in_month)
+                sec, purpose = _secs(drng, k, 8, 22), dg.neutral(drng, k, dg.NEUTRAL_INFLOW, PU, PU_BLANK)
+            bt.add(src, dst, amt, day, sec, CH["网上银行"], purpose)
 
     # ---- payroll (equal monthly salaries, 3-8% raise each January after the first year)
     emp = p.employees

@@ -28,10 +28,31 @@ def ingest_pending() -> dict:
     return {"manifests": len(manifests), "batches": len(outcomes), "seconds": round(time.perf_counter() - t, 1)}
 
 
+def preset_with(name: str, overrides: list[str]):
+    """The named preset with ``KNOB=VALUE`` overrides (values typed like the knob's default)."""
+    import dataclasses
+
+    from simulator.presets import get_preset
+
+    preset = get_preset(name)
+    changes = {}
+    for item in overrides:
+        key, _, value = item.partition("=")
+        current = getattr(preset, key)
+        if key == "disguise_tricks":
+            changes[key] = tuple((t, float(v)) for t, _, v in (x.partition(":") for x in value.split(",")))
+        else:
+            changes[key] = type(current)(value)
+    return dataclasses.replace(preset, **changes)
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__)
     ap.add_argument("--preset", default="small")
     ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE",
+                    help="override a Preset knob, e.g. disguise_share=0.5 or "
+                         "disguise_tricks=neutral_purpose:1,odd_amounts:0.7 (repeatable)")
     args = ap.parse_args(argv)
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(message)s")
     import simulator as simulate
@@ -43,7 +64,8 @@ def main(argv: list[str] | None = None) -> int:
     bootstrap()
     p = paths()
     t = time.perf_counter()
-    sim = simulate.generate(p.landing, p.ground_truth, preset=args.preset, seed=args.seed)
+    preset = preset_with(args.preset, args.set)
+    sim = simulate.generate(p.landing, p.ground_truth, preset=preset, seed=args.seed)
     out = {"simulate_seconds": round(time.perf_counter() - t, 1), "transactions": sim["rows"]["transaction"],
            "ingest": ingest_pending()}
     json.dump(out, sys.stdout, indent=2)
