@@ -108,6 +108,9 @@ def evaluate_queue(ground_truth: Path, url: str, plain_k: int = 5) -> dict:
             "select account_no, period::text, flow_score, is_eligible from intermediate.int_flows__account_scores "
             "order by is_eligible desc, flow_score desc, institution_code, account_no, period").fetchall()
         alerts = conn.execute("select account_no, period::text from marts_flows.flow_alerts").fetchall()
+        queue = conn.execute("select account_no, period::text, row_number() over (partition by bureau_code, period "
+                             "order by flow_score desc, institution_code, account_no) from "
+                             "intermediate.int_flows__account_scores where is_eligible").fetchall()
         senders = conn.execute(
             "select account_no, period::text, count(*) from intermediate.int_flows__counterparty_months "
             "where n_in > 0 and counterparty_account <> '' group by institution_code, account_no, period "
@@ -117,7 +120,7 @@ def evaluate_queue(ground_truth: Path, url: str, plain_k: int = 5) -> dict:
     n = len(keys)
     volume = len(alerts)
     rule = [(a, p) for a, p, c in senders if c >= plain_k]
-    rule_cut = rule[:volume]
+    rule_cut = [(a, p) for a, p, _ in senders[:volume]]  # the rule with k lowered or raised to the same volume
     out: dict = {"preset": truth.get("preset"), "seed": truth.get("seed"), "account_months_scored": n,
                  "queue_alerts": volume, "plain_rule": {"k": plain_k, "account_months_flagged": len(rule),
                                                          "min_senders_at_equal_volume":
@@ -140,6 +143,16 @@ def evaluate_queue(ground_truth: Path, url: str, plain_k: int = 5) -> dict:
     every = groups["all"]
     out["precision_at_capacity"] = round(len(alert_set & every) / volume, 4) if volume else None
     out["plain_precision_equal_volume"] = round(len(set(rule_cut) & every) / len(rule_cut), 4) if rule_cut else None
+    # the same queue at other monthly capacities per bureau, against the plain rule at each volume
+    out["capacities"] = {}
+    for cap in (2, 5, 10, 20):
+        picked = {(a, p) for a, p, r in queue if r <= cap}
+        plain = {(a, p) for a, p, _ in senders[: len(picked)]}
+        out["capacities"][cap] = {
+            "alerts": len(picked), "precision": round(len(picked & every) / len(picked), 4) if picked else None,
+            "recall": round(len(picked & every) / len(every & scored_set), 3),
+            "plain_precision": round(len(plain & every) / len(plain), 4) if plain else None,
+            "plain_recall": round(len(plain & every) / len(every & scored_set), 3)}
     out["plain_precision_all_flagged"] = round(len(set(rule) & every) / len(rule), 4) if rule else None
     return out
 

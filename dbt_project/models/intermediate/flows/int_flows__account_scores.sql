@@ -1,7 +1,11 @@
 -- Scored flow typologies per account-month (#12). Every signal of int_flows__account_windows becomes a
 -- percentile within the account's peer group (same month, institution type, holder type), so nothing
 -- depends on currency units or on how busy an institution's accounts are; a typology's score is the
--- weighted mean of its signals' percentiles (weights: var('flow_weights'), normalised), and the
+-- weighted mean of its signals' rarities (macro rarity: 0 at the median, 0.5 at the 99th percentile, 1 at
+-- the top; weights var('flow_weights'), normalised), so being extreme on a few signals outweighs being
+-- a little unusual on many (typologies in var('flow_geometric_typologies') take the weighted geometric
+-- mean instead: every signal must be rare, as a mule is only a mule if it both forwards and is fed by
+-- a collector); the
 -- account-month's flow score is its best typology. Signals that hide a scheme by amount (odd amounts, a
 -- small share of a busy account) are counted, not summed: distinct payers, new payers, shares of payers.
 -- upstream_payers is the 2-hop fan-in: the most payers any of this month's payers had in its own window
@@ -9,7 +13,7 @@
 {%- set weights = var('flow_weights') %}
 {%- set ascending = ['payers', 'new_payers', 'individual_share', 'elderly_share', 'keyword_share', 'round_share',
     'inflow_dispersion', 'outflow_concentration', 'pass_through', 'periodic_repaid_payers', 'periodic_payees',
-    'payout_keyword_share', 'elsewhere_share', 'upstream_payers'] %}
+    'payout_keyword_share', 'elsewhere_share', 'upstream_payers', 'large_payers', 'large_individual_payers'] %}
 {%- set descending = {'few_payees': 'payees', 'few_payers': 'payers'} %}
 with
 
@@ -92,11 +96,19 @@ typologies as (
         percentiles.*,
         {%- for typology, ws in weights.items() %}
         {%- set total = ws.values() | sum %}
+        {%- if typology in var('flow_geometric_typologies') %}
+        exp((
+            {%- for s, wt in ws.items() %}
+            {{ wt }} * ln(0.001 + {{ rarity('percentiles.pr_' ~ s) }}){{ ' +' if not loop.last }}
+            {%- endfor %}
+        ) / {{ total }}) as score_{{ typology }}{{ ',' if not loop.last }}
+        {%- else %}
         (
             {%- for s, wt in ws.items() %}
-            {{ wt }} * percentiles.pr_{{ s }}{{ ' +' if not loop.last }}
+            {{ wt }} * {{ rarity('percentiles.pr_' ~ s) }}{{ ' +' if not loop.last }}
             {%- endfor %}
         ) / {{ total }} as score_{{ typology }}{{ ',' if not loop.last }}
+        {%- endif %}
         {%- endfor %}
     from percentiles
 ),

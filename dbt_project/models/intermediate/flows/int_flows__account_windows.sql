@@ -12,7 +12,7 @@
 -- share of a busy account: distinct payers and payees, new payers (no inflow in the window's own length
 -- before it), individual, elderly and cross-institution payers, inflow and outflow concentration (HHI by
 -- count and by amount), pass-through (the part of each month's inflow that left the same month), round
--- and purpose-keyword inflows, equal payouts back to payers (exact, and within a tolerance after a gap
+-- and purpose-keyword inflows, payers whose inflow is large for the month (a quantile, not yuan), equal payouts back to payers (exact, and within a tolerance after a gap
 -- of up to var('flow_payout_max_gap_months') months). One row per account-month in which the account
 -- received money from a known counterparty account. Peer percentiles and scores: int_flows__account_scores.
 -- Incremental by period: months with newer counterparty-month rows are recomputed, reading back the
@@ -37,6 +37,17 @@ pairs as (
 
 accounts as (
     select * from {{ ref('int_entities__accounts_latest') }}
+),
+
+-- A "large" inflow is large for its month, not in yuan: at or above the var('flow_large_inflow_quantile')
+-- quantile of every account's inflow from one counterparty in that month.
+large_inflow as (
+    select
+        period,
+        percentile_cont({{ var('flow_large_inflow_quantile') }}) within group (order by in_amount) as min_amount
+    from pairs
+    where n_in > 0 and counterparty_account <> ''
+    group by period
 ),
 
 -- A payout repeats when the same amount went to the same counterparty in the previous month (exact),
@@ -81,8 +92,10 @@ pairs_flagged as (
         counterparty.holder_birth_date
         <= (pairs_lagged.period - make_interval(years => {{ var('flow_elderly_age') }}))::date
             as counterparty_is_elderly,
-        pairs_lagged.counterparty_institution_code <> pairs_lagged.institution_code as counterparty_is_elsewhere
+        pairs_lagged.counterparty_institution_code <> pairs_lagged.institution_code as counterparty_is_elsewhere,
+        pairs_lagged.n_in > 0 and pairs_lagged.in_amount >= large_inflow.min_amount as is_large_inflow
     from pairs_lagged
+    left join large_inflow on pairs_lagged.period = large_inflow.period
     left join accounts as counterparty
         on
             pairs_lagged.counterparty_institution_code = counterparty.institution_code
@@ -129,6 +142,7 @@ windowed as (
         pairs_flagged.counterparty_is_individual,
         pairs_flagged.counterparty_is_elderly,
         pairs_flagged.counterparty_is_elsewhere,
+        pairs_flagged.is_large_inflow,
         pairs_flagged.example_in_txn_id,
         pairs_flagged.example_out_txn_id,
         pairs_flagged.source_batch_id
@@ -181,6 +195,7 @@ per_counterparty as (
         bool_or(counterparty_is_individual) as is_individual,
         bool_or(counterparty_is_elderly) as is_elderly,
         bool_or(counterparty_is_elsewhere) as is_elsewhere,
+        bool_or(is_large_inflow) as is_large_payer,
         min(example_in_txn_id) as example_in_txn_id,
         min(example_out_txn_id) as example_out_txn_id,
         max(source_batch_id) as source_batch_id,
@@ -213,6 +228,9 @@ final as (
         sum(per_counterparty.n_out) as outflow_count,
         count(*) filter (where per_counterparty.n_in > 0 and per_counterparty.is_new_payer) as new_payers,
         count(*) filter (where per_counterparty.n_in > 0 and per_counterparty.is_elsewhere) as elsewhere_payers,
+        count(*) filter (where per_counterparty.is_large_payer) as large_payers,
+        count(*) filter (where per_counterparty.is_large_payer and per_counterparty.is_individual)
+            as large_individual_payers,
         count(*) filter (where per_counterparty.has_periodic_payout) as periodic_payees,
         count(*) filter (where per_counterparty.n_in > 0 and per_counterparty.has_periodic_payout) as periodic_repaid_payers,
         sum(per_counterparty.n_out_payout_keyword) as payout_keyword_count,
