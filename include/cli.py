@@ -124,7 +124,7 @@ def cmd_dbt(args: argparse.Namespace) -> int:
 
 
 def cmd_dbt_sources(args: argparse.Namespace) -> int:
-    from include.dbt_sources import write
+    from include.registry.dbt_sources import write
 
     print(f"wrote {write()}")
     return 0
@@ -183,7 +183,7 @@ def summary() -> dict:
     with psycopg.connect(libpq_url(admin_url())) as conn:
         out["batches_by_status"] = dict(conn.execute(
             "select status, count(*) from ops.batch group by status order by status").fetchall())
-        from include.datasets import DATASETS
+        from include.registry.datasets import DATASETS
 
         out["raw_rows"] = {ds: conn.execute(f'select count(*) from raw."{ds}"').fetchone()[0] for ds in DATASETS}
         try:

@@ -37,7 +37,7 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from include.datasets import (
+from include.registry.datasets import (
     ACCOUNT,
     CUSTOMER_CORPORATE,
     CUSTOMER_INDIVIDUAL,

@@ -45,9 +45,10 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from include.datasets import DATASETS, Dataset, Rule
+from include.ingest.contract import CST, MANIFEST_NAME, submission_id
+from include.registry.datasets import DATASETS, Dataset, Rule
 from simulator.ids import USCC_ALPHABET
-from simulator.landing import CST, MANIFEST_NAME, read_data_file, submission_id
+from simulator.landing import read_data_file
 from simulator.rng import stream
 from simulator.schedule import DEADLINE_DAYS
 

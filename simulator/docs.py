@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from include.datasets import DATASETS, REGULATOR_CODE, Dataset
+from include.registry.datasets import DATASETS, REGULATOR_CODE, Dataset
 
 README = Path(__file__).with_name("README.md")
 BEGIN = "<!-- BEGIN GENERATED DATASETS (python -m simulator.docs) -->"

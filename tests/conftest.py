@@ -117,8 +117,8 @@ def built_warehouse(warehouse: Warehouse) -> Warehouse:
     or late): the build must still pass and keep it (tests/test_warehouse_build.py). Defined here, once, so
     every module that uses it (test_warehouse_build, test_rls, test_ml_firm) shares one build: a fixture
     imported into a second module is a second fixture and would build (and submit the orphan) twice."""
-    from bench.warehouse.prepare import ingest_pending
     import simulator as simulate
+    from bench.warehouse.prepare import ingest_pending
     from include.cli import _dbt
     from include.config import paths
     from include.ingest.loader import ingest_manifests

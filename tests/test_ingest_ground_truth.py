@@ -23,12 +23,12 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 import pytest
 
-from include.datasets import DATASETS
-from include.ingest.manifest import find_manifests
+from include.ingest.contract import find_manifests
+from include.registry.datasets import DATASETS
 from simulator.defects import CATALOGUE, LOADER_RULES, MANIFEST_RULES, read_defects
 
 #: Kinds whose rule exists now (issue #4) although the simulator's catalogue still says "accepted":
-#: (outcome, rule). Both are warnings (see include/datasets.py).
+#: (outcome, rule). Both are warnings (see include/registry/datasets.py).
 NOW_CHECKED = {
     "loan_unknown_customer": ("accepted_with_warning", "loan_customer_known"),
     "report_detail_mismatch": ("accepted_with_warning", "asset_quality_npl_reconciles"),
@@ -46,9 +46,9 @@ def gt(warehouse):
     (landing dir, defects frame, loader URL, admin connection factory)."""
     import simulator as simulate
     from include.ingest.loader import ingest_manifests
-    from simulator.defects import DefectConfig
     from include.warehouse.bootstrap import bootstrap
     from include.warehouse.connection import libpq_url, role_url
+    from simulator.defects import DefectConfig
 
     # Not tmp_path_factory: concurrent pytest sessions of the same user rotate (delete) each other's
     # numbered base temp dirs, and this fixture runs for minutes.

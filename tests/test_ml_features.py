@@ -19,8 +19,8 @@ PREFIX = "PIT"
 
 
 def _insert(conn, world) -> list[int]:
-    from include.datasets import DATASETS as REGISTRY
-    from include.ingest import ddl
+    from include.registry import ddl
+    from include.registry.datasets import DATASETS as REGISTRY
 
     batch_ids = []
     for version, name in enumerate(DATASETS, start=1):

@@ -8,7 +8,7 @@ import json
 import pytest
 
 from include.config import paths
-from include.datasets import DATASETS
+from include.registry.datasets import DATASETS
 
 pytestmark = pytest.mark.slow
 

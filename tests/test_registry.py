@@ -2,9 +2,8 @@
 
 from __future__ import annotations
 
-from include import dbt_sources
-from include.datasets import DATASETS
-from include.ingest import ddl
+from include.registry import dbt_sources, ddl
+from include.registry.datasets import DATASETS
 
 
 def test_dbt_sources_yaml_is_generated_from_the_registry():

@@ -41,10 +41,10 @@ def main(argv: list[str] | None = None) -> int:
     from include.external.feeds import FEEDS
     from include.external.load import fetch_feed
     from include.external.signals import derive_advert_signals, derive_news_signals
-    from simulator.external import FeedServer, synthetic_inputs
     from include.warehouse.bootstrap import bootstrap
     from include.warehouse.connection import libpq_url, role_url
     from include.warehouse.server import EmbeddedServer
+    from simulator.external import FeedServer, synthetic_inputs
 
     state = StatePaths(home)
     server = EmbeddedServer(state)

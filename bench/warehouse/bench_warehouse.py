@@ -50,9 +50,9 @@ def _advance(preset: str, seed: int, months: int) -> dict:
 def run(preset: str, seed: int, history_factor: int, skip_views: bool = False) -> dict:
     from bench.warehouse.prepare import ingest_pending
     from include.config import paths
-    from simulator.advance import landing_months
     from include.warehouse.bootstrap import bootstrap
     from include.warehouse.connection import ensure_up
+    from simulator.advance import landing_months
 
     ensure_up()
     bootstrap()

@@ -24,10 +24,10 @@ from typing import Any
 
 import psycopg
 
-from include.datasets import Rule
 from include.external.client import FeedShapeError, Page
 from include.external.feeds import Feed
-from include.ingest.masking import mask
+from include.privacy.masking import mask
+from include.registry.datasets import Rule
 
 log = logging.getLogger(__name__)
 

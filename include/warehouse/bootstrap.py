@@ -18,8 +18,8 @@ import psycopg
 from psycopg import sql
 
 from include.config import StatePaths
-from include.datasets import DATASETS
-from include.ingest import ddl
+from include.registry import ddl
+from include.registry.datasets import DATASETS
 from include.warehouse.connection import ROLES, admin_url, libpq_url, role_passwords
 
 log = logging.getLogger(__name__)

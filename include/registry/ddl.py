@@ -1,4 +1,4 @@
-"""DDL derived from the dataset registry (include/datasets.py): landing, raw and quarantine tables.
+"""DDL derived from the dataset registry (include/registry/datasets.py): landing, raw and quarantine tables.
 
 * ``landing.<dataset>_g<first batch id>``: one table per group of batches of a dataset, every column
   ``text`` (so a malformed value is reported by the quality gate with its line instead of aborting
@@ -8,14 +8,14 @@
   ``_batch_id``, ``_file_sha256`` and ``_line``.
 * ``quarantine.<dataset>``: rejected batches kept as received (text), with the same lineage.
 
-In both ``raw`` and ``quarantine`` personal identifiers are tokens (include/ingest/pseudonymise.py);
+In both ``raw`` and ``quarantine`` personal identifiers are tokens (include/privacy/pseudonymise.py);
 only the landing tables (dropped after promotion) and the archive hold them as submitted.
 """
 
 from __future__ import annotations
 
-from include.datasets import Dataset
-from include.ingest.pseudonymise import token_sql
+from include.privacy.pseudonymise import token_sql
+from include.registry.datasets import Dataset
 
 
 def q(ident: str) -> str:
@@ -79,7 +79,7 @@ def typed_select(dataset: Dataset) -> str:
     """``select <typed columns>, l._batch_id, b.file_sha256, l._line from {landing} l ...`` where the
     batch is one of ``%(batches)s``: a template for ``psycopg.sql.SQL(...).format`` that casts a
     landing table's text to the registry's types (an empty string is NULL) and replaces personal
-    identifiers by their tokens (include/ingest/pseudonymise.py; needs its ``sql_params``)."""
+    identifiers by their tokens (include/privacy/pseudonymise.py; needs its ``sql_params``)."""
     exprs = []
     for c in dataset.columns:
         e = f"nullif(l.{q(c.name)}, '')"
