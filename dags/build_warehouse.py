@@ -20,7 +20,7 @@ everything downstream). Tests between several models are left to a full `dbt bui
 every build), `reference.*`; the Asset `supervision://warehouse/marts`.
 
 **Rerun.** Safe: models are rebuilt from raw (tables) or merged by period (incremental models).
-If the DAG fails to import with "manifest not found", run `python -m include.cli dbt-parse`.
+If the DAG fails to import with "manifest not found", run `supervision dbt-parse`.
 """
 
 from __future__ import annotations

@@ -86,7 +86,7 @@ def airflow_dagbag(warehouse):
     parsed), and a DagBag of every DAG file. Connections come from AIRFLOW_CONN_* variables, so
     parsing needs no secret store."""
     from include.airflow_env import airflow_env, apply, ensure_metadata_db
-    from include.cli import cmd_dbt_parse
+    from include.cli.warehouse import cmd_dbt_parse
 
     env = airflow_env(warehouse.state)
     saved = {k: os.environ.get(k) for k in env}
@@ -119,7 +119,7 @@ def built_warehouse(warehouse: Warehouse) -> Warehouse:
     imported into a second module is a second fixture and would build (and submit the orphan) twice."""
     import simulator as simulate
     from bench.warehouse.prepare import ingest_pending
-    from include.cli import _dbt
+    from include.cli.warehouse import _dbt
     from include.config import paths
     from include.ingest.loader import ingest_manifests
     from include.warehouse.connection import role_url

@@ -60,7 +60,7 @@ def _features(conn, table: str) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def builds(warehouse):
-    from include.cli import _dbt
+    from include.cli.warehouse import _dbt
     from simulator import build_world
 
     world = build_world("tiny", seed=23)

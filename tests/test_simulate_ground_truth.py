@@ -16,10 +16,10 @@ from simulator import build_world, docs, generate, write_world
 from simulator.landing import iter_submissions, read_manifest, tree_hashes
 from simulator.presets import Preset, get_preset
 
-#: Where the pipeline lives. simulator writes the ground truth; include/cli.py runs the
+#: Where the pipeline lives. simulator writes the ground truth; include/cli/pipeline.py runs the
 #: simulator; include/config.py only *defines* where the directory is (StatePaths.ground_truth).
 PIPELINE_DIRS = ("include", "dags", "ml")
-ALLOWED = {Path("include/cli.py"), Path("include/config.py")}
+ALLOWED = {Path("include/cli/pipeline.py"), Path("include/config.py")}
 
 
 @pytest.fixture(scope="module")

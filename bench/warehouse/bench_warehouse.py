@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def _timed_dbt(args: list[str]) -> float:
-    from include.cli import _dbt
+    from include.cli.warehouse import _dbt
 
     t = time.perf_counter()
     _dbt(args)  # raises SystemExit with dbt's output if the build fails

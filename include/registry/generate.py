@@ -62,8 +62,9 @@ def _tree_diff(fresh: Path, committed: Path) -> list[str]:
 def main(argv: list[str] | None = None) -> int:
     import argparse
 
-    ap = argparse.ArgumentParser(prog="supervision registry generate",
+    ap = argparse.ArgumentParser(prog="supervision registry",
                                  description="write every file generated from the dataset registry")
+    ap.add_argument("action", choices=["generate"], help="generate: write (or with --check, compare) them all")
     ap.add_argument("--check", action="store_true", help="write nothing; exit 1 if any generated file drifted")
     args = ap.parse_args(argv)
     changed = generate(check=args.check)
@@ -77,4 +78,6 @@ def main(argv: list[str] | None = None) -> int:
 
 
 if __name__ == "__main__":
-    raise SystemExit(main())
+    import sys
+
+    raise SystemExit(main(sys.argv[1:] or ["generate"]))
