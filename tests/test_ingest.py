@@ -145,17 +145,17 @@ def test_a_batch_interrupted_after_loading_is_finished_by_the_rerun(warehouse, t
     from include.ingest import loader
 
     m = submit(tmp_path, code, capital_rows(code))
-    real = loader.validate_group
+    real = loader.gate_group
 
     def crash(*a, **kw):
         raise KeyboardInterrupt("killed")
 
-    loader.validate_group = crash
+    loader.gate_group = crash
     try:
         with pytest.raises(KeyboardInterrupt):
             ingest_manifests(warehouse.role_url("loader"), [m], warehouse.state)
     finally:
-        loader.validate_group = real
+        loader.gate_group = real
     assert _statuses(warehouse, code) == [(1, "loaded")] and _raw_count(warehouse, code) == 0
     from include.ingest.loader import pending_manifests
 

@@ -127,7 +127,7 @@ def load_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list[di
     return loaded, rejected
 
 
-def validate_group(conn: psycopg.Connection, url: str, ds: Dataset, table: str, group: list[dict],
+def gate_group(conn: psycopg.Connection, url: str, ds: Dataset, table: str, group: list[dict],
                    loaded: dict[int, int], state: StatePaths, dag_run_id: str | None) -> tuple[dict, dict]:
     """One GX screen for the whole group (bisected down to single batches only where it fails);
     every batch's per-rule results go to ops.dq_result. Returns ({batch_id: passed}, {batch_id: outcome})."""
@@ -197,7 +197,7 @@ def process_batches(conn: psycopg.Connection, url: str, batch_ids: list[int], st
                 conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("landing", table)))
                 continue
             t = time.perf_counter()
-            passed, details = validate_group(conn, url, ds, table, group, loaded, state, dag_run_id)
+            passed, details = gate_group(conn, url, ds, table, group, loaded, state, dag_run_id)
             t_validate = time.perf_counter() - t
             t = time.perf_counter()
             promoted = promote_group(conn, ds, table, group, passed, loaded, dag_run_id, state)

@@ -14,13 +14,15 @@ only the landing tables (dropped after promotion) and the archive hold them as s
 
 from __future__ import annotations
 
+from psycopg import sql
+
 from include.privacy.pseudonymise import token_sql
 from include.registry.datasets import Dataset
 
 
 def q(ident: str) -> str:
-    """Quote an identifier."""
-    return '"' + ident.replace('"', '""') + '"'
+    """An identifier quoted for SQL text (psycopg's own quoting: ``sql.Identifier``)."""
+    return sql.Identifier(ident).as_string()
 
 
 def landing_table(dataset: Dataset, group_id: int) -> str:

@@ -3,7 +3,7 @@ generate``) and checked by one test (tests/test_registry_generated.py: ``--check
 
 * ``dbt_project/models/staging/submissions/_submissions__sources.yml`` (:mod:`include.registry.dbt_sources`);
 * the GX file project ``expectations/`` (:mod:`include.registry.gx_project`);
-* the dataset table in ``simulator/README.md`` is the simulator's own (``python -m simulator.docs``).
+* the dataset reference in ``docs/landing-contract.md`` (:mod:`include.registry.docs`).
 
 The raw and quarantine tables' DDL (:mod:`include.registry.ddl`) is applied by the warehouse
 bootstrap, not written to files.
@@ -21,9 +21,14 @@ from include.config import GX_ROOT
 def generate(check: bool = False) -> list[str]:
     """Write every generated file; with ``check``, write nothing and return the files that would
     change (empty: no drift)."""
-    from include.registry import dbt_sources, gx_project
+    from include.registry import dbt_sources, docs, gx_project
 
     drift: list[str] = []
+    doc = docs.README.read_text(encoding="utf-8")
+    if docs.current_block(doc) != docs.render():
+        drift.append(str(docs.README))
+        if not check:
+            docs.write()
     text = dbt_sources.render()
     current = dbt_sources.SOURCES_FILE.read_text(encoding="utf-8") if dbt_sources.SOURCES_FILE.exists() else None
     if current != text:
