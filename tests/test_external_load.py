@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from include.external.client import FeedClient, FeedShapeError, FeedUnavailable
-from include.external.feeds import FEEDS
 from include.external.load import fetch_feed
+from include.registry.feeds import FEEDS
 from simulator.external import FeedServer, build_feeds, synthetic_inputs
 from simulator.external.feeds import parse_ts
 

@@ -107,7 +107,7 @@ def summary() -> dict:
 
 def external_summary(conn) -> dict:
     """Rows per external feed, quarantined records, negative news and flagged advert leads."""
-    from include.external.feeds import FEEDS
+    from include.registry.feeds import FEEDS
 
     q = {f: conn.execute(f"select count(*) from {FEEDS[f].table}").fetchone()[0] for f in FEEDS}
     return {"raw_ext_rows": q,

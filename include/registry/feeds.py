@@ -1,7 +1,7 @@
 """The external feed registry: for each feed, its served fields with PostgreSQL types, its natural key
 and its quality rules, using the dataset registry's :class:`~include.registry.datasets.Column` and
-:class:`~include.registry.datasets.Rule` types. ``raw_ext.<feed>`` (migration 010) mirrors these columns; a test
-checks the two agree.
+:class:`~include.registry.datasets.Rule` types. ``raw_ext.<feed>`` and ``raw_ext.<feed>_history`` are created
+from it (:func:`include.registry.ddl.feed_ddl`, by the warehouse bootstrap).
 
 Rule kinds used here (checked per record by :mod:`include.external.gate`):
 
