@@ -277,7 +277,7 @@ def build_parser() -> argparse.ArgumentParser:
         sp.add_argument("--seed", type=int, default=7)
         sp.add_argument("--defects", default=None,
                         help="inject defects: none (default) | default (~4%% of files) | all (every kind); "
-                             "the catalogue is in simulator/defects.py, answers in ground_truth/defects.csv")
+                             "the catalogue is in simulator/defects/catalogue.py, answers in ground_truth/defects.csv")
     add("dbt-parse", cmd_dbt_parse, "make dbt's manifest.json for Cosmos")
     add("dbt-sources", cmd_dbt_sources, "regenerate dbt source YAML from the dataset registry")
     d = add("dbt", cmd_dbt, "run a dbt command as the transformer role, e.g. `dbt -- docs generate`")
