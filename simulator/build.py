@@ -56,7 +56,7 @@ class Calendar:
         return len(self.months) > self.mb
 
 
-def calendar(p: Preset) -> Calendar:
+def calendar_of(p: Preset) -> Calendar:
     mb = p.n_months
     months = month_ends(p.window_end, mb + p.extra_months)
     q_after = sum(1 for m in months if m > p.last_period and m.month % 3 == 0)
@@ -81,7 +81,7 @@ def build_world(preset: str | Preset = "tiny", seed: int = 7) -> World:
     with ``k + 1`` on every month they share.
     """
     p = get_preset(preset) if isinstance(preset, str) else preset
-    cal = calendar(p)
+    cal = calendar_of(p)
     months, quarters, mb, qb = cal.months, cal.quarters, cal.mb, cal.qb
     universe, health_ahead = _institutions(p, seed, cal)
     inst = universe.institutions
