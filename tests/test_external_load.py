@@ -8,7 +8,7 @@ from include.external.client import FeedClient, FeedShapeError, FeedUnavailable
 from include.external.load import fetch_feed
 from include.registry.feeds import FEEDS
 from simulator.external import FeedServer, build_feeds, synthetic_inputs
-from simulator.external.feeds import parse_ts
+from simulator.external.clock import parse_ts
 
 SEED = 21
 

@@ -10,7 +10,7 @@ from pathlib import Path
 
 import pytest
 
-import simulator as simulate
+import simulator.writer
 from include.config import PROJECT_ROOT
 from simulator import build_world, generate, write_world
 from simulator.landing import iter_submissions, read_manifest, tree_hashes
@@ -106,7 +106,7 @@ def test_streaming_loans_keeps_no_month_by_loan_frames_and_gives_the_same_run(tm
     prudential reports' loan figures, the under-classified loans and the firms' first overdue month come
     from the month-by-month pass)."""
     root, _ = run
-    monkeypatch.setattr(simulate, "BIG_MONTH_ROWS", 100)  # tiny's transactions, loans, customers, accounts
+    monkeypatch.setattr(simulator.writer, "BIG_MONTH_ROWS", 100)  # tiny's transactions, loans, customers, accounts
     assert get_preset("large").stream_transactions and get_preset("large").stream_loans
     streamed = dataclasses.replace(get_preset("tiny"), stream_transactions=True, stream_loans=True)
     world = build_world(streamed, seed=5)
