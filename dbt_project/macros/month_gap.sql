@@ -12,5 +12,5 @@
 {#- A peer percentile (0-1) as rarity on a log scale: -ln(1 - pr) / ln(10^4), capped to [0, 1]:
     0.25 at the 90th percentile, 0.5 at the 99th, 0.75 at the 99.9th, 1 at the top. -#}
 {% macro rarity(pr) -%}
-    least(1.0, greatest(0.0, -ln(1.0001 - {{ pr }}) / ln(10000.0)))
+least(1.0, greatest(0.0, -ln(1.0001 - {{ pr }}) / ln(10000.0)))
 {%- endmacro %}

@@ -10,11 +10,12 @@
 -- small share of a busy account) are counted, not summed: distinct payers, new payers, shares of payers.
 -- upstream_payers is the 2-hop fan-in: the most payers any of this month's payers had in its own window
 -- (money collected from many and forwarded through this account).
-{%- set weights = var('flow_weights') %}
-{%- set ascending = ['payers', 'new_payers', 'individual_share', 'elderly_share', 'keyword_share', 'round_share',
+{#- sqlfluff's templater has no dbt vars (var() is a stand-in there): lint with a one-signal stand-in -#}
+{%- set weights = var('flow_weights') if var('flow_weights') is mapping else {'collection': {'payers': 1}} %}
+{%- set geometric = var('flow_geometric_typologies') if var('flow_weights') is mapping else [] %}
+{%- set signals_ranked = ['payers', 'new_payers', 'individual_share', 'elderly_share', 'keyword_share', 'round_share',
     'inflow_dispersion', 'outflow_concentration', 'pass_through', 'periodic_repaid_payers', 'periodic_payees',
     'payout_keyword_share', 'elsewhere_share', 'upstream_payers', 'large_payers', 'large_individual_payers'] %}
-{%- set descending = {'few_payees': 'payees', 'few_payers': 'payers'} %}
 with
 
 windows as (
@@ -80,36 +81,28 @@ signals as (
 
 percentiles as (
     select
-        signals.*,
-        {%- for s in ascending %}
+        {% for s in signals_ranked %}
         percent_rank() over (peers order by coalesce(signals.{{ s }}, 0)) as pr_{{ s }},
-        {%- endfor %}
-        {%- for s, col in descending.items() %}
-        percent_rank() over (peers order by signals.{{ col }} desc) as pr_{{ s }}{{ ',' if not loop.last }}
-        {%- endfor %}
+        {% endfor %}
+        signals.*
     from signals
     window peers as (partition by signals.period, signals.peer_institution_type, signals.peer_holder_type)
 ),
 
 typologies as (
     select
-        percentiles.*,
-        {%- for typology, ws in weights.items() %}
-        {%- set total = ws.values() | sum %}
-        {%- if typology in var('flow_geometric_typologies') %}
-        exp((
-            {%- for s, wt in ws.items() %}
-            {{ wt }} * ln(0.001 + {{ rarity('percentiles.pr_' ~ s) }}){{ ' +' if not loop.last }}
-            {%- endfor %}
-        ) / {{ total }}) as score_{{ typology }}{{ ',' if not loop.last }}
-        {%- else %}
-        (
-            {%- for s, wt in ws.items() %}
-            {{ wt }} * {{ rarity('percentiles.pr_' ~ s) }}{{ ' +' if not loop.last }}
-            {%- endfor %}
-        ) / {{ total }} as score_{{ typology }}{{ ',' if not loop.last }}
-        {%- endif %}
-        {%- endfor %}
+        {% for typology, ws in weights.items() %}
+        {% if typology in geometric %}
+        exp(
+            (0{% for s, wt in ws.items() %} + {{ wt }} * ln(0.001 + {{ rarity('percentiles.pr_' ~ s) }}){% endfor %})
+            / {{ ws.values() | sum }}
+        ) as score_{{ typology }},
+        {% else %}
+        (0{% for s, wt in ws.items() %} + {{ wt }} * {{ rarity('percentiles.pr_' ~ s) }}{% endfor %})
+        / {{ ws.values() | sum }} as score_{{ typology }},
+        {% endif %}
+        {% endfor %}
+        percentiles.*
     from percentiles
 ),
 

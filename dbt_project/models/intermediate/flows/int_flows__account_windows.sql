@@ -4,15 +4,16 @@
     incremental_strategy='delete+insert',
     on_schema_change='append_new_columns',
 ) }}
-{%- set w = var('flow_window_months') %}
-{%- set gap = var('flow_payout_max_gap_months') %}
+{%- set w = var('flow_window_months') | int %}
+{%- set gap = var('flow_payout_max_gap_months') | int %}
 -- Flow features per receiving account and month over a trailing window of var('flow_window_months')
 -- calendar months (the period's own month included; macro month_gap, never interval arithmetic on
 -- month ends). Counts before amounts, so a scheme does not hide by writing odd amounts or by being a small
 -- share of a busy account: distinct payers and payees, new payers (no inflow in the window's own length
 -- before it), individual, elderly and cross-institution payers, inflow and outflow concentration (HHI by
 -- count and by amount), pass-through (the part of each month's inflow that left the same month), round
--- and purpose-keyword inflows, payers whose inflow is large for the month (a quantile, not yuan), equal payouts back to payers (exact, and within a tolerance after a gap
+-- and purpose-keyword inflows, payers whose inflow is large for the month (a quantile, not yuan), equal
+-- payouts back to payers (exact, and within a tolerance after a gap
 -- of up to var('flow_payout_max_gap_months') months). One row per account-month in which the account
 -- received money from a known counterparty account. Peer percentiles and scores: int_flows__account_scores.
 -- Incremental by period: months with newer counterparty-month rows are recomputed, reading back the
@@ -30,7 +31,8 @@ first_new_period as (
 pairs as (
     select * from {{ ref('int_flows__counterparty_months') }}
     {% if is_incremental() %}
-    where {{ month_gap('(select first_new_period.period from first_new_period)', 'period') }}
+    where
+        {{ month_gap('(select first_new_period.period from first_new_period)', 'period') }}
         <= {{ 2 * w + gap }}
     {% endif %}
 ),
@@ -232,7 +234,9 @@ final as (
         count(*) filter (where per_counterparty.is_large_payer and per_counterparty.is_individual)
             as large_individual_payers,
         count(*) filter (where per_counterparty.has_periodic_payout) as periodic_payees,
-        count(*) filter (where per_counterparty.n_in > 0 and per_counterparty.has_periodic_payout) as periodic_repaid_payers,
+        count(*) filter (
+            where per_counterparty.n_in > 0 and per_counterparty.has_periodic_payout
+        ) as periodic_repaid_payers,
         sum(per_counterparty.n_out_payout_keyword) as payout_keyword_count,
         sum(per_counterparty.n_in * per_counterparty.n_in)::numeric
         / nullif(sum(per_counterparty.n_in), 0) ^ 2 as inflow_hhi_count,
