@@ -1,2 +1,2 @@
 """Suspicious-flow supervision beyond the dbt models: supervisors' dispositions of flow alerts
-(:mod:`.dispose`) and the import of foreign transfer files."""
+(:mod:`.dispose`)."""
