@@ -38,11 +38,15 @@ def preset_with(name: str, overrides: list[str]):
     changes = {}
     for item in overrides:
         key, _, value = item.partition("=")
-        current = getattr(preset, key)
-        if key == "disguise_tricks":
-            changes[key] = tuple((t, float(v)) for t, _, v in (x.partition(":") for x in value.split(",")))
-        else:
-            changes[key] = type(current)(value)
+        if key not in {f.name for f in dataclasses.fields(preset)} or key == "name":
+            raise SystemExit(f"error: --set {item}: unknown preset knob {key!r}")
+        try:
+            if key == "disguise_tricks":
+                changes[key] = tuple((t, float(v)) for t, _, v in (x.partition(":") for x in value.split(",")))
+            else:
+                changes[key] = type(getattr(preset, key))(value)
+        except ValueError:
+            raise SystemExit(f"error: --set {item}: not a valid value for {key}") from None
     return dataclasses.replace(preset, **changes)
 
 
