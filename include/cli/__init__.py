@@ -9,6 +9,7 @@ Groups, as the users think of them:
     registry generate         every file generated from the dataset registry (`--check`: drift only)
     simulate ...              the simulator (a client of the product): generate | advance | defects
     ml ...                    early-warning models: train | evaluate | compare | promote | score | report
+    flows dispose ...         a supervisor's decision on a suspicious-flow alert
 
 Sub-tools with their own command line (``simulate``, ``ml``, ``registry``) are mounted, not
 re-declared: ``supervision ml --help`` is ``ml``'s own help. Nothing heavy is imported at start-up.
@@ -28,6 +29,7 @@ TOOLS = {
     "simulate": ("simulator.__main__", "the simulator: generate | advance | defects (a client of the product)"),
     "ml": ("ml.cli", "early-warning models: train | evaluate | compare | promote | score | report"),
     "registry": ("include.registry.generate", "write every file generated from the dataset registry"),
+    "flows": ("include.flows.dispose", "suspicious-flow alerts: dispose ALERT_ID confirmed|false_positive|under_review"),
 }
 
 
