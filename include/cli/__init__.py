@@ -29,7 +29,7 @@ TOOLS = {
     "simulate": ("simulator.__main__", "the simulator: generate | advance | defects (a client of the product)"),
     "ml": ("ml.cli", "early-warning models: train | evaluate | compare | promote | score | report"),
     "registry": ("include.registry.generate", "write every file generated from the dataset registry"),
-    "flows": ("include.flows.dispose", "suspicious-flow alerts: dispose ALERT_ID confirmed|false_positive|under_review"),
+    "flows": ("include.flows.dispose", "flow alerts: dispose ALERT_ID confirmed|false_positive|under_review"),
 }
 
 
