@@ -102,9 +102,13 @@ def register_submissions(conn: psycopg.Connection, manifests: list[Manifest], st
             if k in known or k in new:
                 continue
             src = manifest.directory / entry.file
-            sha, path = archive_file(src, state.archive) if src.exists() else (entry.sha256, None)
+            detail: dict = {"declared_sha256": entry.sha256}
+            try:  # a regular file, never through a link (files.open_regular); else the batch is rejected
+                sha, path = archive_file(src, state.archive)
+            except LoadError as e:
+                sha, path, detail["archive_error"] = entry.sha256, None, str(e)
             new[k] = (manifest.submission_id, entry.dataset, entry.file, sha, str(path) if path else None,
-                      entry.rows, json.dumps({"declared_sha256": entry.sha256}))
+                      entry.rows, json.dumps(detail))
     with conn.transaction():
         with conn.cursor() as cur:
             cur.executemany(
@@ -132,6 +136,7 @@ def register_submissions(conn: psycopg.Connection, manifests: list[Manifest], st
 # --------------------------------------------------------------------------- steps
 _BATCH_ROW_SQL = (
     "select b.batch_id, b.dataset, b.file_name, b.file_sha256, b.archive_path, b.declared_rows, b.status, "
+    "b.detail ->> 'archive_error' as archive_error, "
     "s.submission_id, s.institution_code, s.period, s.version, s.manifest "
     "from ops.batch b join ops.submission s using (submission_id) where b.batch_id = any(%s)")
 
@@ -178,7 +183,7 @@ def verify_many(conn: psycopg.Connection, batches: list[dict],
         for ds, sha, bid in conn.execute(
                 "select dataset, file_sha256, batch_id from ops.batch "
                 "where (dataset, file_sha256) in (select * from unnest(%s::text[], %s::text[])) "
-                "and status in ('accepted', 'superseded') order by batch_id",
+                "and status = 'accepted' order by batch_id",  # a revert to superseded content is a new version
                 ([b["dataset"] for b in batches], [b["file_sha256"] for b in batches])).fetchall():
             dups.setdefault((ds, sha), []).append(bid)
     results: dict[int, BatchOutcome | None] = {}
@@ -192,7 +197,8 @@ def verify_many(conn: psycopg.Connection, batches: list[dict],
         entry = _entry_for(b)
         where = f"{b['submission_id']}/{entry.file}"
         if not b["archive_path"]:
-            stop(b, f"{where}: file listed in the manifest was not delivered (rule: file_present)")
+            missing = "file listed in the manifest was not delivered (rule: file_present)"
+            stop(b, f"{where}: {b.get('archive_error') or missing}")
             continue
         if b["file_sha256"] != entry.sha256:
             stop(b, f"{where}: sha256 of the received file {b['file_sha256'][:12]}… does not match "

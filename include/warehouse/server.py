@@ -181,6 +181,11 @@ class EmbeddedServer:
                 "max_wal_size = 2GB\n"
                 "timezone = 'Asia/Shanghai'\n"
                 "log_min_messages = warning\n"
+                # no row data in the server log (issue #14): an error's DETAIL and CONTEXT (COPY quotes
+                # the offending line there) and the failing statement (with its literals) are not logged
+                "log_error_verbosity = terse\n"
+                "log_min_error_statement = panic\n"
+                "log_file_mode = 0600\n"
             )
 
     def _socket_dir(self) -> Path:
