@@ -302,10 +302,10 @@ def read_regular(path: Path, limit: int, where: str) -> bytes:
         fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
     except OSError as e:
         raise ManifestError(f"{where}: cannot be read ({_os_reason(e)})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ManifestError(f"{where}: not a regular file (rule: regular_files_only)")
     with os.fdopen(fd, "rb") as f:
-        st = os.fstat(f.fileno())
-        if not stat.S_ISREG(st.st_mode):
-            raise ManifestError(f"{where}: not a regular file (rule: regular_files_only)")
         data = f.read(limit + 1)
     if len(data) > limit:
         raise ManifestError(f"{where}: larger than {limit} bytes (rule: manifest_size)")
