@@ -187,7 +187,7 @@ for _name, _key, _value, _rule in [
 for _name, _period, _rule in [
     ("period 2099", "2099-12-31", "future"),
     ("period mid-month", "2025-03-15", "period end"),
-    ("period day/month text", "31/03/2025", "ISO date"),
+    ("period day.month text", "31.03.2025", "ISO date"),
     ("period 29 February 2025", "2025-02-29", "ISO date"),
     ("period before the calendar", "1999-12-31", "before the reporting calendar"),
     ("quarterly dataset at a month end", "2025-04-30", "quarter end"),

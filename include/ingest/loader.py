@@ -290,7 +290,10 @@ def _ingest(url: str, manifest_paths: list[Path], state: StatePaths, dag_run_id:
         outcomes = process_batches(conn, url, batch_ids, state, dag_run_id)
         from include.ingest.feedback import report_submissions
 
-        report_submissions(conn, submissions, state)
+        try:
+            report_submissions(conn, submissions, state)
+        except OSError as e:  # e.g. disk full: the outcomes are committed; the feedback is written next time
+            log.error("feedback not written: %s", e.strerror or e)
         return outcomes
 
 
