@@ -18,7 +18,7 @@ import pytest
 import tests.hostile_cases_rows  # noqa: F401  (registers the row and version cases)
 from tests.hostile_cases import CASES, Case
 
-RESIDENT_ID = re.compile(r"(?<![0-9])[0-9]{17}[0-9X](?![0-9])")
+RESIDENT_ID = re.compile(r"(?<![0-9a-fA-F])[0-9]{17}[0-9X](?![0-9a-fA-F])")  # not inside a sha256
 pytestmark = pytest.mark.filterwarnings("ignore")
 
 
