@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # the simulated deliveries hold (synthetic) personal data: private, like real ones
     ap = argparse.ArgumentParser(prog="python -m simulator")
     sub = ap.add_subparsers(dest="cmd", required=True)
     for name in ("generate", "advance"):

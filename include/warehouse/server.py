@@ -267,6 +267,7 @@ class EmbeddedServer:
         else:
             raise RuntimeError(f"PostgreSQL did not become ready; see {logfile}")
         self.runtime_file.write_text(json.dumps(info.as_dict(), indent=2))
+        os.chmod(self.runtime_file, 0o600)
         if create_database:
             self._ensure_database()
         return info
