@@ -1,6 +1,7 @@
 """The fault suite (issue #14): the loader killed with SIGKILL at each phase, the database server killed
-mid-COPY, the archive's disk full, and duplicate / out-of-order / revert resubmissions. After each, a
-rerun must leave every delivered row in ``raw`` exactly once: rows lost = 0, rows duplicated = 0."""
+mid-COPY, mid-validation and mid-promotion, the archive's disk full, and duplicate / out-of-order /
+revert resubmissions. After each, a rerun must leave every delivered row in ``raw`` exactly once:
+rows lost = 0, rows duplicated = 0."""
 
 from __future__ import annotations
 
@@ -126,16 +127,17 @@ def test_loader_killed_at_each_phase(warehouse, tmp_path, where):
     assert _finish(warehouse, manifests, codes) == (0, 0)
 
 
-def test_database_server_killed_mid_copy(warehouse, tmp_path):
+@pytest.mark.parametrize("where", ["copy", "validate", "promote"])
+def test_database_server_killed(warehouse, tmp_path, where):
     from include.ingest import gx_runtime
     from include.warehouse.server import EmbeddedServer
 
     if os.environ.get("SUPERVISION_DATABASE_URL"):
         pytest.skip("an external database: the test does not kill a server it does not own")
-    codes = [f"FSRV{i}" for i in range(3)]
+    codes = [f"FS{where[:3].upper()}{i}" for i in range(3)]
     admitted(warehouse, *codes)
     manifests = [submit_transactions(tmp_path, c, ROWS) for c in codes]
-    child = _start_and_wait(warehouse, manifests, "copy", tmp_path)
+    child = _start_and_wait(warehouse, manifests, where, tmp_path)
     server = EmbeddedServer(warehouse.state)
     port = server.status().port
     pid = int((warehouse.state.pgdata / "postmaster.pid").read_text().split()[0])
