@@ -46,7 +46,8 @@ def ingest_submissions():
 
         return discover_shards(airflow_conn_url(LOADER_CONN))
 
-    @task(max_active_tis_per_dagrun=4)
+    # bounded: no input can hold a shard forever (issue #14: a FIFO once hung it with no timeout)
+    @task(max_active_tis_per_dagrun=4, execution_timeout=timedelta(hours=2))
     def ingest(shard: list[str]) -> dict:
         from include.ingest.pipeline import ingest_shard
         from include.warehouse.connection import airflow_conn_url

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import sys
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from pathlib import Path
 def main(argv: list[str] | None = None) -> int:
     from include.cli.options import add_defects_option, add_world_options
 
+    os.umask(0o077)  # the simulated deliveries hold (synthetic) personal data: private, like real ones
     ap = argparse.ArgumentParser(prog="supervision simulate", description="the simulated regulated universe")
     sub = ap.add_subparsers(dest="cmd", required=True)
     for name in ("generate", "advance"):

@@ -137,6 +137,11 @@ def built_warehouse(warehouse: Warehouse) -> Warehouse:
     ingest_pending()
     # the orphan is delivered through a landing zone of its own, so that tests counting what came in
     # through the shared one (test_pipeline_e2e) see exactly the simulated world, in any order
+    # a new institution reporting without a master record must be admitted by the regulator first
+    from include.ingest.admission import admit
+
+    with warehouse.connect("loader", autocommit=True) as conn:
+        admit(conn, [ORPHAN], "conftest: reports capital, never an accepted institution record")
     orphan = submit(p.home / "landing_orphan", ORPHAN, capital_rows(ORPHAN))
     ingest_manifests(role_url("loader"), [orphan], p)
     proc = _dbt(["build"], check=False)

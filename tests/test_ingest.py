@@ -47,9 +47,19 @@ def submit(landing: Path, code: str, rows: list[list[str]], version: int = 1, *,
     return folder / "manifest.json"
 
 
+def admitted(warehouse, *codes: str) -> None:
+    """The regulator admits the institutions (they deliver capital reports without a master record)."""
+    from include.ingest.admission import admit
+
+    with warehouse.connect("loader", autocommit=True) as conn:
+        admit(conn, list(codes), "tests")
+
+
 @pytest.fixture
-def code() -> str:
-    return f"T{next(_codes):04d}"
+def code(warehouse) -> str:
+    c = f"T{next(_codes):04d}"
+    admitted(warehouse, c)
+    return c
 
 
 def _raw_count(warehouse, code: str) -> int:
@@ -109,6 +119,7 @@ def test_version_two_supersedes_version_one_which_stays_queryable(warehouse, tmp
 
 def test_malformed_file_is_rejected_with_its_line_and_the_rest_of_the_group_loads(warehouse, tmp_path, code):
     good_code = code + "G"
+    admitted(warehouse, good_code)
     good = submit(tmp_path, good_code, capital_rows(good_code))
     header = ",".join(CAPITAL_REPORT.column_names)
     raw = f"{header}\n{','.join(capital_rows(code)[0])}\n{','.join(capital_rows(code)[0])},extra\n".encode()
@@ -274,6 +285,7 @@ def test_loader_killed_mid_load_then_rerun_loads_every_row_exactly_once(warehous
     import time
 
     codes = [f"K{where[0].upper()}{i:03d}" for i in range(3)]
+    admitted(warehouse, *codes)
     manifests = [submit_transactions(tmp_path, c, 3000) for c in codes]
     ready = tmp_path / "ready"
     url = warehouse.role_url("loader")
@@ -312,6 +324,7 @@ def test_loader_killed_mid_load_then_rerun_loads_every_row_exactly_once(warehous
 def test_identifiers_are_tokens_in_raw_equal_to_the_keyed_hash(warehouse, tmp_path):
     from include.privacy.pseudonymise import load_key, token
 
+    admitted(warehouse, "PS001")
     m = submit_transactions(tmp_path, "PS001", 3)
     (out,) = ingest_manifests(warehouse.role_url("loader"), [m], warehouse.state)
     assert out.status == "accepted"

@@ -168,12 +168,16 @@ def test_duplicate_key_fails_the_unique_rule(landing, loader_url):
     ]
 
 
-def test_same_date_written_differently_is_still_a_duplicate_key(landing, loader_url):
-    rows = capital_rows(2)
+def test_a_date_not_written_in_iso_form_fails_its_type_rule(landing, loader_url):
+    # PostgreSQL reads '20240331', '09/05/1992', 'today' and 'epoch' as dates; the contract takes ISO
+    # dates only (issue #14), so such a value is a type failure, not a date (nor a duplicate key)
+    rows = capital_rows(4)
     rows[1]["institution_code"] = rows[0]["institution_code"]
-    rows[1]["report_period"] = "20240331"  # the same date: keys compare typed
+    for i, text in enumerate(("20240331", "today", "epoch"), start=1):
+        rows[i]["report_period"] = text
     outcome = quality.validate_landing(loader_url, landing(CAPITAL, rows), CAPITAL, PERIOD)
-    assert lines(rule(outcome, "capital_key_unique")) == [1, 2]
+    assert lines(rule(outcome, "type_report_period")) == [2, 3, 4]
+    assert lines(rule(outcome, "capital_key_unique")) == []
 
 
 def test_wrong_period_fails_period_match(landing, loader_url):

@@ -10,6 +10,7 @@ Groups, as the users think of them:
     simulate ...              the simulator (a client of the product): generate | advance | defects
     ml ...                    early-warning models: train | evaluate | compare | promote | score | report
     flows dispose ...         a supervisor's decision on a suspicious-flow alert
+    institutions admit|list   the register of institutions allowed to submit
 
 Sub-tools with their own command line (``simulate``, ``ml``, ``registry``) are mounted, not
 re-declared: ``supervision ml --help`` is ``ml``'s own help. Nothing heavy is imported at start-up.
@@ -20,6 +21,7 @@ from __future__ import annotations
 import argparse
 import importlib
 import logging
+import os
 import sys
 
 from include.cli.options import add_defects_option, add_world_options
@@ -29,6 +31,7 @@ TOOLS = {
     "simulate": ("simulator.__main__", "the simulator: generate | advance | defects (a client of the product)"),
     "ml": ("ml.cli", "early-warning models: train | evaluate | compare | promote | score | report"),
     "registry": ("include.registry.generate", "write every file generated from the dataset registry"),
+    "institutions": ("include.ingest.admission", "the institution register: admit CODE... | list"),
     "flows": ("include.flows.dispose", "flow alerts: dispose ALERT_ID confirmed|false_positive|under_review"),
 }
 
@@ -76,6 +79,7 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: list[str] | None = None) -> int:
+    os.umask(0o077)  # everything under the state directory holds data: private to this user (issue #14)
     argv = list(sys.argv[1:] if argv is None else argv)
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,

@@ -22,14 +22,28 @@ serialisation writers use, so what they write is what the loader reads.
 
 from __future__ import annotations
 
+import calendar
 import hashlib
 import json
+import os
+import re
+import stat
 from dataclasses import dataclass
-from datetime import date, timedelta, timezone
+from datetime import date, datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, StrictInt, StrictStr, ValidationError, field_validator
+from pydantic import (
+    BaseModel,
+    ConfigDict,
+    Field,
+    StrictBool,
+    StrictInt,
+    StrictStr,
+    ValidationError,
+    field_validator,
+    model_validator,
+)
 
 from include.registry.datasets import DATASETS
 
@@ -45,9 +59,34 @@ MANIFEST_KEYS = ("manifest_version", "institution_code", "period", "submission_i
                  "submitted_at", "files")
 FILE_KEYS = ("dataset", "file", "encoding", "delimiter", "compression", "rows", "sha256")
 
+# Bounds (hostile input, issue #14): every value of a manifest is range-checked here, so nothing
+# out of range reaches the database or the file system.
+#: institution codes: upper-case letters and digits (I0001, B0001, REG0000), at most 16
+INSTITUTION_CODE_RE = r"^[A-Z0-9]{2,16}$"
+#: data file names: plain (no path separator, no leading dot), letters, digits, ``_ . -``
+FILE_NAME_RE = r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,99}$"
+MAX_VERSION = 9999
+MAX_ROWS = 10**9
+#: the earliest period the reporting calendar knows
+FIRST_PERIOD = date(2000, 1, 31)
+#: a manifest larger than this is not read
+MAX_MANIFEST_BYTES = 1 << 20
+
 
 class ManifestError(ValueError):
     """The manifest cannot be trusted; nothing of the submission is loaded."""
+
+
+def today_cst() -> date:
+    """Today in China Standard Time (the reporting calendar's clock)."""
+    return datetime.now(CST).date()
+
+
+def is_period_end(d: date, grain: str) -> bool:
+    """Is ``d`` a period end of the reporting calendar for ``grain`` (month or quarter)?"""
+    if d.day != calendar.monthrange(d.year, d.month)[1]:
+        return False
+    return grain != "quarter" or d.month in (3, 6, 9, 12)
 
 
 def submission_id(institution_code: str, period: date, version: int) -> str:
@@ -69,11 +108,11 @@ class FileSpec(BaseModel):
     model_config = ConfigDict(frozen=True, extra="ignore")
 
     dataset: StrictStr
-    file: StrictStr
-    encoding: StrictStr
+    file: StrictStr = Field(max_length=100)
+    encoding: StrictStr = Field(max_length=16)
     delimiter: StrictStr
     compression: Literal["gzip"] | None = None
-    rows: StrictInt = Field(ge=0)
+    rows: StrictInt = Field(ge=0, le=MAX_ROWS)
     sha256: StrictStr = Field(pattern=r"^[0-9a-fA-F]{64}$")
 
     @field_validator("dataset")
@@ -86,8 +125,9 @@ class FileSpec(BaseModel):
     @field_validator("file")
     @classmethod
     def _plain(cls, v: str) -> str:
-        if "/" in v or "\\" in v or v.startswith("."):
-            raise ValueError(f"file name {v!r} must be a plain name inside the submission folder")
+        if "/" in v or "\\" in v or v.startswith(".") or not re.match(FILE_NAME_RE, v):
+            raise ValueError(f"file name {v[:100]!r} must be a plain name inside the submission folder "
+                             "(letters, digits, _ . -; at most 100 characters)")
         return v
 
     @field_validator("encoding")
@@ -116,22 +156,60 @@ class ManifestModel(BaseModel):
     model_config = ConfigDict(extra="ignore")
 
     manifest_version: Literal[1]
-    institution_code: StrictStr
+    institution_code: StrictStr = Field(pattern=INSTITUTION_CODE_RE)
     period: date
-    submission_id: StrictStr
-    version: StrictInt = Field(ge=1)
-    submitted_at: str | None = None
-    files: list[FileSpec] = Field(min_length=1)
+    submission_id: StrictStr = Field(max_length=64)
+    version: StrictInt = Field(ge=1, le=MAX_VERSION)
+    submitted_at: StrictStr | None = Field(default=None, max_length=40)
+    files: list[FileSpec] = Field(min_length=1, max_length=len(DATASETS))
+    #: set when this version deliberately changes an identity field (bureau_code, licence_no, uscc) of
+    #: the institution record; without it such a change is rejected (rule: identity_change_flagged)
+    identity_change: StrictBool = False
 
     @field_validator("period", mode="before")
     @classmethod
     def _iso_date(cls, v: Any) -> date:
         if not isinstance(v, str):
             raise ValueError(f"must be an ISO date text YYYY-MM-DD, got {v!r}")
+        if len(v) != 10:
+            raise ValueError(f"must be an ISO date text YYYY-MM-DD, got {v[:40]!r}")
         try:
-            return date.fromisoformat(v)
+            d = date.fromisoformat(v)
         except ValueError:
             raise ValueError(f"is not an ISO date: {v!r}") from None
+        if not is_period_end(d, "month"):
+            raise ValueError(f"{v} is not a period end of the reporting calendar (the last day of a month)")
+        if d < FIRST_PERIOD:
+            raise ValueError(f"{v} is before the reporting calendar's first period {FIRST_PERIOD}")
+        if d > today_cst():
+            raise ValueError(f"{v} is in the future (today is {today_cst()} in China Standard Time)")
+        return d
+
+    @field_validator("submitted_at")
+    @classmethod
+    def _timestamp(cls, v: str | None) -> str | None:
+        if v is None:
+            return v
+        try:
+            t = datetime.fromisoformat(v)
+        except ValueError:
+            raise ValueError(f"must be an ISO 8601 timestamp with its offset, got {v!r}") from None
+        if t.tzinfo is None or not v[:4].isdigit() or not 2000 <= t.year <= 9999:
+            raise ValueError(f"must be an ISO 8601 timestamp with its offset (YYYY-MM-DDTHH:MM:SS+08:00), got {v!r}")
+        return v
+
+    @model_validator(mode="after")
+    def _consistent(self) -> ManifestModel:
+        want = submission_id(self.institution_code, self.period, self.version)
+        if self.submission_id != want:
+            raise ValueError(f"field 'submission_id': {self.submission_id[:64]!r} must be {want!r} "
+                             "(institution code, period and version)")
+        for i, f in enumerate(self.files):
+            grain = DATASETS[f.dataset].grain
+            if not is_period_end(self.period, grain):
+                raise ValueError(f"files[{i}]: dataset {f.dataset!r} is reported per {grain}; "
+                                 f"{self.period} is not a {grain} end")
+        return self
 
     @field_validator("files")
     @classmethod
@@ -161,6 +239,7 @@ class Manifest:
     files: tuple[FileSpec, ...]
     raw: dict
     sha256: str
+    identity_change: bool = False
 
     @property
     def directory(self) -> Path:
@@ -193,8 +272,11 @@ def validate_manifest(raw: Any, where: str) -> ManifestModel:
 
 def parse_manifest(path: Path) -> Manifest:
     """Read, check and type a delivered manifest; the folder must agree with it."""
-    data_bytes = path.read_bytes()
     where = str(path)
+    data_bytes = read_regular(path, MAX_MANIFEST_BYTES, where)
+    for d in path.parents[:3]:
+        if d.is_symlink():
+            raise ManifestError(f"{where}: {d.name} is a symbolic link; the landing zone holds real folders only")
     try:
         raw = json.loads(data_bytes.decode("utf-8"))
     except (UnicodeDecodeError, json.JSONDecodeError) as e:
@@ -203,12 +285,39 @@ def parse_manifest(path: Path) -> Manifest:
     # The directory layout must agree with the manifest: a misplaced manifest is a delivery error.
     parts = path.parent.parts
     period_s = raw["period"]
+    if len(parts) < 3:
+        raise ManifestError(f"{where}: must be at <institution>/<period>/<submission_id>/manifest.json")
     if len(parts) >= 3 and (parts[-3], parts[-2], parts[-1]) != (m.institution_code, period_s, m.submission_id):
         raise ManifestError(f"{where}: path does not match manifest "
                             f"(expected .../{m.institution_code}/{period_s}/{m.submission_id}/manifest.json)")
     return Manifest(path=path, institution_code=m.institution_code, period=m.period, submission_id=m.submission_id,
                     version=m.version, submitted_at=m.submitted_at, files=tuple(m.files), raw=raw,
-                    sha256=hashlib.sha256(data_bytes).hexdigest())
+                    sha256=hashlib.sha256(data_bytes).hexdigest(), identity_change=m.identity_change)
+
+
+def read_regular(path: Path, limit: int, where: str) -> bytes:
+    """The bytes of ``path`` if it is a regular file (never through a symbolic link) of at most
+    ``limit`` bytes; otherwise one ManifestError line."""
+    try:
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_NONBLOCK)
+    except OSError as e:
+        raise ManifestError(f"{where}: cannot be read ({_os_reason(e)})") from None
+    if not stat.S_ISREG(os.fstat(fd).st_mode):
+        os.close(fd)
+        raise ManifestError(f"{where}: not a regular file (rule: regular_files_only)")
+    with os.fdopen(fd, "rb") as f:
+        data = f.read(limit + 1)
+    if len(data) > limit:
+        raise ManifestError(f"{where}: larger than {limit} bytes (rule: manifest_size)")
+    return data
+
+
+def _os_reason(e: OSError) -> str:
+    import errno
+
+    if e.errno == errno.ELOOP:
+        return "a symbolic link; links are never followed (rule: no_links)"
+    return e.strerror or type(e).__name__
 
 
 def manifest_dict(institution_code: str, period: date, version: int, submitted_at: str,

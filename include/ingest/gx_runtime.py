@@ -13,6 +13,7 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import shutil
 import threading
 import time
 from dataclasses import dataclass
@@ -160,6 +161,8 @@ class _Runtime:
             for store in (self.context.checkpoints, self.context.validation_definitions, self.context.suites):
                 if name in {o.name for o in store.all()}:
                     store.delete(name)
+            if not site:  # the detailed results quote submitted values (unmasked): not kept on disk
+                shutil.rmtree(self.results_dir / name, ignore_errors=True)
 
     def site(self, docs_dir: Path) -> str:
         docs_dir = docs_dir.resolve()

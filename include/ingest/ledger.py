@@ -5,6 +5,7 @@ duplicates, header) of received batches."""
 from __future__ import annotations
 
 import json
+import logging
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -15,6 +16,8 @@ from include.config import StatePaths
 from include.ingest.contract import FileEntry, Manifest
 from include.ingest.files import LoadError, _byte_stream, _split_header, archive_file, check_header
 from include.registry.datasets import get
+
+log = logging.getLogger(__name__)
 
 TERMINAL = ("accepted", "quarantined", "rejected", "superseded", "duplicate")
 
@@ -96,15 +99,30 @@ def register_submissions(conn: psycopg.Connection, manifests: list[Manifest], st
             "select submission_id, dataset, batch_id from ops.batch where submission_id = any(%s)",
             (list({m.submission_id for m in manifests}),)).fetchall()}
     new: dict[tuple[str, str], tuple] = {}  # (submission, dataset) -> batch row, in manifest order
+    deferred: set[str] = set()
     for manifest in manifests:
-        for entry in manifest.files:
-            k = (manifest.submission_id, entry.dataset)
-            if k in known or k in new:
-                continue
-            src = manifest.directory / entry.file
-            sha, path = archive_file(src, state.archive) if src.exists() else (entry.sha256, None)
-            new[k] = (manifest.submission_id, entry.dataset, entry.file, sha, str(path) if path else None,
-                      entry.rows, json.dumps({"declared_sha256": entry.sha256}))
+        mine: dict[tuple[str, str], tuple] = {}
+        try:
+            for entry in manifest.files:
+                k = (manifest.submission_id, entry.dataset)
+                if k in known or k in new:
+                    continue
+                src = manifest.directory / entry.file
+                detail: dict = {"declared_sha256": entry.sha256}
+                try:  # a regular file, never through a link (files.open_regular); else the batch is rejected
+                    sha, path = archive_file(src, state.archive)
+                except LoadError as e:
+                    sha, path, detail["archive_error"] = entry.sha256, None, str(e)
+                mine[k] = (manifest.submission_id, entry.dataset, entry.file, sha, str(path) if path else None,
+                           entry.rows, json.dumps(detail))
+        except OSError as e:  # our side (disk full, archive unwritable): not registered, retried next run
+            log.error("submission %s not registered, the archive failed: %s", manifest.submission_id, e.strerror or e)
+            deferred.add(manifest.submission_id)
+            continue
+        new.update(mine)
+    manifests = [m for m in manifests if m.submission_id not in deferred]
+    if not manifests:
+        return []
     with conn.transaction():
         with conn.cursor() as cur:
             cur.executemany(
@@ -126,12 +144,13 @@ def register_submissions(conn: psycopg.Connection, manifests: list[Manifest], st
                 "select submission_id, dataset, batch_id from b",
                 (dag_run_id, *[list(c) for c in cols], dag_run_id)).fetchall()
             known.update({(sid, ds): bid for sid, ds, bid in rows})
-    return [[known[(m.submission_id, e.dataset)] for e in m.files] for m in manifests]
+    return [[known[(m.submission_id, e.dataset)] for e in m.files] for m in manifests]  # deferred ones left out
 
 
 # --------------------------------------------------------------------------- steps
 _BATCH_ROW_SQL = (
     "select b.batch_id, b.dataset, b.file_name, b.file_sha256, b.archive_path, b.declared_rows, b.status, "
+    "b.detail ->> 'archive_error' as archive_error, "
     "s.submission_id, s.institution_code, s.period, s.version, s.manifest "
     "from ops.batch b join ops.submission s using (submission_id) where b.batch_id = any(%s)")
 
@@ -178,7 +197,7 @@ def verify_many(conn: psycopg.Connection, batches: list[dict],
         for ds, sha, bid in conn.execute(
                 "select dataset, file_sha256, batch_id from ops.batch "
                 "where (dataset, file_sha256) in (select * from unnest(%s::text[], %s::text[])) "
-                "and status in ('accepted', 'superseded') order by batch_id",
+                "and status = 'accepted' order by batch_id",  # a revert to superseded content is a new version
                 ([b["dataset"] for b in batches], [b["file_sha256"] for b in batches])).fetchall():
             dups.setdefault((ds, sha), []).append(bid)
     results: dict[int, BatchOutcome | None] = {}
@@ -192,7 +211,8 @@ def verify_many(conn: psycopg.Connection, batches: list[dict],
         entry = _entry_for(b)
         where = f"{b['submission_id']}/{entry.file}"
         if not b["archive_path"]:
-            stop(b, f"{where}: file listed in the manifest was not delivered (rule: file_present)")
+            missing = "file listed in the manifest was not delivered (rule: file_present)"
+            stop(b, f"{where}: {b.get('archive_error') or missing}")
             continue
         if b["file_sha256"] != entry.sha256:
             stop(b, f"{where}: sha256 of the received file {b['file_sha256'][:12]}… does not match "

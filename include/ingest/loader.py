@@ -20,8 +20,10 @@ through them, a dataset group at a time.
 
 from __future__ import annotations
 
+import hashlib
 import json
 import logging
+import os
 import time
 from pathlib import Path
 
@@ -44,6 +46,7 @@ from include.ingest.ledger import (
     verify_many,
 )
 from include.ingest.promote import promote_group
+from include.ingest.screen import screen_batch, unknown_institutions
 from include.registry import ddl
 from include.registry.datasets import Dataset, get, processing_order
 from include.warehouse.connection import libpq_url
@@ -78,6 +81,7 @@ def _copy_one(conn: psycopg.Connection, ds: Dataset, table: str, b: dict) -> int
     if rows != entry.rows:
         raise LoadError(f"the file has {rows} data rows but the manifest declares {entry.rows} "
                         f"(rule: manifest_row_count)")
+    screen_batch(conn, ds, table, b, rows)
     return rows
 
 
@@ -112,7 +116,7 @@ def load_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list[di
                 with conn.transaction():
                     rows = _copy_one(conn, ds, table, b)
             except LoadError as e:
-                rejected.append(_reject(conn, b, f"{where}: {e}", dag_run_id))
+                rejected.append(_reject(conn, b, f"{where}: {e}", dag_run_id, getattr(e, "status", "rejected")))
                 continue
             except (psycopg.errors.DataError, psycopg.errors.QueryCanceled) as e:
                 rejected.append(_reject(conn, b, f"{where}: {_copy_error(e, entry)}", dag_run_id))
@@ -135,7 +139,9 @@ def gate_group(conn: psycopg.Connection, url: str, ds: Dataset, table: str, grou
 
     members = {b["batch_id"]: (b["period"].isoformat(), loaded[b["batch_id"]]) for b in group
                if b["batch_id"] in loaded}
-    outcomes = gx_validate_group(url, table, ds, members, docs_dir=state.gx_results / "data_docs")
+    # No GX Data Docs: they render submitted cell values unescaped (stored XSS, issue #14); the
+    # feedback reports and ops.dq_result carry the masked findings.
+    outcomes = gx_validate_group(url, table, ds, members, docs_dir=None)
     with conn.transaction():
         ids = list(members)
         conn.execute("delete from ops.dq_result where batch_id = any(%s)", (ids,))
@@ -188,60 +194,147 @@ def process_batches(conn: psycopg.Connection, url: str, batch_ids: list[int], st
     for name in processing_order(pending):  # referenced datasets first (customers before loans ...)
         ds = get(name)
         for group in _groups(pending[name]):
-            t = time.perf_counter()
-            table = ddl.landing_table(ds, group[0]["batch_id"])
-            loaded, rejected = load_group(conn, ds, table, group, dag_run_id)
-            outcomes.extend(rejected)
-            t_copy = time.perf_counter() - t
-            if not loaded:
-                conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("landing", table)))
-                continue
-            t = time.perf_counter()
-            passed, details = gate_group(conn, url, ds, table, group, loaded, state, dag_run_id)
-            t_validate = time.perf_counter() - t
-            t = time.perf_counter()
-            promoted = promote_group(conn, ds, table, group, passed, loaded, dag_run_id, state)
-            t_promote = time.perf_counter() - t
-            for out in promoted:
-                out.seconds = {"copy": t_copy, "validate": t_validate, "promote": t_promote}
-                if out.status == "quarantined":
-                    out.reason = "; ".join(f"{r.rule_name} ({r.unexpected_count} rows)"
-                                           for r in details[out.batch_id].critical_failures)
-            outcomes.extend(promoted)
-            log.info("%s: %d batches, %d rows: copy %.2fs, validate %.2fs, promote %.2fs", name, len(group),
-                     sum(loaded.values()), t_copy, t_validate, t_promote)
+            try:
+                outcomes.extend(_process_group(conn, url, ds, group, state, dag_run_id))
+            except psycopg.OperationalError:
+                raise  # the server went away: nothing to decide here, a rerun resumes
+            except Exception as e:  # one group's failure must not stop the others (issue #14)
+                log.exception("%s: group of %d batches could not be processed", name, len(group))
+                outcomes.extend(_fail_group(conn, ds, group, e, dag_run_id))
+    return outcomes
+
+
+def _fail_group(conn: psycopg.Connection, ds: Dataset, group: list[dict], e: Exception,
+                dag_run_id: str | None) -> list[BatchOutcome]:
+    """Reject a group's unfinished batches after an unexpected error (the institution is told)."""
+    table = ddl.landing_table(ds, group[0]["batch_id"])
+    conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("landing", table)))
+    left = {r[0] for r in conn.execute("select batch_id from ops.batch where batch_id = any(%s) and status <> all(%s)",
+                                       ([b["batch_id"] for b in group], list(TERMINAL)))}
+    return [_reject(conn, b, f"{b['submission_id']}/{b['file_name']}: could not be processed "
+                             f"({type(e).__name__}) (rule: processing_error)", dag_run_id)
+            for b in group if b["batch_id"] in left]
+
+
+def _process_group(conn: psycopg.Connection, url: str, ds: Dataset, group: list[dict], state: StatePaths,
+                   dag_run_id: str | None) -> list[BatchOutcome]:
+    """COPY, validate and promote one group of a dataset's batches."""
+    outcomes: list[BatchOutcome] = []
+    name = ds.name
+    t = time.perf_counter()
+    table = ddl.landing_table(ds, group[0]["batch_id"])
+    loaded, rejected = load_group(conn, ds, table, group, dag_run_id)
+    outcomes.extend(rejected)
+    t_copy = time.perf_counter() - t
+    if not loaded:
+        conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("landing", table)))
+        return outcomes
+    t = time.perf_counter()
+    passed, details = gate_group(conn, url, ds, table, group, loaded, state, dag_run_id)
+    t_validate = time.perf_counter() - t
+    t = time.perf_counter()
+    promoted = promote_group(conn, ds, table, group, passed, loaded, dag_run_id, state)
+    t_promote = time.perf_counter() - t
+    for out in promoted:
+        out.seconds = {"copy": t_copy, "validate": t_validate, "promote": t_promote}
+        if out.status == "quarantined":
+            out.reason = "; ".join(f"{r.rule_name} ({r.unexpected_count} rows)"
+                                   for r in details[out.batch_id].critical_failures)
+    outcomes.extend(promoted)
+    log.info("%s: %d batches, %d rows: copy %.2fs, validate %.2fs, promote %.2fs", name, len(group),
+             sum(loaded.values()), t_copy, t_validate, t_promote)
     return outcomes
 
 
 def ingest_manifests(url: str, manifest_paths: list[Path], state: StatePaths | None = None,
                      dag_run_id: str | None = None) -> list[BatchOutcome]:
     """Register every submission, then process all their batches, grouped by dataset. Safe to
-    rerun at any point."""
+    rerun at any point. Everything written under the state directory is private (umask 0077)."""
     state = state or paths()
+    old_umask = os.umask(0o077)
+    try:
+        return _ingest(url, manifest_paths, state, dag_run_id)
+    finally:
+        os.umask(old_umask)
+
+
+def _ingest(url: str, manifest_paths: list[Path], state: StatePaths, dag_run_id: str | None) -> list[BatchOutcome]:
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         manifests: list[Manifest] = []
         for manifest_path in manifest_paths:
             try:
                 manifests.append(parse_manifest(Path(manifest_path)))
             except ManifestError as e:
-                log.error("rejected submission %s: %s", Path(manifest_path).parent.name, e)
-                _record_bad_manifest(conn, Path(manifest_path), str(e), state, dag_run_id)
+                _bad(conn, Path(manifest_path), str(e), state, dag_run_id)
+        manifests = _admissible(conn, manifests, state, dag_run_id)
         batch_ids: list[int] = []
         for i in range(0, len(manifests), REGISTER_CHUNK):
-            for ids in register_submissions(conn, manifests[i:i + REGISTER_CHUNK], state, dag_run_id):
+            chunk = manifests[i:i + REGISTER_CHUNK]
+            try:
+                registered = register_submissions(conn, chunk, state, dag_run_id)
+            except psycopg.OperationalError:
+                raise
+            except psycopg.Error:  # one bad submission must not stop the chunk: one by one
+                registered = []
+                for m in chunk:
+                    try:
+                        registered += register_submissions(conn, [m], state, dag_run_id)
+                    except psycopg.OperationalError:
+                        raise
+                    except psycopg.Error as e:
+                        _bad(conn, m.path, f"{m.path}: cannot be registered ({e.diag.message_primary or e}) "
+                                           "(rule: submission_registrable)", state, dag_run_id)
+            for ids in registered:
                 batch_ids += ids
         submissions = [m.submission_id for m in manifests]
         outcomes = process_batches(conn, url, batch_ids, state, dag_run_id)
         from include.ingest.feedback import report_submissions
 
-        report_submissions(conn, submissions, state)
+        try:
+            report_submissions(conn, submissions, state)
+        except OSError as e:  # e.g. disk full: the outcomes are committed; the feedback is written next time
+            log.error("feedback not written: %s", e.strerror or e)
         return outcomes
+
+
+def _admissible(conn: psycopg.Connection, manifests: list[Manifest], state: StatePaths,
+                dag_run_id: str | None) -> list[Manifest]:
+    """The manifests that may be registered: a known institution (include/ingest/screen.py), and a
+    submission id not already used by a different manifest."""
+    unknown = unknown_institutions(conn, manifests)
+    previous = dict(conn.execute(
+        "select submission_id, manifest_sha256 from ops.submission where submission_id = any(%s)",
+        ([m.submission_id for m in manifests],)).fetchall()) if manifests else {}
+    out = []
+    for m in manifests:
+        if m.institution_code in unknown:
+            _bad(conn, m.path, f"{m.path}: institution {m.institution_code} is not known: not admitted by the "
+                               "regulator and no institution record delivered (rule: institution_known)",
+                 state, dag_run_id)
+        elif previous.get(m.submission_id, m.sha256) != m.sha256:
+            _bad(conn, m.path, f"{m.path}: submission {m.submission_id} was already received with a different "
+                               "manifest; deliver changes as a new version (rule: submission_id_reused)",
+                 state, dag_run_id)
+        else:
+            out.append(m)
+    return out
+
+
+def _bad(conn: psycopg.Connection, manifest_path: Path, reason: str, state: StatePaths,
+         dag_run_id: str | None) -> None:
+    log.error("rejected submission %s: %s", manifest_path.parent.name, reason)
+    _record_bad_manifest(conn, manifest_path, reason, state, dag_run_id)
 
 
 def _record_bad_manifest(conn: psycopg.Connection, manifest_path: Path, reason: str, state: StatePaths,
                          dag_run_id: str | None) -> None:
-    """An unreadable manifest is archived and logged in ops.bad_manifest; nothing is loaded."""
-    sha, archived = archive_file(manifest_path, state.archive)
+    """An unreadable manifest is archived and logged in ops.bad_manifest; nothing is loaded. A
+    manifest that cannot even be archived (a link, not a regular file) is logged under a digest of
+    its path and the reason."""
+    try:
+        sha, archived = archive_file(manifest_path, state.archive)
+    except LoadError:
+        sha, archived = hashlib.sha256(f"unarchived\0{manifest_path}\0{reason}".encode()).hexdigest(), ""
     conn.execute(
         "insert into ops.bad_manifest (manifest_sha256, landing_path, archive_path, reason, dag_run_id) "
         "values (%s,%s,%s,%s,%s) on conflict (manifest_sha256) do nothing",

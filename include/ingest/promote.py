@@ -42,7 +42,7 @@ def promote_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list
         # resubmission, verified together with the original): it is a no-op, not a second load.
         accepted_shas = {r[0]: r[1] for r in conn.execute(
             "select file_sha256, min(batch_id) from ops.batch where dataset = %s and file_sha256 = any(%s) "
-            "and status in ('accepted', 'superseded') group by 1", (ds.name, [b["file_sha256"] for b in good]))}
+            "and status = 'accepted' group by 1", (ds.name, [b["file_sha256"] for b in good]))}
         unique_good = []
         events: list[tuple] = []
         for b in sorted(good, key=lambda b: (b["version"], b["batch_id"])):

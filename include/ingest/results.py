@@ -8,7 +8,7 @@ import logging
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
-from include.privacy.masking import mask
+from include.privacy.masking import mask, scrub
 from include.registry.datasets import Dataset
 from include.registry.expectations import MAX_EXAMPLES, PERIOD_SUFFIX, quality_rules
 
@@ -69,7 +69,7 @@ def _examples(dataset: Dataset, r: ExpectationValidationResult) -> list[dict]:
     label = ",".join(columns)
     rows = (result.get("details") or {}).get("unexpected_rows")
     if rows is not None:  # our UnexpectedRowsExpectation queries: _line, value (masked in SQL)
-        return [{"line": int(row["_line"]), "column": label, "value": mask(_text(row.get("value")), None)}
+        return [{"line": int(row["_line"]), "column": label, "value": scrub(_text(row.get("value")))}
                 for row in rows]
     if "column" in kwargs:
         fields = [kwargs["column"]]
@@ -79,11 +79,16 @@ def _examples(dataset: Dataset, r: ExpectationValidationResult) -> list[dict]:
         fields = list(kwargs.get("column_list") or [])
     out = []
     for row in result.get("partial_unexpected_index_list") or []:
-        values = [mask(_text(row.get(f)) or None if f.endswith(PERIOD_SUFFIX) else _text(row.get(f)),
-                       dataset.column(c).pii) for f, c in zip(fields, columns, strict=True)]
+        values = [_masked(_text(row.get(f)) or None if f.endswith(PERIOD_SUFFIX) else _text(row.get(f)),
+                          dataset.column(c).pii) for f, c in zip(fields, columns, strict=True)]
         value = values[0] if len(values) == 1 else " | ".join("NULL" if v is None else v for v in values)
         out.append({"line": int(row["_line"]), "column": label, "value": mask(value, None)})
     return out
+
+
+def _masked(value: str | None, pii: str | None) -> str | None:
+    """A declared identifier by its kind; anything else scrubbed of what looks like one."""
+    return mask(value, pii) if pii else scrub(value)
 
 
 def _error(r: ExpectationValidationResult) -> str | None:

@@ -18,6 +18,26 @@ def typed_table_name(table: str) -> str:
     return f"{table}_typed"
 
 
+#: Stricter than PostgreSQL's input functions, which take 'today', 'epoch', '09/05/1992' or
+#: 'Jan 5 1990' as dates and 'NaN' / 'Infinity' as numbers: the contract accepts ISO dates only and
+#: finite numbers only (issue #14); anything else fails the column's ``type_<column>`` rule.
+ISO_DATE_RE = r"^[0-9]{4}-[0-9]{2}-[0-9]{2}$"
+NON_FINITE_RE = r"(nan|inf)"
+
+
+def valid_sql(expr: str, pg_type: str) -> str:
+    """SQL: is the text ``expr`` a valid value of ``pg_type`` under the contract?"""
+    base = _base_type(pg_type)
+    check = f"pg_input_is_valid({expr}, {_sql_literal(pg_type)})"
+    if base == "date":
+        return f"({expr} ~ '{ISO_DATE_RE}' and {check})"
+    if base.startswith("timestamp"):
+        return f"({expr} ~ '^[0-9]{{4}}-[0-9]{{2}}-[0-9]{{2}}[T ][0-9]{{2}}:[0-9]{{2}}' and {check})"
+    if base in ("numeric", "double precision", "real", "float8", "float4"):
+        return f"({expr} !~* '{NON_FINITE_RE}' and {check})"
+    return check
+
+
 def typed_table_sql(dataset: Dataset, table: str, *, batch_ids: list[int] | None = None,
                     typed_name: str | None = None) -> str:
     """``create unlogged table landing.<table>_typed as select ...`` over a text landing table.
@@ -36,14 +56,14 @@ def typed_table_sql(dataset: Dataset, table: str, *, batch_ids: list[int] | None
         typed = f"{q(c.name)}::{c.pg_type}"
         if _base_type(c.pg_type) == "date":
             typed = f"to_char({typed}, 'YYYY-MM-DD')"
-        outer.append(f"case when pg_input_is_valid({q(c.name)}, {_sql_literal(c.pg_type)}) "
+        outer.append(f"case when {valid_sql(q(c.name), c.pg_type)} "
                      f"then {typed} end as {q(c.name + TYPED_SUFFIX)}")
     for c in sorted({c for r in dataset.rules if r.kind == "period_match" for c in r.columns}):
         pg_type = dataset.column(c).pg_type
         typed = f"{q(c)}::{pg_type}" if pg_type != "text" else q(c)
         if _base_type(pg_type) == "date":
             typed = f"to_char({typed}, 'YYYY-MM-DD')"
-        outer.append(f"case when {q(c)} is null then '' when pg_input_is_valid({q(c)}, {_sql_literal(pg_type)}) "
+        outer.append(f"case when {q(c)} is null then '' when {valid_sql(q(c), pg_type)} "
                      f"then {typed} end as {q(c + PERIOD_SUFFIX)}")
     where = f" where _batch_id = any(array[{', '.join(str(int(b)) for b in batch_ids)}]::bigint[])" if batch_ids else ""
     return (f"create unlogged table landing.{q(typed_name or typed_table_name(table))} as\n"

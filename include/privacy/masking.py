@@ -25,6 +25,8 @@ the raw identifier never reaches Python at all (the quality gate does this for i
 
 from __future__ import annotations
 
+import re
+
 MASK_CHAR = "*"
 MAX_EXAMPLE_CHARS = 64
 
@@ -80,3 +82,31 @@ def mask_sql(expr: str, pii: str | None) -> str:
         if part
     )
     return f"(case when length({expr}) > {first + last} then {kept} else {stars} end)"
+
+
+_LONG_DIGITS = re.compile(r"[0-9]{11,}[0-9Xx]?")
+_WHOLE_NAME = re.compile(r"^\s*[\u3400-\u9fff\u00b7]{2,4}\s*$")
+
+
+def _digits_kind(run: str) -> str:
+    if len(run) == 18:
+        return "resident_id"
+    if len(run) == 11 and run.startswith("1"):
+        return "phone"
+    return "account"
+
+
+def scrub(value: str | None) -> str | None:
+    """Mask what *looks like* a personal identifier in a value of a column that is not declared as one.
+
+    A column shift (a missing delimiter, a file without its header) puts identifiers in columns whose
+    ``pii`` is None, and they must not be quoted raw either: every run of 11 or more digits is masked
+    (18: as a resident ID, 11 starting with 1: as a phone number, otherwise as an account number),
+    and a value that is entirely 2 to 4 Chinese characters is masked as a name. Then :func:`mask`
+    (truncation)."""
+    if value is None:
+        return None
+    v = _LONG_DIGITS.sub(lambda m: mask(m.group(), _digits_kind(m.group())) or "", str(value))
+    if _WHOLE_NAME.match(v):
+        v = mask(v.strip(), "name") or ""
+    return mask(v, None)

@@ -18,14 +18,28 @@ Severity = Literal["critical", "warning"]
 PiiKind = Literal["resident_id", "name", "phone", "account"]
 
 
+#: The longest text value accepted in a column without its own ``max_length`` (characters).
+DEFAULT_TEXT_MAX_LENGTH = 256
+
+
 @dataclass(frozen=True)
 class Column:
+    """``max_length``: the longest text accepted, in characters (the loader rejects a longer value,
+    rule ``max_length``); text columns without one get :data:`DEFAULT_TEXT_MAX_LENGTH`."""
+
     name: str
     pg_type: str
     nullable: bool = True
     pii: PiiKind | None = None
     en: str = ""
     zh: str = ""
+    max_length: int | None = None
+
+    @property
+    def length_limit(self) -> int | None:
+        if self.max_length is not None:
+            return self.max_length
+        return DEFAULT_TEXT_MAX_LENGTH if self.pg_type == "text" else None
 
 
 @dataclass(frozen=True)
@@ -153,14 +167,17 @@ INSTITUTION = Dataset(
     en="Institution master record, submitted by each institution about itself every month.",
     zh="机构基本信息表",
     columns=(
-        Column("institution_code", "text", False, en="Institution code (licence-based)", zh="机构代码"),
+        Column("institution_code", "text", False, en="Institution code (licence-based)", zh="机构代码",
+               max_length=16),
         Column("report_period", "date", False, en="Reporting period end date", zh="报告期"),
-        Column("licence_no", "text", False, en="Financial licence number", zh="金融许可证号"),
-        Column("uscc", "text", False, en="Unified social credit code (GB 32100-2015)", zh="统一社会信用代码"),
-        Column("name", "text", False, en="Registered name", zh="机构名称"),
-        Column("institution_type", "text", False, en="Institution type", zh="机构类型"),
-        Column("bureau_code", "text", False, en="Supervising bureau code", zh="监管局代码"),
-        Column("region_code", "text", False, en="Administrative region code (GB/T 2260)", zh="行政区划代码"),
+        Column("licence_no", "text", False, en="Financial licence number", zh="金融许可证号", max_length=32),
+        Column("uscc", "text", False, en="Unified social credit code (GB 32100-2015)", zh="统一社会信用代码",
+               max_length=18),
+        Column("name", "text", False, en="Registered name", zh="机构名称", max_length=200),
+        Column("institution_type", "text", False, en="Institution type", zh="机构类型", max_length=32),
+        Column("bureau_code", "text", False, en="Supervising bureau code", zh="监管局代码", max_length=16),
+        Column("region_code", "text", False, en="Administrative region code (GB/T 2260)", zh="行政区划代码",
+               max_length=6),
         Column("size_tier", "smallint", False, en="Size tier 1 (largest) to 5", zh="规模档次"),
         Column("established_date", "date", True, en="Date established", zh="成立日期"),
     ),
@@ -208,6 +225,11 @@ CAPITAL_REPORT = Dataset(
              en="Total RWA must be positive", zh="风险加权资产合计须为正数"),
         Rule("capital_non_negative", "between", ("total_capital",), params={"min": 0, "max": 1e16},
              en="Total capital must not be negative", zh="资本净额不能为负"),
+        Rule("capital_components_non_negative", "between",
+             ("cet1_capital", "tier1_capital", "credit_rwa", "market_rwa", "operational_rwa"),
+             params={"min": 0, "max": 1e16},
+             en="CET1 and tier 1 capital and the RWA components must not be negative",
+             zh="核心一级资本、一级资本及各类风险加权资产不能为负"),
         Rule("report_period_matches", "period_match", ("report_period",),
              en="Report period must equal the submission's period", zh="报告期须与报送期一致"),
         Rule("capital_tiers_ordered", "column_pair_le", ("cet1_capital", "tier1_capital"),
@@ -230,7 +252,7 @@ _REGION_RE = r"^[0-9]{6}$"
 
 
 def _inst_col(zh: str = "机构代码", en: str = "Institution code") -> Column:
-    return Column("institution_code", "text", False, en=en, zh=zh)
+    return Column("institution_code", "text", False, en=en, zh=zh, max_length=16)
 
 
 def _period_col(grain: str = "month") -> Column:
@@ -578,7 +600,9 @@ ASSET_QUALITY = _prudential(
         _money("loan_loss_provision", "Loan loss provisions", "贷款损失准备"),
     ),
     (
-        _r_non_negative("asset_quality", ("total_loans", "npl_balance", "loan_loss_provision")),
+        _r_non_negative("asset_quality", ("total_loans", "npl_balance", "loan_loss_provision", "loans_normal",
+                                          "loans_special_mention", "loans_substandard", "loans_doubtful",
+                                          "loans_loss", "overdue_loans", "overdue_90_loans")),
         Rule("npl_within_total_loans", "column_pair_le", ("npl_balance", "total_loans"),
              en="NPL cannot exceed total loans", zh="不良贷款不能超过各项贷款"),
         Rule("overdue_90_within_overdue", "column_pair_le", ("overdue_90_loans", "overdue_loans"),

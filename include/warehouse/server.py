@@ -181,6 +181,11 @@ class EmbeddedServer:
                 "max_wal_size = 2GB\n"
                 "timezone = 'Asia/Shanghai'\n"
                 "log_min_messages = warning\n"
+                # no row data in the server log (issue #14): an error's DETAIL and CONTEXT (COPY quotes
+                # the offending line there) and the failing statement (with its literals) are not logged
+                "log_error_verbosity = terse\n"
+                "log_min_error_statement = panic\n"
+                "log_file_mode = 0600\n"
             )
 
     def _socket_dir(self) -> Path:
@@ -262,6 +267,7 @@ class EmbeddedServer:
         else:
             raise RuntimeError(f"PostgreSQL did not become ready; see {logfile}")
         self.runtime_file.write_text(json.dumps(info.as_dict(), indent=2))
+        os.chmod(self.runtime_file, 0o600)
         if create_database:
             self._ensure_database()
         return info

@@ -4,6 +4,8 @@
 -- accepted but whose institution record never was (quarantined, or not yet delivered) is still an
 -- entity: it appears with its code only and `has_institution_record` false, so its indicators reach
 -- the portraits (visible to HQ; no bureau is known for it) instead of silently dropping out.
+-- The latest record is the last one accepted (submission order: batch_id), never one for a period
+-- still in the future (issue #14: a record dated 2099 must not become the institution's identity).
 with
 
 institutions as (
@@ -23,7 +25,8 @@ latest as (
         established_date,
         report_period as last_reported_period
     from institutions
-    order by institution_code asc, report_period desc, batch_id desc
+    where report_period <= current_date
+    order by institution_code asc, batch_id desc
 ),
 
 reported_only as (
