@@ -142,12 +142,8 @@ ratios as (
         concentration.batch_id as concentration_batch_id,
         profitability.batch_id as profitability_batch_id,
         deposits_loans.batch_id as deposits_loans_batch_id,
-        solvency.batch_id as solvency_batch_id,
-        -- traceability (#16): the accepted report batches this quarter's figures come from
-        array_remove(array[
-            capital.batch_id, asset_quality.batch_id, liquidity.batch_id, concentration.batch_id,
-            profitability.batch_id, deposits_loans.batch_id, solvency.batch_id
-        ], null) as source_batch_ids
+        -- traceability (#16): the accepted report batch each quarter's figures come from
+        solvency.batch_id as solvency_batch_id
     from attributes
     left join capital
         on

@@ -21,7 +21,7 @@ year_end as (
         *,
         extract(year from period)::integer as rating_year
     from indicators
-    order by institution_code, extract(year from period), period desc
+    order by institution_code asc, extract(year from period), period desc
 ),
 
 indicator_measures as (
@@ -31,7 +31,11 @@ indicator_measures as (
         year_end.period as as_of_period,
         indicator_values.indicator_code as measure_code,
         indicator_values.indicator_value as measure_value,
-        year_end.source_batch_ids
+        array_remove(array[
+            year_end.capital_batch_id, year_end.asset_quality_batch_id, year_end.liquidity_batch_id,
+            year_end.concentration_batch_id, year_end.profitability_batch_id, year_end.deposits_loans_batch_id,
+            year_end.solvency_batch_id
+        ], null) as source_batch_ids
     from year_end
     {{ unpivot_indicators('year_end') }}
     where indicator_values.indicator_value is not null
@@ -44,7 +48,7 @@ penalty_measures as (
         year_end.period as as_of_period,
         'penalty_decisions' as measure_code,
         count(penalties.decision_no)::numeric as measure_value,
-        '{}'::bigint [] as source_batch_ids
+        '{}'::bigint[] as source_batch_ids
     from year_end
     left join penalties
         on
@@ -64,7 +68,7 @@ dq_measures as (
             avg(dq.first_delivery_acceptance_rate)
             + avg(case when dq.on_time then 1.0 when not dq.on_time then 0.0 end)
         ) / 2 as measure_value,
-        '{}'::bigint [] as source_batch_ids
+        '{}'::bigint[] as source_batch_ids
     from year_end
     inner join dq
         on

@@ -53,9 +53,10 @@ long_form as (
                 then array[indicators.liquidity_batch_id]
             when indicator_values.indicator_code = 'loan_to_deposit'
                 then array[indicators.deposits_loans_batch_id]
-            when indicator_values.indicator_code in (
-                'largest_single_customer_ratio', 'top10_customer_ratio', 'real_estate_loan_share', 'mortgage_share'
-            )
+            when
+                indicator_values.indicator_code in (
+                    'largest_single_customer_ratio', 'top10_customer_ratio', 'real_estate_loan_share', 'mortgage_share'
+                )
                 then array[indicators.concentration_batch_id]
             when indicator_values.indicator_code = 'roa' then array[indicators.profitability_batch_id]
             when indicator_values.indicator_code = 'solvency_ratio' then array[indicators.solvency_batch_id]

@@ -96,8 +96,10 @@ class_losses as (
         class_shocks.scenario_code,
         class_shocks.level,
         sum(
-            (least(1, exposures.npl_balance / nullif(exposures.balance, 0) * class_shocks.npl_multiplier)
-                - exposures.npl_balance / nullif(exposures.balance, 0))
+            (
+                least(1, exposures.npl_balance / nullif(exposures.balance, 0) * class_shocks.npl_multiplier)
+                - exposures.npl_balance / nullif(exposures.balance, 0)
+            )
             * exposures.balance
             * least(
                 1,
@@ -132,13 +134,19 @@ shocked as (
         base.cet1_capital,
         base.total_rwa,
         coalesce(class_losses.credit_loss, 0) as credit_loss,
-        rate_losses.rate_loss,
-        coalesce(class_losses.credit_loss, 0) + rate_losses.rate_loss as total_loss,
+        greatest(
+            0,
+            coalesce(class_losses.rate_shock_bp, 0) / 10000.0
+            * (
+                coalesce(class_losses.rate_sensitive_balance_years, 0)
+                - (base.personal_deposits + base.corporate_deposits) * {{ var('stress_deposit_duration_years') }}
+            )
+        ) as rate_loss,
         base.personal_deposits * scenarios.personal_deposit_runoff
         + base.corporate_deposits * scenarios.corporate_deposit_runoff as deposit_run_off,
         base.liquid_assets,
         base.liquid_liabilities,
-        base.report_batch_ids || coalesce(class_losses.loan_batch_ids, '{}'::bigint []) as source_batch_ids
+        base.report_batch_ids || coalesce(class_losses.loan_batch_ids, '{}'::bigint[]) as source_batch_ids
     from base
     cross join scenarios
     left join class_losses
@@ -147,17 +155,6 @@ shocked as (
             and base.period = class_losses.period
             and scenarios.scenario_code = class_losses.scenario_code
             and scenarios.level = class_losses.level
-    cross join lateral (
-        select
-            greatest(
-                0,
-                coalesce(class_losses.rate_shock_bp, 0) / 10000.0
-                * (
-                    coalesce(class_losses.rate_sensitive_balance_years, 0)
-                    - (base.personal_deposits + base.corporate_deposits) * {{ var('stress_deposit_duration_years') }}
-                )
-            ) as rate_loss
-    ) as rate_losses
 ),
 
 final as (
@@ -175,10 +172,10 @@ final as (
         shocked.liquid_assets / nullif(shocked.liquid_liabilities, 0) as pre_liquidity_ratio,
         shocked.credit_loss,
         shocked.rate_loss,
-        shocked.total_loss,
+        shocked.credit_loss + shocked.rate_loss as total_loss,
         shocked.deposit_run_off,
-        (shocked.total_capital - shocked.total_loss) / shocked.total_rwa as post_total_car,
-        (shocked.cet1_capital - shocked.total_loss) / shocked.total_rwa as post_cet1_car,
+        (shocked.total_capital - shocked.credit_loss - shocked.rate_loss) / shocked.total_rwa as post_total_car,
+        (shocked.cet1_capital - shocked.credit_loss - shocked.rate_loss) / shocked.total_rwa as post_cet1_car,
         (shocked.liquid_assets - shocked.deposit_run_off)
         / nullif(shocked.liquid_liabilities - shocked.deposit_run_off, 0) as post_liquidity_ratio,
         minimums.min_total_car,
@@ -186,8 +183,9 @@ final as (
         minimums.min_liquidity_ratio,
         greatest(
             0,
-            minimums.min_total_car * shocked.total_rwa - (shocked.total_capital - shocked.total_loss),
-            minimums.min_cet1_car * shocked.total_rwa - (shocked.cet1_capital - shocked.total_loss)
+            minimums.min_total_car * shocked.total_rwa - shocked.total_capital
+            + shocked.credit_loss + shocked.rate_loss,
+            minimums.min_cet1_car * shocked.total_rwa - shocked.cet1_capital + shocked.credit_loss + shocked.rate_loss
         ) as capital_shortfall,
         shocked.source_batch_ids
     from shocked

@@ -48,7 +48,8 @@ measure_scores as (
         measures.measure_code,
         measures.measure_value,
         scoring.measure_weight,
-        100 * least(1, greatest(0,
+        100 * least(1, greatest(
+            0,
             (measures.measure_value - scoring.zero_at) / nullif(scoring.full_at - scoring.zero_at, 0)
         )) as measure_score,
         measures.source_batch_ids
@@ -59,9 +60,8 @@ measure_scores as (
             measures.measure_code = scoring.measure_code
             and (
                 scoring.applies_to = '*'
-                or scoring.applies_to = institutions.institution_type
-                or (scoring.applies_to = 'bank' and institutions.institution_type in (
-                    {%- for bt in var('bank_types') %}'{{ bt }}'{{ ", " if not loop.last }}{% endfor %}))
+                or institutions.institution_type = scoring.applies_to
+                or (scoring.applies_to = 'bank' and {{ is_bank_type('institutions.institution_type') }})
             )
 ),
 
@@ -121,7 +121,7 @@ official as (
         extract(year from report_period)::integer as rating_year,
         rating
     from ratings
-    order by institution_code, extract(year from report_period), report_period desc
+    order by institution_code asc, extract(year from report_period), report_period desc
 ),
 
 decided as (

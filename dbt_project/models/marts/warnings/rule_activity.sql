@@ -22,7 +22,7 @@ fired as (
     select
         warnings.rule_code,
         warnings.bureau_code,
-        date_trunc('month', coalesce(warnings.period, current_date))::date as month,
+        date_trunc('month', coalesce(warnings.period, current_date))::date as warning_month,
         coalesce(warning_decisions.disposition, alert_decisions.disposition) as disposition
     from warnings
     left join dispositions as warning_decisions
@@ -46,7 +46,7 @@ final as (
         catalogue.owner,
         catalogue.status as rule_status,
         fired.bureau_code,
-        fired.month,
+        fired.warning_month,
         count(*) as fired,
         count(*) filter (where fired.disposition = 'confirmed') as confirmed,
         count(*) filter (where fired.disposition = 'false_positive') as dismissed,
@@ -60,7 +60,7 @@ final as (
     inner join fired on catalogue.rule_code = fired.rule_code
     group by
         catalogue.rule_code, catalogue.rule_kind, catalogue.name_zh, catalogue.name_en, catalogue.owner,
-        catalogue.status, fired.bureau_code, fired.month
+        catalogue.status, fired.bureau_code, fired.warning_month
 )
 
 select * from final

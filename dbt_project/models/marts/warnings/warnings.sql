@@ -119,7 +119,7 @@ circles as (
             'total_guaranteed_amount', networks.total_guaranteed_amount
         ),
         networks.network_id,
-        '{}'::bigint []
+        '{}'::bigint[]
     from networks
     cross join unnest(networks.members) as member
     left join firms on member = firms.firm_uscc
@@ -138,7 +138,7 @@ defaulters as (
         'On the defaulters list with loans outstanding: ' || total_loan_balance,
         jsonb_build_object('enforcement_cases', enforcement_cases, 'total_loan_balance', total_loan_balance),
         '',
-        '{}'::bigint []
+        '{}'::bigint[]
     from firms
     where on_defaulter_list and total_loan_balance > 0
 ),
