@@ -3,14 +3,14 @@
 For every (submitting institution, period, dataset) the version counted is the highest one whose batch
 had been *accepted* (``ops.batch_event``) by the end of the date, even if a later resubmission has since
 superseded it; periods after the date are ignored. ``by="submitted"`` dates a version by the submission
-time its manifest states instead (for a history replayed into the warehouse after the fact). The indicators are recomputed from those raw rows
-with the formulas of ``int_prudential__indicators``, so a resubmission after the date cannot change
-the answer.
+time its manifest states instead (for a history replayed into the warehouse after the fact). The
+indicators are recomputed from those raw rows with the formulas of ``int_prudential__indicators``, so a
+resubmission after the date cannot change the answer.
 """
 
 from __future__ import annotations
 
-from datetime import date, timedelta
+from datetime import date, datetime, timedelta
 
 import psycopg
 from psycopg import sql
@@ -57,12 +57,19 @@ order by s.institution_code, s.period, b.dataset, s.version desc
 }
 
 
-def known_batches(conn: psycopg.Connection, as_of: date, datasets: list[str], by: str = "accepted") -> list[tuple]:
-    cutoff = as_of + timedelta(days=1)
-    return conn.execute(KNOWN_SQL[by], {"cutoff": cutoff, "as_of": as_of, "datasets": datasets}).fetchall()
+def cutoff_of(as_of: date | datetime) -> datetime | date:
+    """A date means the end of that day (session time zone); a datetime is the instant itself."""
+    return as_of if isinstance(as_of, datetime) else as_of + timedelta(days=1)
 
 
-def portrait_as_of(conn: psycopg.Connection, institution: str, as_of: date, by: str = "accepted") -> dict:
+def known_batches(conn: psycopg.Connection, as_of: date | datetime, datasets: list[str],
+                  by: str = "accepted") -> list[tuple]:
+    day = as_of.date() if isinstance(as_of, datetime) else as_of
+    return conn.execute(KNOWN_SQL[by], {"cutoff": cutoff_of(as_of), "as_of": day, "datasets": datasets}).fetchall()
+
+
+def portrait_as_of(conn: psycopg.Connection, institution: str, as_of: date | datetime,
+                   by: str = "accepted") -> dict:
     """{'institution': {...} | None, 'rating': (period, rating) | None, 'quarters': {period: {indicator: value}},
     'versions': [(dataset, period, version, batch_id, submission_id, accepted_at)]}."""
     datasets = [*REPORTS, "institution", "supervisory_rating"]

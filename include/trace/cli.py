@@ -11,7 +11,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
-from datetime import date
+from datetime import date, datetime
 
 
 def _fmt(v) -> str:
@@ -53,7 +53,7 @@ def print_chain(out: dict, w=print) -> None:
         w(f"  ({out['note']})")
 
 
-def print_as_of(institution: str, as_of: date, p: dict, w=print) -> None:
+def print_as_of(institution: str, as_of: date | datetime, p: dict, w=print) -> None:
     inst = p["institution"]
     w(f"{institution} as known at the end of {as_of} ({p['by']})"
       + (f": {inst['name']} ({inst['type']}, bureau {inst['bureau']}, record of {inst['as_of_record']})"
@@ -77,7 +77,8 @@ def main(argv: list[str] | None = None) -> int:
                                  formatter_class=argparse.RawDescriptionHelpFormatter)
     ap.add_argument("ident", metavar="WARNING_ID|INSTITUTION",
                     help="a warning id or flow alert id; with --as-of, an institution code")
-    ap.add_argument("--as-of", metavar="YYYY-MM-DD", help="show the institution's portrait as it stood that day")
+    ap.add_argument("--as-of", metavar="YYYY-MM-DD",
+                    help="show the institution's portrait as it stood at the end of that day (or at an ISO timestamp)")
     ap.add_argument("--by", choices=("accepted", "submitted"), default="accepted",
                     help="with --as-of: date versions by the warehouse's acceptance (default) or by the "
                          "submission time in the manifest (a replayed history)")
@@ -86,9 +87,9 @@ def main(argv: list[str] | None = None) -> int:
     as_of = None
     if args.as_of:
         try:
-            as_of = date.fromisoformat(args.as_of)
+            as_of = date.fromisoformat(args.as_of) if len(args.as_of) == 10 else datetime.fromisoformat(args.as_of)
         except ValueError:
-            print(f"error: --as-of {args.as_of!r}: not a date (YYYY-MM-DD)", file=sys.stderr)
+            print(f"error: --as-of {args.as_of!r}: not a date (YYYY-MM-DD) or timestamp (ISO 8601)", file=sys.stderr)
             return 2
     import psycopg
 
