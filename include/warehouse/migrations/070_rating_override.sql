@@ -48,3 +48,6 @@ end $$;
 revoke all on function ops.record_rating_override(text, integer, text, text, text) from public;
 grant execute on function ops.record_rating_override(text, integer, text, text, text) to bi_reader, transformer;
 grant select on ops.rating_override, ops.rating_override_current to transformer, auditor;
+-- Supervisors (bi_reader's members) reach this function and ops.record_disposition (migration 025) only
+-- through schema USAGE: it lets them name objects in ops, not read any table (no SELECT is granted).
+grant usage on schema ops to bi_reader;
