@@ -2,7 +2,8 @@
 -- (seeds stress_scenarios, stress_loan_class_shocks) the post-shock capital and liquidity ratios, the
 -- capital shortfall to the minimum and pass/fail. Formulas (documented in _prudential__models.yml):
 --   per loan class c: npl_ratio_c = npl_c / balance_c
---     stressed_npl_ratio_c = least(1, npl_ratio_c * npl_multiplier_c)
+--     stressed_npl_ratio_c = least(1, greatest(npl_ratio_c * npl_multiplier_c, npl_floor_c))
+--       (the floor: a book that reports no bad loans still takes a loss in a stressed scenario)
 --     lgd_c = least(1, base_lgd_c + property_price_shock) if the class is property-secured, else base_lgd_c
 --     credit_loss = sum_c (stressed_npl_ratio_c - npl_ratio_c) * balance_c * lgd_c
 --   rate_loss = greatest(0, rate_shock_bp / 10000 * (sum(balance * remaining years, capped at 5)
@@ -97,7 +98,10 @@ class_losses as (
         class_shocks.level,
         sum(
             (
-                least(1, exposures.npl_balance / nullif(exposures.balance, 0) * class_shocks.npl_multiplier)
+                least(1, greatest(
+                    exposures.npl_balance / nullif(exposures.balance, 0) * class_shocks.npl_multiplier,
+                    class_shocks.npl_floor
+                ))
                 - exposures.npl_balance / nullif(exposures.balance, 0)
             )
             * exposures.balance
