@@ -1,7 +1,8 @@
 """The daily digest of new red/orange warnings and new top flow alerts, one e-mail per bureau address.
 
 * **What is new.** A warning whose model level is red or orange, or a rule warning of severity ``high``
-  (``marts_warnings.warnings``), and the bureau's ``top`` flow alerts by inflow amount
+  (``marts_warnings.warnings``; fundraising-flow warnings are left to the flow-alert section, not listed
+  twice), and the bureau's ``top`` flow alerts by inflow amount
   (``marts_flows.flow_alerts``), that have not been sent to that address yet (``ops.notifications``,
   channel ``email_digest``). A failed send is retried on the next run; a sent one never again.
 * **Who.** The addresses of the bureau in the seed ``reference.supervisor_recipients``; HQ's addresses
@@ -29,6 +30,7 @@ select w.warning_id, w.bureau_code, w.entity_type, w.entity_id, w.entity_name, w
        w.risk_warning_level, w.description_zh, w.description_en
 from marts_warnings.warnings w
 where (w.severity = 'high' or w.risk_warning_level in ('red', 'orange')) and w.bureau_code = %(bureau)s
+  and w.rule_code <> 'flow_pattern:illegal_fundraising'  -- listed once, in the flow-alert section
   and not exists (select 1 from ops.notifications n where n.channel = 'email_digest' and n.recipient = %(to)s
                   and n.subject_kind = 'warning' and n.subject_id = w.warning_id and n.status = 'sent')
 order by w.period desc nulls last, w.warning_id
