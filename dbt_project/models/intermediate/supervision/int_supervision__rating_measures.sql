@@ -1,5 +1,6 @@
 -- The quantitative measures of the rating worksheet, one row per institution, year and measure:
--- the prudential indicators of the institution's last reported quarter of the year, the number of
+-- the prudential indicators of the institution's last reported quarter of the year (the NPL ratio at
+-- least the one re-derived from the loan detail, so hidden bad loans do not score), the number of
 -- administrative penalty decisions against it in the year (governance proxy), and its data-quality
 -- rate (mean of the first-delivery acceptance rate and the on-time share over the year's periods).
 with
@@ -16,12 +17,21 @@ dq as (
     select * from {{ ref('dq_scorecard') }}
 ),
 
+loan_book as (
+    select * from {{ ref('int_prudential__loan_book_quarterly') }}
+),
+
 year_end as (
-    select distinct on (institution_code, extract(year from period))
-        *,
-        extract(year from period)::integer as rating_year
+    select distinct on (indicators.institution_code, extract(year from indicators.period))
+        indicators.*,
+        extract(year from indicators.period)::integer as rating_year,
+        loan_book.npl_balance / nullif(loan_book.total_loans, 0) as detail_npl_ratio
     from indicators
-    order by institution_code asc, extract(year from period), period desc
+    left join loan_book
+        on
+            indicators.institution_code = loan_book.institution_code
+            and indicators.period = loan_book.period
+    order by indicators.institution_code asc, extract(year from indicators.period), indicators.period desc
 ),
 
 indicator_measures as (
@@ -30,7 +40,12 @@ indicator_measures as (
         year_end.rating_year,
         year_end.period as as_of_period,
         indicator_values.indicator_code as measure_code,
-        indicator_values.indicator_value as measure_value,
+        -- an NPL ratio understated against the loan detail is scored at the detail's value
+        case
+            when indicator_values.indicator_code = 'npl_ratio'
+                then greatest(indicator_values.indicator_value, year_end.detail_npl_ratio)
+            else indicator_values.indicator_value
+        end as measure_value,
         array_remove(array[
             year_end.capital_batch_id, year_end.asset_quality_batch_id, year_end.liquidity_batch_id,
             year_end.concentration_batch_id, year_end.profitability_batch_id, year_end.deposits_loans_batch_id,
