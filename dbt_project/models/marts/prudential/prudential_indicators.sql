@@ -76,7 +76,14 @@ with_detail as (
             when 'real_estate_loan_share' then detail_ratios.real_estate_loan_share
             when 'mortgage_share' then detail_ratios.mortgage_share
         end as detail_value,
-        case when detail_ratios.npl_ratio is not null then detail_ratios.source_batch_id end as detail_batch_id
+        case
+            when
+                long_form.indicator_code in (
+                    'npl_ratio', 'largest_single_customer_ratio', 'top10_customer_ratio', 'real_estate_loan_share',
+                    'mortgage_share'
+                )
+                then detail_ratios.source_batch_id
+        end as detail_batch_id
     from long_form
     left join detail_ratios
         on
