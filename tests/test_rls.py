@@ -11,7 +11,9 @@ import pytest
 pytestmark = pytest.mark.slow
 
 MARTS = ("marts_portraits.institution_portrait", "marts_prudential.prudential_indicators",
-         "marts_warnings.warnings", "marts_portraits.firm_portrait", "marts_quality.dq_scorecard")
+         "marts_warnings.warnings", "marts_portraits.firm_portrait", "marts_quality.dq_scorecard",
+         "marts_supervision.rating_worksheet", "marts_prudential.stress_test_results",
+         "marts_prudential.stress_test_system", "marts_warnings.rule_activity")
 
 
 def _login(warehouse, role: str) -> psycopg.Connection:
@@ -73,7 +75,7 @@ def test_bi_reader_alone_sees_no_rows_and_nobody_reads_below_the_marts(built_war
         assert conn.execute("select count(*) from marts_portraits.institution_portrait").fetchone()[0] == 0
     with _login(built_warehouse, f"sup_{two_bureaus[0].lower()}") as conn:
         for relation in ("intermediate.int_prudential__indicators", "staging.stg_submissions__institutions",
-                         "raw.institution"):
+                         "raw.institution", "ops.rating_override", "ops.notifications"):
             with pytest.raises(psycopg.errors.InsufficientPrivilege):
                 conn.execute(f"select 1 from {relation} limit 1")
             conn.rollback()

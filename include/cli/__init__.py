@@ -11,6 +11,8 @@ Groups, as the users think of them:
     ml ...                    early-warning models: train | evaluate | compare | promote | score | report
     flows dispose ...         a supervisor's decision on a suspicious-flow alert
     institutions admit|list   the register of institutions allowed to submit
+    trace ...                 a warning or alert down to the submitted file and line; a portrait as of a date
+    notify export ...         case packages for public security, local government, the PBoC, discipline
 
 Sub-tools with their own command line (``simulate``, ``ml``, ``registry``) are mounted, not
 re-declared: ``supervision ml --help`` is ``ml``'s own help. Nothing heavy is imported at start-up.
@@ -32,6 +34,8 @@ TOOLS = {
     "ml": ("ml.cli", "early-warning models: train | evaluate | compare | promote | score | report"),
     "registry": ("include.registry.generate", "write every file generated from the dataset registry"),
     "institutions": ("include.ingest.admission", "the institution register: admit CODE... | list"),
+    "trace": ("include.trace.cli", "show where a number came from: trace WARNING_ID | --as-of DATE INSTITUTION"),
+    "notify": ("include.notify.agencies", "inter-agency case packages: export --to AGENCY"),
     "flows": ("include.flows.dispose", "flow alerts: dispose ALERT_ID confirmed|false_positive|under_review"),
 }
 

@@ -135,7 +135,15 @@ ratios as (
         asset_quality.overdue_90_loans,
         deposits_loans.total_deposits,
         profitability.total_assets,
-        profitability.net_profit
+        profitability.net_profit,
+        capital.batch_id as capital_batch_id,
+        asset_quality.batch_id as asset_quality_batch_id,
+        liquidity.batch_id as liquidity_batch_id,
+        concentration.batch_id as concentration_batch_id,
+        profitability.batch_id as profitability_batch_id,
+        deposits_loans.batch_id as deposits_loans_batch_id,
+        -- traceability (#16): the accepted report batch each quarter's figures come from
+        solvency.batch_id as solvency_batch_id
     from attributes
     left join capital
         on

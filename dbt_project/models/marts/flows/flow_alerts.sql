@@ -19,6 +19,25 @@ accounts as (
     select * from {{ ref('int_entities__accounts_latest') }}
 ),
 
+submissions as (
+    select * from {{ source('ops', 'submission') }}
+),
+
+batches as (
+    select * from {{ source('ops', 'batch') }}
+),
+
+-- traceability (#16): the accepted transaction batches of the alert's institution in its window
+transaction_batches as (
+    select
+        submissions.institution_code,
+        submissions.period,
+        batches.batch_id
+    from batches
+    inner join submissions on batches.submission_id = submissions.submission_id
+    where batches.dataset = 'transaction' and batches.status = 'accepted'
+),
+
 ranked as (
     select
         scores.*,
@@ -74,7 +93,18 @@ final as (
         ) as evidence,
         ranked.example_inflow_txn_ids,
         ranked.example_outflow_txn_ids,
-        {{ var('flow_window_months') }} as window_months
+        {{ var('flow_window_months') }} as window_months,
+        array(
+            select transaction_batches.batch_id
+            from transaction_batches
+            where
+                transaction_batches.institution_code = ranked.institution_code
+                and transaction_batches.period <= ranked.period
+                and transaction_batches.period >= (
+                    date_trunc('month', ranked.period) - make_interval(months => {{ var('flow_window_months') }} - 1)
+                )::date
+            order by transaction_batches.batch_id
+        ) as source_batch_ids
     from ranked
     left join accounts
         on

@@ -25,7 +25,8 @@ detail_ratios as (
         loan_book.top10_customer_exposure / nullif(indicators.total_capital, 0) as top10_customer_ratio,
         (loan_book.real_estate_development_loans + loan_book.mortgage_loans)
         / nullif(loan_book.total_loans, 0) as real_estate_loan_share,
-        loan_book.mortgage_loans / nullif(loan_book.total_loans, 0) as mortgage_share
+        loan_book.mortgage_loans / nullif(loan_book.total_loans, 0) as mortgage_share,
+        loan_book.source_batch_id
     from loan_book
     inner join indicators
         on
@@ -41,7 +42,25 @@ long_form as (
         indicators.size_tier,
         indicators.period,
         indicator_values.indicator_code,
-        indicator_values.indicator_value
+        indicator_values.indicator_value,
+        -- traceability (#16): the accepted report batch(es) the indicator is computed from
+        array_remove(case
+            when indicator_values.indicator_code in ('total_car', 'tier1_car', 'cet1_car')
+                then array[indicators.capital_batch_id]
+            when indicator_values.indicator_code in ('npl_ratio', 'provision_coverage', 'loan_provision_ratio')
+                then array[indicators.asset_quality_batch_id]
+            when indicator_values.indicator_code in ('liquidity_ratio', 'lcr')
+                then array[indicators.liquidity_batch_id]
+            when indicator_values.indicator_code = 'loan_to_deposit'
+                then array[indicators.deposits_loans_batch_id]
+            when
+                indicator_values.indicator_code in (
+                    'largest_single_customer_ratio', 'top10_customer_ratio', 'real_estate_loan_share', 'mortgage_share'
+                )
+                then array[indicators.concentration_batch_id]
+            when indicator_values.indicator_code = 'roa' then array[indicators.profitability_batch_id]
+            when indicator_values.indicator_code = 'solvency_ratio' then array[indicators.solvency_batch_id]
+        end, null) as source_batch_ids
     from indicators
     {{ unpivot_indicators('indicators') }}
     where indicator_values.indicator_value is not null
@@ -56,7 +75,15 @@ with_detail as (
             when 'top10_customer_ratio' then detail_ratios.top10_customer_ratio
             when 'real_estate_loan_share' then detail_ratios.real_estate_loan_share
             when 'mortgage_share' then detail_ratios.mortgage_share
-        end as detail_value
+        end as detail_value,
+        case
+            when
+                long_form.indicator_code in (
+                    'npl_ratio', 'largest_single_customer_ratio', 'top10_customer_ratio', 'real_estate_loan_share',
+                    'mortgage_share'
+                )
+                then detail_ratios.source_batch_id
+        end as detail_batch_id
     from long_form
     left join detail_ratios
         on
@@ -119,7 +146,9 @@ measured as (
             rows between 3 preceding and current row
         ) as trend_4q_points,
         with_threshold.detail_value,
-        with_threshold.indicator_value - with_threshold.detail_value as reported_vs_detail_gap
+        with_threshold.indicator_value - with_threshold.detail_value as reported_vs_detail_gap,
+        with_threshold.source_batch_ids,
+        with_threshold.detail_batch_id
     from with_threshold
 ),
 

@@ -29,6 +29,10 @@ scores as (
     select * from {{ ref('stg_ml__latest_risk_scores') }}
 ),
 
+catalogue as (
+    select * from {{ ref('rule_catalogue') }}
+),
+
 breaches as (
     select
         'institution' as entity_type,
@@ -48,7 +52,8 @@ breaches as (
             'indicator', indicator_code, 'value', indicator_value, 'threshold', threshold_value,
             'peer_percentile', peer_percentile, 'qoq_change', qoq_change
         ) as evidence,
-        '' as subject_key
+        '' as subject_key,
+        source_batch_ids
     from indicators
     where is_breach
 ),
@@ -65,7 +70,8 @@ npl_understated as (
         'Reported NPL ratio ' || round(indicator_value, 4) || ' below the ratio derived from loan detail '
         || round(detail_value, 4),
         jsonb_build_object('reported', indicator_value, 'detail', detail_value, 'gap', reported_vs_detail_gap),
-        ''
+        '',
+        array_remove(source_batch_ids || detail_batch_id, null)
     from indicators
     where
         indicator_code = 'npl_ratio'
@@ -91,7 +97,8 @@ flows as (
             'concentrated_outflow_share', concentrated_outflow_share,
             'example_inflow_txn_ids', example_inflow_txn_ids, 'example_outflow_txn_ids', example_outflow_txn_ids
         ),
-        institution_code || ':' || account_no
+        institution_code || ':' || account_no,
+        source_batch_ids
     from alerts
 ),
 
@@ -111,7 +118,8 @@ circles as (
             'members_in_arrears', networks.members_in_arrears,
             'total_guaranteed_amount', networks.total_guaranteed_amount
         ),
-        networks.network_id
+        networks.network_id,
+        '{}'::bigint[]
     from networks
     cross join unnest(networks.members) as member
     left join firms on member = firms.firm_uscc
@@ -129,7 +137,8 @@ defaulters as (
         '失信被执行人仍有贷款余额 ' || total_loan_balance,
         'On the defaulters list with loans outstanding: ' || total_loan_balance,
         jsonb_build_object('enforcement_cases', enforcement_cases, 'total_loan_balance', total_loan_balance),
-        ''
+        '',
+        '{}'::bigint[]
     from firms
     where on_defaulter_list and total_loan_balance > 0
 ),
@@ -158,13 +167,17 @@ final as (
         coalesce(all_warnings.bureau_code, '{{ var("national_bureau_code") }}') as bureau_code,
         all_warnings.period,
         all_warnings.rule_code,
+        catalogue.name_zh as rule_name_zh,
+        catalogue.name_en as rule_name_en,
+        catalogue.status as rule_status,
         all_warnings.severity,
         all_warnings.description_zh,
         all_warnings.description_en,
         all_warnings.evidence,
         scores.risk_probability,
         scores.risk_warning_level,
-        scores.risk_reasons
+        scores.risk_reasons,
+        all_warnings.source_batch_ids
     from all_warnings
     left join institutions
         on all_warnings.entity_type = 'institution' and all_warnings.entity_id = institutions.institution_code
@@ -172,6 +185,7 @@ final as (
         on all_warnings.entity_type = 'firm' and all_warnings.entity_id = firms.firm_uscc
     left join scores
         on all_warnings.entity_type = scores.entity_type and all_warnings.entity_id = scores.entity_id
+    left join catalogue on all_warnings.rule_code = catalogue.rule_code
 )
 
 select * from final
