@@ -12,10 +12,10 @@
 -- The firm behind an account is its latest customer record's USCC (an account's holder never changes).
 -- The penalties feed names institutions and their staff only, so no firm feature comes from it.
 -- The monthly aggregates come from int_firms__monthly_exposure (loans, guarantees) and
--- int_firms__monthly_flows, the dated external events from int_firms__external_events (shared with
--- firm_portrait). The dbt var `features_as_of` (a date; macro as_of) truncates every input to
--- periods / dates <= it;
--- tests/test_ml_features.py builds this mart with and without it and proves the features of the months
+-- int_firms__monthly_flows (each row from its own period's snapshots and windows only), the dated
+-- external events from int_firms__external_events (shared with firm_portrait). The dbt var
+-- `features_as_of` (a date; macro as_of) truncates every input to periods / dates <= it:
+-- tests/test_ml_firm.py builds this mart with and without it and proves the features of the months
 -- <= the cut-off are identical.
 -- Firms with a regulator case already opened (prior_case_count > 0) stay here (supervisors read them);
 -- the training panel firm_month_training drops those months.
