@@ -18,7 +18,7 @@ flow_windows as (
     select * from {{ ref('int_flows__account_windows') }}
 ),
 
-firm_flows as (
+final as (
     select
         accounts.holder_uscc as firm_uscc,
         flow_windows.period,
@@ -41,4 +41,4 @@ firm_flows as (
     group by accounts.holder_uscc, flow_windows.period
 )
 
-select * from firm_flows
+select * from final
