@@ -29,10 +29,11 @@ from airflow.timetables.assets import AssetOrTimeSchedule
 from airflow.timetables.trigger import CronTriggerTimetable
 
 from include.assets import DRIFT_ASSET_URI
+from ml.candidates import KINDS  # the candidates' names (ml.models pulls in scikit-learn)
 from ml.dag_tasks import DEFAULT_PRESETS  # a tuple of names; ml.dag_tasks imports nothing heavy
 
 SCORER_CONN = "supervision_scorer"
-CANDIDATES = ["logreg", "gbm"]  # ml.models.CANDIDATES (not imported here: it pulls in scikit-learn)
+CANDIDATES = list(KINDS)
 
 
 @dag(

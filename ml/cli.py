@@ -22,6 +22,7 @@ import json
 import logging
 import sys
 
+from ml.candidates import KINDS
 from ml.levels import LevelConfig
 from ml.panel import PanelError, PanelSpec, load, read_source
 from ml.presets import PRESETS
@@ -145,7 +146,7 @@ def build_parser() -> argparse.ArgumentParser:
         return sp
 
     t = add("train", cmd_train, "train, evaluate, report and register the candidates")
-    t.add_argument("--candidates", default="logreg,gbm")
+    t.add_argument("--candidates", default=",".join(KINDS))
     t.add_argument("--holdout-periods", type=int, help="latest labelled periods held out (default ~1/4)")
     t.add_argument("--embargo", type=int, default=0, help="periods dropped between training and test")
     t.add_argument("--cutoffs", help="warning cut-offs, e.g. red=0.5,orange=0.25,yellow=0.1,blue=0.03")

@@ -60,6 +60,7 @@ def score_preset(preset: str, db_url: str, run_id: str | None = None) -> dict:
     (too few labelled periods or events, e.g. the `tiny` preset) or no candidate beats the rule
     baseline, nothing is scored and ``{"scored": False, "reason": ...}`` says why."""
     from ml import scoring
+    from ml.candidates import KINDS
     from ml.levels import LevelConfig
     from ml.models import TrainingError
     from ml.presets import PRESETS
@@ -70,7 +71,7 @@ def score_preset(preset: str, db_url: str, run_id: str | None = None) -> dict:
         log.warning("%s has no champion yet: training the candidates and applying the promotion rule",
                     p.model_name)
         try:
-            trained = [train_candidate(preset, kind, db_url) for kind in ("logreg", "gbm")]
+            trained = [train_candidate(preset, kind, db_url) for kind in KINDS]
         except (TrainingError, SplitError) as e:
             log.warning("%s: cannot train a first model on this panel: %s; nothing scored", p.model_name, e)
             return {"scored": False, "reason": f"cannot train a first model: {e}"}

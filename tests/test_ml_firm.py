@@ -5,7 +5,8 @@ and the FIRM preset trains and scores on it.
 
 The built warehouse has no external feeds loaded, so a few external records (court cases, a registry
 change, advert leads, news) are inserted for one firm before and after the cut-off, keyed ``PITF-*``,
-and removed afterwards; the firm mart and the firm resolution it reads are rebuilt as they were.
+and removed afterwards; the firm mart, the firm resolution and the external events it reads are rebuilt
+as they were.
 """
 
 from __future__ import annotations
@@ -20,8 +21,9 @@ pytestmark = pytest.mark.slow
 CUT = date(2025, 6, 30)  # tiny/11: its two firm cases (Sep and Oct 2025) are after it
 KEY = "PITF-"
 CST = timezone(timedelta(hours=8))
-MODELS = ["int_entities__firm_mentions", "int_entities__firm_links", "firm_month_features", "firm_month_labels",
-          "firm_month_training"]
+# the firm resolution and the external events the inserted records pass through, then the firm marts
+MODELS = ["int_entities__firm_mentions", "int_entities__firm_links", "int_firms__external_events",
+          "firm_month_features", "firm_month_labels", "firm_month_training"]
 
 
 LINEAGE = "fetch_id, request_no, page_no, record_index, fetched_at, record_sha256, record"
@@ -80,9 +82,9 @@ def firm_builds(built_warehouse):
         with conn.transaction():
             _insert_external(conn, uscc, name)
         try:
-            _dbt(["run", "--quiet", "--select", *MODELS[:4], "--vars", json.dumps({"features_as_of": str(CUT)})])
+            _dbt(["run", "--quiet", "--select", *MODELS[:5], "--vars", json.dumps({"features_as_of": str(CUT)})])
             cut_build = (_frame(conn, "firm_month_features"), _frame(conn, "firm_month_labels"))
-            _dbt(["run", "--quiet", "--select", *MODELS[2:]])
+            _dbt(["run", "--quiet", "--select", *MODELS[3:]])
             full = (_frame(conn, "firm_month_features"), _frame(conn, "firm_month_labels"),
                     _frame(conn, "firm_month_training"))
             yield {"uscc": uscc, "full": full, "cut_build": cut_build}

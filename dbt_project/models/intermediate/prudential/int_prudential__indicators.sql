@@ -1,6 +1,7 @@
 -- Prudential indicators: one row per (institution_code, period = quarter end), from the latest accepted
 -- version of each quarterly report, with the institution's type, bureau and tier at that quarter and
--- the number of regulatory thresholds breached (seed regulatory_thresholds).
+-- the number of regulatory thresholds breached (seed regulatory_thresholds). The one place the ratios are
+-- computed: capital_adequacy, prudential_indicators and the institution feature mart read them here.
 with
 
 capital as (
@@ -81,6 +82,7 @@ attributes as (
     select
         quarters.institution_code,
         quarters.report_period,
+        latest.institution_name,
         latest.institution_type,
         latest.bureau_code,
         latest.region_code,
@@ -88,6 +90,7 @@ attributes as (
     from quarters
     left join lateral (
         select
+            institutions.institution_name,
             institutions.institution_type,
             institutions.bureau_code,
             institutions.region_code,
@@ -105,6 +108,7 @@ ratios as (
     select
         attributes.institution_code,
         attributes.report_period as period,
+        attributes.institution_name,
         attributes.institution_type,
         attributes.bureau_code,
         attributes.region_code,
@@ -129,6 +133,8 @@ ratios as (
         solvency.actual_capital / nullif(solvency.minimum_capital, 0) as solvency_ratio,
         solvency.core_capital / nullif(solvency.minimum_capital, 0) as core_solvency_ratio,
         capital.total_capital,
+        capital.tier1_capital,
+        capital.cet1_capital,
         capital.total_rwa,
         asset_quality.total_loans,
         asset_quality.npl_balance,
@@ -136,13 +142,13 @@ ratios as (
         deposits_loans.total_deposits,
         profitability.total_assets,
         profitability.net_profit,
+        -- traceability (#16): the accepted report batch each quarter's figures come from
         capital.batch_id as capital_batch_id,
         asset_quality.batch_id as asset_quality_batch_id,
         liquidity.batch_id as liquidity_batch_id,
         concentration.batch_id as concentration_batch_id,
         profitability.batch_id as profitability_batch_id,
         deposits_loans.batch_id as deposits_loans_batch_id,
-        -- traceability (#16): the accepted report batch each quarter's figures come from
         solvency.batch_id as solvency_batch_id
     from attributes
     left join capital

@@ -11,12 +11,14 @@
 --     (escalated months later) and the registry's current status (吊销 after a collapse).
 -- The firm behind an account is its latest customer record's USCC (an account's holder never changes).
 -- The penalties feed names institutions and their staff only, so no firm feature comes from it.
--- The dbt var `features_as_of` (a date) truncates every input to periods / dates <= it;
--- tests/test_ml_features.py builds this mart with and without it and proves the features of the months
+-- The monthly aggregates come from int_firms__monthly_exposure (loans, guarantees) and
+-- int_firms__monthly_flows (each row from its own period's snapshots and windows only), the dated
+-- external events from int_firms__external_events (shared with firm_portrait). The dbt var
+-- `features_as_of` (a date; macro as_of) truncates every input to periods / dates <= it:
+-- tests/test_ml_firm.py builds this mart with and without it and proves the features of the months
 -- <= the cut-off are identical.
 -- Firms with a regulator case already opened (prior_case_count > 0) stay here (supervisors read them);
 -- the training panel firm_month_training drops those months.
-{%- set as_of = var('features_as_of', none) %}
 {%- set prone_industries = "'" ~ var('firm_fundraising_prone_industries') | join("', '") ~ "'" %}
 with
 
@@ -32,33 +34,7 @@ corporates as (
     from {{ ref('stg_submissions__corporate_customers') }}
     where
         uscc is not null
-        {% if as_of %}and report_period <= '{{ as_of }}'::date{% endif %}
-),
-
-loans as (
-    select
-        institution_code,
-        report_period,
-        loan_id,
-        borrower_uscc,
-        balance,
-        five_category,
-        overdue_days
-    from {{ ref('stg_submissions__loans') }}
-    {% if as_of %}where report_period <= '{{ as_of }}'::date{% endif %}
-),
-
-guarantees as (
-    select
-        institution_code,
-        report_period,
-        loan_id,
-        borrower_uscc,
-        guarantor_type,
-        guarantor_uscc,
-        guarantee_amount
-    from {{ ref('stg_submissions__guarantees') }}
-    {% if as_of %}where report_period <= '{{ as_of }}'::date{% endif %}
+        {{ as_of('report_period', 'and') }}
 ),
 
 cases as (
@@ -70,7 +46,17 @@ cases as (
     where
         entity_type = '企业'
         and uscc is not null
-        {% if as_of %}and report_period <= '{{ as_of }}'::date{% endif %}
+        {{ as_of('report_period', 'and') }}
+),
+
+exposure as (
+    select * from {{ ref('int_firms__monthly_exposure') }}
+    {{ as_of('period') }}
+),
+
+firm_flows as (
+    select * from {{ ref('int_firms__monthly_flows') }}
+    {{ as_of('period') }}
 ),
 
 accounts as (
@@ -82,83 +68,27 @@ accounts as (
     where customer_type = '对公' and holder_uscc is not null
 ),
 
-flow_windows as (
-    select * from {{ ref('int_flows__account_windows') }}
-    {% if as_of %}where period <= '{{ as_of }}'::date{% endif %}
-),
-
 alerts as (
     select
         institution_code,
         account_no,
         period
     from {{ ref('flow_alerts') }}
-    {% if as_of %}where period <= '{{ as_of }}'::date{% endif %}
+    {{ as_of('period') }}
 ),
 
-links as (
-    select * from {{ ref('int_entities__firm_links') }}
-    where firm_uscc is not null
-),
-
-court as (
-    select
-        links.firm_uscc,
-        court_records.filed_date as event_date,
-        court_records.amount
-    from {{ ref('stg_external__court_enforcements') }} as court_records
-    inner join links
-        on
-            links.source = 'court_enforcement'
-            and court_records.case_no = links.record_key
+events as (
+    select * from {{ ref('int_firms__external_events') }}
     where
-        court_records.party_type = '企业'
-        {% if as_of %}and court_records.filed_date <= '{{ as_of }}'::date{% endif %}
-),
-
-registry_changes as (
-    select
-        uscc as firm_uscc,
-        change_date as event_date
-    from {{ ref('stg_external__registry_changes') }}
-    {% if as_of %}where change_date <= '{{ as_of }}'::date{% endif %}
-),
-
-adverts as (
-    select
-        links.firm_uscc,
-        (leads.captured_at at time zone 'Asia/Shanghai')::date as event_date,
-        coalesce(flags.illegal_promo, false) as illegal_promo
-    from {{ ref('stg_external__advert_leads') }} as leads
-    inner join links
-        on
-            links.source = 'advert_lead'
-            and leads.lead_id = links.record_key
-    left join {{ ref('stg_external__advert_lead_flags') }} as flags on leads.lead_id = flags.lead_id
-    {% if as_of %}where (leads.captured_at at time zone 'Asia/Shanghai')::date <= '{{ as_of }}'::date{% endif %}
-),
-
-news as (
-    select distinct
-        news_links.entity_id as firm_uscc,
-        news_items.news_id,
-        (news_items.published_at at time zone 'Asia/Shanghai')::date as event_date,
-        coalesce(tones.tone = 'negative', false) as is_negative
-    from {{ ref('stg_external__news_entity_links') }} as news_links
-    inner join {{ ref('stg_external__news') }} as news_items on news_links.news_id = news_items.news_id
-    left join {{ ref('stg_external__news_tones') }} as tones on news_links.news_id = tones.news_id
-    where
-        news_links.entity_type = 'firm'
-        and not news_links.ambiguous
-        {% if as_of %}
-        and (news_items.published_at at time zone 'Asia/Shanghai')::date <= '{{ as_of }}'::date
-        {% endif %}
+        resolved_link
+        {{ as_of('event_date', 'and') }}
 ),
 
 -- the month ends of the loan snapshots (every lender submits one each month)
 months as (
     select distinct report_period as period
-    from loans
+    from {{ ref('stg_submissions__loans') }}
+    {{ as_of('report_period') }}
 ),
 
 firm_start as (
@@ -209,75 +139,6 @@ customer_reach as (
     group by spine.firm_uscc, spine.period
 ),
 
-loan_months as (
-    select
-        borrower_uscc as firm_uscc,
-        report_period as period,
-        count(distinct institution_code) as lender_count,
-        count(*) as loan_count,
-        sum(balance) as loan_balance,
-        coalesce(sum(balance) filter (where overdue_days > 0), 0) as overdue_balance,
-        max(overdue_days) as max_overdue_days,
-        coalesce(sum(balance) filter (where five_category in ('次级', '可疑', '损失')), 0) as npl_balance,
-        coalesce(sum(balance) filter (where five_category = '关注'), 0) as special_mention_balance
-    from loans
-    where borrower_uscc is not null
-    group by borrower_uscc, report_period
-),
-
-guarantees_given as (
-    select
-        guarantees.guarantor_uscc as firm_uscc,
-        guarantees.report_period as period,
-        count(*) as guarantees_given,
-        sum(guarantees.guarantee_amount) as guarantees_given_amount,
-        count(*) filter (where loans.overdue_days > 0) as guaranteed_loans_overdue
-    from guarantees
-    left join loans
-        on
-            guarantees.institution_code = loans.institution_code
-            and guarantees.report_period = loans.report_period
-            and guarantees.loan_id = loans.loan_id
-    where
-        guarantees.guarantor_type = '企业'
-        and guarantees.guarantor_uscc is not null
-        and guarantees.guarantor_uscc <> guarantees.borrower_uscc
-    group by guarantees.guarantor_uscc, guarantees.report_period
-),
-
-guarantees_received as (
-    select
-        borrower_uscc as firm_uscc,
-        report_period as period,
-        count(*) as guarantees_received
-    from guarantees
-    where borrower_uscc is not null
-    group by borrower_uscc, report_period
-),
-
-firm_flows as (
-    select
-        accounts.holder_uscc as firm_uscc,
-        flow_windows.period,
-        count(*) as flow_accounts,
-        sum(flow_windows.payers) as payers,
-        sum(flow_windows.individual_payers) as individual_payers,
-        sum(flow_windows.elderly_payers) as elderly_payers,
-        sum(flow_windows.inflow_count) as inflow_count,
-        sum(flow_windows.inflow_amount) as inflow_amount,
-        sum(flow_windows.round_inflow_count) as round_inflow_count,
-        sum(flow_windows.keyword_inflow_count) as keyword_inflow_count,
-        sum(flow_windows.repaid_investors) as repaid_investors,
-        max(flow_windows.concentrated_outflow_amount / nullif(flow_windows.inflow_amount, 0))
-            as concentrated_outflow_share
-    from flow_windows
-    inner join accounts
-        on
-            flow_windows.institution_code = accounts.institution_code
-            and flow_windows.account_no = accounts.account_no
-    group by accounts.holder_uscc, flow_windows.period
-),
-
 firm_alerts as (
     select
         accounts.holder_uscc as firm_uscc,
@@ -291,49 +152,34 @@ firm_alerts as (
     group by accounts.holder_uscc, alerts.period
 ),
 
-court_windows as (
+-- court cases of the last 12 and 3 months, registry changes, adverts and news of the last 6
+event_windows as (
     select
         spine.firm_uscc,
         spine.period,
-        count(*) as court_cases_12m,
+        count(*) filter (where events.event_type = 'court_enforcement') as court_cases_12m,
         count(*) filter (
-            where court.event_date >= (date_trunc('month', spine.period) - interval '2 months')::date
+            where events.event_type = 'court_enforcement' and {{ in_trailing_months('events', 3) }}
         ) as court_cases_3m,
-        coalesce(sum(court.amount), 0) as court_amount_12m
+        coalesce(sum(events.amount) filter (where events.event_type = 'court_enforcement'), 0)
+            as court_amount_12m,
+        count(*) filter (
+            where events.event_type = 'registry_change' and {{ in_trailing_months('events', 6) }}
+        ) as registry_changes_6m,
+        count(*) filter (
+            where events.event_type = 'advert_lead' and {{ in_trailing_months('events', 6) }}
+        ) as adverts_6m,
+        count(*) filter (
+            where events.event_type = 'advert_lead' and events.illegal_promo and {{ in_trailing_months('events', 6) }}
+        ) as illegal_promo_adverts_6m,
+        count(distinct events.event_id) filter (
+            where events.event_type = 'news' and {{ in_trailing_months('events', 6) }}
+        ) as news_mentions_6m,
+        count(distinct events.event_id) filter (
+            where events.event_type = 'news' and events.is_negative and {{ in_trailing_months('events', 6) }}
+        ) as negative_news_6m
     from spine
-    {{ join_trailing_months('court', 12) }}
-    group by spine.firm_uscc, spine.period
-),
-
-change_windows as (
-    select
-        spine.firm_uscc,
-        spine.period,
-        count(*) as registry_changes_6m
-    from spine
-    {{ join_trailing_months('registry_changes', 6) }}
-    group by spine.firm_uscc, spine.period
-),
-
-advert_windows as (
-    select
-        spine.firm_uscc,
-        spine.period,
-        count(*) as adverts_6m,
-        count(*) filter (where adverts.illegal_promo) as illegal_promo_adverts_6m
-    from spine
-    {{ join_trailing_months('adverts', 6) }}
-    group by spine.firm_uscc, spine.period
-),
-
-news_windows as (
-    select
-        spine.firm_uscc,
-        spine.period,
-        count(distinct news.news_id) as news_mentions_6m,
-        count(distinct news.news_id) filter (where news.is_negative) as negative_news_6m
-    from spine
-    {{ join_trailing_months('news', 6) }}
+    {{ join_trailing_months('events', 12) }}
     group by spine.firm_uscc, spine.period
 ),
 
@@ -359,17 +205,17 @@ joined as (
         customer_state.registered_capital,
         customer_state.founded_date,
         customer_reach.customer_of_institutions,
-        coalesce(loan_months.lender_count, 0) as lender_count,
-        coalesce(loan_months.loan_count, 0) as loan_count,
-        coalesce(loan_months.loan_balance, 0) as loan_balance,
-        loan_months.overdue_balance,
-        coalesce(loan_months.max_overdue_days, 0) as max_overdue_days,
-        loan_months.npl_balance,
-        loan_months.special_mention_balance,
-        coalesce(guarantees_given.guarantees_given, 0) as guarantees_given,
-        coalesce(guarantees_given.guarantees_given_amount, 0) as guarantees_given_amount,
-        coalesce(guarantees_given.guaranteed_loans_overdue, 0) as guaranteed_loans_overdue,
-        coalesce(guarantees_received.guarantees_received, 0) as guarantees_received,
+        coalesce(exposure.lender_count, 0) as lender_count,
+        coalesce(exposure.loan_count, 0) as loan_count,
+        coalesce(exposure.loan_balance, 0) as loan_balance,
+        exposure.overdue_balance,
+        coalesce(exposure.max_overdue_days, 0) as max_overdue_days,
+        exposure.npl_balance,
+        exposure.special_mention_balance,
+        coalesce(exposure.guarantees_given, 0) as guarantees_given,
+        coalesce(exposure.guarantees_given_amount, 0) as guarantees_given_amount,
+        coalesce(exposure.guaranteed_loans_overdue, 0) as guaranteed_loans_overdue,
+        coalesce(exposure.guarantees_received, 0) as guarantees_received,
         coalesce(firm_flows.flow_accounts, 0) as flow_accounts,
         coalesce(firm_flows.payers, 0) as flow_payers,
         firm_flows.individual_payers,
@@ -381,27 +227,22 @@ joined as (
         coalesce(firm_flows.repaid_investors, 0) as flow_repaid_investors,
         firm_flows.concentrated_outflow_share as flow_concentrated_outflow_share,
         coalesce(firm_alerts.alert_accounts, 0) as flow_alert_accounts,
-        coalesce(court_windows.court_cases_12m, 0) as court_cases_12m,
-        coalesce(court_windows.court_cases_3m, 0) as court_cases_3m,
-        coalesce(court_windows.court_amount_12m, 0) as court_amount_12m,
-        coalesce(change_windows.registry_changes_6m, 0) as registry_changes_6m,
-        coalesce(advert_windows.adverts_6m, 0) as adverts_6m,
-        coalesce(advert_windows.illegal_promo_adverts_6m, 0) as illegal_promo_adverts_6m,
-        coalesce(news_windows.news_mentions_6m, 0) as news_mentions_6m,
-        coalesce(news_windows.negative_news_6m, 0) as negative_news_6m,
+        coalesce(event_windows.court_cases_12m, 0) as court_cases_12m,
+        coalesce(event_windows.court_cases_3m, 0) as court_cases_3m,
+        coalesce(event_windows.court_amount_12m, 0) as court_amount_12m,
+        coalesce(event_windows.registry_changes_6m, 0) as registry_changes_6m,
+        coalesce(event_windows.adverts_6m, 0) as adverts_6m,
+        coalesce(event_windows.illegal_promo_adverts_6m, 0) as illegal_promo_adverts_6m,
+        coalesce(event_windows.news_mentions_6m, 0) as news_mentions_6m,
+        coalesce(event_windows.negative_news_6m, 0) as negative_news_6m,
         coalesce(case_history.prior_case_count, 0) as prior_case_count
     from spine
     left join customer_state using (firm_uscc, period)
     left join customer_reach using (firm_uscc, period)
-    left join loan_months using (firm_uscc, period)
-    left join guarantees_given using (firm_uscc, period)
-    left join guarantees_received using (firm_uscc, period)
+    left join exposure using (firm_uscc, period)
     left join firm_flows using (firm_uscc, period)
     left join firm_alerts using (firm_uscc, period)
-    left join court_windows using (firm_uscc, period)
-    left join change_windows using (firm_uscc, period)
-    left join advert_windows using (firm_uscc, period)
-    left join news_windows using (firm_uscc, period)
+    left join event_windows using (firm_uscc, period)
     left join case_history using (firm_uscc, period)
 ),
 

@@ -6,7 +6,6 @@
 -- months_observed says how many of the six are. The label is null while none is (the latest month); with
 -- fewer than six the window is right-censored (a case after the last observed month is not known yet).
 -- With the var `features_as_of` the labels are those known at that date (records for periods <= it).
-{%- set as_of = var('features_as_of', none) %}
 with
 
 features as (
@@ -27,7 +26,7 @@ cases as (
         entity_type = '企业'
         and case_type in ('非法集资', '被执行')
         and uscc is not null
-        {% if as_of %}and report_period <= '{{ as_of }}'::date{% endif %}
+        {{ as_of('report_period', 'and') }}
 ),
 
 regulator_periods as (
@@ -41,7 +40,7 @@ regulator_periods as (
 horizon as (
     select max(report_period) as last_observed_period
     from regulator_periods
-    {% if as_of %}where report_period <= '{{ as_of }}'::date{% endif %}
+    {{ as_of('report_period') }}
 ),
 
 windows as (

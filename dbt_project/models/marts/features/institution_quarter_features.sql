@@ -4,12 +4,11 @@
 -- cases reported in periods <= t, batches submitted for periods <= t. The dbt var `features_as_of`
 -- (a date) truncates every input to periods <= that date; tests/test_ml_features.py builds the mart
 -- with and without it and proves the features of periods <= the cut-off are identical.
-{%- set as_of = var('features_as_of', none) %}
 with
 
 indicators as (
     select * from {{ ref('int_prudential__indicators') }}
-    {% if as_of %}where period <= '{{ as_of }}'::date{% endif %}
+    {{ as_of('period') }}
 ),
 
 capital_flags as (
@@ -18,7 +17,7 @@ capital_flags as (
         report_period,
         car_below_minimum
     from {{ ref('capital_adequacy') }}
-    {% if as_of %}where report_period <= '{{ as_of }}'::date{% endif %}
+    {{ as_of('report_period') }}
 ),
 
 ratings as (
@@ -28,7 +27,7 @@ ratings as (
         rated_at,
         case when rating = 'S' then 7 else rating::int end as rating_value
     from {{ ref('stg_submissions__supervisory_ratings') }}
-    {% if as_of %}where report_period <= '{{ as_of }}'::date{% endif %}
+    {{ as_of('report_period') }}
 ),
 
 interventions as (
@@ -37,7 +36,7 @@ interventions as (
         report_period,
         measure_date
     from {{ ref('stg_submissions__interventions') }}
-    {% if as_of %}where report_period <= '{{ as_of }}'::date{% endif %}
+    {{ as_of('report_period') }}
 ),
 
 cases as (
@@ -48,7 +47,7 @@ cases as (
     from {{ ref('stg_submissions__regulator_cases') }}
     where
         entity_type = '机构' and case_type in ('行政处罚', '违规经营')
-        {% if as_of %}and report_period <= '{{ as_of }}'::date{% endif %}
+        {{ as_of('report_period', 'and') }}
 ),
 
 batches as (
@@ -59,7 +58,7 @@ batches as (
     from {{ source('ops', 'batch') }} as batches
     inner join {{ source('ops', 'submission') }} as submissions
         on batches.submission_id = submissions.submission_id
-    {% if as_of %}where submissions.period <= '{{ as_of }}'::date{% endif %}
+    {{ as_of('submissions.period') }}
 ),
 
 sequenced as (

@@ -4,7 +4,6 @@
 -- no later quarter has been rated yet; quarters_observed says how many of the four are (the last
 -- labelled periods are right-censored: their label covers the quarters observed so far). With the var
 -- `features_as_of` the labels are those known at that date (records for periods <= it).
-{%- set as_of = var('features_as_of', none) %}
 with
 
 features as (
@@ -20,7 +19,7 @@ ratings as (
         report_period,
         case when rating = 'S' then 7 else rating::int end as rating_value
     from {{ ref('stg_submissions__supervisory_ratings') }}
-    {% if as_of %}where report_period <= '{{ as_of }}'::date{% endif %}
+    {{ as_of('report_period') }}
 ),
 
 rated_quarters as (
@@ -34,7 +33,7 @@ takeovers as (
     from {{ ref('stg_submissions__interventions') }}
     where
         measure_type = '接管'
-        {% if as_of %}and report_period <= '{{ as_of }}'::date{% endif %}
+        {{ as_of('report_period', 'and') }}
 ),
 
 windows as (

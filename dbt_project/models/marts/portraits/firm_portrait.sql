@@ -1,6 +1,9 @@
 -- One portrait per firm (by USCC): identity, borrowing across all institutions and arrears anywhere,
 -- guarantee circles/chains it belongs to, court enforcement, regulator cases, flow alerts on its
 -- accounts, illegal-promotion adverts and negative news linked to it, and the latest model score.
+-- Court cases, adverts and news are the firm's external events of int_firms__external_events (the
+-- records the firm feature mart counts in its windows), totalled over all time; adverts are those the
+-- external-feed linker tied to the firm (candidate leads included, `linker_link`).
 with
 
 firms as (
@@ -19,24 +22,12 @@ links as (
     select * from {{ ref('int_entities__firm_links') }}
 ),
 
-court as (
-    select * from {{ ref('stg_external__court_enforcements') }}
-),
-
 alerts as (
     select * from {{ ref('flow_alerts') }}
 ),
 
-advert_flags as (
-    select * from {{ ref('stg_external__advert_lead_flags') }}
-),
-
-news_links as (
-    select * from {{ ref('stg_external__news_entity_links') }}
-),
-
-news_tones as (
-    select * from {{ ref('stg_external__news_tones') }}
+events as (
+    select * from {{ ref('int_firms__external_events') }}
 ),
 
 scores as (
@@ -53,16 +44,17 @@ network_membership as (
     group by member
 ),
 
-court_totals as (
+event_totals as (
     select
-        links.firm_uscc,
-        count(*) as enforcement_cases,
-        sum(court.amount) as enforcement_amount,
-        bool_or(court.list_type = '失信被执行人') as on_defaulter_list
-    from links
-    inner join court on links.record_key = court.case_no
-    where links.source = 'court_enforcement' and links.firm_uscc is not null
-    group by links.firm_uscc
+        firm_uscc,
+        count(*) filter (where event_type = 'court_enforcement') as enforcement_cases,
+        sum(amount) filter (where event_type = 'court_enforcement') as enforcement_amount,
+        bool_or(list_type = '失信被执行人') filter (where event_type = 'court_enforcement') as on_defaulter_list,
+        count(*) filter (where event_type = 'advert_lead' and linker_link and illegal_promo) as illegal_promo_adverts,
+        count(distinct event_id) filter (where event_type = 'news') as news_mentions,
+        count(distinct event_id) filter (where event_type = 'news' and is_negative) as negative_news
+    from events
+    group by firm_uscc
 ),
 
 case_totals as (
@@ -82,26 +74,6 @@ alert_totals as (
     from alerts
     where holder_uscc is not null
     group by holder_uscc
-),
-
-advert_totals as (
-    select
-        linked_entity_id as firm_uscc,
-        count(*) filter (where illegal_promo) as illegal_promo_adverts
-    from advert_flags
-    where linked_entity_type = 'firm'
-    group by linked_entity_id
-),
-
-news_totals as (
-    select
-        news_links.entity_id as firm_uscc,
-        count(distinct news_links.news_id) as news_mentions,
-        count(distinct news_links.news_id) filter (where news_tones.tone = 'negative') as negative_news
-    from news_links
-    left join news_tones on news_links.news_id = news_tones.news_id
-    where news_links.entity_type = 'firm' and not news_links.ambiguous
-    group by news_links.entity_id
 ),
 
 final as (
@@ -124,15 +96,15 @@ final as (
         coalesce(exposure.real_estate_development_balance, 0) as real_estate_development_balance,
         coalesce(network_membership.guarantee_circles, 0) as guarantee_circles,
         coalesce(network_membership.guarantee_chains, 0) as guarantee_chains,
-        coalesce(court_totals.enforcement_cases, 0) as enforcement_cases,
-        coalesce(court_totals.enforcement_amount, 0) as enforcement_amount,
-        coalesce(court_totals.on_defaulter_list, false) as on_defaulter_list,
+        coalesce(event_totals.enforcement_cases, 0) as enforcement_cases,
+        coalesce(event_totals.enforcement_amount, 0) as enforcement_amount,
+        coalesce(event_totals.on_defaulter_list, false) as on_defaulter_list,
         coalesce(case_totals.regulator_cases, 0) as regulator_cases,
         coalesce(alert_totals.flow_alert_accounts, 0) as flow_alert_accounts,
         alert_totals.last_flow_alert_period,
-        coalesce(advert_totals.illegal_promo_adverts, 0) as illegal_promo_adverts,
-        coalesce(news_totals.news_mentions, 0) as news_mentions,
-        coalesce(news_totals.negative_news, 0) as negative_news,
+        coalesce(event_totals.illegal_promo_adverts, 0) as illegal_promo_adverts,
+        coalesce(event_totals.news_mentions, 0) as news_mentions,
+        coalesce(event_totals.negative_news, 0) as negative_news,
         scores.score_period,
         scores.risk_probability,
         scores.risk_warning_level,
@@ -140,11 +112,9 @@ final as (
     from firms
     left join exposure on firms.firm_uscc = exposure.firm_uscc
     left join network_membership on firms.firm_uscc = network_membership.firm_uscc
-    left join court_totals on firms.firm_uscc = court_totals.firm_uscc
+    left join event_totals on firms.firm_uscc = event_totals.firm_uscc
     left join case_totals on firms.firm_uscc = case_totals.firm_uscc
     left join alert_totals on firms.firm_uscc = alert_totals.firm_uscc
-    left join advert_totals on firms.firm_uscc = advert_totals.firm_uscc
-    left join news_totals on firms.firm_uscc = news_totals.firm_uscc
     left join scores
         on
             scores.entity_type = 'firm'

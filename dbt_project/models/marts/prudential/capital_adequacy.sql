@@ -1,63 +1,72 @@
--- Capital adequacy per institution and quarter against the regulatory minimums.
+-- Capital adequacy per institution and quarter against the regulatory minimums: one row per quarter in
+-- which the institution delivered a capital report. The ratios and the institution's attributes are
+-- int_prudential__indicators' (computed there, once); the minimums are the seed regulatory_thresholds
+-- rows that apply to the institution, matched and compared as there (macros threshold_applies, breaches)
+-- on the unrounded ratios. The ratios shown are rounded to six decimals.
 with
 
-capital as (
-    select * from {{ ref('stg_submissions__capital_reports') }}
-),
-
-institutions as (
-    select * from {{ ref('stg_submissions__institutions') }}
+indicators as (
+    select * from {{ ref('int_prudential__indicators') }}
+    where capital_batch_id is not null
 ),
 
 thresholds as (
-    select
-        max(case when indicator_code = 'total_car' then threshold_value end) as car_minimum,
-        max(case when indicator_code = 'tier1_car' then threshold_value end) as tier1_minimum,
-        max(case when indicator_code = 'cet1_car' then threshold_value end) as cet1_minimum
-    from {{ ref('regulatory_thresholds') }}
-    where institution_type = '*'
+    select * from {{ ref('regulatory_thresholds') }}
 ),
 
-ratios as (
+-- the capital ratios against the thresholds that apply, matched as int_prudential__indicators does
+capital_breaches as (
     select
         capital.institution_code,
-        capital.report_period,
-        capital.total_capital,
-        capital.tier1_capital,
-        capital.cet1_capital,
-        capital.total_rwa,
-        round(capital.total_capital / nullif(capital.total_rwa, 0), 6) as capital_adequacy_ratio,
-        round(capital.tier1_capital / nullif(capital.total_rwa, 0), 6) as tier1_capital_ratio,
-        round(capital.cet1_capital / nullif(capital.total_rwa, 0), 6) as cet1_capital_ratio,
-        capital.batch_id
-    from capital
+        capital.period,
+        indicator_values.indicator_code,
+        thresholds.threshold_value,
+        {{ breaches('thresholds', 'indicator_values.indicator_value') }} as is_breach
+    from indicators as capital
+    {{ unpivot_indicators('capital') }}
+    inner join thresholds
+        on
+            indicator_values.indicator_code = thresholds.indicator_code
+            and {{ threshold_applies('thresholds', 'capital.institution_type', 'capital.size_tier') }}
+    where indicator_values.indicator_code in ('total_car', 'tier1_car', 'cet1_car')
+),
+
+capital_thresholds as (
+    select
+        institution_code,
+        period,
+        max(threshold_value) filter (where indicator_code = 'total_car') as car_minimum,
+        bool_or(is_breach) filter (where indicator_code = 'total_car') as car_below_minimum,
+        bool_or(is_breach) filter (where indicator_code = 'tier1_car') as tier1_below_minimum,
+        bool_or(is_breach) filter (where indicator_code = 'cet1_car') as cet1_below_minimum
+    from capital_breaches
+    group by institution_code, period
 ),
 
 final as (
     select
-        ratios.institution_code,
-        institutions.institution_name,
-        institutions.institution_type,
-        institutions.bureau_code,
-        ratios.report_period,
-        ratios.total_capital,
-        ratios.tier1_capital,
-        ratios.cet1_capital,
-        ratios.total_rwa,
-        ratios.capital_adequacy_ratio,
-        ratios.tier1_capital_ratio,
-        ratios.cet1_capital_ratio,
-        thresholds.car_minimum,
-        ratios.capital_adequacy_ratio < thresholds.car_minimum as car_below_minimum,
-        ratios.tier1_capital_ratio < thresholds.tier1_minimum as tier1_below_minimum,
-        ratios.cet1_capital_ratio < thresholds.cet1_minimum as cet1_below_minimum,
-        ratios.batch_id as source_batch_id
-    from ratios
-    cross join thresholds
-    left join institutions
+        indicators.institution_code,
+        indicators.institution_name,
+        indicators.institution_type,
+        indicators.bureau_code,
+        indicators.period as report_period,
+        indicators.total_capital,
+        indicators.tier1_capital,
+        indicators.cet1_capital,
+        indicators.total_rwa,
+        round(indicators.total_car, 6) as capital_adequacy_ratio,
+        round(indicators.tier1_car, 6) as tier1_capital_ratio,
+        round(indicators.cet1_car, 6) as cet1_capital_ratio,
+        capital_thresholds.car_minimum,
+        capital_thresholds.car_below_minimum,
+        capital_thresholds.tier1_below_minimum,
+        capital_thresholds.cet1_below_minimum,
+        indicators.capital_batch_id as source_batch_id
+    from indicators
+    left join capital_thresholds
         on
-            ratios.institution_code = institutions.institution_code
-            and ratios.report_period = institutions.report_period
+            indicators.institution_code = capital_thresholds.institution_code
+            and indicators.period = capital_thresholds.period
 )
 
 select * from final
