@@ -12,7 +12,7 @@ with
 
 scores as (
     select * from {{ ref('int_flows__account_scores') }}
-    where is_eligible
+    where is_eligible and bureau_code is not null  -- a queue is a bureau's: no bureau, no queue
 ),
 
 accounts as (
