@@ -29,6 +29,10 @@ scores as (
     select * from {{ ref('stg_ml__latest_risk_scores') }}
 ),
 
+model_status as (
+    select * from {{ ref('stg_ml__model_status') }}
+),
+
 breaches as (
     select
         'institution' as entity_type,
@@ -164,7 +168,11 @@ final as (
         all_warnings.evidence,
         scores.risk_probability,
         scores.risk_warning_level,
-        scores.risk_reasons
+        scores.risk_reasons,
+        model_status.risk_model_status,
+        model_status.risk_model_short_en,
+        model_status.risk_model_note_en,
+        model_status.risk_model_note_zh
     from all_warnings
     left join institutions
         on all_warnings.entity_type = 'institution' and all_warnings.entity_id = institutions.institution_code
@@ -172,6 +180,7 @@ final as (
         on all_warnings.entity_type = 'firm' and all_warnings.entity_id = firms.firm_uscc
     left join scores
         on all_warnings.entity_type = scores.entity_type and all_warnings.entity_id = scores.entity_id
+    left join model_status on all_warnings.entity_type = model_status.entity_type
 )
 
 select * from final
