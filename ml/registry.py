@@ -114,6 +114,9 @@ def register(model_name: str, model: TrainedModel, report_dir: Path, tags: dict[
 
 def load(model_name: str, ref: str = "champion") -> tuple[TrainedModel, str]:
     """(model, version) for an alias (champion/challenger) or a version number."""
+    from ml import fastreg
+
+    ref = fastreg.find(model_name, ref)["version"] if fastreg._db() is not None else ref  # one-line error if unknown
     c = client()
     mv = c.get_model_version(model_name, ref) if ref.isdigit() else c.get_model_version_by_alias(model_name, ref)
     with tempfile.TemporaryDirectory() as tmp:
