@@ -132,3 +132,15 @@ def test_the_command_line_imports_nothing_heavy_for_help():
             "print(sorted(m for m in ('pandas', 'numpy', 'sklearn', 'mlflow', 'matplotlib') if m in sys.modules))")
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_ml_ui_serves_this_registry_on_localhost_from_its_own_virtualenv(tmp_path, monkeypatch, capsys):
+    from ml.cli import main
+
+    monkeypatch.setenv("SUPERVISION_HOME", str(tmp_path))
+    monkeypatch.setenv("SUPERVISION_MLFLOW_VENV", str(tmp_path / "venv"))
+    assert main(["ui", "--print-command", "--port", "5055"]) == 0
+    cmd = capsys.readouterr().out.split()
+    assert cmd[0] == str(tmp_path / "venv" / "bin" / "mlflow") and cmd[1] == "server"
+    assert cmd[cmd.index("--host") + 1] == "127.0.0.1" and cmd[cmd.index("--port") + 1] == "5055"
+    assert cmd[cmd.index("--backend-store-uri") + 1] == f"sqlite:///{tmp_path / 'mlflow' / 'mlflow.db'}"
