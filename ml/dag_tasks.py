@@ -35,16 +35,17 @@ def panel(preset: str, db_url: str) -> Panel:
 def train_candidate(preset: str, kind: str, db_url: str) -> dict:
     """One candidate trained and registered; ``{"skipped": reason, "short": ...}`` if the panel cannot train."""
     from ml import workflow
-    from ml.errors import CannotTrain, MLError
+    from ml.errors import CannotTrain
     from ml.metrics_json import safe
     from ml.presets import PRESETS
+    from ml.splits import SplitError
 
     p = PRESETS[preset]
     try:
         out = workflow.train_one(panel(preset, db_url), p.model_name, kind)
     except CannotTrain as e:
         return {"model_name": p.model_name, "candidate": kind, "skipped": str(e), "short": e.short}
-    except MLError as e:  # a split the panel is too short for: also nothing to retry
+    except SplitError as e:  # a panel too short for the split: also nothing to retry
         return {"model_name": p.model_name, "candidate": kind, "skipped": str(e), "short": "no model: too few cases"}
     return safe({k: out.get(k) for k in ("model_name", "candidate", "version", "report", "holdout", "backtest",
                                          "lead", "guardrails", "seconds")})
