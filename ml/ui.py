@@ -63,7 +63,25 @@ def run(port: int = 5000, print_only: bool = False) -> int:
         return 0
     cmd = command(ensure_venv(ver), port)
     sys.stderr.write(f"MLflow UI on http://127.0.0.1:{port} (Ctrl-C stops it)\n")
+    # its own process group: the server starts workers and job consumers, all stopped together
+    proc = subprocess.Popen(cmd, start_new_session=True)
     try:
-        return subprocess.run(cmd, check=False).returncode
+        return proc.wait()
     except KeyboardInterrupt:
         return 0
+    finally:
+        stop(proc)
+
+
+def stop(proc: subprocess.Popen) -> None:
+    import signal
+
+    for sig, wait in ((signal.SIGTERM, 10), (signal.SIGKILL, 5)):
+        try:
+            os.killpg(proc.pid, sig)
+        except ProcessLookupError:
+            return
+        try:
+            proc.wait(wait)
+        except subprocess.TimeoutExpired:
+            continue
