@@ -24,6 +24,14 @@ DEFAULT_PRESETS = ("institution", "firm")
 CANDIDATES = ("logreg", "gbm")
 
 
+def __getattr__(name: str):
+    if name == "PRESET_CONFIG":  # built lazily: ml.train imports scikit-learn
+        from ml.train import TrainConfig
+
+        return TrainConfig(allow_leaky=True)  # vetted point-in-time marts, see ml.handling
+    raise AttributeError(name)
+
+
 def panel(preset: str, db_url: str) -> Panel:
     from ml.panel import load
     from ml.presets import PRESETS
@@ -35,6 +43,7 @@ def panel(preset: str, db_url: str) -> Panel:
 def train_candidate(preset: str, kind: str, db_url: str) -> dict:
     """One candidate trained and registered; ``{"skipped": reason, "short": ...}`` if the panel cannot train."""
     from ml import workflow
+    from ml.dag_tasks import PRESET_CONFIG
     from ml.errors import CannotTrain
     from ml.metrics_json import safe
     from ml.presets import PRESETS
@@ -42,7 +51,7 @@ def train_candidate(preset: str, kind: str, db_url: str) -> dict:
 
     p = PRESETS[preset]
     try:
-        out = workflow.train_one(panel(preset, db_url), p.model_name, kind)
+        out = workflow.train_one(panel(preset, db_url), p.model_name, kind, PRESET_CONFIG)
     except CannotTrain as e:
         return {"model_name": p.model_name, "candidate": kind, "skipped": str(e), "short": e.short}
     except SplitError as e:  # a panel too short for the split: also nothing to retry

@@ -12,7 +12,10 @@ Rules (in this order, on the *training* periods only, so nothing is learnt from 
   divide by a zero spread).
 * ``leakage``: the label listed as a feature is refused when the panel is read (``ml.panel``); a single
   feature that ranks the training labels almost perfectly (ROC-AUC >= ``LEAK_AUC`` or <= 1 - it) is
-  refused as a likely leak of the label, unless ``--allow-leaky`` says it is known and wanted.
+  refused as a likely leak of the label, unless ``--allow-leaky`` says it is known and wanted. The
+  warehouse presets allow them (their features are point-in-time dbt marts whose tests prove no
+  look-ahead; in a simulated world one flow pattern can separate the cases almost perfectly): the
+  features are then named in a warning and in the report.
 """
 
 from __future__ import annotations
@@ -72,6 +75,9 @@ def prepare(panel: Panel, train_periods: list, nan_policy: str | None = None, al
         raise MLError(f"{panel.source}: every feature is empty or constant in the training periods "
                       "(rule: features_informative)")
     leaks = leaky_features(train, kept, s.label)
+    for f, auc in leaks if allow_leaky else []:
+        log.warning("%s: feature %s alone ranks the training labels with ROC-AUC %.3f: allowed as known "
+                    "(rule: leakage_single_feature)", panel.source, f, auc)
     if leaks and not allow_leaky:
         f, auc = leaks[0]
         raise MLError(f"{panel.source}: feature {f!r} alone ranks the training labels with ROC-AUC {auc:.3f}: "

@@ -52,7 +52,9 @@ def main() -> int:
         p = PRESETS[name]
         try:
             pnl = panel(name, role_url("scorer"))
-            out = workflow.train(pnl, p.model_name)
+            from ml.dag_tasks import PRESET_CONFIG
+
+            out = workflow.train(pnl, p.model_name, cfg=PRESET_CONFIG)
             if out["challenger"]:
                 d = workflow.promote(pnl, p.model_name, out["challenger"])
                 out["promotion"] = {"promoted": d.promote, "reason": d.reason}
