@@ -6,8 +6,13 @@ group per panel (`ml.dag_tasks.DEFAULT_PRESETS`: `institution`, `firm`), each wi
 model and champion: one mapped task per candidate (`logreg` scorecard, `gbm`), each evaluated on the
 out-of-time holdout and in rolling-origin backtests against the rule baseline, with its report
 (Markdown + PNGs) and model logged to MLflow and registered as a new version. Then the best candidate
-becomes `challenger` and is promoted to `champion` only if it beats the champion on the same holdout
-(PR-AUC +0.01 or more, Brier not worse by more than 0.005; see `ml/registry.py`). Every version is kept.
+becomes `challenger` (chosen on validation folds inside the training periods, not on the holdout) and
+is promoted to `champion` only if it passes the guardrails (enough cases; beats the rule baseline and
+chance with a bootstrap interval above zero; calibrated: `ml/guardrails.py`) and beats the champion on
+the same holdout (PR-AUC +0.01 or more, Brier not worse by more than 0.005; see `ml/registry.py`).
+Every version is kept; an identical retrain (same data, same configuration) reuses its version.
+A panel that cannot train (too few cases, one class only) is skipped with the reason, not retried:
+its candidates return `{"skipped": reason}` and `ml.model_status` records "no model: ..." for the portraits.
 
 **Schedule.** Monthly (1st, 03:00 UTC), when `score_risk` reports large feature drift (Asset
 `supervision://warehouse/ml/large_drift`), and on demand (trigger the DAG).

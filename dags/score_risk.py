@@ -8,9 +8,11 @@ calibrated probability, warning level (red/orange/yellow/blue from the cut-offs 
 `SUPERVISION_ML_CUTOFFS`, raised by rule overrides such as capital under the minimum) and the top
 reasons with their contributions. Feature drift (PSI per feature against the training rows) goes to
 `ml.feature_drift`; large drift is logged and emits the Asset that triggers `retrain_models`. On a
-fresh installation without a champion it trains the candidates and applies the promotion rule first;
-if the panel is too short to train on (e.g. the institution panel of the `tiny` preset) or no candidate
-beats the rule baseline, that panel's task is skipped with the reason and the other panels still score.
+fresh installation without a champion it trains the candidates and applies the guardrails and the
+promotion rule first; if the panel has too few cases to train on (e.g. the institution panel of the
+`tiny` preset) or no candidate passes the guardrails (beats the rule baseline and chance with a
+bootstrap interval above zero, calibrated), nothing is scored for it, `ml.model_status` records why
+("no model: too few cases ...") and the portraits show that reason instead of a level.
 
 **Schedule.** Data-aware: the Asset `supervision://warehouse/marts` from `build_warehouse`.
 
@@ -19,9 +21,9 @@ under `$SUPERVISION_HOME/mlflow`.
 
 **Outputs.** `ml.risk_scores`, `ml.feature_drift`; Assets `supervision://warehouse/ml/risk_scores` and,
 on large drift, `supervision://warehouse/ml/large_drift`. Then the serving marts that read the scores
-(`stg_ml__latest_risk_scores` and everything downstream of it: the portraits and the warnings list) are
-rebuilt by Cosmos (task group `serving`, once at least one panel scored and none failed), so supervisors
-see the new levels and reasons at once.
+(`stg_ml__latest_risk_scores`, `stg_ml__model_status` and everything downstream: the portraits and the
+warnings list) are rebuilt by Cosmos (task group `serving`, once no panel failed), so supervisors see the
+new levels and reasons, or why there is no model, at once.
 
 **Rerun.** Safe: the scores of a (period, model, version) are replaced in one transaction.
 """
@@ -52,14 +54,14 @@ SCORER_CONN = "supervision_scorer"
 def score_risk():
     @task(outlets=[Asset(SCORES_ASSET_URI)])
     def score(preset: str) -> dict:
-        from airflow.sdk.exceptions import AirflowSkipException
+        import logging
 
         from include.warehouse.connection import airflow_conn_url
         from ml.dag_tasks import score_preset
 
         out = score_preset(preset, airflow_conn_url(SCORER_CONN), get_current_context()["run_id"])
-        if not out["scored"]:
-            raise AirflowSkipException(out["reason"])  # e.g. too little history to train a first model
+        if not out["scored"]:  # e.g. too few cases: ml.model_status says so, the portraits show it
+            logging.getLogger(__name__).warning("%s: not scored: %s", preset, out["reason"])
         return out
 
     @task(outlets=[Asset(DRIFT_ASSET_URI)])
@@ -67,7 +69,7 @@ def score_risk():
         """Emit the drift Asset (which triggers retrain_models) only when a feature drifted a lot."""
         from airflow.sdk.exceptions import AirflowSkipException
 
-        if not summary["large_drift"]:
+        if not summary.get("large_drift"):
             raise AirflowSkipException("no feature with large drift")
         return summary["large_drift"]
 
@@ -76,7 +78,7 @@ def score_risk():
         summary = score.override(task_id=f"score_{preset}")(preset)
         flag_large_drift.override(task_id=f"flag_large_drift_{preset}")(summary)
         scores.append(summary)
-    scores >> dbt_task_group("serving", select=["stg_ml__latest_risk_scores+"],
+    scores >> dbt_task_group("serving", select=["stg_ml__latest_risk_scores+", "stg_ml__model_status+"],
                              root_trigger_rule="none_failed_min_one_success")
 
 

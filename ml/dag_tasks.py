@@ -1,8 +1,13 @@
 """What the ``score_risk`` and ``retrain_models`` DAGs call, free of Airflow imports (tested directly).
 
-Tasks exchange small dicts (versions, metrics, counts), never frames: each task reloads the panel from
-the warehouse through the scorer role. Cheap to import (pandas and scikit-learn are imported inside the
-functions): the DAG files read ``DEFAULT_PRESETS`` from here while they are parsed.
+Tasks exchange small JSON-safe dicts (versions, metrics, counts; NaN/inf as null), never frames: each
+task reloads the panel from the warehouse through the scorer role. Cheap to import (pandas and
+scikit-learn are imported inside the functions): the DAG files read ``DEFAULT_PRESETS`` from here while
+they are parsed.
+
+A panel that cannot train (too few cases, one class only, too short) is not an error to retry: the
+training task returns ``{"skipped": reason}``, the panel's ``ml.model_status`` says "no model: ..." and
+the portraits show that instead of a level.
 """
 
 from __future__ import annotations
@@ -16,6 +21,15 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 #: The panels (keys of ``ml.presets.PRESETS``) the DAGs score and retrain, each with its own champion.
 DEFAULT_PRESETS = ("institution", "firm")
+from ml.candidates import KINDS as CANDIDATES  # noqa: E402  (the candidate list, named once)
+
+
+def __getattr__(name: str):
+    if name == "PRESET_CONFIG":  # built lazily: ml.train imports scikit-learn
+        from ml.train import TrainConfig
+
+        return TrainConfig(allow_leaky=True)  # vetted point-in-time marts, see ml.handling
+    raise AttributeError(name)
 
 
 def panel(preset: str, db_url: str) -> Panel:
@@ -27,58 +41,73 @@ def panel(preset: str, db_url: str) -> Panel:
 
 
 def train_candidate(preset: str, kind: str, db_url: str) -> dict:
+    """One candidate trained and registered; ``{"skipped": reason, "short": ...}`` if the panel cannot train."""
     from ml import workflow
-    from ml.presets import PRESETS
-
-    p = PRESETS[preset]
-    out = workflow.train_one(panel(preset, db_url), p.model_name, kind)
-    return {k: out[k] for k in ("model_name", "candidate", "version", "report", "holdout", "lead", "seconds")}
-
-
-def choose_and_promote(preset: str, trained: list[dict], db_url: str) -> dict:
-    from ml import workflow
-    from ml.presets import PRESETS
-
-    p = PRESETS[preset]
-    challenger = workflow.choose_challenger(p.model_name, trained)
-    if challenger is None:
-        return {"model_name": p.model_name, "challenger": None, "promoted": False, "reason": "no candidate trained"}
-    d = workflow.promote(panel(preset, db_url), p.model_name, challenger)
-    return {"model_name": p.model_name, "challenger": challenger, "promoted": d.promote, "reason": d.reason}
-
-
-def has_champion(preset: str) -> bool:
-    from ml import registry
-    from ml.presets import PRESETS
-
-    return registry.alias_version(PRESETS[preset].model_name, "champion") is not None
-
-
-def score_preset(preset: str, db_url: str, run_id: str | None = None) -> dict:
-    """Score the preset's latest period with its champion. Without a champion (a fresh installation)
-    train the candidates and apply the promotion rule first. When the panel cannot train a model yet
-    (too few labelled periods or events, e.g. the `tiny` preset) or no candidate beats the rule
-    baseline, nothing is scored and ``{"scored": False, "reason": ...}`` says why."""
-    from ml import scoring
-    from ml.candidates import KINDS
-    from ml.levels import LevelConfig
-    from ml.models import TrainingError
+    from ml.dag_tasks import PRESET_CONFIG
+    from ml.errors import CannotTrain
+    from ml.metrics_json import safe
     from ml.presets import PRESETS
     from ml.splits import SplitError
 
     p = PRESETS[preset]
+    try:
+        out = workflow.train_one(panel(preset, db_url), p.model_name, kind, PRESET_CONFIG)
+    except CannotTrain as e:
+        return {"model_name": p.model_name, "candidate": kind, "skipped": str(e), "short": e.short}
+    except SplitError as e:  # a panel too short for the split: also nothing to retry
+        return {"model_name": p.model_name, "candidate": kind, "skipped": str(e), "short": "no model: too few cases"}
+    return safe({k: out.get(k) for k in ("model_name", "candidate", "version", "report", "holdout", "backtest",
+                                         "lead", "guardrails", "seconds")})
+
+
+def choose_and_promote(preset: str, trained: list[dict], db_url: str) -> dict:
+    from ml import fastreg, status, workflow
+    from ml.presets import PRESETS
+
+    p = PRESETS[preset]
+    challenger = workflow.choose_challenger(p.model_name, [t for t in trained if not t.get("skipped")])
+    if challenger is None:
+        reasons = "; ".join(f"{t['candidate']}: {t['skipped']}" for t in trained if t.get("skipped"))
+        short = next((t["short"] for t in trained if t.get("short")), "no model: too few cases")
+        if fastreg.alias_version(p.model_name, "champion") is None:
+            status.record(db_url, p.entity_type, p.model_name, False, short, reasons or "no candidate trained")
+        return {"model_name": p.model_name, "challenger": None, "promoted": False, "short": short,
+                "reason": reasons or "no candidate trained"}
+    d = workflow.promote(panel(preset, db_url), p.model_name, challenger)
+    _, meta = fastreg.meta(p.model_name, challenger)
+    g = meta.get("guardrails") or {}
+    short = g.get("short", "") if not g.get("passed") else "not promoted"
+    if not d.promote and fastreg.alias_version(p.model_name, "champion") is None:
+        status.record(db_url, p.entity_type, p.model_name, False, short or "no model", d.reason)
+    return {"model_name": p.model_name, "challenger": challenger, "promoted": d.promote, "reason": d.reason,
+            "short": short}
+
+
+def has_champion(preset: str) -> bool:
+    from ml import fastreg
+    from ml.presets import PRESETS
+
+    return fastreg.alias_version(PRESETS[preset].model_name, "champion") is not None
+
+
+def score_preset(preset: str, db_url: str, run_id: str | None = None) -> dict:
+    """Score the preset's latest period with its champion. Without a champion (a fresh installation)
+    train the candidates and apply the guardrails and the promotion rule first. When the panel cannot
+    train a model (too few cases, e.g. the `tiny` preset) or no candidate passes the guardrails, nothing
+    is scored, ``ml.model_status`` says why and ``{"scored": False, "reason": ...}`` is returned."""
+    from ml import scoring
+    from ml.levels import LevelConfig
+    from ml.metrics_json import safe
+    from ml.presets import PRESETS
+
+    p = PRESETS[preset]
     if not has_champion(preset):
-        log.warning("%s has no champion yet: training the candidates and applying the promotion rule",
-                    p.model_name)
-        try:
-            trained = [train_candidate(preset, kind, db_url) for kind in KINDS]
-        except (TrainingError, SplitError) as e:
-            log.warning("%s: cannot train a first model on this panel: %s; nothing scored", p.model_name, e)
-            return {"scored": False, "reason": f"cannot train a first model: {e}"}
+        log.warning("%s has no champion yet: training the candidates and applying the guardrails", p.model_name)
+        trained = [train_candidate(preset, kind, db_url) for kind in CANDIDATES]
         decision = choose_and_promote(preset, trained, db_url)
         if not decision["promoted"]:
             log.warning("%s: %s; nothing scored", p.model_name, decision["reason"])
-            return {"scored": False, "reason": decision["reason"]}
+            return {"scored": False, "reason": f"{decision['short']}: {decision['reason']}"}
     out = scoring.score(panel(preset, db_url), p.model_name, p.entity_type, db_url, LevelConfig.parse(),
-                        p.texts, run_id=run_id)
-    return {"scored": True, **out}
+                        p.texts, run_id=run_id, units=p.units)
+    return safe({"scored": True, **out})

@@ -62,10 +62,11 @@ class LevelConfig:
             return cls()
         try:
             pairs = dict(item.split("=", 1) for item in text.split(","))
-            return cls(cutoffs={k.strip(): float(v) for k, v in pairs.items()})
+            cutoffs = {k.strip(): float(v) for k, v in pairs.items()}
         except ValueError as e:
             raise ValueError(f"cut-offs {text!r}: expected level=probability pairs, e.g. red=0.5,orange=0.25 ({e})"
                              ) from None
+        return cls(cutoffs=cutoffs)
 
 
 def assign(prob: np.ndarray, cfg: LevelConfig) -> np.ndarray:

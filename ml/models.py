@@ -10,6 +10,13 @@ Class weights fix the imbalance while fitting, which inflates raw scores; the ca
 only) turns scores back into probabilities: isotonic when the calibration slice has at least
 ``ISOTONIC_MIN_POSITIVES`` positives, else Platt (sigmoid), which needs fewer.
 
+Both start with ``ClipToTrainingRange``: every feature is clipped to its [0.5, 99.5] percentile range
+on the training rows, at fit and at scoring time, so +-inf and extreme ratios (a denominator near zero)
+count as the most extreme ordinary value, never as a typical one and never as a huge contribution.
+
+With ``--calibrate cv`` there is no later calibration slice: the calibrator is cross-fitted inside the
+fit periods (folds by period, ``CalibratedClassifierCV(cv=...)``), the base model refitted on them all.
+
 Reasons (``contributions``) are in log-odds units: for ``logreg`` the coefficient times the
 standardised value (exact for the linear score); for ``gbm`` an occlusion attribution: the change in
 the model's log-odds when the feature is replaced by its training median (documented approximation:
@@ -33,13 +40,36 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
+from ml.errors import CannotTrain
+
 log = logging.getLogger(__name__)
 ISOTONIC_MIN_POSITIVES = 30
 _EPS = 1e-6
 
 
+class ClipToTrainingRange(TransformerMixin, BaseEstimator):
+    """Clip each column to its [LOW, HIGH] percentiles over the finite training values (see docstring)."""
+
+    LOW, HIGH = 0.5, 99.5
+
+    def fit(self, X, y=None):
+        X = np.asarray(X, dtype=float)
+        lo, hi = np.zeros(X.shape[1]), np.zeros(X.shape[1])
+        for j in range(X.shape[1]):
+            v = X[:, j][np.isfinite(X[:, j])]
+            if len(v):
+                lo[j], hi[j] = np.percentile(v, [self.LOW, self.HIGH])
+        self.low_, self.high_ = lo, hi
+        return self
+
+    def transform(self, X):
+        X = np.array(X, dtype=float)
+        return np.where(np.isnan(X), np.nan, np.clip(X, self.low_, self.high_))
+
+
 def make_logreg() -> Pipeline:
     return Pipeline([
+        ("clip", ClipToTrainingRange()),
         ("impute", SimpleImputer(strategy="median", keep_empty_features=True)),
         ("scale", StandardScaler()),
         ("model", LogisticRegression(C=0.3, class_weight="balanced", max_iter=5000)),
@@ -63,6 +93,7 @@ class EmptyColumnsToZero(TransformerMixin, BaseEstimator):
 
 def make_gbm() -> Pipeline:
     return Pipeline([
+        ("clip", ClipToTrainingRange()),
         ("empty", EmptyColumnsToZero()),
         ("model", HistGradientBoostingClassifier(
             max_iter=150, learning_rate=0.05, max_depth=3, min_samples_leaf=10, l2_regularization=1.0,
@@ -73,7 +104,7 @@ def make_gbm() -> Pipeline:
 CANDIDATES = {"logreg": make_logreg, "gbm": make_gbm}
 
 
-class TrainingError(ValueError):
+class TrainingError(CannotTrain):
     pass
 
 
@@ -89,7 +120,7 @@ class TrainedModel:
     kind: str
     features: list[str]
     base: Pipeline  # fitted on the fit periods (class-weighted scores)
-    calibrated: CalibratedClassifierCV  # base frozen + calibrator fitted on the calibration periods
+    calibrated: CalibratedClassifierCV  # base frozen + calibrator on the calibration periods (or cross-fitted)
     calibration_method: str
     medians: dict[str, float]
     meta: dict = field(default_factory=dict)
@@ -131,23 +162,51 @@ class TrainedModel:
 
 def _check_classes(y: pd.Series, what: str) -> None:
     if y.nunique() < 2:
-        raise TrainingError(f"the {what} periods hold only label {y.iloc[0] if len(y) else '(none)'}; "
-                            "need both classes (rule: both_classes_present)")
+        only = f"{y.iloc[0]:g}" if len(y) else "(no rows)"
+        raise TrainingError(f"the {what} periods hold only label {only} ({len(y)} rows); need both classes "
+                            "(rule: both_classes_present)")
 
 
-def fit(kind: str, features: list[str], X_fit: pd.DataFrame, y_fit: pd.Series, X_cal: pd.DataFrame,
-        y_cal: pd.Series) -> TrainedModel:
+def _cv_folds(groups: pd.Series, y: pd.Series, k: int = 3) -> list[tuple]:
+    """Folds by period (each period wholly in one fold), each fold's both sides holding both classes."""
+    periods = sorted(groups.unique())
+    folds = []
+    for i in range(min(k, len(periods))):
+        test = groups.isin(periods[i::min(k, len(periods))]).to_numpy()
+        if y[test].nunique() == 2 and y[~test].nunique() == 2:
+            folds.append((np.flatnonzero(~test), np.flatnonzero(test)))
+    if len(folds) < 2:
+        raise TrainingError("--calibrate cv: fewer than 2 period folds hold both classes on both sides "
+                            "(rule: cv_folds_have_both_classes)")
+    return folds
+
+
+def fit(kind: str, features: list[str], X_fit: pd.DataFrame, y_fit: pd.Series, X_cal: pd.DataFrame | None,
+        y_cal: pd.Series | None, cv_groups: pd.Series | None = None) -> TrainedModel:
+    """Fit on the fit rows; calibrate on the later calibration rows, or cross-fitted (``X_cal`` None,
+    folds from ``cv_groups``, the rows' periods)."""
     if kind not in CANDIDATES:
         raise TrainingError(f"unknown candidate {kind!r}; candidates are {sorted(CANDIDATES)}")
     _check_classes(y_fit, "fit")
-    _check_classes(y_cal, "calibration")
+    if X_cal is not None:
+        _check_classes(y_cal, "calibration")
     base = CANDIDATES[kind]()
     with threadpool_limits(1):  # small panels: OpenMP threads only contend (10x slower on a busy machine)
         base.fit(X_fit[features], y_fit.astype(int))
-    method = "isotonic" if int(y_cal.sum()) >= ISOTONIC_MIN_POSITIVES else "sigmoid"
-    cal = CalibratedClassifierCV(FrozenEstimator(base), method=method)
-    with threadpool_limits(1):
-        cal.fit(X_cal[features], y_cal.astype(int))
+    if X_cal is None:
+        y = y_fit.astype(int).reset_index(drop=True)
+        method = "isotonic" if int(y.sum()) >= 2 * ISOTONIC_MIN_POSITIVES else "sigmoid"
+        cal = CalibratedClassifierCV(CANDIDATES[kind](), method=method,
+                                     cv=_cv_folds(cv_groups.reset_index(drop=True), y))
+        with threadpool_limits(1):
+            cal.fit(X_fit[features].reset_index(drop=True), y)
+        method = f"{method}, cross-fitted"
+        X_cal, y_cal = X_fit, y_fit
+    else:
+        method = "isotonic" if int(y_cal.sum()) >= ISOTONIC_MIN_POSITIVES else "sigmoid"
+        cal = CalibratedClassifierCV(FrozenEstimator(base), method=method)
+        with threadpool_limits(1):
+            cal.fit(X_cal[features], y_cal.astype(int))
     medians = X_fit[features].median().fillna(0.0).to_dict()
     log.info("fitted %s on %d rows (%d positive), calibrated (%s) on %d rows (%d positive)", kind, len(X_fit),
              int(y_fit.sum()), method, len(X_cal), int(y_cal.sum()))

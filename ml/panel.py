@@ -2,8 +2,13 @@
 
 A panel comes from a CSV file, a Parquet file or a warehouse table (``schema.table``). Loading checks
 it and fails with an error that names the source, the row and the rule, before anything is trained:
-every named column exists, periods are dates, labels are 0/1 (empty = not yet known, e.g. the latest
-period: kept for scoring, left out of training), features are numbers, (entity, period) is unique.
+every named column exists, periods are periods (``YYYYQn``, ``YYYY-MM`` or dates, see ``ml.periods``),
+labels are 0/1 (empty = not yet known, e.g. the latest period: kept for scoring, left out of training),
+features are numbers, (entity, period) is unique, the label is not also a feature.
+
+Infinite feature values (a ratio over a zero denominator) are kept and counted (``Panel.handling``):
+the models clip every feature to its training percentile range (``ml.models.ClipToTrainingRange``), so
++inf becomes the highest ordinary training value, not a typical one. See ``ml.handling`` for the rest.
 """
 
 from __future__ import annotations
@@ -17,22 +22,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
+from ml.periods import parse_series
+from ml.spec import PanelError, PanelSpec
+
 log = logging.getLogger(__name__)
 _TABLE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*\.[A-Za-z_][A-Za-z0-9_]*$")
 
 
-class PanelError(ValueError):
-    """A panel that cannot be trained on, with the source, row and rule in the message."""
-
-
-@dataclass(frozen=True)
-class PanelSpec:
-    entity: str
-    period: str
-    label: str
-    features: tuple[str, ...]
-    baseline: str | None = None  # a rule score column (e.g. count of threshold breaches), higher = riskier
-    extra: tuple[str, ...] = field(default_factory=tuple)  # carried along (e.g. override flags), not features
+__all__ = ["Panel", "PanelError", "PanelSpec", "build", "load", "read_source"]
 
 
 @dataclass
@@ -40,6 +37,7 @@ class Panel:
     frame: pd.DataFrame  # columns: entity, period (datetime64), label (float 0/1/NaN), features, extras
     spec: PanelSpec
     source: str
+    handling: dict = field(default_factory=dict)  # data handling counts, reported with every model
 
     @property
     def labelled(self) -> pd.DataFrame:
@@ -108,12 +106,13 @@ def build(frame: pd.DataFrame, spec: PanelSpec, source: str, first_line: int = 1
     if bad_entity.any():
         raise PanelError(f"{_where(source, first_line, bad_entity.idxmax())}: empty {spec.entity!r} "
                          "(rule: entity_not_null)")
-    period = pd.to_datetime(frame[spec.period], errors="coerce")
-    if period.isna().any():
-        i = period.isna().idxmax()
-        raise PanelError(f"{_where(source, first_line, i)}: {spec.period}={frame[spec.period].iat[i]!r} is not a date "
-                         "(rule: period_is_date)")
-    out[spec.period] = period.astype("datetime64[ns]")
+    if spec.label in spec.features:
+        raise PanelError(f"{source}: the label {spec.label!r} is also listed as a feature (rule: label_not_a_feature)")
+    period, i = parse_series(frame[spec.period])
+    if i is not None:
+        raise PanelError(f"{_where(source, first_line, i)}: {spec.period}={frame[spec.period].iat[i]!r} is not a "
+                         "period: use YYYYQn, YYYY-MM or a date (rule: period_is_date)")
+    out[spec.period] = period
     label = pd.to_numeric(frame[spec.label], errors="coerce")
     bad = (frame[spec.label].notna() & label.isna()) | (label.notna() & ~label.isin([0, 1]))
     if bad.any():
@@ -121,6 +120,7 @@ def build(frame: pd.DataFrame, spec: PanelSpec, source: str, first_line: int = 1
         raise PanelError(f"{_where(source, first_line, i)}: {spec.label}={frame[spec.label].iat[i]!r} is not 0 or 1 "
                          "(rule: label_is_binary)")
     out[spec.label] = label.astype(float)
+    infinite: dict[str, int] = {}
     for col in dict.fromkeys([*spec.features, *([spec.baseline] if spec.baseline else []), *spec.extra]):
         raw = frame[col]
         if raw.dtype == bool:
@@ -131,13 +131,23 @@ def build(frame: pd.DataFrame, spec: PanelSpec, source: str, first_line: int = 1
             i = bad.idxmax()
             raise PanelError(f"{_where(source, first_line, i)}: {col}={raw.iat[i]!r} is not a number "
                              "(rule: feature_is_numeric)")
-        out[col] = num.astype(float).replace([np.inf, -np.inf], np.nan)
+        num = num.astype(float)
+        n_inf = int(np.isinf(num).sum())
+        if n_inf:
+            infinite[col] = n_inf
+            if col not in spec.features:  # a rule score or flag: the most extreme finite value
+                fin = num[np.isfinite(num)]
+                num = num.clip(fin.min() if len(fin) else 0.0, fin.max() if len(fin) else 0.0)
+        out[col] = num
     dup = out.duplicated([spec.entity, spec.period], keep=False)
     if dup.any():
         rows = [int(i) + first_line for i in np.flatnonzero(dup)[:5]]
         raise PanelError(f"{source}: rows {rows} repeat the same ({spec.entity}, {spec.period}) "
                          "(rule: entity_period_unique)")
-    panel = Panel(out, spec, source)
+    panel = Panel(out, spec, source, {"infinite_values": infinite})
+    for col, n in infinite.items():
+        log.warning("%s: %d infinite values in %s, clipped to the training percentile range (rule: inf_clipped)",
+                    source, n, col)
     log.info("panel %s: %d rows, %d labelled, %d positive, %d periods, %d features", source, len(out),
              len(panel.labelled), int(panel.labelled[spec.label].sum()), len(panel.periods(False)), len(spec.features))
     return panel

@@ -6,10 +6,10 @@ any other panel is named column by column on the command line (see ``ml.cli``).
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from ml.feature_docs import feature_texts
-from ml.panel import PanelSpec
+from ml.spec import PanelSpec
 
 
 @dataclass(frozen=True)
@@ -18,7 +18,8 @@ class Preset:
     entity_type: str  # ml.risk_scores.entity_type
     source: str  # schema.table
     spec: PanelSpec
-    texts: dict[str, tuple[str, str]]  # feature -> (zh, en), for reasons in words (ml.feature_docs)
+    texts: dict[str, tuple[str, str]]  # feature -> (zh, en), for reasons in words
+    units: dict[str, str] = field(default_factory=dict)  # feature -> unit for reasons: % (a fraction), pp, days...
 
 
 _INST_TEXTS = feature_texts((
@@ -38,6 +39,8 @@ INSTITUTION = Preset(
         entity="institution_code", period="period", label="label_high_risk_4q",
         features=tuple(_INST_TEXTS), baseline="breach_count", extra=("car_below_minimum",)),
     texts=_INST_TEXTS,
+    units={**{f: "%" for f in _INST_TEXTS if not f.endswith(("_chg_1q", "_chg_2q", "count", "_4q", "_q", "rating"))},
+           **{f: "pp" for f in _INST_TEXTS if f.endswith(("_chg_1q", "_chg_2q"))}},
 )
 
 _FIRM_TEXTS = feature_texts((
@@ -60,6 +63,9 @@ FIRM = Preset(
         entity="firm_uscc", period="period", label="label_case_6m",
         features=tuple(_FIRM_TEXTS), baseline="red_flag_count", extra=("confirmed_flow_pattern",)),
     texts=_FIRM_TEXTS,
+    units={**{f: "%" for f in _FIRM_TEXTS if f.endswith("_share")},
+           **{f: "log" for f in _FIRM_TEXTS if f.endswith("_log")},
+           "max_overdue_days": "days", "firm_age_years": "years"},
 )
 
 PRESETS = {"institution": INSTITUTION, "firm": FIRM}

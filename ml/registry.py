@@ -18,15 +18,18 @@ from __future__ import annotations
 
 import json
 import logging
+import math
 import os
 import tempfile
 from dataclasses import dataclass
 from pathlib import Path
-
-import joblib
+from typing import TYPE_CHECKING
 
 from include.config import paths
-from ml.models import TrainedModel
+from ml.metrics_json import safe as jsonsafe
+
+if TYPE_CHECKING:
+    from ml.models import TrainedModel
 
 log = logging.getLogger(__name__)
 MARGIN = 0.01
@@ -61,7 +64,7 @@ def _experiment(c, name: str) -> str:
 
 def _flat(prefix: str, d: dict) -> dict[str, float]:
     return {f"{prefix}_{k}": float(v) for k, v in d.items()
-            if isinstance(v, (int, float)) and v == v}  # drop NaN
+            if isinstance(v, (int, float)) and math.isfinite(v)}  # drop NaN and inf
 
 
 def register(model_name: str, model: TrainedModel, report_dir: Path, tags: dict[str, str] | None = None) -> str:
@@ -73,18 +76,21 @@ def register(model_name: str, model: TrainedModel, report_dir: Path, tags: dict[
     m = model.meta
     try:
         for k, v in {"candidate": model.kind, "features": len(model.features), "embargo": m["embargo"],
-                     "calibration": model.calibration_method, "fit_start": m["fit_periods"][0],
-                     "holdout": ",".join(m["holdout_periods"]), "panel_source": m["panel_source"],
-                     "code_version": m["code_version"]}.items():
+                     "calibration": model.calibration_method, "fit_periods": m["split"]["fit"],
+                     "calibration_periods": m["split"]["calibrate"], "holdout": m["split"]["holdout"],
+                     "panel_source": m["panel_source"], "code_version": m["code_version"],
+                     "guardrails": (m.get("guardrails") or {}).get("short", "")}.items():
             c.log_param(rid, k, v)
-        for k, v in {**_flat("holdout", m["holdout_metrics"]), **_flat("backtest", m["backtest_metrics"]),
-                     **_flat("lead", m["lead_time"])}.items():
+        for k, v in {**_flat("holdout", m["holdout_metrics"]), **_flat("validation", m["backtest_metrics"]),
+                     **_flat("lead", m["lead_time"]), **_flat("bootstrap", m.get("bootstrap") or {})}.items():
             c.log_metric(rid, k, v)
         with tempfile.TemporaryDirectory() as tmp:
             md = Path(tmp) / "model"
             md.mkdir()
+            import joblib
+
             joblib.dump(model, md / "model.joblib")
-            (md / "meta.json").write_text(json.dumps({"kind": model.kind, "features": model.features, **m},
+            (md / "meta.json").write_text(json.dumps(jsonsafe({"kind": model.kind, "features": model.features, **m}),
                                                      indent=2, default=str))
             c.log_artifacts(rid, str(md), "model")
         c.log_artifacts(rid, str(report_dir), "report")
@@ -108,12 +114,28 @@ def register(model_name: str, model: TrainedModel, report_dir: Path, tags: dict[
 
 def load(model_name: str, ref: str = "champion") -> tuple[TrainedModel, str]:
     """(model, version) for an alias (champion/challenger) or a version number."""
+    ref = pick(model_name, versions(model_name), ref)["version"]  # one-line error if unknown
     c = client()
     mv = c.get_model_version(model_name, ref) if ref.isdigit() else c.get_model_version_by_alias(model_name, ref)
     with tempfile.TemporaryDirectory() as tmp:
         local = c.download_artifacts(mv.run_id, "model", tmp)
+        import joblib
+
         model = joblib.load(Path(local) / "model.joblib")
     return model, str(mv.version)
+
+
+def pick(model_name: str, vs: list[dict], ref: str) -> dict:
+    """The version of ``vs`` (see :func:`versions`) that ``ref`` (a version number or an alias) names."""
+    from ml.errors import MLError
+
+    if not vs:
+        raise MLError(f"{model_name}: no registered model of that name (train one first)")
+    hit = next((v for v in vs if v["version"] == str(ref) or ref in v["aliases"]), None)
+    if hit is None:
+        raise MLError(f"{model_name}: no version or alias {ref!r} (versions {vs[0]['version']}..{vs[-1]['version']}, "
+                      f"aliases {sorted({a for v in vs for a in v['aliases']}) or 'none'})")
+    return hit
 
 
 def alias_version(model_name: str, alias: str) -> str | None:

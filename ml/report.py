@@ -1,8 +1,15 @@
-"""A model report per run: Markdown with PNG plots (ROC, precision-recall, calibration, feature
-importance, score distribution by warning level), next to a JSON of every figure."""
+"""A model report a committee reads: one HTML page and the same in Markdown per version, with PNG plots
+(``ml.plots``) and a JSON of every figure.
+
+It holds the split (fit, calibration, holdout periods), the data handling counts, the guardrail
+verdicts, the holdout metrics of every candidate and the rule baseline with bootstrap intervals,
+reliability on log-spaced bins with Brier and ECE, top-1/5/10% recall pooled and per period, the
+validation folds inside the training periods, and lead times (episodes of more than one period only).
+"""
 
 from __future__ import annotations
 
+import html
 import json
 import logging
 from pathlib import Path
@@ -10,66 +17,14 @@ from pathlib import Path
 import numpy as np
 import pandas as pd
 
-from ml.levels import LevelConfig, assign
+from ml import plots
+from ml.levels import LevelConfig
+from ml.metrics import jsonsafe
 from ml.train import Result
 
 log = logging.getLogger(__name__)
-METRIC_ROWS = ("roc_auc", "pr_auc", "brier", "precision_top5", "recall_top5", "precision_top10", "recall_top10",
-               "n", "positives", "prevalence")
-
-
-def _plt():
-    import matplotlib
-
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
-
-
-def _roc_pr(results: list[Result], out: Path) -> None:
-    from sklearn.metrics import precision_recall_curve, roc_curve
-
-    plt = _plt()
-    for kind, fname in (("roc", "roc.png"), ("pr", "pr.png")):
-        fig, ax = plt.subplots(figsize=(5, 4))
-        for r in results:
-            y, s = r.holdout_pred["label"], r.holdout_pred["score"]
-            if y.nunique() < 2:
-                continue
-            if kind == "roc":
-                fpr, tpr, _ = roc_curve(y, s)
-                ax.plot(fpr, tpr, label=f"{r.name} (AUC {r.holdout['roc_auc']:.3f})")
-            else:
-                prec, rec, _ = precision_recall_curve(y, s)
-                ax.plot(rec, prec, label=f"{r.name} (AP {r.holdout['pr_auc']:.3f})")
-        if kind == "roc":
-            ax.plot([0, 1], [0, 1], ls=":", c="grey")
-            ax.set(xlabel="false positive rate", ylabel="true positive rate", title="ROC, out-of-time holdout")
-        else:
-            ax.axhline(results[0].holdout["prevalence"], ls=":", c="grey")
-            ax.set(xlabel="recall", ylabel="precision", title="Precision-recall, out-of-time holdout")
-        ax.legend(loc="best", fontsize=8)
-        fig.tight_layout()
-        fig.savefig(out / fname, dpi=90)
-        plt.close(fig)
-
-
-def _calibration(r: Result, out: Path) -> None:
-    from sklearn.calibration import calibration_curve
-
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 4))
-    y, s = r.holdout_pred["label"], r.holdout_pred["score"]
-    frac, mean = calibration_curve(y, s, n_bins=8, strategy="quantile")
-    ax.plot(mean, frac, marker="o", label=r.name)
-    ax.plot([0, 1], [0, 1], ls=":", c="grey")
-    ax.set(xlabel="predicted probability", ylabel="observed frequency",
-           title=f"Calibration (Brier {r.holdout['brier']:.4f})")
-    ax.legend(fontsize=8)
-    fig.tight_layout()
-    fig.savefig(out / "calibration.png", dpi=90)
-    plt.close(fig)
+METRIC_ROWS = ("roc_auc", "pr_auc", "brier", "ece", "predicted_over_observed", "recall_top1", "recall_top5",
+               "recall_top10", "precision_top1", "precision_top5", "precision_top10", "n", "positives", "prevalence")
 
 
 def importance(r: Result, panel_rows: pd.DataFrame) -> dict[str, float]:
@@ -89,85 +44,142 @@ def importance(r: Result, panel_rows: pd.DataFrame) -> dict[str, float]:
     return dict(zip(r.model.features, pi.importances_mean.round(6).tolist(), strict=True))
 
 
-def _importance_plot(imp: dict[str, float], r: Result, out: Path) -> None:
-    plt = _plt()
-    items = sorted(((k, v) for k, v in imp.items() if np.isfinite(v)), key=lambda kv: kv[1])[-15:]
-    fig, ax = plt.subplots(figsize=(6, max(2.5, 0.3 * len(items) + 1)))
-    ax.barh([k for k, _ in items], [v for _, v in items])
-    ax.set(title=f"Feature importance ({'|std. coefficient|' if r.name == 'logreg' else 'permutation, PR-AUC'})")
-    fig.tight_layout()
-    fig.savefig(out / "importance.png", dpi=90)
-    plt.close(fig)
-
-
-def _levels_plot(r: Result, levels: LevelConfig, out: Path) -> pd.DataFrame:
-    plt = _plt()
-    pred = r.holdout_pred.assign(level=assign(r.holdout_pred["score"].to_numpy(), levels))
-    order = [lv for lv in ("red", "orange", "yellow", "blue", "none") if (pred["level"] == lv).any()]
-    fig, ax = plt.subplots(figsize=(5, 4))
-    ax.boxplot([pred.loc[pred["level"] == lv, "score"] for lv in order], tick_labels=order)
-    ax.set(yscale="log", ylabel="calibrated probability", title="Score distribution by warning level")
-    fig.tight_layout()
-    fig.savefig(out / "score_by_level.png", dpi=90)
-    plt.close(fig)
-    return pred.groupby("level", sort=False).agg(rows=("label", "size"), events=("label", "sum")).reindex(order)
-
-
 def _fmt(v) -> str:
-    if isinstance(v, float):
+    if isinstance(v, (float, np.floating)):
         return "n/a" if not np.isfinite(v) else f"{v:.4f}"
-    return str(v)
+    return "n/a" if v is None else str(v)
+
+
+class _Doc:
+    """Blocks rendered both as Markdown and as HTML."""
+
+    def __init__(self):
+        self.md: list[str] = []
+        self.html: list[str] = []
+
+    def h(self, level: int, text: str):
+        self.md += [f"{'#' * level} {text}", ""]
+        self.html.append(f"<h{level}>{html.escape(text)}</h{level}>")
+
+    def p(self, text: str):
+        self.md += [text, ""]
+        self.html.append(f"<p>{html.escape(text)}</p>")
+
+    def ul(self, items: list[str]):
+        self.md += [f"- {x}" for x in items] + [""]
+        self.html.append("<ul>" + "".join(f"<li>{html.escape(x)}</li>" for x in items) + "</ul>")
+
+    def table(self, head: list[str], rows: list[list]):
+        self.md += ["| " + " | ".join(head) + " |", "|" + "---|" * len(head)]
+        self.md += ["| " + " | ".join(_fmt(x) for x in r) + " |" for r in rows] + [""]
+        self.html.append("<table><tr>" + "".join(f"<th>{html.escape(h)}</th>" for h in head) + "</tr>" + "".join(
+            "<tr>" + "".join(f"<td>{html.escape(_fmt(x))}</td>" for x in r) + "</tr>" for r in rows) + "</table>")
+
+    def img(self, files: list[str]):
+        self.md += [" ".join(f"![{f[:-4]}]({f})" for f in files), ""]
+        self.html.append("<p>" + "".join(f'<img src="{f}" alt="{f[:-4]}">' for f in files) + "</p>")
+
+
+def _ci(b: dict, key: str) -> str:
+    if not b or key not in b:
+        return "n/a"
+    lo, hi = b[f"{key}_ci"]
+    return f"{b[key]:+.3f} [{lo:+.3f}, {hi:+.3f}]" if key.startswith("vs_") else f"{b[key]:.3f} [{lo:.3f}, {hi:.3f}]"
 
 
 def write(out: Path, model_name: str, r: Result, others: list[Result], holdout_rows: pd.DataFrame,
           levels: LevelConfig) -> Path:
-    """Write ``report.md``, its PNGs and ``metrics.json`` into ``out``; return the Markdown path."""
-    out.mkdir(parents=True, exist_ok=True)
+    """Write ``report.md``, ``report.html``, the PNGs and ``metrics.json`` into ``out``; return the Markdown path."""
+    out.mkdir(parents=True, exist_ok=True, mode=0o700)
     everyone = [r, *others]
-    _roc_pr(everyone, out)
-    _calibration(r, out)
+    plots.roc_pr(everyone, out)
+    rel = plots.calibration(everyone, out)
     imp = importance(r, holdout_rows)
-    _importance_plot(imp, r, out)
-    by_level = _levels_plot(r, levels, out)
+    plots.importance_plot(imp, r.name, out)
+    by_level = plots.levels_plot(r, levels, out)
     m = r.model.meta
-    lines = [f"# Model report: {model_name} / {r.name}", "",
-             f"- panel: `{m['panel_source']}` (fingerprint `{m['panel_fingerprint'][:12]}`), "
-             f"code `{m['code_version']}`",
-             f"- entity `{m['entity']}`, period `{m['period']}`, label `{m['label']}`; "
-             f"{len(r.model.features)} features",
-             f"- fit periods {m['fit_periods'][0]} .. {m['fit_periods'][-1]}; calibration ({m['calibration_method']}) "
-             f"{', '.join(m['calibration_periods'])}; embargo {m['embargo']}; "
-             f"out-of-time holdout {', '.join(m['holdout_periods'])}", "",
-             "## Out-of-time holdout", "", "| metric | " + " | ".join(x.name for x in everyone) + " |",
-             "|---|" + "---|" * len(everyone)]
-    lines += [f"| {k} | " + " | ".join(_fmt(x.holdout.get(k)) for x in everyone) + " |" for k in METRIC_ROWS]
-    lines += ["", "## Rolling-origin backtest (pooled out-of-time predictions)", "",
-              "| metric | " + " | ".join(x.name for x in everyone) + " |", "|---|" + "---|" * len(everyone)]
-    lines += [f"| {k} | " + " | ".join(_fmt(x.backtest.get(k, float('nan'))) for x in everyone) + " |"
-              for k in METRIC_ROWS]
-    lines += [f"| {k} | " + " | ".join(_fmt(x.lead.get(k)) for x in everyone) + " |"
-              for k in ("episodes", "episodes_censored", "episodes_flagged", "share_flagged", "median_lead_periods")]
-    lines += ["", "Lead time: periods from the first period an entity was in the top 10% of its period to the event "
-              "(censored episodes give lower bounds).", "", "### Backtest folds", "",
-              "| test period | roc_auc | pr_auc | brier | positives |", "|---|---|---|---|---|"]
-    lines += [f"| {f['test_period']} | " + (f"skipped: {f['skipped']} | | |" if "skipped" in f else
-              " | ".join(_fmt(f[k]) for k in ("roc_auc", "pr_auc", "brier", "positives")) + " |")
-              for f in r.backtest_folds]
-    lines += ["", "## Warning levels on the holdout", "", f"Cut-offs: {levels.describe()}", "",
-              "| level | rows | events |", "|---|---|---|"]
-    lines += [f"| {lv} | {int(row.rows)} | {int(row.events)} |" for lv, row in by_level.iterrows()]
+    g = r.guardrails
+    d = _Doc()
+    d.h(1, f"Model report: {model_name} / {r.name}")
+    d.p(f"Verdict: {'passes the guardrails' if g.get('passed') else g.get('short', 'guardrails not run')}.")
+    d.ul([f"panel {m['panel_source']} (fingerprint {m['panel_fingerprint'][:12]}), code {m['code_version']}",
+          f"entity {m['entity']}, period {m['period']}, label {m['label']}; {len(r.model.features)} features",
+          *(f"{k}: {v}" for k, v in m["split"].items()),
+          f"calibration method {m['calibration_method']}; embargo {m['embargo']}"])
+    d.h(2, "Guardrails")
+    d.table(["rule", "verdict", "detail"], [[x["rule"], "pass" if x["passed"] else "FAIL", x["detail"]]
+                                            for x in g.get("rules", [])])
+    d.h(2, "Data handling")
+    h = m.get("data_handling", {})
+    d.ul([f"infinite values (clipped to the training percentile range): {h.get('infinite_values') or 'none'}",
+          f"missing values per feature: {h.get('missing_values') or 'none'}",
+          f"NaN policy: zero for {[f for f, p in h.get('nan_policy', {}).items() if p == 'zero'] or 'no feature'}, "
+          "median (scorecard) / native (trees) for the others",
+          f"features dropped: {h.get('dropped_features') or 'none'}",
+          "single features allowed despite ranking the label almost perfectly: "
+          f"{h.get('leaky_features_allowed') or 'none'}",
+          f"derived features: {h.get('derived') or 'none'}"])
+    d.h(2, "Out-of-time holdout (touched once)")
+    d.table(["metric", *(x.name for x in everyone)],
+            [[k, *(x.holdout.get(k) for x in everyone)] for k in METRIC_ROWS])
+    b = r.bootstrap
+    d.p(f"Bootstrap ({b.get('resamples', 0)} class-stratified resamples of the holdout rows), 95% intervals:")
+    d.table(["figure", "value [95% interval]"],
+            [["PR-AUC", _ci(b, "pr_auc")], ["PR-AUC minus chance", _ci(b, "vs_chance")],
+             ["rule baseline PR-AUC", _ci(b, "baseline_pr_auc")],
+             ["PR-AUC minus rule baseline", _ci(b, "vs_baseline")]])
+    d.img(["roc.png", "pr.png"])
+    d.h(3, "Reliability (log-spaced bins)")
+    for name, bins in rel.items():
+        d.table([f"{name}: bin", "rows", "mean predicted", "observed"],
+                [[f"{x.low:.4f}-{x.high:.4f}", int(x.rows), x.predicted, x.observed] for x in bins.itertuples()])
+    d.img(["calibration.png"])
+    d.h(3, "Recall of the top 1/5/10% per period")
+    d.table(["period", "rows", "events", "top 1%", "top 5%", "top 10%"],
+            [[p["period"], p["rows"], p["positives"], p["recall_top1"], p["recall_top5"], p["recall_top10"]]
+             for p in r.by_period])
+    d.h(2, "Validation folds inside the training periods (rolling origin; the challenger is chosen here)")
+    d.table(["metric", *(x.name for x in everyone)],
+            [[k, *(x.backtest.get(k, float("nan")) for x in everyone)] for k in METRIC_ROWS[:8]])
+    d.table(["test period", "roc_auc", "pr_auc", "brier", "positives"],
+            [[f["test_period"], f"skipped: {f['skipped']}", "", "", ""] if "skipped" in f else
+             [f["test_period"], f["roc_auc"], f["pr_auc"], f["brier"], f["positives"]] for f in r.backtest_folds])
+    d.h(3, "Lead time")
+    multi = r.lead.get("episodes_multi_period", 0)
+    if multi:
+        d.table(["figure", *(x.name for x in everyone)],
+                [[k, *(x.lead.get(k) for x in everyone)] for k in
+                 ("episodes", "episodes_multi_period", "episodes_censored", "episodes_flagged", "share_flagged",
+                  "median_lead_periods", "mean_lead_periods")])
+        d.p("Periods from the first period an entity was in the top 10% of its period to the event, over episodes "
+            "of more than one period (censored episodes give lower bounds).")
+    else:
+        d.p(f"Not reported: each of the {r.lead.get('episodes', 0)} episodes has one period, so a lead time would be "
+            "1 by construction.")
+    d.h(2, "Warning levels on the holdout")
+    d.p(f"Cut-offs: {levels.describe()}")
+    d.table(["level", "rows", "events"], [[lv, int(row.rows), int(row.events)] for lv, row in by_level.iterrows()])
+    d.img(["score_by_level.png"])
     coefs = r.model.coefficients()
-    lines += ["", "## Feature importance", "", "| feature | importance |" + (" coefficient |" if coefs else ""),
-              "|---|---|" + ("---|" if coefs else "")]
-    lines += [f"| {k} | {_fmt(v)} |" + (f" {_fmt(coefs[k])} |" if coefs else "")
-              for k, v in sorted(imp.items(), key=lambda kv: -np.nan_to_num(kv[1], nan=-1))]
-    lines += ["", "![ROC](roc.png) ![PR](pr.png)", "", "![calibration](calibration.png) "
-              "![levels](score_by_level.png)", "", "![importance](importance.png)", ""]
+    d.h(2, "Feature importance")
+    d.table(["feature", "importance", *(["coefficient"] if coefs else [])],
+            [[k, v, *([coefs[k]] if coefs else [])]
+             for k, v in sorted(imp.items(), key=lambda kv: -np.nan_to_num(kv[1], nan=-1))])
+    d.img(["importance.png"])
     path = out / "report.md"
-    path.write_text("\n".join(lines))
-    (out / "metrics.json").write_text(json.dumps({
-        "model": model_name, "candidate": r.name, "meta": m, "importance": imp,
+    path.write_text("\n".join(d.md))
+    style = ("body{font-family:sans-serif;max-width:70em;margin:2em auto}table{border-collapse:collapse;margin:.5em 0}"
+             "td,th{border:1px solid #ccc;padding:2px 8px;text-align:right}td:first-child{text-align:left}"
+             "img{max-width:48%}")
+    title = html.escape(f"{model_name} / {r.name}")
+    (out / "report.html").write_text(f"<!doctype html><html><head><meta charset='utf-8'><title>{title}</title>"
+                                     f"<style>{style}</style></head><body>{''.join(d.html)}</body></html>")
+    (out / "metrics.json").write_text(json.dumps(jsonsafe({
+        "model": model_name, "candidate": r.name, "meta": m, "importance": imp, "by_period": r.by_period,
+        "reliability": {k: v.to_dict("records") for k, v in rel.items()},
         "others": {x.name: {"holdout": x.holdout, "backtest": x.backtest, "lead": x.lead} for x in others},
-    }, indent=2, default=str))
+    }), indent=2, default=str))
+    for f in out.iterdir():
+        f.chmod(0o600)
     log.info("report written: %s", path)
     return path

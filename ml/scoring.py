@@ -2,9 +2,11 @@
 ``ml.feature_drift``.
 
 Each row gets the calibrated probability, a warning level from the cut-offs, rule overrides that
-raise it, and its top reasons: the features with the largest positive contributions to the model's
-log-odds (``TrainedModel.contributions``), in words (zh/en) where the panel's preset names them.
-Writing is idempotent: one transaction replaces the rows of (entity type, period, model, version).
+raise it, and its top reasons in words (``ml.reasons``: value, peer median and direction, in zh/en
+from the feature docs; no coefficient or log-odds reaches the table). Features are prepared as at
+training (the model's stored NaN policy and derived features). Writing is idempotent: one transaction
+replaces the rows of (entity type, period, model, version); ``ml.model_status`` records that the panel
+is scored.
 """
 
 from __future__ import annotations
@@ -13,59 +15,49 @@ import json
 import logging
 import time
 
-import numpy as np
 import pandas as pd
 import psycopg
 
-from ml import drift, registry
+from ml import derive, drift, reasons, registry, status
+from ml.errors import MLError
 from ml.levels import LevelConfig, apply_overrides, assign
 from ml.panel import Panel
 
 log = logging.getLogger(__name__)
-TOP_REASONS = 3
 
 
-def reasons(contrib: pd.DataFrame, values: pd.DataFrame, texts: dict[str, tuple[str, str]],
-            top: int = TOP_REASONS) -> list[list[dict]]:
-    out = []
-    c = contrib.to_numpy()
-    cols = list(contrib.columns)
-    for i in range(len(c)):
-        order = np.argsort(-c[i])[:top]
-        row = []
-        for j in order:
-            if not c[i, j] > 0:
-                break
-            f = cols[j]
-            v = values.iat[i, values.columns.get_loc(f)]
-            zh, en = texts.get(f, (f, f))
-            row.append({"feature": f, "value": None if pd.isna(v) else float(v),
-                        "contribution": round(float(c[i, j]), 4), "text_zh": f"{zh}推高风险",
-                        "text_en": f"{en} raises the risk"})
-        out.append(row)
-    return out
+def as_trained(panel: Panel, model) -> Panel:
+    """The panel with the model's derived features and zero-filled features, as at training."""
+    panel = derive.derive(panel, derive.parse(model.meta.get("derive")))
+    zero = [f for f, p in (model.meta.get("nan_policy") or {}).items() if p == "zero" and f in panel.frame]
+    if zero:
+        frame = panel.frame.copy()
+        frame[zero] = frame[zero].fillna(0.0)
+        panel = Panel(frame, panel.spec, panel.source, panel.handling)
+    return panel
 
 
 def score(panel: Panel, model_name: str, entity_type: str, db_url: str, levels: LevelConfig | None = None,
           texts: dict[str, tuple[str, str]] | None = None, period=None, ref: str = "champion",
-          run_id: str | None = None) -> dict:
+          run_id: str | None = None, units: dict[str, str] | None = None) -> dict:
     """Score ``period`` (default: the panel's latest) with the ``ref`` model; write scores and drift."""
     t0 = time.perf_counter()
     levels = levels or LevelConfig.parse()
     model, version = registry.load(model_name, ref)
+    panel = as_trained(panel, model)
     s = panel.spec
     period = pd.Timestamp(period) if period is not None else max(panel.periods(labelled_only=False))
     rows = panel.frame[panel.frame[s.period] == period].reset_index(drop=True)
     if rows.empty:
-        raise ValueError(f"{panel.source}: no rows for period {period.date()}")
+        raise MLError(f"{panel.source}: no rows for period {period.date()}")
     missing = [f for f in model.features if f not in rows.columns]
     if missing:
-        raise ValueError(f"{panel.source}: {model_name} v{version} needs features {missing} (rule: features_present)")
+        raise MLError(f"{panel.source}: {model_name} v{version} needs features {missing} (rule: features_present)")
     prob = model.predict_proba(rows)
     lv, overrides = apply_overrides(rows, assign(prob, levels), levels)
-    why = reasons(model.contributions(rows), rows, texts or {})
+    why = reasons.explain(model, rows, derive.texts(texts or {}, tuple(model.features)), units)
     t_score = time.perf_counter() - t0
-    dr = drift.compare(model.meta.get("psi_reference", {}), rows)
+    dr = drift.compare(model.meta.get("psi_reference", {}), rows, month=period.month)
     records = [(entity_type, rows[s.entity].iat[i], period.date(), model_name, version, float(prob[i]), lv[i],
                 json.dumps(why[i], ensure_ascii=False), json.dumps(overrides[i], ensure_ascii=False), run_id)
                for i in range(len(rows))]
@@ -81,6 +73,7 @@ def score(panel: Panel, model_name: str, entity_type: str, db_url: str, levels: 
                 "values (%s, %s, %s, %s, %s, %s) on conflict (model_name, model_version, period, feature) "
                 "do update set psi = excluded.psi, level = excluded.level, computed_at = now()",
                 [(model_name, version, period.date(), r.feature, float(r.psi), r.level) for r in dr.itertuples()])
+    status.record(db_url, entity_type, model_name, True, "scored", f"scored by {model_name} v{version}", version)
     large = dr.loc[dr["level"] == "large", "feature"].tolist()
     if large:
         log.warning("%s v%s: large drift (PSI > %.2f) in %s for period %s", model_name, version, drift.LARGE,

@@ -1,23 +1,27 @@
-"""Train and evaluate one candidate on a panel: out-of-time holdout plus rolling-origin backtests.
+"""Train and evaluate one candidate on a panel: validation folds inside training, one out-of-time holdout.
 
-The model that is registered is the one fitted for the holdout split (fit periods, then calibration
-periods, then the held-out latest periods), so the figures in its report are the figures of exactly
-that model. Backtests refit the same recipe for every earlier origin; their pooled out-of-time
-predictions give the lead times.
+The split (``ml.splits.SplitPlan``) is explicit or the default; it is logged and stored with the
+version. Rolling-origin backtests run on the training periods only: they are the validation folds on
+which candidates are compared (``ml.workflow.choose_challenger``) and never include a holdout period.
+The model that is registered is the one fitted for the holdout split (fit, calibration, holdout), so
+the figures in its report are the figures of exactly that model; the holdout is scored once, for the
+report and the guardrails (``ml.guardrails``).
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 import logging
 import subprocess
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
 import pandas as pd
 
-from ml import metrics, models
+from ml import guardrails, metrics, models
 from ml.panel import Panel
-from ml.splits import Split, SplitError, default_holdout, out_of_time, rolling_origin
+from ml.splits import Split, SplitError, SplitPlan, rolling_origin
 
 log = logging.getLogger(__name__)
 
@@ -26,9 +30,24 @@ log = logging.getLogger(__name__)
 class TrainConfig:
     holdout_periods: int | None = None  # default: about a quarter of the labelled periods
     embargo: int = 0
-    calibration_periods: int = 1
+    calibrate: str = "1"  # latest N training periods, FROM:UNTIL, or cv
+    train_until: str | None = None
+    holdout_from: str | None = None
+    holdout_until: str | None = None
     min_train_periods: int = 3
     flag_share: float = 0.10  # "flagged" = top 10% of a period, for lead times
+    nan_policy: str | None = None
+    derive: str | None = None
+    allow_leaky: bool = False
+    seasonal: str | None = None  # year-to-date features, drift compared with the same quarter a year earlier
+
+    @property
+    def plan(self) -> SplitPlan:
+        return SplitPlan(self.holdout_periods, self.train_until, self.calibrate, self.holdout_from,
+                         self.holdout_until, self.embargo)
+
+    def fingerprint(self, kind: str) -> str:
+        return hashlib.sha256(json.dumps({**asdict(self), "candidate": kind}, sort_keys=True).encode()).hexdigest()
 
 
 DEFAULT_CONFIG = TrainConfig()
@@ -45,6 +64,9 @@ class Result:
     holdout_pred: pd.DataFrame
     backtest_folds: list[dict] = field(default_factory=list)
     model: models.TrainedModel | None = None
+    bootstrap: dict = field(default_factory=dict)
+    guardrails: dict = field(default_factory=dict)
+    by_period: list[dict] = field(default_factory=list)
 
 
 def code_version() -> str:
@@ -57,17 +79,18 @@ def code_version() -> str:
 
 def holdout_split(panel: Panel, cfg: TrainConfig) -> Split:
     periods = panel.periods()
-    h = cfg.holdout_periods or default_holdout(len(periods))
     try:
-        return out_of_time(periods, h, cfg.embargo, cfg.calibration_periods)
+        return cfg.plan.resolve(periods)
     except SplitError as e:
-        raise SplitError(f"{panel.source}: {e} ({len(periods)} labelled periods, holdout {h}, "
-                         f"embargo {cfg.embargo})") from None
+        raise SplitError(f"{panel.source}: {e} ({len(periods)} labelled periods, embargo {cfg.embargo})") from None
 
 
 def _fit(panel: Panel, kind: str, split: Split) -> models.TrainedModel:
     s = panel.spec
-    f, c = panel.rows(split.fit), panel.rows(split.calibrate)
+    f = panel.rows(split.fit)
+    if split.calibrate_cv:
+        return models.fit(kind, list(s.features), f, f[s.label], None, None, cv_groups=f[s.period])
+    c = panel.rows(split.calibrate)
     return models.fit(kind, list(s.features), f, f[s.label], c, c[s.label])
 
 
@@ -77,49 +100,61 @@ def _pred(panel: Panel, rows: pd.DataFrame, score) -> pd.DataFrame:
                          "label": rows[s.label].to_numpy(), "score": score})
 
 
+def baseline_score(panel: Panel, rows: pd.DataFrame):
+    return rows[panel.spec.baseline].fillna(0).to_numpy()
+
+
 def _scored(panel: Panel, kind: str, split: Split) -> tuple[pd.DataFrame, models.TrainedModel | None]:
     rows = panel.rows(split.test)
     if kind == "baseline":
-        return _pred(panel, rows, rows[panel.spec.baseline].fillna(0).to_numpy()), None
+        return _pred(panel, rows, baseline_score(panel, rows)), None
     model = _fit(panel, kind, split)
     return _pred(panel, rows, model.predict_proba(rows)), model
 
 
-def evaluate_candidate(panel: Panel, kind: str, cfg: TrainConfig = DEFAULT_CONFIG) -> Result:
+def evaluate_candidate(panel: Panel, kind: str, cfg: TrainConfig = DEFAULT_CONFIG, split: Split | None = None
+                       ) -> Result:
     """``kind`` is a model in ``models.CANDIDATES`` or ``"baseline"`` (the panel's rule score column)."""
     if kind == "baseline" and not panel.spec.baseline:
-        raise ValueError("this panel has no baseline column")
+        raise SplitError("this panel has no baseline column")
     is_prob = kind != "baseline"
-    split = holdout_split(panel, cfg)
+    split = split or holdout_split(panel, cfg)
     hold, model = _scored(panel, kind, split)
     folds, pooled = [], []
-    for sp in rolling_origin(panel.periods(), cfg.min_train_periods, cfg.embargo, cfg.calibration_periods):
+    for sp in rolling_origin(split.train, cfg.min_train_periods, cfg.embargo,
+                             "cv" if split.calibrate_cv else max(1, len(split.calibrate))):
         try:
             pred, _ = _scored(panel, kind, sp)
         except models.TrainingError as e:
-            log.warning("%s backtest origin %s skipped: %s", kind, sp.test[0].date(), e)
+            log.info("%s validation fold %s skipped: %s", kind, sp.test[0].date(), e)
             folds.append({"test_period": str(sp.test[0].date()), "skipped": str(e)})
             continue
         pooled.append(pred)
         folds.append({"test_period": str(sp.test[0].date()), **metrics.evaluate(pred["label"], pred["score"], is_prob)})
-    allp = pd.concat(pooled) if pooled else hold
+    allp = pd.concat(pooled) if pooled else hold.iloc[0:0]
     backtest = metrics.evaluate(allp["label"], allp["score"], is_prob) if pooled else {}
-    lead = metrics.lead_times(allp, "entity", "period", "label", "score", panel.periods(), cfg.flag_share)
-    res = Result(kind, metrics.evaluate(hold["label"], hold["score"], is_prob), backtest, lead, hold, folds, model)
+    lead = metrics.lead_times(pd.concat([allp, hold]), "entity", "period", "label", "score", panel.periods(),
+                              cfg.flag_share)
+    res = Result(kind, metrics.evaluate(hold["label"], hold["score"], is_prob), backtest, lead, hold, folds, model,
+                 by_period=metrics.top_k_by_period(hold))
     if model is not None:
+        rows = panel.rows(split.test)
+        base = baseline_score(panel, rows) if panel.spec.baseline else None
+        res.bootstrap = guardrails.bootstrap(hold["label"], hold["score"], base)
+        fit_pos = int(panel.rows(split.fit)[panel.spec.label].sum())
+        res.guardrails = guardrails.check(fit_pos, res.holdout, res.bootstrap, base is not None)
         model.meta.update({
             "entity": panel.spec.entity, "period": panel.spec.period, "label": panel.spec.label,
-            "fit_periods": [str(p.date()) for p in split.fit],
-            "calibration_periods": [str(p.date()) for p in split.calibrate],
-            "holdout_periods": [str(p.date()) for p in split.test],
-            "embargo": cfg.embargo, "calibration_method": model.calibration_method,
+            **split.as_meta(), "split": split.describe(), "embargo": cfg.embargo,
+            "calibration_method": model.calibration_method, "train_config": asdict(cfg),
             "panel_source": panel.source, "panel_fingerprint": panel.fingerprint(),
             "holdout_fingerprint": holdout_fingerprint(panel, split.test), "code_version": code_version(),
             "holdout_metrics": res.holdout, "backtest_metrics": backtest, "lead_time": lead,
+            "bootstrap": res.bootstrap, "guardrails": res.guardrails, "data_handling": panel.handling,
         })
-    log.info("%s holdout: roc_auc=%.3f pr_auc=%.3f brier=%.4f; backtest roc_auc=%s; median lead %s periods", kind,
-             res.holdout["roc_auc"], res.holdout["pr_auc"], res.holdout["brier"], backtest.get("roc_auc"),
-             lead["median_lead_periods"])
+        log.info("%s split %s; validation pr_auc=%s; holdout pr_auc=%.3f roc_auc=%.3f; guardrails %s", kind,
+                 split.describe(), backtest.get("pr_auc"), res.holdout["pr_auc"], res.holdout["roc_auc"],
+                 "passed" if res.guardrails["passed"] else "FAILED: " + res.guardrails["failed"])
     return res
 
 

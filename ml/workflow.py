@@ -1,8 +1,15 @@
-"""The risk team's workflow on any panel: train candidates, register them, choose the challenger,
-promote it by the rule in ``ml.registry``. Used by the CLI and the ``retrain_models`` DAG."""
+"""The risk team's workflow on any panel: prepare it, train candidates, register them, choose the
+challenger on the validation folds, promote it through the guardrails and the rule in ``ml.registry``.
+Used by the CLI and the ``retrain_models`` DAG.
+
+Identical retrains reuse their version: a version is tagged with ``train_key`` (the data fingerprint,
+the training configuration and the candidate); training the same candidate on the same data with the
+same configuration returns that version instead of piling up a new one.
+"""
 
 from __future__ import annotations
 
+import hashlib
 import logging
 import time
 from datetime import UTC, datetime
@@ -11,11 +18,13 @@ from pathlib import Path
 import pandas as pd
 
 from include.config import paths
-from ml import drift, metrics, registry, report
+from ml import derive, drift, fastreg, handling, metrics, registry, report
+from ml.errors import CannotTrain, MLError
 from ml.levels import LevelConfig
-from ml.models import CANDIDATES
+from ml.models import CANDIDATES, TrainingError
 from ml.panel import Panel
-from ml.train import DEFAULT_CONFIG, Result, TrainConfig, evaluate_candidate, holdout_fingerprint
+from ml.promotion import promote  # noqa: F401 - the workflow's last step, light to import on its own
+from ml.train import DEFAULT_CONFIG, Result, TrainConfig, evaluate_candidate, holdout_split
 
 log = logging.getLogger(__name__)
 
@@ -24,25 +33,69 @@ def reports_root() -> Path:
     return paths().home / "ml_reports"
 
 
+def prepared(panel: Panel, cfg: TrainConfig) -> Panel:
+    """Derived features, then the data handling of ``ml.handling`` on the split's training periods."""
+    if "nan_policy" in panel.handling:
+        return panel
+    panel = derive.derive(panel, derive.parse(cfg.derive))
+    split = holdout_split(panel, cfg)
+    return handling.prepare(panel, split.train, cfg.nan_policy, cfg.allow_leaky)
+
+
+def train_key(panel: Panel, cfg: TrainConfig, kind: str) -> str:
+    return hashlib.sha256(f"{panel.fingerprint()}|{cfg.fingerprint(kind)}|{','.join(panel.spec.features)}"
+                          .encode()).hexdigest()[:32]
+
+
+def _reused(panel: Panel, model_name: str, kind: str, cfg: TrainConfig) -> dict | None:
+    key = train_key(panel, cfg, kind)
+    same = [v for v in fastreg.versions(model_name) if v.get("train_key") == key]
+    if not same:
+        return None
+    v, m = fastreg.meta(model_name, same[-1]["version"])
+    log.info("%s %s: same data and configuration as version %s, reused", model_name, kind, v["version"])
+    return {"model_name": model_name, "candidate": kind, "version": v["version"], "reused": True,
+            "report": v.get("report"), "split": m.get("split"), "holdout": m["holdout_metrics"],
+            "backtest": m["backtest_metrics"], "lead": m["lead_time"], "guardrails": m.get("guardrails"),
+            "seconds": 0.0}
+
+
 def train_one(panel: Panel, model_name: str, kind: str, cfg: TrainConfig = DEFAULT_CONFIG,
               levels: LevelConfig | None = None, register: bool = True, others: list[Result] | None = None,
-              out_root: Path | None = None) -> dict:
-    """Train and evaluate one candidate, write its report, register it. Returns a summary."""
+              out_root: Path | None = None, result: Result | None = None) -> dict:
+    """Train and evaluate one candidate, write its report (with ``others`` on the same plots), register it;
+    or return the identical version already registered."""
     t = time.perf_counter()
+    if kind not in CANDIDATES:
+        raise MLError(f"unknown candidate {kind!r}; candidates are {', '.join(CANDIDATES)}")
+    panel = prepared(panel, cfg)
+    key = train_key(panel, cfg, kind)
+    if register and (same := _reused(panel, model_name, kind, cfg)):
+        return same
     levels = levels or LevelConfig.parse()
-    res = evaluate_candidate(panel, kind, cfg)
+    res = result or evaluate_candidate(panel, kind, cfg)
     base = [evaluate_candidate(panel, "baseline", cfg)] if panel.spec.baseline else []
     model = res.model
-    model.meta["psi_reference"] = drift.reference(panel.rows(model_periods(model)), model.features)
+    model.meta["psi_reference"] = drift.reference(panel.rows(model_periods(model)), model.features,
+                                                  period=panel.spec.period,
+                                                  seasonal=tuple(x.strip() for x in (cfg.seasonal or "").split(",")))
     model.meta["baseline_holdout"] = base[0].holdout if base else None
+    model.meta["nan_policy"] = panel.handling.get("nan_policy", {})
+    model.meta["derive"] = cfg.derive
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     out = (out_root or reports_root()) / model_name / f"{stamp}-{kind}"
     path = report.write(out, model_name, res, [*(others or []), *base], panel.rows(_holdout(model)), levels)
-    version = registry.register(model_name, model, out) if register else None
-    return {"model_name": model_name, "candidate": kind, "version": version, "report": str(path),
-            "holdout": res.holdout, "backtest": res.backtest, "lead": res.lead,
-            "baseline": {"holdout": base[0].holdout, "backtest": base[0].backtest, "lead": base[0].lead}
-            if base else None, "seconds": round(time.perf_counter() - t, 2)}
+    tags = {"train_key": key, "validation_pr_auc": f"{res.backtest.get('pr_auc', float('nan')):.6f}",
+            "baseline_pr_auc": f"{base[0].holdout['pr_auc']:.6f}" if base else "",
+            "holdout_periods": ",".join(model.meta["holdout_periods"]),
+            "guardrails": "passed" if res.guardrails["passed"] else f"failed: {res.guardrails['failed']}"[:4000]}
+    version = registry.register(model_name, model, out, tags) if register else None
+    return metrics.jsonsafe({
+        "model_name": model_name, "candidate": kind, "version": version, "reused": False, "report": str(path),
+        "split": model.meta["split"], "holdout": res.holdout, "backtest": res.backtest, "lead": res.lead,
+        "bootstrap": res.bootstrap, "guardrails": res.guardrails, "data_handling": panel.handling,
+        "baseline": {"holdout": base[0].holdout, "backtest": base[0].backtest, "lead": base[0].lead}
+        if base else None, "seconds": round(time.perf_counter() - t, 2)})
 
 
 def _holdout(model) -> list[pd.Timestamp]:
@@ -53,58 +106,45 @@ def model_periods(model) -> list[pd.Timestamp]:
     return [pd.Timestamp(p) for p in (*model.meta["fit_periods"], *model.meta["calibration_periods"])]
 
 
+def _num(v) -> float:
+    return -1.0 if v is None or v != v else float(v)
+
+
 def choose_challenger(model_name: str, trained: list[dict]) -> str | None:
-    """Point ``challenger`` at the candidate of this run with the best holdout PR-AUC."""
+    """Point ``challenger`` at the candidate of this run with the best PR-AUC on the validation folds
+    inside the training periods (not the holdout: choosing on it would flatter the winner)."""
     ok = [t for t in trained if t.get("version")]
     if not ok:
         return None
-    best = max(ok, key=lambda t: (t["holdout"]["pr_auc"], -t["holdout"]["brier"]))
-    registry.set_alias(model_name, "challenger", best["version"])
+    best = max(ok, key=lambda t: (_num((t.get("backtest") or {}).get("pr_auc")), -_num(t["holdout"].get("brier"))))
+    fastreg.set_alias(model_name, "challenger", best["version"])
     return best["version"]
 
 
 def train(panel: Panel, model_name: str, candidates: tuple[str, ...] = tuple(CANDIDATES),
           cfg: TrainConfig = DEFAULT_CONFIG, levels: LevelConfig | None = None, register: bool = True) -> dict:
     t = time.perf_counter()
-    runs = [train_one(panel, model_name, k, cfg, levels, register) for k in candidates]
+    unknown = [k for k in candidates if k not in CANDIDATES]
+    if unknown or not candidates:
+        raise MLError(f"unknown candidate(s) {unknown or '(none given)'}; candidates are {', '.join(CANDIDATES)}")
+    panel = prepared(panel, cfg)
+    split = holdout_split(panel, cfg)
+    log.info("%s split: %s", model_name, split.describe())
+    runs, failed, results = [], {}, {}
+    for k in candidates:  # evaluate every candidate first: each report shows them all on the same plots
+        if register and (same := _reused(panel, model_name, k, cfg)):
+            runs.append(same)
+            continue
+        try:
+            results[k] = evaluate_candidate(panel, k, cfg, split)
+        except TrainingError as e:
+            failed[k] = str(e)
+    for k, res in results.items():
+        others = [x for n, x in results.items() if n != k]
+        runs.append(train_one(panel, model_name, k, cfg, levels, register, others=others, result=res))
+    if not runs:
+        raise CannotTrain(f"{panel.source}: no candidate could be trained: "
+                          + "; ".join(f"{k}: {v}" for k, v in failed.items()))
     challenger = choose_challenger(model_name, runs) if register else None
-    return {"runs": runs, "challenger": challenger, "seconds": round(time.perf_counter() - t, 2)}
-
-
-def promote(panel: Panel, model_name: str, version: str | None = None) -> registry.Decision:
-    """Apply the promotion rule to the challenger (or ``version``) on its out-of-time holdout."""
-    version = version or registry.alias_version(model_name, "challenger")
-    if version is None:
-        raise ValueError(f"{model_name}: no challenger to promote; train first")
-    ch, _ = registry.load(model_name, version)
-    holdout = _holdout(ch)
-    rows = panel.rows(holdout)
-    y = rows[panel.spec.label]
-    ch_m = metrics.evaluate(y, ch.predict_proba(rows))
-    base = (metrics.evaluate(y, rows[panel.spec.baseline].fillna(0), probability=False)["pr_auc"]
-            if panel.spec.baseline else None)
-    champ_version = registry.alias_version(model_name, "champion")
-    if champ_version == version:
-        return registry.Decision(False, f"version {version} is already the champion", ch_m, ch_m)
-    if champ_version is None:
-        d = registry.decide(ch_m, None, base)
-    else:
-        cp, _ = registry.load(model_name, champ_version)
-        missing = [f for f in cp.features if f not in rows.columns]
-        if missing:
-            d = registry.Decision(False, f"champion v{champ_version} needs features {missing} the panel lacks: "
-                                         "not comparable, champion kept", ch_m, None)
-        elif max(model_periods(cp)) < min(holdout):
-            d = registry.decide(ch_m, metrics.evaluate(y, cp.predict_proba(rows)))
-        elif cp.meta.get("holdout_fingerprint") == holdout_fingerprint(panel, holdout):
-            d = registry.decide(ch_m, cp.meta["holdout_metrics"])
-        else:
-            d = registry.Decision(False, f"champion v{champ_version} was trained on periods of this holdout and its "
-                                         "own holdout differs: not comparable, champion kept", ch_m, None)
-    log.info("%s v%s vs champion v%s: %s (%s)", model_name, version, champ_version,
-             "PROMOTE" if d.promote else "keep champion", d.reason)
-    if d.promote:
-        registry.set_alias(model_name, "champion", version)
-    registry.client().set_model_version_tag(model_name, version, "promotion_decision",
-                                            f"{'promoted' if d.promote else 'not promoted'}: {d.reason}")
-    return d
+    return {"split": split.describe(), "runs": runs, "not_trained": failed, "challenger": challenger,
+            "seconds": round(time.perf_counter() - t, 2)}

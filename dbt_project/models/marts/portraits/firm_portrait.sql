@@ -34,6 +34,10 @@ scores as (
     select * from {{ ref('stg_ml__latest_risk_scores') }}
 ),
 
+model_status as (
+    select * from {{ ref('stg_ml__model_status') }}
+),
+
 network_membership as (
     select
         member as firm_uscc,
@@ -108,7 +112,11 @@ final as (
         scores.score_period,
         scores.risk_probability,
         scores.risk_warning_level,
-        scores.risk_reasons
+        scores.risk_reasons,
+        model_status.risk_model_status,
+        model_status.risk_model_short_en,
+        model_status.risk_model_note_en,
+        model_status.risk_model_note_zh
     from firms
     left join exposure on firms.firm_uscc = exposure.firm_uscc
     left join network_membership on firms.firm_uscc = network_membership.firm_uscc
@@ -119,6 +127,7 @@ final as (
         on
             scores.entity_type = 'firm'
             and firms.firm_uscc = scores.entity_id
+    left join model_status on model_status.entity_type = 'firm'
 )
 
 select * from final

@@ -31,6 +31,10 @@ scores as (
     select * from {{ ref('stg_ml__latest_risk_scores') }}
 ),
 
+model_status as (
+    select * from {{ ref('stg_ml__model_status') }}
+),
+
 latest_quarter as (
     select distinct on (institution_code) *
     from history
@@ -128,7 +132,11 @@ final as (
         scores.model_version,
         scores.risk_probability,
         scores.risk_warning_level,
-        scores.risk_reasons
+        scores.risk_reasons,
+        model_status.risk_model_status,
+        model_status.risk_model_short_en,
+        model_status.risk_model_note_en,
+        model_status.risk_model_note_zh
     from institutions
     left join latest_quarter on institutions.institution_code = latest_quarter.institution_code
     left join penalty_totals on institutions.institution_code = penalty_totals.institution_code
@@ -139,6 +147,7 @@ final as (
         on
             scores.entity_type = 'institution'
             and institutions.institution_code = scores.entity_id
+    left join model_status on model_status.entity_type = 'institution'
 )
 
 select * from final

@@ -33,6 +33,10 @@ catalogue as (
     select * from {{ ref('rule_catalogue') }}
 ),
 
+model_status as (
+    select * from {{ ref('stg_ml__model_status') }}
+),
+
 breaches as (
     select
         'institution' as entity_type,
@@ -177,7 +181,11 @@ final as (
         scores.risk_probability,
         scores.risk_warning_level,
         scores.risk_reasons,
-        all_warnings.source_batch_ids
+        all_warnings.source_batch_ids,
+        model_status.risk_model_status,
+        model_status.risk_model_short_en,
+        model_status.risk_model_note_en,
+        model_status.risk_model_note_zh
     from all_warnings
     left join institutions
         on all_warnings.entity_type = 'institution' and all_warnings.entity_id = institutions.institution_code
@@ -186,6 +194,7 @@ final as (
     left join scores
         on all_warnings.entity_type = scores.entity_type and all_warnings.entity_id = scores.entity_id
     left join catalogue on all_warnings.rule_code = catalogue.rule_code
+    left join model_status on all_warnings.entity_type = model_status.entity_type
 )
 
 select * from final
