@@ -187,6 +187,25 @@ def test_dashboards_render_for_two_bureaus_and_hq_and_stay_inside_the_bureau(
     overview_hq = seen_by["HQ"]["overview"]["text"]
     assert all(code in overview_hq for code in own_a | own_b)
 
+    # the offline DQ pages, linked from the 数据质量 dashboard: bureau A reads its own, not bureau B's
+    page = browser.new_page()
+    page.goto(f"{base}/login/")
+    page.fill("#username", f"sup_{a.lower()}")
+    page.fill("#password", logins["postgres"][f"sup_{a.lower()}"])
+    page.keyboard.press("Enter")
+    page.wait_for_url("**/superset/welcome/**", timeout=60_000)
+    page.goto(f"{base}/superset/dashboard/data-quality/")
+    page.click("text=Data-quality page of every submission")
+    page.wait_for_url(f"**/supervision/dq/{a}/index.html", timeout=30_000)
+    index_text = page.inner_text("body")
+    assert all(code in page.content() for code in own_a) or own_a <= set(index_text.split())
+    page.click("table a >> nth=0")
+    page.wait_for_load_state()
+    assert "版本 version" in page.inner_text("body") and "Files" in page.inner_text("body")
+    page.screenshot(path=str(out / f"sup_{a.lower()}-dq-page.png"), full_page=True)
+    assert page.goto(f"{base}/supervision/dq/{b}/index.html").status == 403
+    page.close()
+
     (out / "timings.json").write_text(json.dumps(timings, indent=2))
     print("\nfirst chart painted (s):", json.dumps(timings))
     if os.environ.get("SUPERVISION_BI_SHOTS"):
@@ -194,3 +213,17 @@ def test_dashboards_render_for_two_bureaus_and_hq_and_stay_inside_the_bureau(
         dest.mkdir(parents=True, exist_ok=True)
         for f in out.iterdir():
             shutil.copy2(f, dest / f.name)
+
+
+def test_dq_page_escapes_what_institutions_sent():
+    from include.bi.dq_pages import render_submission
+
+    sub = {"submission_id": "S<1>", "institution_code": "B0001", "institution_name": "<script>alert(1)</script>",
+           "period": "2025-12-31", "version": 2, "submitted_at": "2026-01-05"}
+    failure = {"rule_name": "capital_report.total_rwa.not_null", "severity": "critical", "unexpected_count": 1,
+               "element_count": 9, "examples": [{"line": 3, "column": "total_rwa", "value": '"><img src=x onerror=1>'}]}
+    page = render_submission(sub, [], [failure])
+    assert "<script>" not in page and "<img" not in page
+    assert "&lt;script&gt;alert(1)&lt;/script&gt;" in page and "&quot;&gt;&lt;img src=x onerror=1&gt;" in page
+    assert "1 条规则未通过" in page and "capital_report.total_rwa.not_null" in page
+    assert "http" not in page  # nothing fetched from anywhere: works offline

@@ -15,7 +15,8 @@ pytestmark = pytest.mark.slow
 
 MARTS = ("marts_portraits.institution_portrait", "marts_prudential.prudential_indicators",
          "marts_warnings.warnings", "marts_portraits.firm_portrait", "marts_quality.dq_scorecard",
-         "marts_features.institution_quarter_features", "marts_features.institution_quarter_training")
+         "marts_features.institution_quarter_features", "marts_features.institution_quarter_training",
+         "marts_warnings.warning_queue", "marts_warnings.warning_reasons")
 
 # Reference data every bureau may read in full: the dbt seeds (schema `reference`), one file each.
 REFERENCE_DATA = frozenset(f"reference.{p.stem}" for p in (ROOT / "dbt_project" / "seeds").glob("*.csv"))

@@ -132,8 +132,9 @@ def superset_env(state: StatePaths, venv: Path) -> dict[str, str]:
     from include.warehouse.connection import admin_url, dsn_parts
 
     home = state.home / "bi"
-    home.mkdir(parents=True, exist_ok=True)
-    os.chmod(home, 0o700)
+    (home / "uploads").mkdir(parents=True, exist_ok=True)
+    for d in (home, home / "uploads"):
+        os.chmod(d, 0o700)
     env = {k: v for k, v in os.environ.items() if not k.startswith(("PYTHON", "VIRTUAL_ENV"))}
     env.update({
         "SUPERSET_CONFIG_PATH": str(SUPERSET_CONFIG),
@@ -148,7 +149,9 @@ def superset_env(state: StatePaths, venv: Path) -> dict[str, str]:
 
 
 def _run(cmd: list[str], env: dict, what: str, stdin: str | None = None) -> str:
-    proc = subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True)
+    # umask 077: Superset's metadata, log and pid files are private like the rest of the state directory
+    proc = subprocess.run(cmd, env=env, input=stdin, capture_output=True, text=True,
+                          preexec_fn=lambda: os.umask(0o077))
     if proc.returncode != 0:
         lines = [ln for ln in (proc.stdout + proc.stderr).strip().splitlines() if ln.strip()]
         raise BiError(f"{what} failed: {lines[-1] if lines else f'exit {proc.returncode}'}")
@@ -159,6 +162,19 @@ def _warehouse_uri(state: StatePaths) -> str:
     from include.warehouse.connection import role_url
 
     return role_url("bi_reader", state).replace("postgresql+psycopg://", "postgresql+psycopg2://", 1)
+
+
+def write_dq_pages(state: StatePaths) -> dict[str, int]:
+    """Regenerate the offline DQ pages (served by Superset at /supervision/dq/)."""
+    import psycopg
+
+    from include.bi.dq_pages import generate
+    from include.warehouse.connection import role_url
+
+    try:
+        return generate(state, role_url("transformer", state))
+    except psycopg.errors.UndefinedTable as e:
+        raise BiError(f"the warehouse is not built yet ({e.diag.message_primary}); run the pipeline first") from e
 
 
 def _pidfile(state: StatePaths) -> Path:
@@ -219,6 +235,7 @@ def up(state: StatePaths, port: int = DEFAULT_PORT, quiet: bool = True) -> str:
     cfg = {"assets": str(ASSETS), "warehouse_uri": _warehouse_uri(state), "bureaus": bureaus(),
            "admin_password": data["admin"], "users": data["postgres"]}
     _run([str(venv / "bin" / "python"), str(PROVISION)], env, "importing bi/assets", stdin=json.dumps(cfg))
+    write_dq_pages(state)
     if _running_pid(state) is None:
         log = state.home / "bi" / "superset.log"
         _run([str(venv / "bin" / "gunicorn"), "--daemon", "--pid", str(_pidfile(state)),
@@ -254,6 +271,7 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser("down", help="stop Superset")
     sub.add_parser("status", help="is Superset running, where, and the venv")
     sub.add_parser("install", help="only build the Superset virtualenv")
+    sub.add_parser("dq-pages", help="regenerate the offline data-quality pages (also done by `up`)")
     args = ap.parse_args(argv)
     state = paths()
     try:
@@ -263,6 +281,9 @@ def main(argv: list[str] | None = None) -> int:
             base = up(state, args.port, quiet=not args.verbose)
             print(f"Superset: {base}/dashboard/list/  (logins: admin or sup_<bureau>, passwords in "
                   f"{state.secrets / 'bi_logins.json'})")
+        elif args.cmd == "dq-pages":
+            counts = write_dq_pages(state)
+            print(f"{sum(counts.values())} DQ pages for {len(counts)} bureaus in {state.home / 'bi' / 'dq_pages'}")
         elif args.cmd == "down":
             print("Superset stopped" if down(state) else "Superset was not running")
         elif args.cmd == "status":

@@ -75,3 +75,41 @@ def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):  # n
     if password is None:
         return uri, params
     return uri.set(username=login, password=password), params
+
+
+# The project's offline data-quality pages (include/bi/dq_pages.py), served to logged-in users: a bureau's
+# users read their bureau's folder only, HQ reads every folder. Linked from the 数据质量 dashboard.
+def _dq_blueprint():
+    from flask import Blueprint, abort, redirect, send_from_directory
+    from flask_login import current_user
+
+    bp = Blueprint("supervision_dq", __name__, url_prefix="/supervision/dq")
+    root = _HOME / "dq_pages"
+
+    def allowed() -> set | None:
+        if not current_user.is_authenticated:
+            abort(401)
+        codes = {r.name[len("bureau_"):].upper() for r in current_user.roles if r.name.startswith("bureau_")}
+        return None if "HQ" in codes else codes  # None: every bureau
+
+    @bp.route("/")
+    def index():
+        codes = allowed()
+        bureaus = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+        visible = [b for b in bureaus if codes is None or b in codes]
+        if len(visible) == 1:
+            return redirect(f"/supervision/dq/{visible[0]}/index.html")
+        links = "".join(f'<li><a href="/supervision/dq/{b}/index.html">{b}</a></li>' for b in visible)
+        return f'<!doctype html><meta charset="utf-8"><h1>数据质量报送页 Data-quality pages</h1><ul>{links}</ul>'
+
+    @bp.route("/<bureau>/<path:name>")
+    def page(bureau, name):
+        codes = allowed()
+        if codes is not None and bureau not in codes:
+            abort(403)
+        return send_from_directory(root / bureau, name)
+
+    return bp
+
+
+BLUEPRINTS = [_dq_blueprint()]
