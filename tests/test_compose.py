@@ -140,7 +140,8 @@ def test_common_anchor_is_defined_once_and_merged_into_every_airflow_service():
     text = COMPOSE_FILE.read_text()
     assert len(re.findall(r"^x-airflow-common:\s*\n\s*&airflow-common\b", text, re.M)) == 1
     merged = re.findall(r"^  ([\w-]+):\n    <<: \*airflow-common$", text, re.M)
-    assert sorted(merged) == sorted(AIRFLOW_SERVICES)
+    # superset runs the platform's own command (`python -m include.bi up`) in the same image
+    assert sorted(merged) == sorted((*AIRFLOW_SERVICES, "superset"))
 
 
 @pytest.mark.parametrize("name", AIRFLOW_SERVICES)
@@ -586,3 +587,13 @@ def test_init_script_keeps_each_owner_out_of_the_other_database(initialised_post
     assert initialised_postgres("select 1", user="supervision", db="supervision").returncode == 0
     denied = initialised_postgres("select 1", user="supervision", db="airflow")
     assert denied.returncode != 0 and "permission denied" in denied.stderr
+
+
+def test_superset_serves_the_dashboards_in_bi_on_localhost(services, common_env):
+    svc = services["superset"]
+    assert "include.bi up --foreground" in "\n".join(svc["command"])
+    assert [interpolate(p) for p in svc["ports"]] == ["127.0.0.1:8088:8088"]
+    assert "./bi:/opt/airflow/bi:ro" in svc["volumes"] and "airflow-state:/opt/airflow/state" in svc["volumes"]
+    assert env_of(svc)["SUPERVISION_DATABASE_URL"] == common_env["SUPERVISION_DATABASE_URL"]
+    assert svc["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    assert "/health" in " ".join(svc["healthcheck"]["test"])

@@ -218,7 +218,10 @@ def _wait_healthy(base: str, timeout: float, state: StatePaths) -> None:
     raise BiError(f"Superset did not become healthy at {base}; see {state.home / 'bi' / 'superset.log'}")
 
 
-def up(state: StatePaths, port: int = DEFAULT_PORT, quiet: bool = True) -> str:
+def up(state: StatePaths, port: int = DEFAULT_PORT, quiet: bool = True, host: str = "127.0.0.1",
+       foreground: bool = False) -> str:
+    """Install (once), provision, start. `foreground` replaces this process with Superset (containers);
+    `host` other than 127.0.0.1 only inside a container whose port is published on the host's 127.0.0.1."""
     from include.warehouse.connection import ensure_up
 
     venv = install(quiet=quiet)
@@ -236,12 +239,15 @@ def up(state: StatePaths, port: int = DEFAULT_PORT, quiet: bool = True) -> str:
            "admin_password": data["admin"], "users": data["postgres"]}
     _run([str(venv / "bin" / "python"), str(PROVISION)], env, "importing bi/assets", stdin=json.dumps(cfg))
     write_dq_pages(state)
+    gunicorn = [str(venv / "bin" / "gunicorn"), "--workers", "1", "--threads", "8", "--timeout", "120",
+                "--bind", f"{host}:{port}", "--log-level", "warning"]
+    if foreground:
+        os.umask(0o077)
+        os.execve(gunicorn[0], [*gunicorn, "superset.app:create_app()"], env)
     if _running_pid(state) is None:
         log = state.home / "bi" / "superset.log"
-        _run([str(venv / "bin" / "gunicorn"), "--daemon", "--pid", str(_pidfile(state)),
-              "--workers", "1", "--threads", "8", "--timeout", "120", "--bind", f"127.0.0.1:{port}",
-              "--error-logfile", str(log), "--log-level", "warning", "superset.app:create_app()"],
-             env, "starting Superset")
+        _run([*gunicorn, "--daemon", "--pid", str(_pidfile(state)), "--error-logfile", str(log),
+              "superset.app:create_app()"], env, "starting Superset")
         _port_file(state).write_text(str(port))
     base = url(state)
     _wait_healthy(base, 120, state)
@@ -268,6 +274,8 @@ def main(argv: list[str] | None = None) -> int:
     p_up = sub.add_parser("up", help="install (once), provision users and dashboards, start on 127.0.0.1")
     p_up.add_argument("--port", type=int, default=int(os.environ.get("SUPERVISION_BI_PORT", DEFAULT_PORT)))
     p_up.add_argument("--verbose", action="store_true", help="show pip's output while installing")
+    p_up.add_argument("--host", default="127.0.0.1", help="bind address (0.0.0.0 only inside a container)")
+    p_up.add_argument("--foreground", action="store_true", help="run Superset in this process (containers)")
     sub.add_parser("down", help="stop Superset")
     sub.add_parser("status", help="is Superset running, where, and the venv")
     sub.add_parser("install", help="only build the Superset virtualenv")
@@ -278,7 +286,7 @@ def main(argv: list[str] | None = None) -> int:
         if args.cmd == "install":
             print(install(quiet=not args.verbose))
         elif args.cmd == "up":
-            base = up(state, args.port, quiet=not args.verbose)
+            base = up(state, args.port, quiet=not args.verbose, host=args.host, foreground=args.foreground)
             print(f"Superset: {base}/dashboard/list/  (logins: admin or sup_<bureau>, passwords in "
                   f"{state.secrets / 'bi_logins.json'})")
         elif args.cmd == "dq-pages":
