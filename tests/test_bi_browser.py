@@ -34,6 +34,10 @@ PAINTED = ('[data-test=chart-container] canvas, [data-test=chart-container] tabl
 
 
 NO_RESULTS = "No results were returned for this query"
+# charts on the page showing something: a painted canvas/table/number, or Superset's "no results" state
+PAINTED_CHARTS = f"""[...document.querySelectorAll('[data-test=chart-grid-component]')].filter(c =>
+    [...c.querySelectorAll('{PAINTED}')].some(e => e.offsetHeight > 0) || c.innerText.includes('{NO_RESULTS}')
+).length"""
 CHARTS = {c["uuid"]: c for c in (yaml.safe_load(f.read_text(encoding="utf-8"))
                                  for f in (ASSETS / "charts").glob("*.yaml"))}
 DATASETS = {d["uuid"]: d for d in (yaml.safe_load(f.read_text(encoding="utf-8"))
@@ -136,9 +140,16 @@ def _open_all(browser, base: str, username: str, password: str, out: Path) -> di
             results.append({"status": r.status,
                             "rows": sum(res.get("rowcount") or 0 for res in body.get("result", [])),
                             "errors": [res["error"] for res in body.get("result", []) if res.get("error")]})
+        # the whole dashboard in the viewport, so that every chart is laid out and painted
+        height = page.evaluate("document.documentElement.scrollHeight")
+        page.set_viewport_size({"width": 1600, "height": min(max(height, 1200), 6000)})
+        page.wait_for_timeout(1500)
+        painted = page.evaluate(PAINTED_CHARTS)
         shot = out / f"{username}-{slug}.png"
-        page.screenshot(path=str(shot), full_page=True)
-        seen[slug] = {"expected": expected, "results": results, "first_paint_s": round(first_paint, 2),
+        page.screenshot(path=str(shot))
+        page.set_viewport_size({"width": 1600, "height": 1200})
+        seen[slug] = {"expected": expected, "results": results, "painted": painted,
+                      "first_paint_s": round(first_paint, 2),
                       "error_panels": page.locator(".ant-alert-error").count(),
                       "grid_charts": page.locator('[data-test="chart-grid-component"]').count(),
                       "text": page.inner_text("body"), "shot": shot}
@@ -152,6 +163,7 @@ def _check_rendered(seen: dict, username: str, nonempty: dict, sees_all: bool) -
     for slug, s in seen.items():
         where = f"{username} {slug}"
         assert s["grid_charts"] == s["expected"], (where, s["grid_charts"], s["expected"])
+        assert s["painted"] == s["expected"], (where, "charts painted", s["painted"], s["expected"])
         assert len(s["results"]) == s["expected"], (where, s["results"])
         assert all(r["status"] == 200 and not r["errors"] for r in s["results"]), (where, s["results"])
         assert s["error_panels"] == 0, (where, "error panel on the page")

@@ -38,7 +38,7 @@ PROVISION = Path(__file__).resolve().parent / "provision.py"
 SUPERSET_PIN = "apache-superset==6.1.0"
 DEFAULT_PORT = 8088
 # the warehouse driver, and what 6.1.0 imports without declaring it (versions from the constraints)
-EXTRA_PACKAGES = ("psycopg2-binary", "cachetools")
+EXTRA_PACKAGES = ("psycopg2-binary", "cachetools", "rich")
 
 
 class BiError(Exception):
@@ -49,7 +49,8 @@ def venv_dir() -> Path:
     env = os.environ.get("SUPERVISION_BI_VENV")
     if env:
         return Path(env).expanduser()
-    digest = hashlib.sha256(CONSTRAINTS.read_bytes() + SUPERSET_PIN.encode()).hexdigest()[:12]
+    what = CONSTRAINTS.read_bytes() + " ".join((SUPERSET_PIN, *EXTRA_PACKAGES)).encode()
+    digest = hashlib.sha256(what).hexdigest()[:12]
     return Path.home() / ".cache" / "supervision" / f"superset-{digest}"
 
 

@@ -36,7 +36,8 @@ EXPLORE_FORM_DATA_CACHE_CONFIG = dict(_STATE_CACHE)
 
 # Offline: no telemetry, no external map tiles or fonts.
 SCARF_ANALYTICS = False
-FEATURE_FLAGS = {"DASHBOARD_RBAC": False, "ENABLE_TEMPLATE_PROCESSING": False}
+# DASHBOARD_VIRTUALIZATION off: every chart of a dashboard renders, also below the fold (screenshots, print)
+FEATURE_FLAGS = {"DASHBOARD_RBAC": False, "ENABLE_TEMPLATE_PROCESSING": False, "DASHBOARD_VIRTUALIZATION": False}
 MAPBOX_API_KEY = ""
 BABEL_DEFAULT_LOCALE = "en"
 SUPERSET_WEBSERVER_TIMEOUT = 120
