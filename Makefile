@@ -17,24 +17,30 @@ $(PY):
 	@command -v $(PYTHON) >/dev/null 2>&1 || { echo "need $(PYTHON) on PATH (or: make PYTHON=python3 ...)"; exit 1; }
 	$(PYTHON) -m venv $(VENV)
 
-$(STAMP): requirements.txt | $(PY)
+SV := $(VENV)/bin/supervision
+
+$(STAMP): requirements.txt pyproject.toml | $(PY)
 	$(PY) -m pip install --quiet --upgrade pip
 	$(PY) -m pip install --quiet -r requirements.txt
+	@# the `supervision` command (this package, editable; its dependencies are the pins above)
+	$(PY) -m pip install --quiet --no-deps -e .
 	@touch $(STAMP)
 
 venv: $(STAMP)
 
 demo: $(STAMP)
-	$(PY) -m include.cli demo
+	$(SV) demo
 
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	cd dbt_project && ../$(VENV)/bin/sqlfluff lint models --processes 2
 	@# a base temp of its own: two suites on one machine must not clean up each other's tmp_path dirs
 	bt=$$(mktemp -d -t sv-pytest-XXXXXX); $(PY) -m pytest -q --basetemp="$$bt"; rc=$$?; rm -rf "$$bt"; exit $$rc
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .
+	$(VENV)/bin/lint-imports
 	cd dbt_project && ../$(VENV)/bin/sqlfluff lint models --processes 2
 
 # Superset for supervisors (#15): its own virtualenv (built once, keyed by bi/constraints.txt), users and
@@ -46,19 +52,19 @@ bi-down: $(STAMP)
 	$(PY) -m include.bi down
 
 up: $(STAMP)
-	$(PY) -m include.cli up
+	$(SV) up
 
 down: $(STAMP)
-	$(PY) -m include.cli down
+	$(SV) down
 
 status: $(STAMP)
-	$(PY) -m include.cli status
+	$(SV) status
 
 airflow-ui: $(STAMP)
-	$(PY) -m include.cli airflow-ui
+	$(SV) airflow-ui
 
 docs: $(STAMP)
-	$(PY) -m include.cli dbt -- docs generate
+	$(SV) dbt -- docs generate
 	@echo "dbt docs: $${SUPERVISION_HOME:-$$HOME/.local/share/supervision}/dbt_target/index.html"
 
 bench-external: $(STAMP)
@@ -75,9 +81,9 @@ bench-warehouse: $(STAMP)
 # Needs the medium preset in $SUPERVISION_HOME (generated here if missing, ~3 min); figures in bench/README.md.
 bench-ingest: $(STAMP)
 	@ls "$${SUPERVISION_HOME:-$$HOME/.local/share/supervision}"/landing/*/*/*/transaction.csv* >/dev/null 2>&1 || \
-		$(PY) -m include.cli simulate --preset medium --seed 7
+		$(SV) simulate generate --world medium --seed 7
 	$(PY) -m bench.ingest.run --sizes 1000000 5000000 --profile --out bench/results/ingest.json
 
 clean-state: $(STAMP)
-	-$(PY) -m include.cli down
+	-$(SV) down
 	rm -rf "$${SUPERVISION_HOME:-$$HOME/.local/share/supervision}"

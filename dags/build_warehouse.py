@@ -2,12 +2,12 @@
 ### build_warehouse — dbt models of the supervision warehouse, one Airflow task per model
 
 **Purpose.** Builds the dbt project in `dbt_project/` (staging → intermediate → marts) with
-astronomer-cosmos: the DAG is rendered from dbt's `manifest.json` (`LoadMode.DBT_MANIFEST`, made by
-`dbt parse`), so every seed, snapshot and model is its own task, running `dbt build` on that node: the
-model, then its tests, in one dbt invocation (`TestBehavior.BUILD`: half the tasks, and half the dbt
-start-ups, of a separate test task per model; a failing test still fails that node's task and stops
-everything downstream). Tests between several models are left to a full `dbt build`, see
-`--indirect-selection cautious` in include/cosmos_dbt.py.
+astronomer-cosmos, rendered from dbt's `manifest.json` (`LoadMode.DBT_MANIFEST`, made by `dbt parse`):
+every seed, snapshot and model is a task. Execution mode `watcher` (the default): one producer task
+runs a single `dbt build` of the whole project with dbt's threads, and each model's task reports that
+node's result (a failing model or test fails its task and everything downstream). With
+`SUPERVISION_DBT_EXECUTION=local` every node's task runs its own `dbt build` instead (slower: one dbt
+start-up per node). See include/cosmos_dbt.py.
 
 **Schedule.** Data-aware: runs when `ingest_submissions` accepts a batch of any dataset
 (`supervision://warehouse/raw/<dataset>` Assets) or `ingest_external` loads a feed
@@ -20,7 +20,7 @@ everything downstream). Tests between several models are left to a full `dbt bui
 every build), `reference.*`; the Asset `supervision://warehouse/marts`.
 
 **Rerun.** Safe: models are rebuilt from raw (tables) or merged by period (incremental models).
-If the DAG fails to import with "manifest not found", run `python -m include.cli dbt-parse`.
+If the DAG fails to import with "manifest not found", run `supervision dbt-parse`.
 """
 
 from __future__ import annotations

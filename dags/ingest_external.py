@@ -4,7 +4,7 @@
 **Purpose.** Fetches the external feeds (enterprise registry and its changes, court enforcement,
 administrative penalties, news, illegal-advert leads) over HTTP, incrementally from each feed's
 watermark (`ops.ext_watermark`), with backoff on 429 (honouring `Retry-After`) and 5xx, timeouts and
-a shape check; screens every page with the feed registry's rules (`include/external/feeds.py`);
+a shape check; screens every page with the feed registry's rules (`include/registry/feeds.py`);
 loads `raw_ext.<feed>` (latest version per natural key) and `raw_ext.<feed>_history` (every version)
 with lineage, malformed records into `quarantine.ext_record`. Then links news mentions to firms and
 institutions and scores their risk tone, and links advertisers and flags illegal-fundraising promises
@@ -21,7 +21,7 @@ event `supervision://warehouse/raw_ext/<feed>` per feed that loaded something ne
 **Rerun.** Always safe: a batch and its watermark commit together, so a failed or killed run resumes
 from the last committed watermark; re-fetched versions are no-ops. A feed whose shape changed fails
 with the feed, page, record and field in the error, loading nothing of that fetch: update the
-registry in `include/external/feeds.py` (and migration) before rerunning.
+registry in `include/registry/feeds.py` (and migration) before rerunning.
 """
 
 from __future__ import annotations

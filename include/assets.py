@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from include.datasets import DATASETS
-from include.external.feeds import FEEDS as EXTERNAL_FEEDS
+from include.registry.datasets import DATASETS
+from include.registry.feeds import FEEDS as EXTERNAL_FEEDS
 
 
 def raw_asset_uri(dataset: str) -> str:

@@ -2,7 +2,7 @@
 builds models (``build_warehouse`` builds all of them; ``score_risk`` rebuilds the serving marts that
 read ``ml.risk_scores`` after scoring).
 
-Rendered from dbt's ``manifest.json`` (``LoadMode.DBT_MANIFEST``, made by ``python -m include.cli
+Rendered from dbt's ``manifest.json`` (``LoadMode.DBT_MANIFEST``, made by ``supervision
 dbt-parse``). Execution mode ``watcher`` (Cosmos ``ExecutionMode.WATCHER``, the default here): one
 producer task runs a single ``dbt build`` of the selection with dbt's own threads (models, seeds,
 snapshots and every test, including tests between two models), and one task per model and per model's
@@ -46,7 +46,7 @@ def dbt_task_group(group_id: str, select: list[str] | None = None,
     ``root_trigger_rule``: the trigger rule of the group's first tasks (watcher mode: the producer), e.g.
     ``none_failed_min_one_success`` to build after several upstream tasks of which some may skip."""
     if not MANIFEST.exists():
-        raise FileNotFoundError(f"dbt manifest not found at {MANIFEST}; run `python -m include.cli dbt-parse`")
+        raise FileNotFoundError(f"dbt manifest not found at {MANIFEST}; run `supervision dbt-parse`")
     watcher = MODE == ExecutionMode.WATCHER
     # watcher: tests are watched per model (AFTER_EACH); the producer's `dbt build` runs them. local: each
     # node's task runs `dbt build` on it (BUILD: the model, then its tests, in one dbt start-up).

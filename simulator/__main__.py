@@ -1,5 +1,6 @@
-"""``python -m simulator {generate,advance,defects}``: the simulator on its own (the project CLI,
-``include/cli.py``, wraps ``generate``). Paths default to ``$SUPERVISION_HOME``'s landing and ground truth."""
+"""``supervision simulate {generate,advance,defects}`` (or ``python -m simulator``): the simulator's own
+command line, mounted by the product's ``supervision`` command. Paths default to ``$SUPERVISION_HOME``'s landing
+and ground truth."""
 
 from __future__ import annotations
 
@@ -10,15 +11,16 @@ from pathlib import Path
 
 
 def main(argv: list[str] | None = None) -> int:
-    ap = argparse.ArgumentParser(prog="python -m simulator")
+    from include.cli.options import add_defects_option, add_world_options
+
+    ap = argparse.ArgumentParser(prog="supervision simulate", description="the simulated regulated universe")
     sub = ap.add_subparsers(dest="cmd", required=True)
     for name in ("generate", "advance"):
         p = sub.add_parser(name)
-        p.add_argument("--preset", default="tiny")
-        p.add_argument("--seed", type=int, default=7)
+        add_world_options(p)
         p.add_argument("--landing", type=Path)
         p.add_argument("--ground-truth", type=Path)
-        p.add_argument("--defects", default=None, help="none | default | all | a scale factor")
+        add_defects_option(p)
         p.add_argument("--no-external", action="store_true", help="do not write the external feeds")
     sub.add_parser("defects", help="print the defect catalogue")
     args = ap.parse_args(argv)

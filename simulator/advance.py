@@ -28,7 +28,10 @@ from pathlib import Path
 
 from simulator import defects as _defects
 from simulator import ground_truth as _gt
+from simulator.build import build_world
+from simulator.generation import write_external
 from simulator.presets import Preset, get_preset
+from simulator.writer import write_world
 
 
 def landing_months(landing_dir: Path) -> list[date]:
@@ -54,8 +57,6 @@ def advance(landing_dir: Path, ground_truth_dir: Path, preset: str | Preset = "t
     universe ``generate`` wrote). Returns a summary: period, quarter_end, submissions, files, bytes,
     rows per dataset, defects per kind, external_records per feed, seconds. Raises ValueError if the
     landing zone holds no month of this preset's window."""
-    from simulator import build_world, write_external, write_world
-
     t0 = time.perf_counter()
     landing_dir, ground_truth_dir = Path(landing_dir), Path(ground_truth_dir)
     _gt.check_separate(landing_dir, ground_truth_dir)

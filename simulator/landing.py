@@ -1,28 +1,16 @@
-"""Writing (and checking) submissions in the landing zone.
+"""Writing (and checking) submissions in the landing zone, through the product's landing contract
+(:mod:`include.ingest.contract`: layout, submission id, manifest model and its serialisation).
 
-Layout: ``landing/<institution_code>/<period YYYY-MM-DD>/<submission_id>/`` with ``manifest.json`` and
-one file per dataset, ``<dataset>.csv`` (``<dataset>.csv.gz`` when gzipped).
-``submission_id = f"{institution_code}-{period:%Y%m%d}-v{version}"``.
-
-Data files: UTF-8 (no BOM) or GB18030, comma-delimited, header row = the registry's column order,
-RFC-4180 quoting (a field is quoted only when it holds a comma, quote or line break; quotes are
-doubled), ``\\n`` line endings, empty field = NULL, dates ``YYYY-MM-DD``, timestamps
+Data files as this writer formats them: UTF-8 (no BOM) or GB18030, comma-delimited, header row = the
+registry's column order, RFC-4180 quoting (a field is quoted only when it holds a comma, quote or line
+break; quotes are doubled), ``\\n`` line endings, empty field = NULL, dates ``YYYY-MM-DD``, timestamps
 ``YYYY-MM-DDTHH:MM:SS+08:00`` (naive datetimes in a frame are China Standard Time), numbers plain
 decimals (never an exponent). Gzip members carry no file name and mtime 0, so output is byte-reproducible.
 
-Manifest (exactly these keys)::
-
-    {"manifest_version": 1, "institution_code": str, "period": "YYYY-MM-DD", "submission_id": str,
-     "version": int, "submitted_at": "YYYY-MM-DDTHH:MM:SS+08:00",
-     "files": [{"dataset": str, "file": str, "encoding": "utf-8"|"gb18030", "delimiter": ",",
-                "compression": null|"gzip", "rows": int, "sha256": str}]}
-
-``rows`` counts data records (header excluded); ``sha256`` is of the file bytes as written.
-
 Atomicity: a submission is assembled in ``.<submission_id>.tmp`` beside its final directory and renamed
-into place, so a reader never sees a half-written submission. Readers must ignore names starting with
-a dot. Writing a submission that already exists is a no-op when the manifest is byte-identical and an
-error otherwise (a changed submission needs a new version).
+into place, so a reader never sees a half-written submission. Writing a submission that already exists
+is a no-op when the manifest is byte-identical and an error otherwise (a changed submission needs a new
+version).
 """
 
 from __future__ import annotations
@@ -35,39 +23,32 @@ import os
 import re
 import shutil
 from collections.abc import Iterator, Mapping
-from datetime import date, datetime, timedelta, timezone
+from datetime import date, datetime
 from pathlib import Path
 
 import numpy as np
 import pandas as pd
 
-from include.datasets import Dataset, get
+from include.ingest.contract import (
+    CST,
+    FILE_KEYS,
+    MANIFEST_KEYS,
+    MANIFEST_NAME,
+    data_file_name,
+    manifest_bytes,
+    manifest_dict,
+    submission_dir,
+)
+from include.registry.datasets import Dataset, get
 
-MANIFEST_NAME = "manifest.json"
-MANIFEST_VERSION = 1
-MANIFEST_KEYS = ("manifest_version", "institution_code", "period", "submission_id", "version",
-                 "submitted_at", "files")
-FILE_KEYS = ("dataset", "file", "encoding", "delimiter", "compression", "rows", "sha256")
 ENCODINGS = ("utf-8", "gb18030")
 COMPRESSIONS = (None, "gzip")
-CST = timezone(timedelta(hours=8))
+
+
 LINE_TERMINATOR = "\n"
 
 _NUMERIC_RE = re.compile(r"^numeric\((\d+)\s*,\s*(\d+)\)$")
 _INT_TYPES = {"smallint", "integer", "int", "bigint"}
-
-
-def submission_id(institution_code: str, period: date, version: int) -> str:
-    return f"{institution_code}-{period:%Y%m%d}-v{version}"
-
-
-def submission_dir(landing_dir: Path, institution_code: str, period: date, version: int) -> Path:
-    return Path(landing_dir) / institution_code / period.isoformat() / submission_id(
-        institution_code, period, version)
-
-
-def data_file_name(dataset: str, compression: str | None) -> str:
-    return f"{dataset}.csv" + (".gz" if compression == "gzip" else "")
 
 
 # --------------------------------------------------------------------------------------------------
@@ -286,16 +267,9 @@ def write_submission(
                 "dataset": name, "file": fname, "encoding": encoding, "delimiter": ",",
                 "compression": compression, "rows": int(rows.shape[0]), "sha256": digest,
             })
-        manifest = {
-            "manifest_version": MANIFEST_VERSION,
-            "institution_code": institution_code,
-            "period": period.isoformat(),
-            "submission_id": sid,
-            "version": int(version),
-            "submitted_at": submitted_at.astimezone(CST).isoformat(timespec="seconds"),
-            "files": files,
-        }
-        body = (json.dumps(manifest, ensure_ascii=False, indent=2) + "\n").encode("utf-8")
+        manifest = manifest_dict(institution_code, period, version,
+                                 submitted_at.astimezone(CST).isoformat(timespec="seconds"), files)
+        body = manifest_bytes(manifest)
         (tmp / MANIFEST_NAME).write_bytes(body)
         if final.exists():
             existing = final / MANIFEST_NAME

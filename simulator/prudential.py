@@ -19,7 +19,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from include.datasets import CAPITAL_REPORT, INSTITUTION
+from include.registry.datasets import CAPITAL_REPORT, INSTITUTION
 from simulator.health import NON_CAPITAL_TYPES, HealthPanel
 from simulator.rng import Extension
 

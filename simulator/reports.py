@@ -21,7 +21,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from include.datasets import (
+from include.registry.datasets import (
     ASSET_QUALITY,
     CONCENTRATION,
     DEPOSITS_LOANS,

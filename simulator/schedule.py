@@ -6,7 +6,7 @@ from datetime import date, datetime, time, timedelta
 
 import numpy as np
 
-from simulator.landing import CST
+from include.ingest.contract import CST
 from simulator.rng import Extension
 
 #: A submission is due this many days after its period ends; later ones are late (ground truth).

@@ -16,7 +16,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from include.datasets import INTERVENTION, REGULATOR_CASE, SUPERVISORY_RATING
+from include.registry.datasets import INTERVENTION, REGULATOR_CASE, SUPERVISORY_RATING
 from simulator.health import HealthPanel
 from simulator.rng import Extension, stream
 

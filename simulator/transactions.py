@@ -20,7 +20,7 @@ from datetime import date
 import numpy as np
 import pandas as pd
 
-from include.datasets import TRANSACTION
+from include.registry.datasets import TRANSACTION
 from simulator.banking import internal_account, month_index
 from simulator.patterns import Patterns
 from simulator.rng import stream

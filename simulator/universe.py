@@ -18,7 +18,7 @@ from datetime import date, timedelta
 import numpy as np
 import pandas as pd
 
-from include.datasets import INSTITUTION_TYPES
+from include.registry.datasets import INSTITUTION_TYPES
 from simulator import geography, ids
 
 

@@ -9,9 +9,11 @@ from __future__ import annotations
 
 import os
 import shutil
+import sys
 import tempfile
 import uuid
 from collections.abc import Iterator
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from urllib.parse import urlsplit, urlunsplit
@@ -39,44 +41,50 @@ class Warehouse:
         return psycopg.connect(libpq_url(url), **kw)
 
 
+@contextmanager
+def throwaway_database(server_url: str, mp: pytest.MonkeyPatch, prefix: str = "supervision_test") -> Iterator[str]:
+    """A new database on the server of ``server_url`` (an administrator's URL), made the warehouse of
+    this process (``SUPERVISION_DATABASE_URL``, through ``mp``) and dropped afterwards. Yields its URL."""
+    from include.warehouse.connection import libpq_url
+
+    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    admin = libpq_url(server_url.replace("postgresql+psycopg", "postgresql"))
+    with psycopg.connect(admin, autocommit=True) as conn:
+        conn.execute(f'create database "{name}"')
+    u = urlsplit(server_url)
+    url = urlunsplit((u.scheme, u.netloc, "/" + name, u.query, ""))
+    mp.setenv("SUPERVISION_DATABASE_URL", url)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
 @pytest.fixture(scope="session")
 def warehouse() -> Iterator[Warehouse]:
     from include.warehouse.bootstrap import bootstrap
-    from include.warehouse.connection import admin_url, libpq_url
+    from include.warehouse.connection import admin_url
     from include.warehouse.server import EmbeddedServer
 
     home = Path(tempfile.mkdtemp(prefix="sv-test-"))
-    old_env = {k: os.environ.get(k) for k in ("SUPERVISION_HOME", "SUPERVISION_DATABASE_URL")}
-    os.environ["SUPERVISION_HOME"] = str(home)
+    mp = pytest.MonkeyPatch()
+    mp.setenv("SUPERVISION_HOME", str(home))
     state = StatePaths(home)
+    external = os.environ.get("SUPERVISION_DATABASE_URL")
     server = None
-    external = old_env["SUPERVISION_DATABASE_URL"]
-    test_db = None
     try:
-        if external:
-            test_db = f"supervision_test_{uuid.uuid4().hex[:8]}"
-            with psycopg.connect(libpq_url(external.replace("postgresql+psycopg", "postgresql")),
-                                 autocommit=True) as conn:
-                conn.execute(f'create database "{test_db}"')
-            u = urlsplit(external)
-            os.environ["SUPERVISION_DATABASE_URL"] = urlunsplit((u.scheme, u.netloc, "/" + test_db, u.query, ""))
-        else:
-            server = EmbeddedServer(state)
-            server.up()
-        bootstrap(state)
-        yield Warehouse(state=state, admin_url=admin_url(state))
-    finally:
-        if server is not None:
-            server.down()
-        if test_db and external:
-            with psycopg.connect(libpq_url(external.replace("postgresql+psycopg", "postgresql")),
-                                 autocommit=True) as conn:
-                conn.execute(f'drop database if exists "{test_db}" with (force)')
-        for k, v in old_env.items():
-            if v is None:
-                os.environ.pop(k, None)
+        with ExitStack() as stack:
+            if external:
+                stack.enter_context(throwaway_database(external, mp))
             else:
-                os.environ[k] = v
+                server = EmbeddedServer(state)
+                stack.callback(server.down)
+                server.up()
+            bootstrap(state)
+            yield Warehouse(state=state, admin_url=admin_url(state))
+    finally:
+        mp.undo()
         shutil.rmtree(home, ignore_errors=True)
 
 
@@ -86,11 +94,14 @@ def airflow_dagbag(warehouse):
     parsed), and a DagBag of every DAG file. Connections come from AIRFLOW_CONN_* variables, so
     parsing needs no secret store."""
     from include.airflow_env import airflow_env, apply, ensure_metadata_db
-    from include.cli import cmd_dbt_parse
+    from include.cli.warehouse import cmd_dbt_parse
 
     env = airflow_env(warehouse.state)
-    saved = {k: os.environ.get(k) for k in env}
-    apply(env)
+    mp = pytest.MonkeyPatch()
+    if "airflow" in sys.modules and os.environ.get("AIRFLOW_HOME") != env["AIRFLOW_HOME"]:
+        apply(env)  # raises: airflow was imported before its environment was set
+    for k, v in env.items():  # restored by mp.undo()
+        mp.setenv(k, v)
     ensure_metadata_db(warehouse.state)
     cmd_dbt_parse(None)
     from airflow.dag_processing.dagbag import DagBag
@@ -100,11 +111,7 @@ def airflow_dagbag(warehouse):
     try:
         yield DagBag(dag_folder=str(DAGS_DIR))
     finally:
-        for k, v in saved.items():
-            if v is None:
-                os.environ.pop(k, None)
-            else:
-                os.environ[k] = v
+        mp.undo()
 
 
 ORPHAN = "X9001"  # reports capital, never an accepted institution record
@@ -117,9 +124,9 @@ def built_warehouse(warehouse: Warehouse) -> Warehouse:
     or late): the build must still pass and keep it (tests/test_warehouse_build.py). Defined here, once, so
     every module that uses it (test_warehouse_build, test_rls, test_ml_firm) shares one build: a fixture
     imported into a second module is a second fixture and would build (and submit the orphan) twice."""
-    from bench.warehouse.prepare import ingest_pending
     import simulator as simulate
-    from include.cli import _dbt
+    from bench.warehouse.prepare import ingest_pending
+    from include.cli.warehouse import _dbt
     from include.config import paths
     from include.ingest.loader import ingest_manifests
     from include.warehouse.connection import role_url

@@ -8,7 +8,7 @@ import pytest
 from test_external_load import loader_url as _clean_external_tables  # noqa: F401  (a fixture)
 
 from include.assets import RAW_EXT_ASSET_URIS
-from include.external.feeds import FEEDS
+from include.registry.feeds import FEEDS
 from simulator.external import FeedServer, synthetic_inputs
 
 

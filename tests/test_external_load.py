@@ -5,10 +5,10 @@ from __future__ import annotations
 import pytest
 
 from include.external.client import FeedClient, FeedShapeError, FeedUnavailable
-from include.external.feeds import FEEDS
 from include.external.load import fetch_feed
+from include.registry.feeds import FEEDS
 from simulator.external import FeedServer, build_feeds, synthetic_inputs
-from simulator.external.feeds import parse_ts
+from simulator.external.clock import parse_ts
 
 SEED = 21
 
@@ -256,7 +256,7 @@ def test_signals_are_derived_once_per_record_version(warehouse, loader_url, feed
 def test_person_lists_with_empty_items_are_tokenised_item_by_item():
     """A shareholder change listing persons and firms, served with a doubled and a trailing separator
     (seen in the small/13 world: it crashed the loader): persons become tokens, firms and empty items stay."""
-    from include.external.pseudonymise import pseudonymise_record
+    from include.privacy.records import pseudonymise_record
 
     key = b"k" * 32
     rec = {"change_type": "股东变更", "before": "张三；；某某科技有限公司；", "after": "李四"}

@@ -1,10 +1,10 @@
-"""The external feed registry agrees with the tables of migration 010 and with what the feeds serve."""
+"""The external feed registry agrees with the raw_ext tables generated from it and with what the feeds serve."""
 
 from __future__ import annotations
 
 import pytest
 
-from include.external.feeds import FEEDS, LINEAGE_COLUMNS
+from include.registry.feeds import FEEDS, LINEAGE_COLUMNS
 from simulator.external import SPECS
 
 PG_NAMES = {"text": "text", "integer": "integer", "numeric": "numeric", "date": "date",

@@ -11,8 +11,8 @@ from pathlib import Path
 
 import pytest
 
-from include.datasets import CAPITAL_REPORT
 from include.ingest.loader import ingest_manifests
+from include.registry.datasets import CAPITAL_REPORT
 
 PERIOD = "2025-03-31"
 _codes = itertools.count(1)
@@ -145,17 +145,17 @@ def test_a_batch_interrupted_after_loading_is_finished_by_the_rerun(warehouse, t
     from include.ingest import loader
 
     m = submit(tmp_path, code, capital_rows(code))
-    real = loader.validate_group
+    real = loader.gate_group
 
     def crash(*a, **kw):
         raise KeyboardInterrupt("killed")
 
-    loader.validate_group = crash
+    loader.gate_group = crash
     try:
         with pytest.raises(KeyboardInterrupt):
             ingest_manifests(warehouse.role_url("loader"), [m], warehouse.state)
     finally:
-        loader.validate_group = real
+        loader.gate_group = real
     assert _statuses(warehouse, code) == [(1, "loaded")] and _raw_count(warehouse, code) == 0
     from include.ingest.loader import pending_manifests
 
@@ -179,20 +179,20 @@ def test_set_based_status_changes_and_supersession_match_one_by_one(warehouse, t
     two versions of one (institution, period) superseded in one ``_supersede`` call (two rounds)."""
     import psycopg
 
-    from include.ingest import loader
-    from include.ingest.manifest import parse_manifest
+    from include.ingest import ledger, promote
+    from include.ingest.contract import parse_manifest
     from include.warehouse.connection import libpq_url
 
     v1 = parse_manifest(submit(tmp_path / "a", code, capital_rows(code)))
     v2 = parse_manifest(submit(tmp_path / "b", code, capital_rows(code, "1400.00"), version=2))
     with psycopg.connect(libpq_url(warehouse.role_url("loader")), autocommit=True) as conn:
-        (b1,), (b2,) = loader.register_submissions(conn, [v1, v2], warehouse.state, "run-1")
+        (b1,), (b2,) = ledger.register_submissions(conn, [v1, v2], warehouse.state, "run-1")
         with conn.transaction():
-            loader._events(conn, [(b1, "verified", None), (b2, "verified", {"x": 1}), (b1, "loaded", {"y": 2})],
+            ledger._events(conn, [(b1, "verified", None), (b2, "verified", {"x": 1}), (b1, "loaded", {"y": 2})],
                            "run-1")
-        rows = loader._batch_rows(conn, [b1, b2])
+        rows = ledger._batch_rows(conn, [b1, b2])
         with conn.transaction():
-            statuses = loader._supersede(conn, [(rows[0], {"raw_rows": 1}), (rows[1], {"raw_rows": 1})], "run-1")
+            statuses = promote._supersede(conn, [(rows[0], {"raw_rows": 1}), (rows[1], {"raw_rows": 1})], "run-1")
         events = conn.execute("select batch_id, status, dag_run_id from ops.batch_event where batch_id = any(%s) "
                               "order by event_id", ([b1, b2],)).fetchall()
         final = dict(conn.execute("select batch_id, status from ops.batch where batch_id = any(%s)",
@@ -212,7 +212,7 @@ TXN_PERIOD = "2025-03-31"
 
 def submit_transactions(landing: Path, code: str, n: int) -> Path:
     """A transaction submission of ``n`` rows (about 100 bytes each)."""
-    from include.datasets import TRANSACTION
+    from include.registry.datasets import TRANSACTION
 
     sub_id = f"{code}-{TXN_PERIOD.replace('-', '')}-v1"
     folder = landing / code / TXN_PERIOD / sub_id
@@ -239,16 +239,16 @@ def _ingest_then_hang(url: str, manifests: list[str], home: str, where: str, rea
     import time
 
     from include.config import StatePaths
-    from include.ingest import loader, quality
+    from include.ingest import files, gx_runtime, loader, promote
 
-    quality._RUNTIME = None  # never use the parent's (forked) GX connection pool
+    gx_runtime._RUNTIME = None  # never use the parent's (forked) GX connection pool
 
     def hang():
         Path(ready).write_text(where)
         time.sleep(600)
 
     if where == "copy":
-        loader.CHUNK = 4096
+        files.CHUNK = 4096
         real_stream = loader._byte_stream
 
         def stream(path, compression):
@@ -262,7 +262,7 @@ def _ingest_then_hang(url: str, manifests: list[str], home: str, where: str, rea
         def supersede(conn, b, dag_run_id):  # runs after INSERT INTO raw, before the commit
             hang()
 
-        loader._supersede = supersede
+        promote._supersede = supersede
     loader.ingest_manifests(url, [Path(m) for m in manifests], StatePaths(Path(home)))
 
 
@@ -310,7 +310,7 @@ def test_loader_killed_mid_load_then_rerun_loads_every_row_exactly_once(warehous
 
 # --------------------------------------------------------------------------- pseudonymisation
 def test_identifiers_are_tokens_in_raw_equal_to_the_keyed_hash(warehouse, tmp_path):
-    from include.ingest.pseudonymise import load_key, token
+    from include.privacy.pseudonymise import load_key, token
 
     m = submit_transactions(tmp_path, "PS001", 3)
     (out,) = ingest_manifests(warehouse.role_url("loader"), [m], warehouse.state)
@@ -328,7 +328,7 @@ def test_identifiers_are_tokens_in_raw_equal_to_the_keyed_hash(warehouse, tmp_pa
 
 
 def test_the_same_value_gets_the_same_token_for_the_same_kind_only():
-    from include.ingest.pseudonymise import token
+    from include.privacy.pseudonymise import token
 
     key = b"k" * 32
     assert token("11010519491231002x", "resident_id", key) == token(" 11010519491231002X", "resident_id", key)
@@ -340,7 +340,7 @@ def test_the_same_value_gets_the_same_token_for_the_same_kind_only():
 def test_sql_token_equals_python_hmac(warehouse):
     import hmac
 
-    from include.ingest.pseudonymise import sql_params, token, token_sql
+    from include.privacy.pseudonymise import sql_params, token, token_sql
 
     for key in (b"s" * 32, b"a-much-longer-key-" * 6):
         with warehouse.connect("loader") as conn:
@@ -352,7 +352,7 @@ def test_sql_token_equals_python_hmac(warehouse):
 
 def test_the_key_comes_from_the_environment_or_a_private_generated_file(tmp_path, monkeypatch):
     from include.config import StatePaths
-    from include.ingest.pseudonymise import KEY_ENV, load_key
+    from include.privacy.pseudonymise import KEY_ENV, load_key
 
     state = StatePaths(tmp_path)
     monkeypatch.delenv(KEY_ENV, raising=False)

@@ -16,19 +16,18 @@ import os
 import re
 import shutil
 import tempfile
-import uuid
 from pathlib import Path
-from urllib.parse import urlsplit, urlunsplit
 
 import psycopg
 import pytest
 
-from include.datasets import DATASETS
-from include.ingest.manifest import find_manifests
+from include.ingest.contract import find_manifests
+from include.registry.datasets import DATASETS
 from simulator.defects import CATALOGUE, LOADER_RULES, MANIFEST_RULES, read_defects
+from tests.conftest import throwaway_database
 
 #: Kinds whose rule exists now (issue #4) although the simulator's catalogue still says "accepted":
-#: (outcome, rule). Both are warnings (see include/datasets.py).
+#: (outcome, rule). Both are warnings (see include/registry/datasets.py).
 NOW_CHECKED = {
     "loan_unknown_customer": ("accepted_with_warning", "loan_customer_known"),
     "report_detail_mismatch": ("accepted_with_warning", "asset_quality_npl_reconciles"),
@@ -46,9 +45,9 @@ def gt(warehouse):
     (landing dir, defects frame, loader URL, admin connection factory)."""
     import simulator as simulate
     from include.ingest.loader import ingest_manifests
-    from simulator.defects import DefectConfig
     from include.warehouse.bootstrap import bootstrap
     from include.warehouse.connection import libpq_url, role_url
+    from simulator.defects import DefectConfig
 
     # Not tmp_path_factory: concurrent pytest sessions of the same user rotate (delete) each other's
     # numbered base temp dirs, and this fixture runs for minutes.
@@ -56,25 +55,15 @@ def gt(warehouse):
     simulate.generate(root / "landing", root / "gt", preset="tiny", seed=5,
                       defects=DefectConfig.every_kind(rate=0.001, min_each=1), external=False)
     defects = read_defects(root / "gt")
-    db = f"gt_{uuid.uuid4().hex[:8]}"
-    admin = libpq_url(warehouse.admin_url)
-    with psycopg.connect(admin, autocommit=True) as conn:
-        conn.execute(f'create database "{db}"')
-    u = urlsplit(warehouse.admin_url)
-    saved = os.environ.get("SUPERVISION_DATABASE_URL")
-    os.environ["SUPERVISION_DATABASE_URL"] = urlunsplit((u.scheme, u.netloc, "/" + db, u.query, ""))
+    mp = pytest.MonkeyPatch()
     try:
-        bootstrap(warehouse.state)
-        loader = role_url("loader", warehouse.state)
-        ingest_manifests(loader, find_manifests(root / "landing"), warehouse.state)
-        yield root, defects, loader, lambda: psycopg.connect(libpq_url(os.environ["SUPERVISION_DATABASE_URL"]))
+        with throwaway_database(warehouse.admin_url, mp, prefix="gt"):
+            bootstrap(warehouse.state)
+            loader = role_url("loader", warehouse.state)
+            ingest_manifests(loader, find_manifests(root / "landing"), warehouse.state)
+            yield root, defects, loader, lambda: psycopg.connect(libpq_url(os.environ["SUPERVISION_DATABASE_URL"]))
     finally:
-        if saved is None:
-            os.environ.pop("SUPERVISION_DATABASE_URL", None)
-        else:
-            os.environ["SUPERVISION_DATABASE_URL"] = saved
-        with psycopg.connect(admin, autocommit=True) as conn:
-            conn.execute(f'drop database if exists "{db}" with (force)')
+        mp.undo()
         shutil.rmtree(root, ignore_errors=True)
 
 

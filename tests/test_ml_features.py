@@ -19,8 +19,8 @@ PREFIX = "PIT"
 
 
 def _insert(conn, world) -> list[int]:
-    from include.datasets import DATASETS as REGISTRY
-    from include.ingest import ddl
+    from include.registry import ddl
+    from include.registry.datasets import DATASETS as REGISTRY
 
     batch_ids = []
     for version, name in enumerate(DATASETS, start=1):
@@ -60,7 +60,7 @@ def _features(conn, table: str) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def builds(warehouse):
-    from include.cli import _dbt
+    from include.cli.warehouse import _dbt
     from simulator import build_world
 
     world = build_world("tiny", seed=23)

@@ -69,7 +69,7 @@ def _frame(conn, table: str) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def firm_builds(built_warehouse):
-    from include.cli import _dbt
+    from include.cli.warehouse import _dbt
 
     with built_warehouse.connect(autocommit=True) as conn:
         # a firm that borrows and is a customer from the first month: its external records count

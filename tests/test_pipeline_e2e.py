@@ -8,7 +8,7 @@ import json
 import pytest
 
 from include.config import paths
-from include.datasets import DATASETS
+from include.registry.datasets import DATASETS
 
 pytestmark = pytest.mark.slow
 
@@ -34,7 +34,7 @@ def _counts(warehouse) -> dict:
 @pytest.fixture(scope="module")
 def first_run(warehouse, airflow_dagbag):
     import simulator as simulate
-    from include.cli import run_dags
+    from include.cli.pipeline import run_dags
 
     p = paths()
     sim = simulate.generate(p.landing, p.ground_truth, preset="tiny", seed=11)
@@ -64,7 +64,7 @@ def test_second_run_loads_nothing_twice(first_run, warehouse):
     """The ingest DAGs again over the same landing zone and feeds: nothing new in raw, no batch twice
     (a rebuild of unchanged inputs is dbt's and is exercised by test_warehouse_build; running the build
     and scoring DAGs again here would double this test's time for no new assertion)."""
-    from include.cli import run_dags
+    from include.cli.pipeline import run_dags
 
     _, _, before = first_run
     states = run_dags(("ingest_submissions", "ingest_external"))

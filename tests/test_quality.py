@@ -1,5 +1,5 @@
 """The quality gate (include/ingest/quality.py) on real landing batches in PostgreSQL, the masking of
-personal identifiers (include/ingest/masking.py), and the committed GX project (expectations/)."""
+personal identifiers (include/privacy/masking.py), and the committed GX project (expectations/)."""
 
 from __future__ import annotations
 
@@ -12,10 +12,11 @@ from pathlib import Path
 import pytest
 
 from include.config import GX_ROOT
-from include.datasets import DATASETS, Dataset, Rule, get
-from include.ingest import quality
-from include.ingest.ddl import landing_ddl, landing_table, q
-from include.ingest.masking import mask, mask_sql
+from include.ingest import gx_runtime, quality
+from include.privacy.masking import mask, mask_sql
+from include.registry import expectations, gx_project
+from include.registry.datasets import DATASETS, Dataset, Rule, get
+from include.registry.ddl import landing_ddl, landing_table, q
 
 PERIOD = "2024-03-31"
 VALID_USCC = "91350100M000100Y43"
@@ -273,11 +274,11 @@ def test_process_objects_are_reused_and_nothing_is_left_behind(landing, loader_u
     dirty_rows[0]["total_rwa"] = None
     dirty = landing(CAPITAL, dirty_rows)
     quality.validate_landing(loader_url, clean, CAPITAL, PERIOD)
-    runtime = quality._RUNTIME
+    runtime = gx_runtime._RUNTIME
     slot = runtime.slots[(loader_url, CAPITAL.name)]
     assert not quality.validate_landing(loader_url, dirty, CAPITAL, PERIOD).passed  # a details pass
     assert quality.validate_landing(loader_url, clean, CAPITAL, PERIOD).passed
-    assert quality._RUNTIME is runtime and runtime.slots[(loader_url, CAPITAL.name)] is slot
+    assert gx_runtime._RUNTIME is runtime and runtime.slots[(loader_url, CAPITAL.name)] is slot
     # Only the per-dataset objects stay; the details pass cleaned up after itself.
     assert CAPITAL.name in runtime.datasources[loader_url].get_asset_names()
     assert not [c.name for c in runtime.context.checkpoints.all() if c.name.endswith("__failed")]
@@ -323,7 +324,7 @@ def test_unknown_rule_kind_is_refused():
     odd = Dataset(name="odd", family="detail", grain="month", columns=CAPITAL.columns, key=CAPITAL.key,
                   period_column="report_period", rules=(Rule("r", "telepathy", ("total_rwa",)),))
     with pytest.raises(ValueError, match="telepathy"):
-        quality.build_suite(odd)
+        expectations.build_suite(odd)
 
 
 # --- masking -------------------------------------------------------------------------------------------
@@ -376,25 +377,25 @@ def test_committed_suites_equal_the_registry_suites(committed_context):
     assert sorted(s.name for s in committed_context.suites.all()) == sorted(DATASETS)
     for dataset in DATASETS.values():
         committed = committed_context.suites.get(dataset.name).to_json_dict()
-        built = quality.build_suite(dataset).to_json_dict()
+        built = expectations.build_suite(dataset).to_json_dict()
         assert committed == built, (
-            f"expectations/ is stale for {dataset.name}: run include.ingest.quality.write_project()")
+            f"expectations/ is stale for {dataset.name}: run include.ingest.gx_project.write_project()")
 
 
 def test_committed_checkpoints_run_the_suites_as_the_gate_does(committed_context):
     for dataset in DATASETS.values():
         checkpoint = committed_context.checkpoints.get(f"{dataset.name}_landing")
-        assert checkpoint.result_format == quality.RESULT_FORMAT
+        assert checkpoint.result_format == expectations.RESULT_FORMAT
         (vd,) = checkpoint.validation_definitions
         assert vd.suite.name == dataset.name
         assert vd.data.data_asset.table_name == f"{dataset.name}_typed"
-    source = committed_context.data_sources.get(quality.DATASOURCE)
-    assert str(source.connection_string) == "${" + quality.URL_ENV + "}", "no credentials in the repository"
+    source = committed_context.data_sources.get(expectations.DATASOURCE)
+    assert str(source.connection_string) == "${" + expectations.URL_ENV + "}", "no credentials in the repository"
 
 
 def test_regenerating_the_project_changes_no_committed_file(tmp_path):
     regenerated = tmp_path / "expectations"
-    quality.write_project(regenerated)
+    gx_project.write_project(regenerated)
     for sub in (".", "expectations", "checkpoints", "validation_definitions"):
         names = sorted(p.name for p in (regenerated / sub).iterdir() if p.suffix in (".json", ".yml"))
         committed = sorted(p.name for p in (GX_ROOT / sub).iterdir() if p.suffix in (".json", ".yml"))

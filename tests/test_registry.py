@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from include import dbt_sources
-from include.datasets import DATASETS
-from include.ingest import ddl
+from include.registry import dbt_sources, ddl
+from include.registry.datasets import DATASETS
 
 
 def test_dbt_sources_yaml_is_generated_from_the_registry():
     committed = dbt_sources.SOURCES_FILE.read_text(encoding="utf-8")
-    assert committed == dbt_sources.render(), "run `python -m include.cli dbt-sources` and commit the result"
+    assert committed == dbt_sources.render(), "run `supervision registry generate` and commit the result"
 
 
 def test_every_dataset_has_its_period_and_key_columns():

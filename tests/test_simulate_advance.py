@@ -10,7 +10,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from include.datasets import DATASETS
+from include.registry.datasets import DATASETS
 from simulator import advance, build_world, generate, get_preset
 from simulator.advance import landing_months
 from simulator.defects import read_defects

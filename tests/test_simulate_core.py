@@ -13,11 +13,10 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from include.datasets import CAPITAL_REPORT, DATASETS, INSTITUTION, INSTITUTION_TYPES
+from include.ingest.contract import CST, MANIFEST_KEYS
+from include.registry.datasets import CAPITAL_REPORT, DATASETS, INSTITUTION, INSTITUTION_TYPES
 from simulator import build_world, generate, ids
 from simulator.landing import (
-    CST,
-    MANIFEST_KEYS,
     format_frame,
     iter_submissions,
     read_data_file,

@@ -10,7 +10,7 @@ from pathlib import Path
 import pandas as pd
 import pytest
 
-from include.datasets import DATASETS, Dataset
+from include.registry.datasets import DATASETS, Dataset
 from simulator import build_world, generate, ids
 from simulator.landing import iter_submissions, read_data_file, read_manifest
 

@@ -9,7 +9,7 @@ from pathlib import Path
 
 import pytest
 
-from include.datasets import DATASETS
+from include.registry.datasets import DATASETS
 from simulator import generate
 from simulator.defects import (
     CATALOGUE,
@@ -57,8 +57,9 @@ def test_every_kind_appears_and_is_recorded_with_file_and_line(run):
 
 def test_expected_rules_are_ones_the_pipeline_can_produce(run):
     _, _, d = run
-    loader_src = (PROJECT_ROOT / "include/ingest/loader.py").read_text(encoding="utf-8")
-    manifest_src = (PROJECT_ROOT / "include/ingest/manifest.py").read_text(encoding="utf-8")
+    loader_src = "".join((PROJECT_ROOT / "include/ingest" / f).read_text(encoding="utf-8")
+                         for f in ("loader.py", "ledger.py", "files.py"))
+    manifest_src = (PROJECT_ROOT / "include/ingest/contract.py").read_text(encoding="utf-8")
     for r in d.itertuples(index=False):
         assert r.expected_outcome == CATALOGUE[r.kind].outcome
         if r.expected_outcome == "rejected":
@@ -95,8 +96,8 @@ def _rows(sub: Path, entry: dict) -> list[list[str]]:
 def test_loader_checks_fire_where_the_ground_truth_says(run):
     """The pre-COPY checks, with the loader's own functions (no database)."""
     pytest.importorskip("psycopg")
-    from include.ingest.loader import LoadError, _byte_stream, _split_header, check_header
-    from include.ingest.manifest import FileEntry, ManifestError, parse_manifest
+    from include.ingest.contract import FileEntry, ManifestError, parse_manifest
+    from include.ingest.files import LoadError, _byte_stream, _split_header, check_header
 
     root, _, d = run
     landing = root / "landing"
@@ -116,8 +117,7 @@ def test_loader_checks_fire_where_the_ground_truth_says(run):
             assert sha256_file(path) != e["sha256"]
             continue
         assert sha256_file(path) == e["sha256"], r
-        entry = FileEntry(e["dataset"], e["file"], e["encoding"], e["delimiter"], e["compression"], e["rows"],
-                          e["sha256"])
+        entry = FileEntry.model_validate(e)
         if r.expected_rule == "gzip_integrity":
             with pytest.raises(LoadError, match="corrupt gzip"):
                 b"".join(_byte_stream(path, entry.compression))
@@ -144,8 +144,8 @@ def test_loader_checks_fire_where_the_ground_truth_says(run):
 
 def test_files_without_defects_stay_consistent_and_accepted_oddities_pass_the_header_check(run):
     pytest.importorskip("psycopg")
-    from include.ingest.loader import _byte_stream, _split_header, check_header
-    from include.ingest.manifest import FileEntry
+    from include.ingest.contract import FileEntry
+    from include.ingest.files import _byte_stream, _split_header, check_header
 
     root, _, d = run
     touched = set(zip(d["submission_id"], d["file"], strict=True))
@@ -162,8 +162,7 @@ def test_files_without_defects_stay_consistent_and_accepted_oddities_pass_the_he
                 continue
             assert sha256_file(sub / e["file"]) == e["sha256"], (sub, e["file"])
             assert len(_rows(sub, e)) - 1 == e["rows"], (sub, e["file"])
-            entry = FileEntry(e["dataset"], e["file"], e["encoding"], e["delimiter"], e["compression"], e["rows"],
-                              e["sha256"])
+            entry = FileEntry.model_validate(e)
             header, _ = _split_header(_byte_stream(sub / e["file"], entry.compression))
             check_header(header, entry, DATASETS[e["dataset"]])
             n += 1

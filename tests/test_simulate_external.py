@@ -18,8 +18,8 @@ import pytest
 
 from simulator import ids
 from simulator.external import FEEDS, SPECS, FeedServer, build_feeds, from_world, synthetic_inputs
+from simulator.external.clock import parse_ts
 from simulator.external.faults import MALFORMED_KINDS
-from simulator.external.feeds import parse_ts
 
 SEED = 11
 HIDDEN_KEYS = {"tone", "label", "labels", "sentiment", "mentions", "entities", "is_illegal_fundraising_promo",

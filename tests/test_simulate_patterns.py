@@ -77,9 +77,9 @@ def test_scheme_investors_are_mostly_elderly(world):
 
 
 def test_hard_negatives_present_in_expected_numbers(world, txn):
-    from simulator import _hard_negatives
+    from simulator.ground_truth import hard_negatives
 
-    hn = _hard_negatives(world)
+    hn = hard_negatives(world)
     counts = hn["kind"].value_counts()
     p = get_preset("small")
     assert counts["payroll"] == p.n_payroll

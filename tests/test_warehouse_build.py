@@ -102,7 +102,7 @@ def test_model_scores_reach_the_portraits_and_warnings(built_warehouse):
     """ml.risk_scores is empty until scoring runs (the build above proves that works); once the scorer
     writes a score, the portrait and the entity's warnings carry its level and reasons: an institution's
     and a firm's (the firm model scores firms by USCC; tiny/11's scheme firms have flow-pattern warnings)."""
-    from include.cli import _dbt
+    from include.cli.warehouse import _dbt
 
     with built_warehouse.connect() as conn:
         code, period = conn.execute("select entity_id, period from marts_warnings.warnings "
@@ -141,7 +141,7 @@ def test_model_scores_reach_the_portraits_and_warnings(built_warehouse):
 def test_the_data_asset_map_carries_the_bilingual_docs_and_the_dashboards(built_warehouse):
     """`make docs` (dbt docs generate): the catalog read back from PostgreSQL holds the persisted zh/en
     column comments of the marts, and the manifest the exposures (dashboards) with what they read."""
-    from include.cli import _dbt
+    from include.cli.warehouse import _dbt
 
     proc = _dbt(["docs", "generate"], check=False)
     assert proc.returncode == 0, proc.stdout[-4000:]

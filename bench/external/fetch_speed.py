@@ -38,13 +38,13 @@ def main(argv: list[str] | None = None) -> int:
     os.environ.pop("SUPERVISION_DATABASE_URL", None)
     from include.config import StatePaths
     from include.external.client import FeedClient
-    from include.external.feeds import FEEDS
     from include.external.load import fetch_feed
     from include.external.signals import derive_advert_signals, derive_news_signals
-    from simulator.external import FeedServer, synthetic_inputs
+    from include.registry.feeds import FEEDS
     from include.warehouse.bootstrap import bootstrap
     from include.warehouse.connection import libpq_url, role_url
     from include.warehouse.server import EmbeddedServer
+    from simulator.external import FeedServer, synthetic_inputs
 
     state = StatePaths(home)
     server = EmbeddedServer(state)

@@ -34,8 +34,8 @@ from urllib.parse import urlsplit, urlunsplit
 import psycopg
 
 from include.config import StatePaths, paths
-from include.datasets import TRANSACTION
-from include.ingest.ddl import q
+from include.registry.datasets import TRANSACTION
+from include.registry.ddl import q
 
 log = logging.getLogger("bench.ingest")
 
@@ -82,8 +82,8 @@ def _drop_database(admin: str, url: str) -> None:
 
 def bench_copy(url: str, files: list[tuple[Path, dict, dict]]) -> dict:
     """COPY every file into an empty typed table (same column types as raw, no partitioning)."""
-    from include.ingest.loader import _byte_stream
-    from include.ingest.manifest import ENCODINGS
+    from include.ingest.contract import ENCODINGS
+    from include.ingest.files import _byte_stream
     from include.warehouse.connection import libpq_url
 
     cols = ", ".join(f"{q(c.name)} {c.pg_type}" for c in TRANSACTION.columns)
@@ -122,7 +122,7 @@ def bench_full(url: str, files: list[tuple[Path, dict, dict]], state: StatePaths
     loader = role_url("loader", state)
     # Once per process, not per row: importing GX and building its context (seconds; a minute on a
     # loaded machine) is measured apart from the load itself.
-    from include.ingest.quality import _runtime
+    from include.ingest.gx_runtime import _runtime
 
     t_warm = time.perf_counter()
     _runtime()

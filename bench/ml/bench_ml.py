@@ -1,6 +1,6 @@
 """Benchmark and figures of the early-warning models on the simulated universe in $SUPERVISION_HOME.
 
-Needs a warehouse that has run the pipeline (``python -m include.cli demo --preset small``). Measures,
+Needs a warehouse that has run the pipeline (``supervision demo --preset small``). Measures,
 for one preset (``--preset institution`` or ``firm``, see ``ml/presets.py``), in one run:
 
 * the out-of-time figures of both candidates vs the preset's rule baseline (institution: breach count;

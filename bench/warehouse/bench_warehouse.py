@@ -26,7 +26,7 @@ log = logging.getLogger(__name__)
 
 
 def _timed_dbt(args: list[str]) -> float:
-    from include.cli import _dbt
+    from include.cli.warehouse import _dbt
 
     t = time.perf_counter()
     _dbt(args)  # raises SystemExit with dbt's output if the build fails
@@ -50,9 +50,9 @@ def _advance(preset: str, seed: int, months: int) -> dict:
 def run(preset: str, seed: int, history_factor: int, skip_views: bool = False) -> dict:
     from bench.warehouse.prepare import ingest_pending
     from include.config import paths
-    from simulator.advance import landing_months
     from include.warehouse.bootstrap import bootstrap
     from include.warehouse.connection import ensure_up
+    from simulator.advance import landing_months
 
     ensure_up()
     bootstrap()

@@ -37,8 +37,8 @@ def evaluate(ground_truth: Path, url: str) -> dict:
         tokenised = conn.execute("select account_no like 'tk\\_%' from staging.stg_submissions__accounts "
                                  "limit 1").fetchone()
         if tokenised and tokenised[0]:
-            # The loader pseudonymised account numbers (include/ingest/pseudonymise.py): compare tokens.
-            from include.ingest.pseudonymise import load_key, token
+            # The loader pseudonymised account numbers (include/privacy/pseudonymise.py): compare tokens.
+            from include.privacy.pseudonymise import load_key, token
 
             key = load_key()
             collection = {token(a, "account", key) for a in collection}

@@ -2,7 +2,7 @@
 derive news and advert signals.
 
 * :mod:`.feeds` the feed registry: fields, types, natural key, quality rules (Column/Rule of
-  :mod:`include.datasets`)
+  :mod:`include.registry.datasets`)
 * :mod:`.client` the HTTP client (pagination, timeouts, backoff on 429 / 5xx)
 * :mod:`.gate` the quality gate per fetched page (shape check, type and rule checks)
 * :mod:`.load` one fetch batch: upsert + history + quarantine + watermark in one transaction

@@ -1,7 +1,7 @@
 """The quality gate for one fetched page of a feed.
 
 1. **Shape** (:func:`check_shape`): every item is an object whose fields are the registered ones
-   (:mod:`include.external.feeds`). A field the registry does not know, or a registered field absent
+   (:mod:`include.registry.feeds`). A field the registry does not know, or a registered field absent
    from every item of a page, means the feed changed shape (e.g. ``schema_version=2`` renamed a field):
    :class:`~include.external.client.FeedShapeError` naming the feed, page, record and field. The loader
    then rolls the whole fetch back, so nothing of it is loaded.
@@ -24,10 +24,10 @@ from typing import Any
 
 import psycopg
 
-from include.datasets import Rule
 from include.external.client import FeedShapeError, Page
-from include.external.feeds import Feed
-from include.ingest.masking import mask
+from include.privacy.masking import mask
+from include.registry.datasets import Rule
+from include.registry.feeds import Feed
 
 log = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ def check_shape(feed: Feed, page: Page) -> None:
             raise FeedShapeError(
                 f"{where} record {i} ({feed.key}={item.get(feed.key)!r}): unexpected field(s) {unknown}"
                 + (f", registered field(s) {missing} absent" if missing else "")
-                + "; the feed changed shape. Update the registry in include/external/feeds.py. "
+                + "; the feed changed shape. Update the registry in include/registry/feeds.py. "
                   "Nothing of this fetch was loaded.")
     if len(page.items) >= MIN_ITEMS_FOR_MISSING_FIELD:
         for name in feed.field_names:

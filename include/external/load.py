@@ -33,10 +33,10 @@ import psycopg
 from psycopg import sql
 
 from include.external.client import FeedClient, Page
-from include.external.feeds import FEEDS, Feed
 from include.external.gate import Screened, check_shape, screen, typed_value
-from include.external.pseudonymise import changed_fields, pseudonymise_record
-from include.ingest.pseudonymise import load_key
+from include.privacy.pseudonymise import load_key
+from include.privacy.records import changed_fields, pseudonymise_record
+from include.registry.feeds import FEEDS, Feed
 from include.warehouse.connection import libpq_url
 
 log = logging.getLogger(__name__)

@@ -22,8 +22,8 @@ from pathlib import Path
 import psycopg
 
 from include.config import StatePaths, paths
-from include.datasets import DATASETS, DUE_DAYS, DUE_TIMEZONE, REGULATOR_CODE
-from include.ingest.quality import quality_rules
+from include.registry.datasets import DATASETS, DUE_DAYS, DUE_TIMEZONE, REGULATOR_CODE
+from include.registry.expectations import quality_rules
 
 log = logging.getLogger(__name__)
 

@@ -4,7 +4,8 @@ Migrations are the SQL files in ``migrations/`` applied in name order and record
 ``ops.schema_migrations`` with a checksum (an edited, already-applied migration is an error: add a
 new one instead). A file starting with ``-- run-as: <role>`` runs under ``SET ROLE <role>`` so the
 objects it creates are owned by that role. The raw and quarantine tables are derived from the
-dataset registry and created as ``loader``. Running bootstrap twice changes nothing.
+dataset registry, the ``raw_ext`` feed tables from the feed registry, all created as ``loader``.
+Running bootstrap twice changes nothing.
 """
 
 from __future__ import annotations
@@ -18,8 +19,9 @@ import psycopg
 from psycopg import sql
 
 from include.config import StatePaths
-from include.datasets import DATASETS
-from include.ingest import ddl
+from include.registry import ddl
+from include.registry.datasets import DATASETS
+from include.registry.feeds import FEEDS
 from include.warehouse.connection import ROLES, admin_url, libpq_url, role_passwords
 
 log = logging.getLogger(__name__)
@@ -77,4 +79,6 @@ def bootstrap(state: StatePaths | None = None) -> list[str]:
             for ds in DATASETS.values():
                 conn.execute(ddl.raw_ddl(ds))
                 conn.execute(ddl.quarantine_ddl(ds))
+            for feed in FEEDS.values():
+                conn.execute(ddl.feed_ddl(feed))
     return applied_now

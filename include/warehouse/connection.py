@@ -7,7 +7,7 @@
 Every pipeline component connects as its own least-privilege role (``loader``, ``transformer``,
 ``scorer``, ``bi_reader``, ``auditor``). Role passwords are generated on first bootstrap into
 ``<state>/secrets/roles.json`` (mode 0600, outside the repository); ``bootstrap`` (re)applies them
-to the server, so rotating a password is: edit or delete the entry, run ``python -m include.cli up``.
+to the server, so rotating a password is: edit or delete the entry, run ``supervision up``.
 """
 
 from __future__ import annotations
@@ -84,7 +84,7 @@ def role_passwords(state: StatePaths | None = None, create: bool = False) -> dic
         os.chmod(tmp, 0o600)
         tmp.replace(f)
     elif missing:
-        raise RuntimeError(f"no password for roles {missing}; run `python -m include.cli up` first")
+        raise RuntimeError(f"no password for roles {missing}; run `supervision up` first")
     return {**data, **from_env}
 
 

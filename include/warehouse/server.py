@@ -297,7 +297,7 @@ class EmbeddedServer:
     def admin_url(self, database: str = DATABASE) -> str:
         info = self._read_postmaster()
         if not info.running:
-            raise RuntimeError("the embedded warehouse is not running; start it with `python -m include.cli up`")
+            raise RuntimeError("the embedded warehouse is not running; start it with `supervision up`")
         from urllib.parse import quote
 
         return (f"postgresql+psycopg://{SUPERUSER}:{quote(self.superuser_password(), safe='')}"

@@ -43,9 +43,10 @@ from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
+from simulator.external.clock import iso, month_cutoff_ts, month_of, mord
+from simulator.external.clock import parse_ts as _parse_ts
 from simulator.external.faults import corrupt, malformation, request_fault
-from simulator.external.feeds import Feeds, _atomic_write, build_feeds, iso, month_cutoff_ts, month_of, mord
-from simulator.external.feeds import parse_ts as _parse_ts
+from simulator.external.feeds import Feeds, _atomic_write, build_feeds
 from simulator.external.inputs import ExternalInputs
 from simulator.external.schema import FEEDS, SPECS
 

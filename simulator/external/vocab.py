@@ -1,7 +1,7 @@
 """Word pools and text templates for the external feeds (all fictitious).
 
 Templates use ``{E}`` / ``{E2}`` for entity mentions (their offsets are tracked for the ground truth)
-and other ``{slot}`` names filled by :func:`simulator.external.feeds._render`.
+and other ``{slot}`` names filled by :func:`simulator.external.naming.render`.
 """
 
 from __future__ import annotations

@@ -5,7 +5,7 @@
 -- reflects ops.submission / ops.batch / ops.dq_result. Readable by transformer and auditor through
 -- the default privileges of migration 001.
 --
--- Due dates (include/datasets.py: DUE_DAYS): a submission is due DUE_DAYS days after its period end
+-- Due dates (include/registry/datasets.py: DUE_DAYS): a submission is due DUE_DAYS days after its period end
 -- (30 for monthly and for quarterly datasets: the regulator's reporting calendar for the detail and
 -- the 1104-style reports), by the end of that day in China Standard Time (Asia/Shanghai). Whether a
 -- period was on time is judged on the first version received (a correction later is not "late").

@@ -1,5 +1,5 @@
 """Personal identifiers in the external feeds are pseudonymised at load, with the same keyed hash and
-key as the submissions (:mod:`include.ingest.pseudonymise`), so that no person's name or identifier
+key as the submissions (:mod:`include.privacy.pseudonymise`), so that no person's name or identifier
 reaches ``raw_ext`` (nor the lineage copy of the record, nor quarantine) and a person named in a feed
 gets the same token wherever the same value of the same kind appears.
 
@@ -28,7 +28,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from include.ingest.pseudonymise import token
+from include.privacy.pseudonymise import token
 
 PERSON_PARTY = frozenset({"自然人", "个人"})
 PERSON_CHANGES = frozenset({"法定代表人变更", "股东变更"})

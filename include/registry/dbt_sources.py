@@ -1,6 +1,6 @@
 """dbt's source YAML for the submissions, derived from the dataset registry.
 
-``python -m include.cli dbt-sources`` rewrites ``dbt_project/models/staging/submissions/
+``supervision registry generate`` rewrites ``dbt_project/models/staging/submissions/
 _submissions__sources.yml``; a test fails if the committed file differs from what the registry says,
 so the registry stays the one place a column is added.
 """
@@ -12,10 +12,10 @@ from pathlib import Path
 import yaml
 
 from include.config import DBT_PROJECT_DIR
-from include.datasets import DATASETS
+from include.registry.datasets import DATASETS
 
 SOURCES_FILE = DBT_PROJECT_DIR / "models" / "staging" / "submissions" / "_submissions__sources.yml"
-HEADER = "# GENERATED from include/datasets.py by `python -m include.cli dbt-sources`. Do not edit by hand.\n"
+HEADER = "# GENERATED from include/registry/datasets.py by `supervision registry generate`. Do not edit by hand.\n"
 
 
 def sources_dict() -> dict:

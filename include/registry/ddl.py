@@ -1,4 +1,4 @@
-"""DDL derived from the dataset registry (include/datasets.py): landing, raw and quarantine tables.
+"""DDL derived from the dataset registry (include/registry/datasets.py): landing, raw and quarantine tables.
 
 * ``landing.<dataset>_g<first batch id>``: one table per group of batches of a dataset, every column
   ``text`` (so a malformed value is reported by the quality gate with its line instead of aborting
@@ -8,19 +8,22 @@
   ``_batch_id``, ``_file_sha256`` and ``_line``.
 * ``quarantine.<dataset>``: rejected batches kept as received (text), with the same lineage.
 
-In both ``raw`` and ``quarantine`` personal identifiers are tokens (include/ingest/pseudonymise.py);
+In both ``raw`` and ``quarantine`` personal identifiers are tokens (include/privacy/pseudonymise.py);
 only the landing tables (dropped after promotion) and the archive hold them as submitted.
 """
 
 from __future__ import annotations
 
-from include.datasets import Dataset
-from include.ingest.pseudonymise import token_sql
+from psycopg import sql
+
+from include.privacy.pseudonymise import token_sql
+from include.registry.datasets import Dataset
+from include.registry.feeds import Feed
 
 
 def q(ident: str) -> str:
-    """Quote an identifier."""
-    return '"' + ident.replace('"', '""') + '"'
+    """An identifier quoted for SQL text (psycopg's own quoting: ``sql.Identifier``)."""
+    return sql.Identifier(ident).as_string()
 
 
 def landing_table(dataset: Dataset, group_id: int) -> str:
@@ -79,7 +82,7 @@ def typed_select(dataset: Dataset) -> str:
     """``select <typed columns>, l._batch_id, b.file_sha256, l._line from {landing} l ...`` where the
     batch is one of ``%(batches)s``: a template for ``psycopg.sql.SQL(...).format`` that casts a
     landing table's text to the registry's types (an empty string is NULL) and replaces personal
-    identifiers by their tokens (include/ingest/pseudonymise.py; needs its ``sql_params``)."""
+    identifiers by their tokens (include/privacy/pseudonymise.py; needs its ``sql_params``)."""
     exprs = []
     for c in dataset.columns:
         e = f"nullif(l.{q(c.name)}, '')"
@@ -96,3 +99,30 @@ def quarantine_select(dataset: Dataset) -> str:
     exprs = [token_sql(f"l.{q(c.name)}", c.pii) if c.pii else f"l.{q(c.name)}" for c in dataset.columns]
     return ("select " + ", ".join(exprs) + ", l._batch_id, b.file_sha256, l._line from {} l "
             "join ops.batch b on b.batch_id = l._batch_id where l._batch_id = any(%(batches)s)")
+
+
+# ---------------------------------------------------------------------------- external feeds
+#: the lineage of the stored version of an external record, after its served fields
+FEED_LINEAGE = """fetch_id bigint not null, request_no integer not null, page_no integer not null,
+    record_index integer not null, fetched_at timestamptz not null, record_sha256 text not null,
+    record jsonb not null"""
+
+
+def feed_ddl(feed: Feed) -> str:
+    """``raw_ext.<feed>`` (the latest version per natural key) and ``raw_ext.<feed>_history`` (every
+    version: natural key + version), with the lineage columns and each field's description as its
+    comment. Idempotent."""
+    cols = ",\n    ".join(f"{q(c.name)} {c.pg_type}" + ("" if c.nullable else " not null")
+                          + (" primary key" if c.name == feed.key else "") for c in feed.columns)
+    comments = "\n".join(
+        f"comment on column raw_ext.{q(t)}.{q(c.name)} is "
+        f"{_literal(' / '.join(x for x in (c.zh, c.en, 'personal data: ' + c.pii if c.pii else '') if x))};"
+        for t in (feed.name, feed.name + "_history") for c in feed.columns if c.zh or c.en)
+    return (f"create table if not exists raw_ext.{q(feed.name)} (\n    {cols},\n    {FEED_LINEAGE}\n);\n"
+            f"create table if not exists raw_ext.{q(feed.name + '_history')} (like raw_ext.{q(feed.name)} "
+            f"including defaults, primary key ({q(feed.key)}, version));\n"
+            f"comment on table raw_ext.{q(feed.name)} is {_literal(f'{feed.zh} / {feed.en}')};\n{comments}")
+
+
+def _literal(text: str) -> str:
+    return "'" + text.replace("'", "''") + "'"

@@ -1,6 +1,6 @@
 """Pseudonymisation of personal identifiers at promotion (issue #4 item 7).
 
-Every registry column with a ``pii`` kind (include/datasets.py: resident_id, name, phone, account)
+Every registry column with a ``pii`` kind (include/registry/datasets.py: resident_id, name, phone, account)
 is replaced, when a batch moves from ``landing`` into ``raw`` or ``quarantine``, by a token::
 
     tk_<first 32 hex digits of HMAC-SHA256(key, "<kind>:<normalised value>")>

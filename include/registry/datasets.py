@@ -792,22 +792,21 @@ DATASETS: dict[str, Dataset] = {d.name: d for d in (
 def processing_order(names) -> list[str]:
     """``names`` ordered so that every dataset comes after the datasets its cross-dataset rules read
     (customers before accounts and loans, loans before guarantees and the prudential reports);
-    otherwise alphabetical."""
-    names = sorted(set(names))
-    done: list[str] = []
+    datasets ready at the same step in alphabetical order."""
+    from graphlib import CycleError, TopologicalSorter
 
-    def visit(n: str, path: tuple[str, ...] = ()) -> None:
-        if n in done:
-            return
-        if n in path:
-            raise ValueError(f"cycle in dataset dependencies: {' -> '.join((*path, n))}")
-        for dep in sorted(DATASETS[n].depends_on):
-            visit(dep, (*path, n))
-        done.append(n)
-
-    for n in names:
-        visit(n)
-    return [n for n in done if n in names]
+    names = set(names)
+    order = TopologicalSorter({n: sorted(d.depends_on) for n, d in DATASETS.items()})
+    try:
+        order.prepare()
+    except CycleError as e:
+        raise ValueError(f"cycle in dataset dependencies: {' -> '.join(e.args[1])}") from None
+    out: list[str] = []
+    while order.is_active():
+        ready = sorted(order.get_ready())
+        out += ready
+        order.done(*ready)
+    return [n for n in out if n in names]
 
 
 def get(name: str) -> Dataset:

@@ -1,7 +1,7 @@
 """The external feed registry: for each feed, its served fields with PostgreSQL types, its natural key
-and its quality rules, using the dataset registry's :class:`~include.datasets.Column` and
-:class:`~include.datasets.Rule` types. ``raw_ext.<feed>`` (migration 010) mirrors these columns; a test
-checks the two agree.
+and its quality rules, using the dataset registry's :class:`~include.registry.datasets.Column` and
+:class:`~include.registry.datasets.Rule` types. ``raw_ext.<feed>`` and ``raw_ext.<feed>_history`` are created
+from it (:func:`include.registry.ddl.feed_ddl`, by the warehouse bootstrap).
 
 Rule kinds used here (checked per record by :mod:`include.external.gate`):
 
@@ -19,7 +19,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from include.datasets import Column, Rule
+from include.registry.datasets import Column, Rule
 
 _MONEY = "numeric(20,2)"
 ORG_SUFFIX = r"(公司|合作社|中心|事务所|集团|厂|店|行|社)$"

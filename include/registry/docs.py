@@ -1,17 +1,17 @@
-"""The README's dataset reference, rendered from the registry (so it cannot drift).
+"""The dataset reference of the landing contract, rendered from the registry (so it cannot drift).
 
-``python -m simulator.docs`` rewrites the block between the markers in
-``simulator/README.md``; a test fails when the committed block differs from :func:`render`.
+``supervision registry generate`` rewrites the block between the markers in
+``docs/landing-contract.md``; its drift check fails when the committed block differs from :func:`render`.
 """
 
 from __future__ import annotations
 
 from pathlib import Path
 
-from include.datasets import DATASETS, REGULATOR_CODE, Dataset
+from include.registry.datasets import DATASETS, REGULATOR_CODE, Dataset
 
-README = Path(__file__).with_name("README.md")
-BEGIN = "<!-- BEGIN GENERATED DATASETS (python -m simulator.docs) -->"
+README = Path(__file__).resolve().parents[2] / "docs" / "landing-contract.md"
+BEGIN = "<!-- BEGIN GENERATED DATASETS (supervision registry generate) -->"
 END = "<!-- END GENERATED DATASETS -->"
 
 
@@ -22,7 +22,7 @@ def _cell(text: str) -> str:
 def render_dataset(ds: Dataset) -> str:
     who = f"submitted by `{REGULATOR_CODE}`" if ds.submitter == "regulator" else "submitted by each institution"
     lines = [
-        f"### `{ds.name}` {ds.zh}",
+        f"#### `{ds.name}` {ds.zh}",
         "",
         f"{_cell(ds.en)} *{ds.family}, per {ds.grain}, {who}; key ({', '.join(ds.key)}); period column "
         f"`{ds.period_column}`.*",
@@ -55,5 +55,3 @@ def write(path: Path = README) -> Path:
     return path
 
 
-if __name__ == "__main__":  # pragma: no cover
-    print(write())

@@ -1,3 +1,0 @@
-from include.cli import main
-
-raise SystemExit(main())

@@ -1,0 +1,154 @@
+"""``supervision run|demo|summary|airflow-ui``: the pipeline's DAGs run in-process, and what they did."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import subprocess
+import time
+
+from include.cli.warehouse import _venv_bin, cmd_dbt_parse, cmd_up
+from include.config import DAGS_DIR, paths
+
+# Dependency order of the DAGs (Assets link them under a scheduler; in-process we run them in turn).
+# score_risk trains and promotes the first champion itself when there is none; retrain_models runs
+# monthly, on large drift or on demand (`supervision run retrain_models`).
+DAG_ORDER = ("ingest_submissions", "ingest_external", "build_warehouse", "score_risk")
+
+
+def cmd_simulate(args: argparse.Namespace) -> int:
+    """The demo's world: the simulator writes it into this installation's landing zone."""
+    import simulator
+
+    p = paths()
+    summary = simulator.generate(p.landing, p.ground_truth, preset=args.preset, seed=args.seed,
+                                 defects=getattr(args, "defects", None))
+    print(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
+    return 0
+
+
+def run_dags(dag_ids: tuple[str, ...] = DAG_ORDER, preset: str = "tiny", seed: int = 7) -> dict[str, str]:
+    """Run the DAGs in order with dag.test() in this process. Returns {dag_id: state}.
+
+    ``ingest_external`` reads the feeds' base URL from the Airflow connection ``external_feeds``; when
+    ``AIRFLOW_CONN_EXTERNAL_FEEDS`` is not set, the simulator's feed server for ``preset``/``seed`` (the
+    world ``simulate`` wrote; the CLI passes its ``--preset``/``--seed``, programmatic callers get the cheap
+    ``tiny`` world) is started on 127.0.0.1 for the duration of the run."""
+    if "ingest_external" in dag_ids and not os.environ.get("AIRFLOW_CONN_EXTERNAL_FEEDS"):
+        from simulator.external.demo import simulated_feed_server
+
+        with simulated_feed_server(preset, seed) as srv:
+            os.environ["AIRFLOW_CONN_EXTERNAL_FEEDS"] = srv.url
+            try:
+                return run_dags(dag_ids, preset, seed)
+            finally:
+                os.environ.pop("AIRFLOW_CONN_EXTERNAL_FEEDS", None)
+    from include.airflow_env import airflow_env, apply, ensure_metadata_db
+
+    ensure_metadata_db()
+    if not (paths().dbt_target / "manifest.json").exists():
+        cmd_dbt_parse(None)  # build_warehouse is rendered from it
+    apply(airflow_env())
+    from airflow.dag_processing.dagbag import DagBag
+
+    bag = DagBag(dag_folder=str(DAGS_DIR))
+    if bag.import_errors:
+        raise SystemExit("DAG import errors:\n" + "\n".join(f"{k}: {v}" for k, v in bag.import_errors.items()))
+    states = {}
+    for dag_id in dag_ids:
+        t = time.perf_counter()
+        dr = bag.dags[dag_id].test()
+        states[dag_id] = str(getattr(dr, "state", dr))
+        print(f"DAG {dag_id}: {states[dag_id]} in {time.perf_counter() - t:.1f}s", flush=True)
+        if "success" not in states[dag_id]:
+            raise SystemExit(f"DAG {dag_id} ended {states[dag_id]}; logs under {paths().airflow_home / 'logs'}")
+    return states
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    run_dags(tuple(args.dags) if args.dags else DAG_ORDER, args.preset, args.seed)
+    return 0
+
+
+def summary() -> dict:
+    import psycopg
+
+    from include.warehouse.connection import admin_url, libpq_url
+
+    p = paths()
+    out: dict = {}
+    with psycopg.connect(libpq_url(admin_url())) as conn:
+        out["batches_by_status"] = dict(conn.execute(
+            "select status, count(*) from ops.batch group by status order by status").fetchall())
+        from include.registry.datasets import DATASETS
+
+        out["raw_rows"] = {ds: conn.execute(f'select count(*) from raw."{ds}"').fetchone()[0] for ds in DATASETS}
+        try:
+            out["mart_capital_adequacy_rows"] = conn.execute(
+                "select count(*) from marts_prudential.capital_adequacy").fetchone()[0]
+            out["institution_quarters_below_car_minimum"] = conn.execute(
+                "select count(*) from marts_prudential.capital_adequacy where car_below_minimum").fetchone()[0]
+        except psycopg.errors.UndefinedTable:
+            out["mart_capital_adequacy_rows"] = None
+            conn.rollback()
+        out["external"] = external_summary(conn)
+    out["where_to_look"] = {
+        "airflow_logs": str(p.airflow_home / "logs"),
+        "gx_data_docs": str(p.gx_results / "data_docs" / "index.html"),
+        "dbt_target": str(p.dbt_target),
+        "landing_zone": str(p.landing),
+        "archive": str(p.archive),
+        "feedback_outbox": str(p.outbox),
+        "airflow_ui": "supervision airflow-ui  (then http://127.0.0.1:8080)",
+    }
+    return out
+
+
+def external_summary(conn) -> dict:
+    """Rows per external feed, quarantined records, negative news and flagged advert leads."""
+    from include.registry.feeds import FEEDS
+
+    q = {f: conn.execute(f"select count(*) from {FEEDS[f].table}").fetchone()[0] for f in FEEDS}
+    return {"raw_ext_rows": q,
+            "quarantined_records": conn.execute("select count(*) from quarantine.ext_record").fetchone()[0],
+            "negative_news": conn.execute("select count(*) from raw_ext.news_tone where tone = 'negative'"
+                                          ).fetchone()[0],
+            "news_entity_links": conn.execute("select count(*) from raw_ext.news_entity_link").fetchone()[0],
+            "adverts_flagged_illegal": conn.execute("select count(*) from raw_ext.advert_lead_flag where illegal_promo"
+                                                    ).fetchone()[0]}
+
+
+def cmd_summary(args: argparse.Namespace) -> int:
+    print(json.dumps(summary(), indent=2, ensure_ascii=False))
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    t0 = time.perf_counter()
+    cmd_up(args)
+    p = paths()
+    if any(p.landing.glob("*/*/*/manifest.json")) and not args.regenerate:
+        print(f"landing zone already populated at {p.landing} (use --regenerate to simulate again)")
+    else:
+        cmd_simulate(args)
+    cmd_dbt_parse(args)
+    run_dags(DAG_ORDER, args.preset, args.seed)
+    s = summary()
+    print("\n=== demo summary ===")
+    print(json.dumps(s, indent=2, ensure_ascii=False))
+    print(f"capital_adequacy mart rows: {s['mart_capital_adequacy_rows']}")
+    print(f"demo wall time: {time.perf_counter() - t0:.1f}s")
+    return 0
+
+
+def cmd_airflow_ui(args: argparse.Namespace) -> int:
+    from include.airflow_env import airflow_env, ensure_metadata_db
+
+    ensure_metadata_db()
+    env = {**os.environ, **airflow_env()}
+    print(f"Airflow UI on http://127.0.0.1:{env['AIRFLOW__API__PORT']} "
+          f"(login: see {paths().airflow_home}/simple_auth_manager_passwords.json.generated); Ctrl-C stops it")
+    return subprocess.call([_venv_bin("airflow"), "standalone"], env=env)
+
+

@@ -1,0 +1,198 @@
+"""The process-wide Great Expectations runtime: one ephemeral context, built once per process.
+
+Everything GX needs is built once and reused: the context (about 4 s, mostly importing GX), one data
+source per database URL (its SQLAlchemy engine and connection pool), and per dataset the suite
+(:func:`include.registry.expectations.build_suite`), a table asset, its batch definition, a
+validation definition and the screening checkpoint; each batch only re-points the asset at its typed
+table. Validation results are stored as JSON under the state directory
+(``paths().gx_results / "validations"``), Data Docs (when asked for) under ``docs_dir``; neither ever
+goes into the repository.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import logging
+import threading
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import sqlalchemy
+
+from include.config import paths
+from include.registry.datasets import Dataset
+from include.registry.expectations import (
+    DATASOURCE,
+    PERIOD_PARAMETER,
+    RESULT_FORMAT,
+    SCREEN_RESULT_FORMAT,
+    _gx,
+    build_suite,
+)
+
+log = logging.getLogger(__name__)
+
+#: the Data Docs index lists this many most recent validations (older pages stay on disk, and
+#: ops.dq_result keeps every result)
+DOCS_INDEX_LIMIT = 25
+#: settings of the gate's own sessions: the uniqueness window sorts every key of the batch; with the
+#: default 4MB of work_mem a 1M-row batch sorts on disk
+_SESSION_OPTIONS = "-c work_mem=64MB"
+
+
+@dataclass
+class _Slot:
+    """The GX objects validating one dataset in one database, built once per process.
+
+    The asset's table is re-pointed at each batch's typed table: assets, batch definitions,
+    validation definitions and checkpoints are pure bookkeeping, and rebuilding them per batch cost
+    GX more than validating a small batch.
+    """
+
+    dataset: Dataset
+    asset: Any
+    validation: Any  # ValidationDefinition: the dataset's suite on the asset
+    screen: Any  # Checkpoint running it with SCREEN_RESULT_FORMAT
+
+
+class _Runtime:
+    """The process-wide GX objects that are expensive to build: context, data sources, suites, slots.
+
+    An ephemeral context (suites, validation definitions and checkpoints in memory) whose validation
+    results store is a directory under the state directory (``<state>/gx/validations``), so results
+    are kept, and Data Docs can list every batch validated, without writing into the repository.
+    """
+
+    def __init__(self, results_dir: Path) -> None:
+        gx = _gx()
+        from great_expectations.data_context.types.base import (
+            DataContextConfig,
+            InMemoryStoreBackendDefaults,
+            ProgressBarsConfig,
+        )
+
+        defaults = InMemoryStoreBackendDefaults(init_temp_docs_sites=False)
+        defaults.stores[defaults.validation_results_store_name]["store_backend"] = {
+            "class_name": "TupleFilesystemStoreBackend", "base_directory": str(results_dir)}
+        config = DataContextConfig(
+            store_backend_defaults=defaults,
+            analytics_enabled=False,
+            progress_bars=ProgressBarsConfig(globally=False, metric_calculations=False),
+        )
+        self.gx = gx
+        self.results_dir = results_dir
+        self.context = gx.get_context(mode="ephemeral", project_config=config)
+        self.datasources: dict[str, Any] = {}
+        self.slots: dict[tuple[str, str], _Slot] = {}
+        self.sites: dict[Path, str] = {}
+        self.suite_pages: set[tuple[str, str]] = set()
+        self.suite_sources: dict[str, Dataset] = {}  # suite name -> the definition it was built from
+
+    def datasource(self, url: str):
+        ds = self.datasources.get(url)
+        if ds is None:
+            # one data source per database the process validates in (normally exactly one)
+            name = DATASOURCE if not self.datasources else (
+                f"{DATASOURCE}_{hashlib.sha256(url.encode()).hexdigest()[:10]}")
+            ds = self.context.data_sources.add_postgres(
+                name, connection_string=url, kwargs={"connect_args": {"options": _SESSION_OPTIONS}})
+            self.datasources[url] = ds
+        return ds
+
+    def slot(self, url: str, dataset: Dataset, typed_table: str) -> _Slot:
+        """The dataset's GX objects, their asset pointed at ``landing.<typed_table>`` (which exists)."""
+        ds = self.datasource(url)
+        if self.suite_sources.get(dataset.name, dataset) != dataset:
+            # Another definition under the same name (tests do this): rebuild everything built on it.
+            for key in [k for k in self.slots if k[1] == dataset.name]:
+                self._remove(self.datasources[key[0]], dataset.name)
+                del self.slots[key]
+            self.context.suites.delete(dataset.name)
+            del self.suite_sources[dataset.name]
+        if dataset.name not in self.suite_sources:
+            self.context.suites.add(build_suite(dataset))
+            self.suite_sources[dataset.name] = dataset
+        slot = self.slots.get((url, dataset.name))
+        if slot is None:
+            prefix = self._prefix(ds, dataset.name)
+            asset = ds.add_table_asset(name=dataset.name, table_name=typed_table, schema_name="landing")
+            validation = self.context.validation_definitions.add(self.gx.ValidationDefinition(
+                name=prefix, data=asset.add_batch_definition_whole_table("batch"),
+                suite=self.context.suites.get(dataset.name)))
+            screen = self.context.checkpoints.add(self.gx.Checkpoint(
+                name=f"{prefix}_screen", validation_definitions=[validation], result_format=SCREEN_RESULT_FORMAT))
+            slot = self.slots[(url, dataset.name)] = _Slot(dataset, asset, validation, screen)
+        # as the asset's own validator stores it (GX reflects plain strings differently)
+        slot.asset.table_name = sqlalchemy.quoted_name(typed_table, quote=False)
+        return slot
+
+    @staticmethod
+    def _prefix(ds, name: str) -> str:
+        return name if ds.name == DATASOURCE else f"{ds.name}.{name}"
+
+    def _remove(self, ds, name: str) -> None:
+        """Remove a slot's checkpoint, validation definition and asset."""
+        prefix = self._prefix(ds, name)
+        self.context.checkpoints.delete(f"{prefix}_screen")
+        self.context.validation_definitions.delete(prefix)
+        ds.delete_asset(name)
+
+    def details(self, slot: _Slot, failed: list, period: str, run_id, site: str | None):
+        """Run only the ``failed`` expectations again, with RESULT_FORMAT (offending lines)."""
+        gx = self.gx
+        name = f"{slot.validation.name}__failed"
+        for store in (self.context.checkpoints, self.context.validation_definitions, self.context.suites):
+            if name in {o.name for o in store.all()}:
+                store.delete(name)
+        suite = self.context.suites.add(gx.ExpectationSuite(
+            name=name, expectations=[r.expectation_config for r in failed],
+            meta={"dataset": slot.dataset.name, "subset_of": slot.validation.suite.name}))
+        try:
+            validation = self.context.validation_definitions.add(gx.ValidationDefinition(
+                name=name, data=slot.validation.data, suite=suite))
+            actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[site])] if site else []
+            checkpoint = self.context.checkpoints.add(gx.Checkpoint(
+                name=name, validation_definitions=[validation], actions=actions, result_format=RESULT_FORMAT))
+            return checkpoint.run(expectation_parameters={PERIOD_PARAMETER: [period]}, run_id=run_id)
+        finally:
+            for store in (self.context.checkpoints, self.context.validation_definitions, self.context.suites):
+                if name in {o.name for o in store.all()}:
+                    store.delete(name)
+
+    def site(self, docs_dir: Path) -> str:
+        docs_dir = docs_dir.resolve()
+        name = self.sites.get(docs_dir)
+        if name is None:
+            name = f"docs_{hashlib.sha256(str(docs_dir).encode()).hexdigest()[:10]}"
+            sites = dict(self.context.variables.data_docs_sites or {})
+            sites[name] = {
+                "class_name": "SiteBuilder",
+                "show_how_to_buttons": False,
+                "store_backend": {"class_name": "TupleFilesystemStoreBackend",
+                                  "base_directory": str(docs_dir)},
+                # The index page reads every result it lists, on every update: unbounded, the
+                # demo's thousands of batches would make each update slower than the validation.
+                "site_index_builder": {"class_name": "DefaultSiteIndexBuilder",
+                                       "validation_results_limit": DOCS_INDEX_LIMIT},
+            }
+            self.context.variables.data_docs_sites = sites
+            self.sites[docs_dir] = name
+        return name
+
+
+_RUNTIME: _Runtime | None = None
+_LOCK = threading.RLock()
+
+
+def _runtime() -> _Runtime:
+    """The process-wide runtime, rebuilt only if the state directory changed."""
+    global _RUNTIME
+    results_dir = paths().gx_results / "validations"
+    if _RUNTIME is None or _RUNTIME.results_dir != results_dir:
+        t0 = time.perf_counter()
+        _RUNTIME = _Runtime(results_dir)
+        log.info("GX runtime ready in %.2fs (results in %s)", time.perf_counter() - t0, results_dir)
+    return _RUNTIME
+

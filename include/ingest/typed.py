@@ -1,0 +1,70 @@
+"""Typed tables: a landing batch (text columns) with a typed twin of every non-text column.
+
+``landing.<table>_typed`` is an UNLOGGED table built in one parallel pass over the batch:
+``_line``; every registry column as submitted (``''`` read as NULL, as the raw load does); for every
+non-text column ``<column>__typed`` = ``case when pg_input_is_valid(c, '<pg_type>') then c::<pg_type>
+end``, exactly what the raw load's cast produces, NULL where it would fail (dates as ISO text). GX
+validates that table; why a table and not a view is told in :mod:`include.ingest.quality`.
+"""
+
+from __future__ import annotations
+
+from include.registry.datasets import Dataset
+from include.registry.ddl import q
+from include.registry.expectations import PERIOD_SUFFIX, TYPED_SUFFIX, _base_type, _sql_literal
+
+
+def typed_table_name(table: str) -> str:
+    return f"{table}_typed"
+
+
+def typed_table_sql(dataset: Dataset, table: str, *, batch_ids: list[int] | None = None,
+                    typed_name: str | None = None) -> str:
+    """``create unlogged table landing.<table>_typed as select ...`` over a text landing table.
+
+    Columns: ``_line``; every registry column as submitted (``''`` read as NULL); for every non-text
+    column its typed twin ``<column>__typed`` (NULL exactly where ``pg_input_is_valid`` is false;
+    dates as ISO text); for the period_match column(s) ``<column>__period``, the typed twin but
+    ``''`` where the value is missing. See the module docstring for why this is a table, not a view.
+    """
+    inner = ", ".join(f"nullif({q(c.name)}, '') as {q(c.name)}" for c in dataset.columns)
+    outer = ["_line"]
+    for c in dataset.columns:
+        outer.append(q(c.name))
+        if c.pg_type == "text":
+            continue
+        typed = f"{q(c.name)}::{c.pg_type}"
+        if _base_type(c.pg_type) == "date":
+            typed = f"to_char({typed}, 'YYYY-MM-DD')"
+        outer.append(f"case when pg_input_is_valid({q(c.name)}, {_sql_literal(c.pg_type)}) "
+                     f"then {typed} end as {q(c.name + TYPED_SUFFIX)}")
+    for c in sorted({c for r in dataset.rules if r.kind == "period_match" for c in r.columns}):
+        pg_type = dataset.column(c).pg_type
+        typed = f"{q(c)}::{pg_type}" if pg_type != "text" else q(c)
+        if _base_type(pg_type) == "date":
+            typed = f"to_char({typed}, 'YYYY-MM-DD')"
+        outer.append(f"case when {q(c)} is null then '' when pg_input_is_valid({q(c)}, {_sql_literal(pg_type)}) "
+                     f"then {typed} end as {q(c + PERIOD_SUFFIX)}")
+    where = f" where _batch_id = any(array[{', '.join(str(int(b)) for b in batch_ids)}]::bigint[])" if batch_ids else ""
+    return (f"create unlogged table landing.{q(typed_name or typed_table_name(table))} as\n"
+            f"select {', '.join(outer)}\n"
+            f"from (select _line, {inner} from landing.{q(table)}{where}) as submitted")
+
+
+
+def _create_typed_table(engine, dataset: Dataset, table: str) -> int:
+    """Build ``landing.<table>_typed``; return the number of rows in the batch."""
+    typed = f"landing.{q(typed_table_name(table))}"
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"drop table if exists {typed}")
+        # The casts are the expensive part and parallelise well, but the planner prices moving
+        # wide rows through Gather so high that it builds the table single-threaded.
+        conn.exec_driver_sql("set local parallel_tuple_cost = 0.001")
+        rows = conn.exec_driver_sql(typed_table_sql(dataset, table)).rowcount
+    return rows
+
+
+def _drop_typed_table(engine, table: str) -> None:
+    with engine.begin() as conn:
+        conn.exec_driver_sql(f"drop table if exists landing.{q(typed_table_name(table))}")
+

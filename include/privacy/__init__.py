@@ -1,0 +1,1 @@
+"""Personal data: masking for examples and feedback, keyed pseudonymisation of identifiers."""

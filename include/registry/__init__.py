@@ -1,0 +1,1 @@
+"""The dataset registry and everything generated from it: DDL, dbt sources, GX suites and project."""
