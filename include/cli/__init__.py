@@ -28,6 +28,7 @@ TOOLS = {
     "simulate": ("simulator.__main__", "the simulator: generate | advance | defects (a client of the product)"),
     "ml": ("ml.cli", "early-warning models: train | evaluate | compare | promote | score | report"),
     "registry": ("include.registry.generate", "write every file generated from the dataset registry"),
+    "bi": ("include.bi.cli", "Superset for supervisors: up | down | status | install | dq-pages"),
 }
 
 
