@@ -5,11 +5,12 @@ VENV := .venv
 PY := $(VENV)/bin/python
 STAMP := $(VENV)/.installed
 
-.PHONY: demo test venv lint up down status airflow-ui docs bench bench-ingest bench-external bench-warehouse clean-state help
+.PHONY: demo test venv lint bi bi-down up down status airflow-ui docs bench bench-ingest bench-external bench-warehouse clean-state help
 
 help:
 	@echo "make demo   - install, simulate a regulated universe, run the pipeline through Airflow, show results"
 	@echo "make test   - lint and the full test suite (real PostgreSQL, started and stopped by the tests)"
+	@echo "make bi     - Superset for supervisors on the built warehouse (make bi-down stops it)"
 	@echo "make up|down|status|airflow-ui|docs|bench|bench-ingest|bench-external|bench-warehouse|clean-state"
 
 $(PY):
@@ -41,6 +42,14 @@ lint: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
 	cd dbt_project && ../$(VENV)/bin/sqlfluff lint models --processes 2
+
+# Superset for supervisors (#15): its own virtualenv (built once, keyed by bi/constraints.txt), users and
+# dashboards from bi/, served on 127.0.0.1:$${SUPERVISION_BI_PORT:-8088}. Needs the warehouse built.
+bi: $(STAMP)
+	$(PY) -m include.bi up
+
+bi-down: $(STAMP)
+	$(PY) -m include.bi down
 
 up: $(STAMP)
 	$(SV) up

@@ -37,6 +37,7 @@ TOOLS = {
     "trace": ("include.trace.cli", "show where a number came from: trace WARNING_ID | --as-of DATE INSTITUTION"),
     "notify": ("include.notify.agencies", "inter-agency case packages: export --to AGENCY"),
     "flows": ("include.flows.dispose", "flow alerts: dispose ALERT_ID confirmed|false_positive|under_review"),
+    "bi": ("include.bi.cli", "Superset for supervisors: up | down | status | install | dq-pages"),
 }
 
 

@@ -46,7 +46,8 @@ def test_common_anchor_is_defined_once_and_merged_into_every_airflow_service():
     text = COMPOSE_FILE.read_text()
     assert len(re.findall(r"^x-airflow-common:\s*\n\s*&airflow-common\b", text, re.M)) == 1
     merged = re.findall(r"^  ([\w-]+):\n    <<: \*airflow-common$", text, re.M)
-    assert sorted(merged) == sorted(AIRFLOW_SERVICES)
+    # superset runs the platform's own command (`python -m include.bi up`) in the same image
+    assert sorted(merged) == sorted((*AIRFLOW_SERVICES, "superset"))
 
 
 @pytest.mark.parametrize("name", AIRFLOW_SERVICES)
@@ -255,3 +256,13 @@ def test_include_and_ml_are_importable_from_pythonpath(common, common_env):
 def test_no_pip_requirements_installed_at_container_start(services, common_env):
     for name in AIRFLOW_SERVICES:
         assert not interpolate(env_of(services[name]).get("_PIP_ADDITIONAL_REQUIREMENTS", "")), name
+
+
+def test_superset_serves_the_dashboards_in_bi_on_localhost(services, common_env):
+    svc = services["superset"]
+    assert "include.bi up --foreground" in "\n".join(svc["command"])
+    assert [interpolate(p) for p in svc["ports"]] == ["127.0.0.1:8088:8088"]
+    assert "./bi:/opt/airflow/bi:ro" in svc["volumes"] and "airflow-state:/opt/airflow/state" in svc["volumes"]
+    assert env_of(svc)["SUPERVISION_DATABASE_URL"] == common_env["SUPERVISION_DATABASE_URL"]
+    assert svc["depends_on"]["airflow-init"]["condition"] == "service_completed_successfully"
+    assert "/health" in " ".join(svc["healthcheck"]["test"])

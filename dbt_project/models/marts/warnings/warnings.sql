@@ -6,7 +6,13 @@
 with
 
 indicators as (
-    select * from {{ ref('prudential_indicators') }}
+    select
+        indicator_rows.*,
+        coalesce(indicator_labels.indicator_name_zh, indicator_rows.indicator_code) as indicator_name_zh,
+        coalesce(indicator_labels.indicator_name_en, indicator_rows.indicator_code) as indicator_name_en
+    from {{ ref('prudential_indicators') }} as indicator_rows
+    left join {{ ref('indicator_names') }} as indicator_labels
+        on indicator_rows.indicator_code = indicator_labels.indicator_code
 ),
 
 alerts as (
@@ -48,10 +54,13 @@ breaches as (
             when indicator_code in ('total_car', 'tier1_car', 'cet1_car', 'solvency_ratio', 'lcr') then 'high'
             else 'medium'
         end as severity,
-        indicator_code || ' = ' || round(indicator_value, 4) || (case comparator when 'min' then ' < ' else ' > ' end)
-        || round(threshold_value, 4) || '：' || rule_reference_zh as description_zh,
-        indicator_code || ' = ' || round(indicator_value, 4) || (case comparator when 'min' then ' < ' else ' > ' end)
-        || round(threshold_value, 4) || ': ' || rule_reference_en as description_en,
+        -- in words, for people: 单一客户贷款集中度为 187.60%，高于上限 10.00%（《…》）
+        indicator_name_zh || '为 ' || {{ format_percent('indicator_value') }}
+        || (case comparator when 'min' then '，低于下限 ' else '，高于上限 ' end)
+        || {{ format_percent('threshold_value') }} || '（' || rule_reference_zh || '）' as description_zh,
+        indicator_name_en || ' at ' || {{ format_percent('indicator_value') }}
+        || (case comparator when 'min' then ', below the minimum of ' else ', above the maximum of ' end)
+        || {{ format_percent('threshold_value') }} || ' (' || rule_reference_en || ')' as description_en,
         jsonb_build_object(
             'indicator', indicator_code, 'value', indicator_value, 'threshold', threshold_value,
             'peer_percentile', peer_percentile, 'qoq_change', qoq_change
@@ -70,9 +79,10 @@ npl_understated as (
         period,
         'npl_understated',
         'high',
-        '报送不良贷款率 ' || round(indicator_value, 4) || ' 低于明细推算值 ' || round(detail_value, 4),
-        'Reported NPL ratio ' || round(indicator_value, 4) || ' below the ratio derived from loan detail '
-        || round(detail_value, 4),
+        '报送不良贷款率 ' || {{ format_percent('indicator_value') }} || '，低于贷款明细推算的 '
+        || {{ format_percent('detail_value') }},
+        'Reported NPL ratio ' || {{ format_percent('indicator_value') }}
+        || ', below the ratio derived from the loan detail, ' || {{ format_percent('detail_value') }},
         jsonb_build_object('reported', indicator_value, 'detail', detail_value, 'gap', reported_vs_detail_gap),
         '',
         array_remove(source_batch_ids || detail_batch_id, null)
@@ -90,10 +100,10 @@ flows as (
         period,
         'flow_pattern:illegal_fundraising',
         'high',
-        '疑似非法集资资金流：' || payers || ' 个付款人，个人占比 ' || round(individual_share, 2)
-        || '，返息投资人 ' || repaid_investors,
-        'Suspected illegal-fundraising flows: ' || payers || ' payers, individual share '
-        || round(individual_share, 2) || ', investors repaid ' || repaid_investors,
+        '疑似非法集资资金流：' || payers || ' 个付款人，个人占比 ' || {{ format_percent('individual_share', 1) }}
+        || '，返息投资人 ' || repaid_investors || ' 人',
+        'Suspected illegal-fundraising flows: ' || payers || ' payers, individuals '
+        || {{ format_percent('individual_share', 1) }} || ', investors repaid ' || repaid_investors,
         jsonb_build_object(
             'account_no', account_no, 'institution_code', institution_code, 'payers', payers,
             'inflow_amount', inflow_amount, 'round_share', round_share, 'keyword_share', keyword_share,
@@ -138,8 +148,9 @@ defaulters as (
         null::date,
         'defaulter_still_borrowing',
         'medium',
-        '失信被执行人仍有贷款余额 ' || total_loan_balance,
-        'On the defaulters list with loans outstanding: ' || total_loan_balance,
+        '失信被执行人仍有贷款余额 ' || to_char(total_loan_balance, 'FM999,999,999,999,990.00') || ' 元',
+        'On the defaulters list with loans outstanding: CNY '
+        || to_char(total_loan_balance, 'FM999,999,999,999,990.00'),
         jsonb_build_object('enforcement_cases', enforcement_cases, 'total_loan_balance', total_loan_balance),
         '',
         '{}'::bigint[]

@@ -1,0 +1,1 @@
+"""The supervisors' BI tool: Apache Superset in a virtualenv of its own, provisioned from `bi/` (#15)."""

@@ -1,0 +1,5 @@
+import sys
+
+from include.bi.cli import main
+
+sys.exit(main())

@@ -1,0 +1,116 @@
+"""Superset's configuration (SUPERSET_CONFIG_PATH points here). Runs inside the Superset virtualenv:
+standard library only, never imports the project.
+
+Everything comes from the environment that `supervision bi up` sets:
+  SUPERVISION_BI_HOME     metadata (SQLite) and Superset's data dir, under $SUPERVISION_HOME/bi
+  SUPERVISION_BI_SECRETS  the secrets folder: superset_secret_key, bi_logins.json (both 0600)
+  SUPERVISION_BI_WAREHOUSE_DB  name of the warehouse database
+
+Per-bureau isolation has ONE source of truth, PostgreSQL's row-level security: the warehouse connection
+in Superset is `bi_reader` (which sees no rows), and DB_CONNECTION_MUTATOR swaps it, per query, for the
+login role of the bureau the Superset user belongs to (Superset role `bureau_<code>` -> PostgreSQL login
+`sup_<code>`; `bureau_hq` -> `sup_hq`, all bureaus). A user without exactly one bureau role keeps
+`bi_reader` and sees nothing. Query results are never cached (NullCache), so no bureau is ever served
+another bureau's cached result.
+"""
+
+import json
+import os
+from pathlib import Path
+
+_HOME = Path(os.environ["SUPERVISION_BI_HOME"])
+_SECRETS = Path(os.environ["SUPERVISION_BI_SECRETS"])
+_WAREHOUSE_DB = os.environ.get("SUPERVISION_BI_WAREHOUSE_DB", "supervision")
+
+SECRET_KEY = (_SECRETS / "superset_secret_key").read_text().strip()
+SQLALCHEMY_DATABASE_URI = f"sqlite:///{_HOME / 'superset.db'}?check_same_thread=false"
+DATA_DIR = str(_HOME)
+UPLOAD_FOLDER = str(_HOME / "uploads")
+
+# Never cache query results (see above); UI state (filters, explore form data) in process memory.
+CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
+DATA_CACHE_CONFIG = {"CACHE_TYPE": "NullCache"}
+_STATE_CACHE = {"CACHE_TYPE": "SimpleCache", "CACHE_DEFAULT_TIMEOUT": 86400, "CACHE_THRESHOLD": 5000}
+FILTER_STATE_CACHE_CONFIG = dict(_STATE_CACHE)
+EXPLORE_FORM_DATA_CACHE_CONFIG = dict(_STATE_CACHE)
+
+# Offline: no telemetry, no external map tiles or fonts.
+SCARF_ANALYTICS = False
+# DASHBOARD_VIRTUALIZATION off: every chart of a dashboard renders, also below the fold (screenshots, print)
+FEATURE_FLAGS = {"DASHBOARD_RBAC": False, "ENABLE_TEMPLATE_PROCESSING": False, "DASHBOARD_VIRTUALIZATION": False}
+MAPBOX_API_KEY = ""
+BABEL_DEFAULT_LOCALE = "en"
+SUPERSET_WEBSERVER_TIMEOUT = 120
+SQLLAB_CTAS_NO_LIMIT = False
+PREVENT_UNSAFE_DB_CONNECTIONS = True
+TALISMAN_ENABLED = False  # served on 127.0.0.1 over plain HTTP, no HTTPS redirects
+WTF_CSRF_ENABLED = True
+SESSION_COOKIE_SAMESITE = "Lax"
+
+
+def _logins() -> dict:
+    return json.loads((_SECRETS / "bi_logins.json").read_text())
+
+
+def _bureau_login(username, security_manager):
+    if not username:
+        return None
+    user = security_manager.find_user(username=username)
+    if user is None:
+        return None
+    codes = {r.name[len("bureau_"):] for r in user.roles if r.name.startswith("bureau_")}
+    if "hq" in codes:
+        return "sup_hq"
+    if len(codes) == 1:
+        return "sup_" + codes.pop()
+    return None
+
+
+def DB_CONNECTION_MUTATOR(uri, params, username, security_manager, source):  # noqa: N802 (Superset's name)
+    if uri.database != _WAREHOUSE_DB or uri.username != "bi_reader":
+        return uri, params
+    login = _bureau_login(username, security_manager)
+    if login is None:
+        return uri, params
+    password = _logins()["postgres"].get(login)
+    if password is None:
+        return uri, params
+    return uri.set(username=login, password=password), params
+
+
+# The project's offline data-quality pages (include/bi/dq_pages.py), served to logged-in users: a bureau's
+# users read their bureau's folder only, HQ reads every folder. Linked from the 数据质量 dashboard.
+def _dq_blueprint():
+    from flask import Blueprint, abort, redirect, send_from_directory
+    from flask_login import current_user
+
+    bp = Blueprint("supervision_dq", __name__, url_prefix="/supervision/dq")
+    root = _HOME / "dq_pages"
+
+    def allowed() -> set | None:
+        if not current_user.is_authenticated:
+            abort(401)
+        codes = {r.name[len("bureau_"):].upper() for r in current_user.roles if r.name.startswith("bureau_")}
+        return None if "HQ" in codes else codes  # None: every bureau
+
+    @bp.route("/")
+    def index():
+        codes = allowed()
+        bureaus = sorted(p.name for p in root.iterdir() if p.is_dir()) if root.is_dir() else []
+        visible = [b for b in bureaus if codes is None or b in codes]
+        if len(visible) == 1:
+            return redirect(f"/supervision/dq/{visible[0]}/index.html")
+        links = "".join(f'<li><a href="/supervision/dq/{b}/index.html">{b}</a></li>' for b in visible)
+        return f'<!doctype html><meta charset="utf-8"><h1>数据质量报送页 Data-quality pages</h1><ul>{links}</ul>'
+
+    @bp.route("/<bureau>/<path:name>")
+    def page(bureau, name):
+        codes = allowed()
+        if codes is not None and bureau not in codes:
+            abort(403)
+        return send_from_directory(root / bureau, name)
+
+    return bp
+
+
+BLUEPRINTS = [_dq_blueprint()]
