@@ -23,6 +23,10 @@ def test_dispose_records_the_decision(built_warehouse, capsys):
                            (alert_id,)).fetchone()
     assert row == ("confirmed", f"flow_typology:{typology}", account, period, "case opened by the bureau",
                    "transformer")
+    with built_warehouse.connect() as conn:  # the shared warehouse: leave no confirmed lead for other tests
+        conn.execute("delete from ops.alert_disposition where alert_kind = 'flow_alert' and alert_id = %s",
+                     (alert_id,))
+        conn.commit()
 
 
 def test_unknown_alert_is_one_line_and_exit_2(built_warehouse, capsys):

@@ -9,7 +9,7 @@ import pytest
 
 @pytest.fixture(scope="module")
 def tiny_institutions(built_warehouse):
-    from include.cli import _dbt
+    from include.cli.warehouse import _dbt
     from ml import dag_tasks, fastreg
 
     url = built_warehouse.role_url("scorer")

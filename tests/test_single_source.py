@@ -10,7 +10,7 @@ pytestmark = pytest.mark.slow
 
 
 def test_capital_adequacy_is_the_indicators_and_their_breaches(built_warehouse):
-    from include.cli import _dbt
+    from include.cli.warehouse import _dbt
 
     # rebuilt together from the current raw data: other tests of the session (test_ml_features) add and
     # remove institutions and rebuild only the models their marts need

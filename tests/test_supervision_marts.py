@@ -23,7 +23,7 @@ def _rows(wh, q, args=()):
 
 
 def test_rating_worksheet_and_a_supervisors_override(wh):
-    from include.cli import _dbt
+    from include.cli.warehouse import _dbt
 
     rows = _rows(wh, "select institution_code, bureau_code, rating_year, total_score, proposed_grade, "
                      "proposed_sub_grade, weight_scored from marts_supervision.rating_worksheet order by 1")
@@ -69,7 +69,7 @@ def test_stress_system_view_adds_up(wh):
 
 
 def test_rule_activity_counts_warnings_and_dispositions(wh):
-    from include.cli import _dbt
+    from include.cli.warehouse import _dbt
 
     fired = dict(_rows(wh, "select rule_code, count(*) from marts_warnings.warnings group by 1"))
     uncatalogued = _rows(wh, "select distinct rule_code from marts_warnings.warnings where rule_name_en is null")

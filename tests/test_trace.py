@@ -56,7 +56,7 @@ def test_trace_unknown_id_is_one_line_exit_2(wh, capsys):
 
 
 def test_as_of_unchanged_by_later_resubmission(wh, capsys):
-    from include.cli import _dbt
+    from include.cli.warehouse import _dbt
     from include.config import paths
     from include.ingest.loader import ingest_manifests
     from include.trace.asof import portrait_as_of
