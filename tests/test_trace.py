@@ -58,6 +58,7 @@ def test_trace_unknown_id_is_one_line_exit_2(wh, capsys):
 def test_as_of_unchanged_by_later_resubmission(wh, capsys):
     from include.cli.warehouse import _dbt
     from include.config import paths
+    from include.ingest.admission import admit
     from include.ingest.loader import ingest_manifests
     from include.trace.asof import portrait_as_of
     from include.warehouse.connection import libpq_url, role_url
@@ -65,6 +66,8 @@ def test_as_of_unchanged_by_later_resubmission(wh, capsys):
 
     code, p = "X9002", paths()
     landing = p.home / "landing_asof"
+    with wh.connect("loader", autocommit=True) as conn:  # a new reporter: admitted by the regulator first
+        admit(conn, [code], "test_trace: reports capital only")
     ingest_manifests(role_url("loader"), [submit(landing, code, capital_rows(code, "1300.00"))], p)
     with psycopg.connect(libpq_url(role_url("transformer"))) as conn:
         between = conn.execute("select clock_timestamp()").fetchone()[0]
