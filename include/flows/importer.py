@@ -163,17 +163,24 @@ def _side(row: dict, side: str, default_inst: str | None, row_no: int, ts: datet
 
 
 def read_plan(path: Path, encoding: str, default_inst: str | None, months: set[date] | None) -> tuple[Plan, list[str]]:
-    """Read and check every row; return the plan and the error lines (empty when all is well)."""
+    """Read (streaming) and check every row; return the plan and the error lines (empty when all is well)."""
+    try:
+        f = path.open(encoding="utf-8-sig" if encoding == "utf-8" else encoding, newline="")
+    except (FileNotFoundError, IsADirectoryError):
+        return Plan(), [f"{path}: no such file"]
+    with f:
+        try:
+            return _read_rows(f, path, default_inst, months)
+        except UnicodeDecodeError:
+            other = "gb18030" if encoding == "utf-8" else "utf-8"
+            return Plan(), [f"{path}: not {encoding} text; try --encoding {other}"]
+
+
+def _read_rows(f, path: Path, default_inst: str | None, months: set[date] | None) -> tuple[Plan, list[str]]:
     from include.flows.identifiers import account_no_for
 
     plan, errors = Plan(), []
-    try:
-        text = path.read_text(encoding="utf-8-sig" if encoding == "utf-8" else encoding)
-    except FileNotFoundError:
-        return plan, [f"{path}: no such file"]
-    except UnicodeDecodeError as e:
-        return plan, [f"{path}: not {encoding} text (byte {e.start}); try --encoding gb18030"]
-    reader = csv.DictReader(text.splitlines(keepends=True))
+    reader = csv.DictReader(f)
     header = [h.strip() for h in (reader.fieldnames or [])]
     missing = [c for c in REQUIRED if c not in header]
     if missing:
