@@ -1,4 +1,4 @@
-"""The two early-warning panels the warehouse serves (dbt models in ``models/marts/features/``).
+"""The three early-warning panels the warehouse serves (dbt models in ``models/marts/features/``).
 
 ``python -m ml train --data institution`` is shorthand for the institution panel with its columns;
 any other panel is named column by column on the command line (see ``ml.cli``).
@@ -112,4 +112,42 @@ FIRM = Preset(
     texts=_FIRM_TEXTS,
 )
 
-PRESETS = {"institution": INSTITUTION, "firm": FIRM}
+_FLOW_SIGNALS = {  # account-month flow signals (int_flows__account_windows): zh, en
+    "payers": ("付款对手数", "distinct payers"),
+    "new_payers": ("新付款对手数", "new payers"),
+    "individual_share": ("个人付款人占比", "share of payers who are individuals"),
+    "elderly_share": ("老年付款人占比", "share of payers aged 60 or more"),
+    "keyword_share": ("投资类用途入账占比", "share of inflows with an investment purpose"),
+    "round_share": ("整数金额入账占比", "share of round-amount inflows"),
+    "inflow_dispersion": ("入账分散度", "inflow dispersion (1 - HHI by count)"),
+    "outflow_concentration": ("出账集中度", "outflow concentration (HHI by amount)"),
+    "pass_through": ("快进快出比例", "pass-through (inflow that left the same month)"),
+    "periodic_repaid_payers": ("定期等额返款的付款人数", "payers receiving periodic equal payouts"),
+    "periodic_payees": ("定期等额付款对象数", "payees of periodic equal payouts"),
+    "payout_keyword_share": ("返息类用途出账占比", "share of outflows with a payout purpose"),
+    "elsewhere_share": ("他行付款人占比", "share of payers at other institutions"),
+    "upstream_payers": ("二跳付款人数", "2-hop fan-in (payers of payers)"),
+    "large_payers": ("大额付款人数", "payers with a large inflow for the month"),
+    "large_individual_payers": ("大额个人付款人数", "individual payers with a large inflow for the month"),
+}
+_ACCOUNT_TEXTS = {
+    "score_collection": ("分散转入集中转出类型得分", "collection typology score"),
+    "score_periodic_payout": ("周期性等额转出类型得分", "periodic payouts typology score"),
+    "score_fan_in": ("分散转入类型得分", "fan-in collector typology score"),
+    "score_pass_through": ("过渡账户类型得分", "pass-through mule typology score"),
+    **{f"pr_{k}": (f"{zh}（同类分位）", f"{en}, percentile among peers") for k, (zh, en) in _FLOW_SIGNALS.items()},
+}
+
+#: Account-months of the flow models (#12): label from the regulator's fundraising cases against the
+#: holder in the next six months, or a supervisor's confirmed flow alert (marts_features.account_month_training).
+ACCOUNT = Preset(
+    model_name="account_risk",
+    entity_type="account",
+    source="marts_features.account_month_training",
+    spec=PanelSpec(
+        entity="account_key", period="period", label="label_case_6m",
+        features=tuple(_ACCOUNT_TEXTS), baseline="flow_score"),
+    texts=_ACCOUNT_TEXTS,
+)
+
+PRESETS = {"institution": INSTITUTION, "firm": FIRM, "account": ACCOUNT}
