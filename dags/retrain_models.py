@@ -2,7 +2,7 @@
 ### retrain_models — train candidates in parallel, evaluate out of time, register, promote
 
 **Purpose.** Retrains the early-warning models on the point-in-time panels of the warehouse, one task
-group per panel (`ml.dag_tasks.DEFAULT_PRESETS`: `institution`, `firm`), each with its own registered
+group per panel (`ml.dag_tasks.DEFAULT_PRESETS`: `institution`, `firm`, `account`), each with its own registered
 model and champion: one mapped task per candidate (`logreg` scorecard, `gbm`), each evaluated on the
 out-of-time holdout and in rolling-origin backtests against the rule baseline, with its report
 (Markdown + PNGs) and model logged to MLflow and registered as a new version. Then the best candidate

@@ -2,8 +2,9 @@
 ### score_risk — the champion early-warning models score the latest period
 
 **Purpose.** When the warehouse is rebuilt, the champion model of each panel (`ml.dag_tasks.DEFAULT_PRESETS`:
-the institution panel `marts_features.institution_quarter_training` and the firm panel
-`marts_features.firm_month_training`, one task each) scores its latest period into `ml.risk_scores`:
+the institution panel `marts_features.institution_quarter_training`, the firm panel
+`marts_features.firm_month_training` and the account panel `marts_features.account_month_training`, one
+task each) scores its latest period into `ml.risk_scores`:
 calibrated probability, warning level (red/orange/yellow/blue from the cut-offs in
 `SUPERVISION_ML_CUTOFFS`, raised by rule overrides such as capital under the minimum) and the top
 reasons with their contributions. Feature drift (PSI per feature against the training rows) goes to

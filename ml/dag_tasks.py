@@ -20,7 +20,7 @@ if TYPE_CHECKING:
 
 log = logging.getLogger(__name__)
 #: The panels (keys of ``ml.presets.PRESETS``) the DAGs score and retrain, each with its own champion.
-DEFAULT_PRESETS = ("institution", "firm")
+DEFAULT_PRESETS = ("institution", "firm", "account")
 from ml.candidates import KINDS as CANDIDATES  # noqa: E402  (the candidate list, named once)
 
 

@@ -1,4 +1,4 @@
-"""The two early-warning panels the warehouse serves (dbt models in ``models/marts/features/``).
+"""The three early-warning panels the warehouse serves (dbt models in ``models/marts/features/``).
 
 ``python -m ml train --data institution`` is shorthand for the institution panel with its columns;
 any other panel is named column by column on the command line (see ``ml.cli``).
@@ -68,4 +68,26 @@ FIRM = Preset(
            "max_overdue_days": "days", "firm_age_years": "years"},
 )
 
-PRESETS = {"institution": INSTITUTION, "firm": FIRM}
+_FLOW_SIGNALS = ("payers", "new_payers", "individual_share", "elderly_share", "keyword_share", "round_share",
+                 "inflow_dispersion", "outflow_concentration", "pass_through", "periodic_repaid_payers",
+                 "periodic_payees", "payout_keyword_share", "elsewhere_share", "upstream_payers", "large_payers",
+                 "large_individual_payers")  # account-month flow signals (int_flows__account_windows)
+_ACCOUNT_TEXTS = feature_texts((
+    "score_collection", "score_periodic_payout", "score_fan_in", "score_pass_through",
+    *(f"pr_{k}" for k in _FLOW_SIGNALS),
+))
+
+#: Account-months of the flow models (#12): label from the regulator's fundraising cases against the
+#: holder in the next six months, or a supervisor's confirmed flow alert (marts_features.account_month_training).
+ACCOUNT = Preset(
+    model_name="account_risk",
+    entity_type="account",
+    source="marts_features.account_month_training",
+    spec=PanelSpec(
+        entity="account_key", period="period", label="label_case_6m",
+        features=tuple(_ACCOUNT_TEXTS), baseline="flow_score"),
+    texts=_ACCOUNT_TEXTS,
+    units={f: "%" for f in _ACCOUNT_TEXTS if f.startswith("pr_")},
+)
+
+PRESETS = {"institution": INSTITUTION, "firm": FIRM, "account": ACCOUNT}

@@ -98,12 +98,12 @@ def test_dag_files_use_the_task_sdk(path: Path):
 
 
 def test_scoring_and_retraining_cover_every_preset(airflow_dagbag):
-    """One scoring task and one retraining group per panel (institution and firm), and the serving marts
+    """One scoring task and one retraining group per panel (institution, firm, account), and the serving marts
     rebuild once any panel scored: a panel that cannot train yet (skipped) must not hold back the other."""
     from ml.dag_tasks import DEFAULT_PRESETS
     from ml.presets import PRESETS
 
-    assert set(DEFAULT_PRESETS) == set(PRESETS) == {"institution", "firm"}
+    assert set(DEFAULT_PRESETS) == set(PRESETS) == {"institution", "firm", "account"}
     score = airflow_dagbag.dags["score_risk"]
     retrain = airflow_dagbag.dags["retrain_models"]
     for preset in DEFAULT_PRESETS:

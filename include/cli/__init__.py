@@ -10,6 +10,7 @@ Groups, as the users think of them:
     simulate ...              the simulator (a client of the product): generate | advance | defects
     ml ...                    early-warning models: train | evaluate | compare | promote | score | report
     flows dispose ...         a supervisor's decision on a suspicious-flow alert
+    import transactions FILE  a plain CSV of transfers into the landing zone, through the landing contract
     institutions admit|list   the register of institutions allowed to submit
     trace ...                 a warning or alert down to the submitted file and line; a portrait as of a date
     notify export ...         case packages for public security, local government, the PBoC, discipline
@@ -36,6 +37,7 @@ TOOLS = {
     "institutions": ("include.ingest.admission", "the institution register: admit CODE... | list"),
     "trace": ("include.trace.cli", "show where a number came from: trace WARNING_ID | --as-of DATE INSTITUTION"),
     "notify": ("include.notify.agencies", "inter-agency case packages: export --to AGENCY"),
+    "import": ("include.flows.importer", "bring outside data in: transactions FILE (a bank's transfer export)"),
     "flows": ("include.flows.dispose", "flow alerts: dispose ALERT_ID confirmed|false_positive|under_review"),
     "bi": ("include.bi.cli", "Superset for supervisors: up | down | status | install | dq-pages"),
 }

@@ -1,2 +1,3 @@
 """Suspicious-flow supervision beyond the dbt models: supervisors' dispositions of flow alerts
-(:mod:`.dispose`)."""
+(:mod:`.dispose`), and the import of outside transfer data as landing submissions (:mod:`.importer`,
+with the identifiers and placeholders it writes in :mod:`.identifiers`)."""

@@ -1,9 +1,11 @@
 -- Institutions resolved by licence number: one row per institution code with its latest reported
 -- attributes. An institution that changed its code keeps its licence, so `institution_key` (the
 -- licence number) links its records across codes. An institution whose prudential reports were
--- accepted but whose institution record never was (quarantined, or not yet delivered) is still an
--- entity: it appears with its code only and `has_institution_record` false, so its indicators reach
--- the portraits (visible to HQ; no bureau is known for it) instead of silently dropping out.
+-- accepted but whose institution record never was (quarantined, or not yet delivered), or that is
+-- known only from its accounts (a transfer export brought in by `supervision import transactions`), is
+-- still an entity: it appears with its code only and `has_institution_record` false, so its indicators
+-- and flow alerts reach the portraits (visible to HQ; no bureau is known for it) instead of silently
+-- dropping out.
 -- The latest record is the last one accepted (submission order: batch_id), never one for a period
 -- still in the future (issue #14: a record dated 2099 must not become the institution's identity).
 with
@@ -29,12 +31,25 @@ latest as (
     order by institution_code asc, batch_id desc
 ),
 
+-- what each institution reported, for those with no institution record: prudential reports, accounts
+reported as (
+    select
+        institution_code,
+        period
+    from {{ ref('int_prudential__indicators') }}
+    union all
+    select distinct
+        institution_code,
+        report_period as period
+    from {{ ref('stg_submissions__accounts') }}
+),
+
 reported_only as (
     select
         institution_code,
         min(period) as first_reported_period,
         max(period) as last_reported_period
-    from {{ ref('int_prudential__indicators') }}
+    from reported
     where institution_code not in (select institutions.institution_code from institutions)
     group by institution_code
 ),

@@ -12,7 +12,7 @@ with
 
 scores as (
     select * from {{ ref('int_flows__account_scores') }}
-    where is_eligible and bureau_code is not null  -- a queue is a bureau's: no bureau, no queue
+    where is_eligible
 ),
 
 accounts as (
@@ -36,6 +36,12 @@ transaction_batches as (
     from batches
     inner join submissions on batches.submission_id = submissions.submission_id
     where batches.dataset = 'transaction' and batches.status = 'accepted'
+),
+
+-- the account model's latest score of each account (ml.risk_scores, entity_type 'account'), when scored
+account_scores as (
+    select * from {{ ref('stg_ml__latest_risk_scores') }}
+    where entity_type = 'account'
 ),
 
 ranked as (
@@ -91,6 +97,8 @@ final as (
             {% endfor %}
             'top_typology', ranked.top_typology
         ) as evidence,
+        account_scores.risk_probability as account_risk_probability,
+        account_scores.risk_warning_level as account_risk_warning_level,
         ranked.example_inflow_txn_ids,
         ranked.example_outflow_txn_ids,
         {{ var('flow_window_months') }} as window_months,
@@ -110,6 +118,8 @@ final as (
         on
             ranked.institution_code = accounts.institution_code
             and ranked.account_no = accounts.account_no
+    left join account_scores
+        on ranked.institution_code || ':' || ranked.account_no = account_scores.entity_id
     where ranked.queue_rank <= {{ var('flow_alert_capacity') }}
 )
 

@@ -1,0 +1,125 @@
+-- The account panel the account model trains and scores on (#12): one row per account-month of
+-- int_flows__account_scores, its features the peer percentiles of the flow signals and the typology
+-- scores (scale-free: no yuan thresholds), its label from what the regulator and its supervisors
+-- recorded, never from the simulator's answers. label_case_6m = 1 when the account's holder (a firm, by
+-- USCC) has an illegal-fundraising (非法集资) case opened in one of the next six months (t + 1 .. t + 6,
+-- stg_submissions__regulator_cases), or a supervisor confirmed a flow alert on the account for a month
+-- in t .. t + 6 (ops.alert_disposition_current); 0 when neither and at least one of the six months is
+-- observed (the regulator has reported records for it or a later month); null otherwise (scored, not
+-- trained on). As for firms, months in which the holder already had such a case opened (at t or
+-- earlier) are left out: the regulator already knows it.
+{%- set signals = ['payers', 'new_payers', 'individual_share', 'elderly_share', 'keyword_share', 'round_share',
+    'inflow_dispersion', 'outflow_concentration', 'pass_through', 'periodic_repaid_payers', 'periodic_payees',
+    'payout_keyword_share', 'elsewhere_share', 'upstream_payers', 'large_payers', 'large_individual_payers'] %}
+{%- set typologies = ['collection', 'periodic_payout', 'fan_in', 'pass_through'] %}
+with
+
+scores as (
+    select * from {{ ref('int_flows__account_scores') }}
+),
+
+accounts as (
+    select * from {{ ref('int_entities__accounts_latest') }}
+),
+
+cases as (
+    select
+        uscc,
+        report_period
+    from {{ ref('stg_submissions__regulator_cases') }}
+    where entity_type = '企业' and case_type = '非法集资' and uscc is not null
+),
+
+confirmed as (
+    select * from {{ ref('stg_flows__confirmed_flow_alerts') }}
+),
+
+regulator_periods as (
+    select report_period from {{ ref('stg_submissions__regulator_cases') }}
+    union all
+    select report_period from {{ ref('stg_submissions__supervisory_ratings') }}
+    union all
+    select report_period from {{ ref('stg_submissions__interventions') }}
+),
+
+horizon as (
+    select max(report_period) as last_observed_period
+    from regulator_periods
+),
+
+panel as (
+    select
+        scores.institution_code || ':' || scores.account_no as account_key,
+        scores.institution_code,
+        scores.account_no,
+        scores.period,
+        accounts.holder_uscc,
+        scores.flow_score,
+        scores.top_typology,
+        {% for t in typologies %}
+        scores.score_{{ t }},
+        {% endfor %}
+        {% for s in signals %}
+        scores.pr_{{ s }},
+        {% endfor %}
+        greatest(0, least(6, {{ month_gap('horizon.last_observed_period', 'scores.period') }}))::int
+            as months_observed
+    from scores
+    left join accounts
+        on
+            scores.institution_code = accounts.institution_code
+            and scores.account_no = accounts.account_no
+    cross join horizon
+),
+
+case_events as (
+    select
+        panel.account_key,
+        panel.period,
+        min(cases.report_period) filter (where cases.report_period > panel.period) as first_case_period,
+        count(*) filter (where cases.report_period <= panel.period) as prior_case_count
+    from panel
+    inner join cases
+        on
+            panel.holder_uscc = cases.uscc
+            and {{ month_gap('cases.report_period', 'panel.period') }} <= 6
+    group by panel.account_key, panel.period
+),
+
+confirmed_events as (
+    select
+        panel.account_key,
+        panel.period,
+        min(confirmed.period) as first_confirmed_period
+    from panel
+    inner join confirmed
+        on
+            panel.institution_code = confirmed.institution_code
+            and panel.account_no = confirmed.account_no
+            and {{ month_gap('confirmed.period', 'panel.period') }} between 0 and 6
+    group by panel.account_key, panel.period
+),
+
+final as (
+    select
+        panel.*,
+        case_events.first_case_period,
+        confirmed_events.first_confirmed_period,
+        case
+            when case_events.first_case_period is not null or confirmed_events.first_confirmed_period is not null
+                then 1
+            when panel.months_observed > 0 then 0
+        end as label_case_6m
+    from panel
+    left join case_events
+        on
+            panel.account_key = case_events.account_key
+            and panel.period = case_events.period
+    left join confirmed_events
+        on
+            panel.account_key = confirmed_events.account_key
+            and panel.period = confirmed_events.period
+    where coalesce(case_events.prior_case_count, 0) = 0
+)
+
+select * from final
