@@ -84,3 +84,31 @@ def test_bi_reader_can_read_the_mart_and_nothing_upstream(first_run, warehouse):
     with warehouse.connect("bi_reader") as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("select count(*) from staging.stg_submissions__capital_reports")
+
+
+def test_every_task_that_ran_has_its_log_where_the_ui_reads_it(first_run):
+    """The demo's task logs are inspectable in the Airflow UI: every task instance of the run's DAGs that
+    ran (success or failed) has its log file under Airflow's base log folder, at the path of the default
+    log_filename_template, holding Airflow's JSON log lines."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    from include.cli.console import task_log_path
+    from include.cli.pipeline import DAG_ORDER
+
+    logs = paths().airflow_home / "logs"
+    with create_session() as session:
+        for dag_id in DAG_ORDER:
+            run = session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).first()
+            assert run is not None, dag_id
+            tis = session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id,
+                                                     TaskInstance.run_id == run.run_id).all()
+            ran = [ti for ti in tis if ti.state in ("success", "failed")]
+            assert ran, f"{dag_id}: no task ran"
+            missing = [ti.task_id for ti in ran if not task_log_path(
+                logs, dag_id, run.run_id, ti.task_id, ti.map_index, ti.try_number).is_file()]
+            assert not missing, f"{dag_id}: no log file for {missing[:5]}"
+            sample = task_log_path(logs, dag_id, run.run_id, ran[0].task_id, ran[0].map_index, ran[0].try_number)
+            first = json.loads(sample.read_text().splitlines()[0])
+            assert {"timestamp", "level", "event"} <= set(first), first

@@ -2,9 +2,10 @@
 
 ``landing.<table>_typed`` is an UNLOGGED table built in one parallel pass over the batch:
 ``_line``; every registry column as submitted (``''`` read as NULL, as the raw load does); for every
-non-text column ``<column>__typed`` = ``case when pg_input_is_valid(c, '<pg_type>') then c::<pg_type>
+non-text column ``<column>__typed`` = ``case when ops.input_is_valid(c, '<pg_type>') then c::<pg_type>
 end``, exactly what the raw load's cast produces, NULL where it would fail (dates as ISO text). GX
-validates that table; why a table and not a view is told in :mod:`include.ingest.quality`.
+validates that table (``ops.input_is_valid`` is ``pg_input_is_valid`` on PostgreSQL 16+, a fallback on 14/15:
+migration 080); why a table and not a view is told in :mod:`include.ingest.quality`.
 """
 
 from __future__ import annotations
@@ -36,14 +37,14 @@ def typed_table_sql(dataset: Dataset, table: str, *, batch_ids: list[int] | None
         typed = f"{q(c.name)}::{c.pg_type}"
         if _base_type(c.pg_type) == "date":
             typed = f"to_char({typed}, 'YYYY-MM-DD')"
-        outer.append(f"case when pg_input_is_valid({q(c.name)}, {_sql_literal(c.pg_type)}) "
+        outer.append(f"case when ops.input_is_valid({q(c.name)}, {_sql_literal(c.pg_type)}) "
                      f"then {typed} end as {q(c.name + TYPED_SUFFIX)}")
     for c in sorted({c for r in dataset.rules if r.kind == "period_match" for c in r.columns}):
         pg_type = dataset.column(c).pg_type
         typed = f"{q(c)}::{pg_type}" if pg_type != "text" else q(c)
         if _base_type(pg_type) == "date":
             typed = f"to_char({typed}, 'YYYY-MM-DD')"
-        outer.append(f"case when {q(c)} is null then '' when pg_input_is_valid({q(c)}, {_sql_literal(pg_type)}) "
+        outer.append(f"case when {q(c)} is null then '' when ops.input_is_valid({q(c)}, {_sql_literal(pg_type)}) "
                      f"then {typed} end as {q(c + PERIOD_SUFFIX)}")
     where = f" where _batch_id = any(array[{', '.join(str(int(b)) for b in batch_ids)}]::bigint[])" if batch_ids else ""
     return (f"create unlogged table landing.{q(typed_name or typed_table_name(table))} as\n"
