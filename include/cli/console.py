@@ -37,7 +37,16 @@ BENIGN = re.compile("|".join((
     r"section/key \[openlineage/",
     r"Compiled sql path .* does not exist",
     r"No tasks to run\. unrunnable tasks",               # dag.test() polling while a sensor waits
+    r"Using lossy conversion for decimal",               # GX serialising a numeric bound in its results
 )))
+
+#: What the pipeline logs when it does its job on bad input (a defective submission rejected, a flaky
+#: feed retried, a bad external record quarantined): counted per DAG on the console, each in its task log.
+OUTCOMES = {
+    "submissions rejected by the loader": re.compile(r"^rejected submission "),
+    "HTTP retries of the external feeds": re.compile(r"retrying$|rate limited, waiting"),
+    "external records quarantined": re.compile(r"^quarantined: "),
+}
 
 #: Watcher operators that only report a node's result from the producer's one ``dbt build``.
 WATCHER_TYPES = ("DbtRunWatcherOperator", "DbtTestWatcherOperator", "DbtSeedWatcherOperator",
@@ -82,6 +91,7 @@ class LogRouter:
         self.current: Path | None = None
         self._files: dict[Path, object] = {}
         self.errors = 0
+        self.outcomes: dict[str, int] = {}
 
     # --- the stream protocol logging/structlog use
     def write(self, data) -> int:
@@ -113,7 +123,9 @@ class LogRouter:
     def _file(self, path: Path):
         f = self._files.get(path)
         if f is None:
-            path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+            for d in reversed([path.parent, *path.parent.parents]):
+                if not d.exists():
+                    d.mkdir(mode=0o700, exist_ok=True)
             f = open(path, "ab")  # noqa: SIM115 - kept open for the task's duration
             path.chmod(0o600)
             self._files[path] = f
@@ -145,6 +157,11 @@ class LogRouter:
         event = str(ev.get("event", ""))
         if not self.verbose and (n < 30 or BENIGN.search(event)):
             return
+        if not self.verbose and str(ev.get("logger", "")).startswith("include."):
+            label = next((k for k, rx in OUTCOMES.items() if rx.search(event)), None)
+            if label:
+                self.outcomes[label] = self.outcomes.get(label, 0) + 1
+                return
         if n >= 40:
             self.errors += 1
             self.echo(f"{level.upper()} {ev.get('logger', '')}: {event}")
@@ -192,6 +209,30 @@ def install(airflow_home: Path, verbose: bool = False) -> LogRouter:
     return router
 
 
+_DBT_DONE = re.compile(r"OK created \S+ (?:\S+ )?model (\S+) .*? in ([0-9.]+)s\]")
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+
+
+def slowest_models(log_file: Path, n: int = 3) -> list[tuple[str, float]]:
+    """The ``n`` slowest models of a dbt build, from dbt's own lines in the producer task's log."""
+    found: dict[str, float] = {}
+    try:
+        text = log_file.read_text(errors="replace")
+    except OSError:
+        return []
+    for line in text.splitlines():
+        if "OK created" not in line:
+            continue
+        try:
+            event = str(json.loads(line).get("event", ""))
+        except (ValueError, AttributeError):
+            event = line
+        m = _DBT_DONE.search(_ANSI.sub("", event))
+        if m:
+            found[m.group(1)] = float(m.group(2))
+    return sorted(found.items(), key=lambda kv: -kv[1])[:n]
+
+
 class TaskProgress:
     """One console line per task ``dag.test()`` runs; the per-model watcher tasks summed up per DAG."""
 
@@ -213,6 +254,7 @@ class TaskProgress:
 
         self.watched = {}
         self.bar = None
+        self.router.outcomes.clear()
         if self.console.is_terminal:
             self.bar = Progress(TextColumn(f"{dag_id}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn(),
                                 console=self.console, transient=True)
@@ -223,6 +265,9 @@ class TaskProgress:
         finally:
             if self.bar is not None:
                 self.bar.stop()
+            if self.router.outcomes:
+                self.line(f"  {dag_id}: " + ", ".join(f"{n} {k}" for k, n in self.router.outcomes.items())
+                          + " (each in its task's log)")
             if self.watched:
                 states = ", ".join(f"{len(v)} {k}" for k, v in sorted(self.watched.items()))
                 self.line(f"  {dag_id}: dbt nodes reported by the watcher tasks: {states}")
@@ -247,6 +292,10 @@ class TaskProgress:
                 self.line(f"  {mark}{ti.dag_id}.{label:<44} {state:<8} {secs:7.1f}s")
                 if state not in ("success", "skipped"):
                     self.line(f"     log: {path}")
+                if ti.task_id.endswith("dbt_producer_watcher"):
+                    slow = slowest_models(path)
+                    if slow:
+                        self.line("     slowest dbt models: " + ", ".join(f"{m} {t:.1f}s" for m, t in slow))
             return result
 
         return _run_task
