@@ -205,6 +205,8 @@ def cmd_airflow_ui(args: argparse.Namespace) -> int:
             mode = "schedules RUN (scheduler on)"
         else:
             cmd = [_venv_bin("airflow"), "api-server", "--host", "127.0.0.1", "--port", port]
+            if not _verbose(args):  # the server's own request chatter; task logs are files, not affected
+                env.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
             mode = "inspect-only (no scheduler: nothing runs; --run-schedules to run the schedules)"
         print(f"Airflow UI on http://127.0.0.1:{port}  {mode}\n"
               f"  login: {paths().airflow_home}/simple_auth_manager_passwords.json.generated; Ctrl-C stops it",
