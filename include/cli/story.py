@@ -51,20 +51,30 @@ def feedback_example(outbox: Path, conn) -> str | None:
 def warning_levels(conn) -> dict:
     """Institutions by their latest early-warning level; the three riskiest red ones with reasons."""
     latest = """with latest as (
-        select distinct on (entity_id) entity_id, period, probability, warning_level, reasons
+        select distinct on (entity_id) entity_id, period, probability, warning_level, reasons, overrides
         from ml.risk_scores where entity_type = 'institution'
         order by entity_id, period desc, scored_at desc)"""
     counts = dict(conn.execute(latest + " select warning_level, count(*) from latest group by 1").fetchall())
     red = conn.execute(latest + """
-        select l.entity_id, coalesce(i.name, l.entity_id), l.period, l.probability, l.reasons
+        select l.entity_id, coalesce(i.name, l.entity_id), l.period, l.probability, l.reasons, l.overrides
         from latest l left join lateral (
             select name from raw.institution where institution_code = l.entity_id
             order by report_period desc limit 1) i on true
         where l.warning_level = 'red' order by l.probability desc limit 3""").fetchall()
     return {"institutions_by_level": {lvl: counts.get(lvl, 0) for lvl in LEVEL_ORDER},
             "top_red": [{"institution": code, "name": name, "period": str(period), "probability": round(p, 3),
-                         "reasons": [r.get("text_en") for r in (reasons or [])[:3] if r.get("text_en")]}
-                        for code, name, period, p, reasons in red]}
+                         "reasons": _in_words(reasons, overrides)}
+                        for code, name, period, p, reasons, overrides in red]}
+
+
+def _in_words(reasons: list | None, overrides: list | None, n: int = 3) -> list[str]:
+    """Rule overrides first (they raised the level), then the model's top reasons with their values."""
+    out = [o["text_en"] for o in (overrides or []) if isinstance(o, dict) and o.get("text_en")]
+    for r in reasons or []:
+        if isinstance(r, dict) and r.get("text_en"):
+            v = r.get("value")
+            out.append(r["text_en"] + (f" (value {v:.3g})" if isinstance(v, int | float) else ""))
+    return out[:n]
 
 
 def flow_queue(conn) -> dict:
