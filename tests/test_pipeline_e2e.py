@@ -112,3 +112,26 @@ def test_every_task_that_ran_has_its_log_where_the_ui_reads_it(first_run):
             sample = task_log_path(logs, dag_id, run.run_id, ran[0].task_id, ran[0].map_index, ran[0].try_number)
             first = json.loads(sample.read_text().splitlines()[0])
             assert {"timestamp", "level", "event"} <= set(first), first
+
+
+def test_the_closing_story_counts_what_the_run_did(first_run, warehouse):
+    """`supervision demo`'s summary (include/cli/story.py): the gate's counts are the batches' statuses,
+    every scored institution is counted once by level, the red ones come with reasons in words."""
+    from include.cli.story import render, story
+
+    s = story()
+    with warehouse.connect() as conn:
+        statuses = dict(conn.execute("select status, count(*) from ops.batch where status <> 'superseded' "
+                                     "group by 1").fetchall())
+        scored = conn.execute("select count(distinct entity_id) from ml.risk_scores "
+                              "where entity_type = 'institution'").fetchone()[0]
+        flows = conn.execute("select count(*) from marts_flows.flow_alerts").fetchone()[0]
+    assert s["gate"]["by_status"] == statuses
+    assert s["gate"]["files_received"] == sum(statuses.values())
+    assert sum(s["warnings"]["institutions_by_level"].values()) == scored > 0
+    assert len(s["warnings"]["top_red"]) == min(3, s["warnings"]["institutions_by_level"]["red"])
+    assert all(r["reasons"] and r["name"] for r in s["warnings"]["top_red"])
+    assert s["flows"]["flow_alerts"] == flows
+    text = render(s)
+    assert any(line.startswith("Submissions: ") for line in text)
+    assert all(len(line) <= 300 for line in text)
