@@ -96,3 +96,12 @@ def test_slowest_models_from_the_producer_log(tmp_path):
     f.write_bytes(b"".join(lines) + _ev("info", "1 of 9 PASS not_null_x"))
     assert slowest_models(f) == [("marts.b", 12.5), ("marts.d", 7.0), ("intermediate.c", 3.25)]
     assert slowest_models(tmp_path / "missing.log") == []
+
+
+def test_a_repeated_warning_is_shown_once_and_counted(tmp_path):
+    router, shown = _router(tmp_path)
+    for k in range(4):
+        router.write(_ev("warning", "The least populated class in y has only 2 members", logger="py.warnings"))
+    router.write(_ev("warning", "another warning", logger="py.warnings"))
+    assert len(shown) == 2
+    assert router.outcomes == {"repeated warnings": 3}

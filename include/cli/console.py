@@ -19,6 +19,7 @@ reported as one line per DAG together with the slowest dbt models.
 from __future__ import annotations
 
 import json
+import os
 import re
 import sys
 import threading
@@ -92,6 +93,7 @@ class LogRouter:
         self._files: dict[Path, object] = {}
         self.errors = 0
         self.outcomes: dict[str, int] = {}
+        self._seen: set[tuple[str, str]] = set()
 
     # --- the stream protocol logging/structlog use
     def write(self, data) -> int:
@@ -162,6 +164,13 @@ class LogRouter:
             if label:
                 self.outcomes[label] = self.outcomes.get(label, 0) + 1
                 return
+        if n < 40 and not self.verbose:
+            # the same warning again (a library warning per fold, per batch): shown once, counted after
+            key = (str(ev.get("logger", "")), event[:120])
+            if key in self._seen:
+                self.outcomes["repeated warnings"] = self.outcomes.get("repeated warnings", 0) + 1
+                return
+            self._seen.add(key)
         if n >= 40:
             self.errors += 1
             self.echo(f"{level.upper()} {ev.get('logger', '')}: {event}")
@@ -204,7 +213,10 @@ def install(airflow_home: Path, verbose: bool = False) -> LogRouter:
     import logging
 
     # GX logs its config lookups at INFO on the root of its own hierarchy; dbt adapters are chatty too
-    for name in ("great_expectations", "dbt", "urllib3", "sqlalchemy.engine"):
+    # MLflow's own handler prints its INFO lines and a progress bar per artifact download
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "true" if verbose else "false")
+    os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "DEBUG" if verbose else "WARNING")  # read when mlflow is imported
+    for name in ("great_expectations", "dbt", "urllib3", "sqlalchemy.engine", "mlflow", "alembic"):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
     return router
 

@@ -32,7 +32,8 @@ def gate(conn) -> dict:
     return {"files_received": sum(by_status.values()), "by_status": by_status,
             "top_failed_rules": [{"rule": r, "severity": s, "files": f, "rows": n} for r, s, f, n in top_rules],
             "rejected_by_loader": [{"rule": r, "files": n} for r, n in loader],
-            "submissions": conn.execute("select count(*) from ops.submission").fetchone()[0]}
+            "submissions": conn.execute("select count(*) from ops.submission").fetchone()[0],
+            "unreadable_manifests": conn.execute("select count(*) from ops.bad_manifest").fetchone()[0]}
 
 
 def feedback_example(outbox: Path, conn) -> str | None:
@@ -121,7 +122,9 @@ def render(s: dict) -> list[str]:
         lines.append(f"Submissions: {g['submissions']} received with {g['files_received']} files: "
                      f"{st.get('accepted', 0)} accepted, {st.get('quarantined', 0)} quarantined, "
                      f"{st.get('rejected', 0)} rejected"
-                     + (f", {st['duplicate']} duplicates ignored" if st.get("duplicate") else ""))
+                     + (f", {st['duplicate']} duplicates ignored" if st.get("duplicate") else "")
+                     + (f"; {g['unreadable_manifests']} more submissions rejected whole (manifest unreadable)"
+                        if g.get("unreadable_manifests") else ""))
         if stopped:
             for r in g["top_failed_rules"]:
                 lines.append(f"  stopped by {r['rule']} ({r['severity']}): {r['files']} files, {r['rows']} rows")
