@@ -216,7 +216,8 @@ def install(airflow_home: Path, verbose: bool = False) -> LogRouter:
     # MLflow's own handler prints its INFO lines and a progress bar per artifact download
     os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "true" if verbose else "false")
     os.environ.setdefault("MLFLOW_LOGGING_LEVEL", "DEBUG" if verbose else "WARNING")  # read when mlflow is imported
-    for name in ("great_expectations", "dbt", "urllib3", "sqlalchemy.engine", "mlflow", "alembic"):
+    for name in ("great_expectations", "dbt", "urllib3", "sqlalchemy.engine", "mlflow", "alembic",
+                 "simulator"):
         logging.getLogger(name).setLevel(logging.DEBUG if verbose else logging.WARNING)
     return router
 
