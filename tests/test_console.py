@@ -100,7 +100,7 @@ def test_slowest_models_from_the_producer_log(tmp_path):
 
 def test_a_repeated_warning_is_shown_once_and_counted(tmp_path):
     router, shown = _router(tmp_path)
-    for k in range(4):
+    for _ in range(4):
         router.write(_ev("warning", "The least populated class in y has only 2 members", logger="py.warnings"))
     router.write(_ev("warning", "another warning", logger="py.warnings"))
     assert len(shown) == 2
