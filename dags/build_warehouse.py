@@ -44,7 +44,8 @@ for uri in [*RAW_ASSET_URIS.values(), *RAW_EXT_ASSET_URIS.values()]:
     catchup=False,
     max_active_runs=1,
     tags=["supervision", "dbt", "warehouse"],
-    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=1),
+                  "execution_timeout": timedelta(hours=2)},  # no task hangs a slot forever
     doc_md=__doc__,
 )
 def build_warehouse():

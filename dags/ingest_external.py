@@ -44,7 +44,8 @@ SIGNALS = {"news": "derive_news_signals", "advert_leads": "derive_advert_signals
     catchup=False,
     max_active_runs=1,
     tags=["supervision", "ingest", "external"],
-    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=1),
+                  "execution_timeout": timedelta(hours=1)},  # no task hangs a slot forever
     doc_md=__doc__,
 )
 def ingest_external():

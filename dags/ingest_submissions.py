@@ -35,7 +35,8 @@ LOADER_CONN = "supervision_loader"
     catchup=False,
     max_active_runs=1,
     tags=["supervision", "ingest", "quality"],
-    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args={"owner": "data-engineering", "retries": 2, "retry_delay": timedelta(minutes=1),
+                  "execution_timeout": timedelta(hours=2)},  # no task hangs a slot forever
     doc_md=__doc__,
 )
 def ingest_submissions():

@@ -49,7 +49,8 @@ SCORER_CONN = "supervision_scorer"
     catchup=False,
     max_active_runs=1,
     tags=["supervision", "ml", "scoring"],
-    default_args={"owner": "risk-analytics", "retries": 2, "retry_delay": timedelta(minutes=1)},
+    default_args={"owner": "risk-analytics", "retries": 2, "retry_delay": timedelta(minutes=1),
+                  "execution_timeout": timedelta(hours=1)},  # no task hangs a slot forever
     doc_md=__doc__,
 )
 def score_risk():

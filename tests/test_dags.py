@@ -28,6 +28,9 @@ def test_dag_conventions(airflow_dagbag):
         for t in dag.tasks:
             assert t.owner and t.owner != "airflow", f"{dag_id}.{t.task_id} has no owner"
             assert t.retries >= 2, f"{dag_id}.{t.task_id} retries={t.retries}"
+            # a hung task (a stuck COPY, a dbt build waiting on a lock) must not hold its slot forever
+            assert t.execution_timeout is not None, f"{dag_id}.{t.task_id} has no execution_timeout"
+            assert t.execution_timeout.total_seconds() <= 4 * 3600, f"{dag_id}.{t.task_id}"
 
 
 def test_no_cycles(airflow_dagbag):

@@ -84,3 +84,56 @@ def test_bi_reader_can_read_the_mart_and_nothing_upstream(first_run, warehouse):
     with warehouse.connect("bi_reader") as conn:
         with pytest.raises(psycopg.errors.InsufficientPrivilege):
             conn.execute("select count(*) from staging.stg_submissions__capital_reports")
+
+
+def test_every_task_that_ran_has_its_log_where_the_ui_reads_it(first_run):
+    """The demo's task logs are inspectable in the Airflow UI: every task instance of the run's DAGs that
+    ran (success or failed) has its log file under Airflow's base log folder, at the path of the default
+    log_filename_template, holding Airflow's JSON log lines."""
+    from airflow.models.dagrun import DagRun
+    from airflow.models.taskinstance import TaskInstance
+    from airflow.utils.session import create_session
+
+    from include.cli.console import task_log_path
+    from include.cli.pipeline import DAG_ORDER
+
+    logs = paths().airflow_home / "logs"
+    with create_session() as session:
+        for dag_id in DAG_ORDER:
+            run = session.query(DagRun).filter(DagRun.dag_id == dag_id).order_by(DagRun.id.desc()).first()
+            assert run is not None, dag_id
+            tis = session.query(TaskInstance).filter(TaskInstance.dag_id == dag_id,
+                                                     TaskInstance.run_id == run.run_id).all()
+            ran = [ti for ti in tis if ti.state in ("success", "failed")]
+            assert ran, f"{dag_id}: no task ran"
+            missing = [ti.task_id for ti in ran if not task_log_path(
+                logs, dag_id, run.run_id, ti.task_id, ti.map_index, ti.try_number).is_file()]
+            assert not missing, f"{dag_id}: no log file for {missing[:5]}"
+            sample = task_log_path(logs, dag_id, run.run_id, ran[0].task_id, ran[0].map_index, ran[0].try_number)
+            first = json.loads(sample.read_text().splitlines()[0])
+            assert {"timestamp", "level", "event"} <= set(first), first
+
+
+def test_the_closing_story_counts_what_the_run_did(first_run, warehouse):
+    """`supervision demo`'s summary (include/cli/story.py): the gate's counts are the batches' statuses,
+    every scored institution is counted once by level, the red ones come with reasons in words, the
+    flow queue counts the flow-alert mart."""
+    from include.cli.story import render, story
+
+    s = story()
+    with warehouse.connect() as conn:
+        statuses = dict(conn.execute("select status, count(*) from ops.batch where status <> 'superseded' "
+                                     "group by 1").fetchall())
+        scored = conn.execute("select count(distinct entity_id) from ml.risk_scores "
+                              "where entity_type = 'institution'").fetchone()[0]
+        flows = conn.execute("select count(*) from marts_flows.flow_alerts").fetchone()[0]
+    assert s["gate"]["by_status"] == statuses
+    assert s["gate"]["files_received"] == sum(statuses.values())
+    # (scored may be 0 here: with this world's few quarters score_risk may have no champion to score with)
+    assert sum(s["warnings"]["institutions_by_level"].values()) == scored
+    assert len(s["warnings"]["top_red"]) == min(3, s["warnings"]["institutions_by_level"]["red"])
+    assert all(r["reasons"] and r["name"] for r in s["warnings"]["top_red"])
+    assert s["flows"]["flow_alerts"] == flows
+    text = render(s)
+    assert any(line.startswith("Submissions: ") for line in text)
+    assert all(len(line) <= 300 for line in text)

@@ -469,3 +469,27 @@ def test_the_same_key_in_two_batches_of_a_group_is_no_duplicate(landing, loader_
     table, members = _group(landing, [(capital_rows(2), PERIOD), (capital_rows(2), PERIOD)])
     outcomes = quality.validate_group(loader_url, table, CAPITAL, members)
     assert all(o.passed for o in outcomes.values())
+
+
+def test_dense_failures_in_a_group_are_each_reported_and_the_index_lists_them_once_built(landing, loader_url,
+                                                                                        tmp_path):
+    """Six batches of eight failing (a rule failing month after month): each failing batch still gets its own
+    outcome with its line, the clean ones pass, and the Data Docs index, built once at the group's end
+    (not once per batch), links every failing batch's validation page."""
+    rows = []
+    for i in range(8):
+        r = _shifted(capital_rows(2), 10 * i)
+        if i not in (0, 5):
+            r[1]["total_capital"] = None
+        rows.append((r, PERIOD))
+    table, members = _group(landing, rows)
+    ids = list(members)
+    docs = tmp_path / "docs"
+    outcomes = quality.validate_group(loader_url, table, CAPITAL, members, docs_dir=docs)
+    failing = [ids[i] for i in range(8) if i not in (0, 5)]
+    assert sorted(i for i, o in outcomes.items() if not o.passed) == sorted(failing)
+    for i in failing:
+        assert lines(rule(outcomes[i], "capital_report_not_null")) == [2]
+    index = (docs / "index.html").read_text()
+    for i in failing:
+        assert f"{table}_b{i}" in index, i

@@ -4,7 +4,7 @@ Groups, as the users think of them:
 
     up | down | status        the warehouse (embedded PostgreSQL, or SUPERVISION_DATABASE_URL)
     demo | run | summary      the pipeline's DAGs in-process, and what they did
-    airflow-ui                the real Airflow UI on the same state
+    airflow-ui [--port N]     the real Airflow UI on the same state (inspect-only unless --run-schedules)
     dbt ARGS...               dbt as the transformer role; `dbt-parse` writes the manifest Cosmos reads
     registry generate         every file generated from the dataset registry (`--check`: drift only)
     simulate ...              the simulator (a client of the product): generate | advance | defects
@@ -67,14 +67,19 @@ def build_parser() -> argparse.ArgumentParser:
     add("status", "include.cli.warehouse:cmd_status", "where everything is and whether the warehouse is running")
     demo = add("demo", "include.cli.pipeline:cmd_demo", "up + simulate + dbt-parse + run + summary (`make demo`)")
     add_world_options(demo)
-    add_defects_option(demo)
+    add_defects_option(demo, default="default")  # the demo shows the quality gate stopping a few files
     demo.add_argument("--regenerate", action="store_true", help="simulate again even if landing has data")
     r = add("run", "include.cli.pipeline:cmd_run", "run the DAGs in dependency order in-process (dag.test())")
     r.add_argument("dags", nargs="*", help="DAG ids (default: ingest_submissions ingest_external "
                                           "build_warehouse score_risk)")
     add_world_options(r)  # the simulated feed server's world, when AIRFLOW_CONN_EXTERNAL_FEEDS is not set
     add("summary", "include.cli.pipeline:cmd_summary", "row counts and where to look")
-    add("airflow-ui", "include.cli.pipeline:cmd_airflow_ui", "start `airflow standalone` on 127.0.0.1")
+    ui = add("airflow-ui", "include.cli.pipeline:cmd_airflow_ui",
+             "the Airflow UI on 127.0.0.1, inspect-only (no scheduler) unless --run-schedules")
+    ui.add_argument("--port", type=int, default=None, help="port (default $AIRFLOW__API__PORT or 8080)")
+    ui.add_argument("--run-schedules", action="store_true",
+                    help="also run the scheduler: DAGs unpaused, schedules and Asset triggers run")
+    add_world_options(ui)  # the simulated feed server's world for ingest_external under --run-schedules
     d = add("dbt", "include.cli.warehouse:cmd_dbt", "a dbt command as the transformer role: `dbt -- docs generate`")
     d.add_argument("dbt_args", nargs=argparse.REMAINDER)
     add("dbt-parse", "include.cli.warehouse:cmd_dbt_parse", "make dbt's manifest.json for Cosmos")

@@ -14,7 +14,7 @@ def add_world_options(parser: argparse.ArgumentParser, *, default: str = "small"
     parser.add_argument("--seed", type=int, default=7, help="simulation seed (default 7)")
 
 
-def add_defects_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--defects", default=None,
-                        help="inject delivery defects: none (default) | default (a few %% of files) | all | "
-                             "a scale factor; the catalogue: `supervision simulate defects`")
+def add_defects_option(parser: argparse.ArgumentParser, *, default: str | None = None) -> None:
+    parser.add_argument("--defects", default=default,
+                        help=f"inject delivery defects: none | default (a few %% of files) | all | a scale factor "
+                             f"(default: {default or 'none'}); the catalogue: `supervision simulate defects`")

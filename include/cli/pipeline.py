@@ -22,26 +22,39 @@ def cmd_simulate(args: argparse.Namespace) -> int:
     import simulator
 
     p = paths()
-    summary = simulator.generate(p.landing, p.ground_truth, preset=args.preset, seed=args.seed,
-                                 defects=getattr(args, "defects", None))
-    print(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
+    defects = getattr(args, "defects", None)
+    if defects not in (None, "none", "default", "all"):
+        defects = float(defects)
+    summary = simulator.generate(p.landing, p.ground_truth, preset=args.preset, seed=args.seed, defects=defects)
+    if getattr(args, "full_summary", True):
+        print(json.dumps(summary, indent=2, ensure_ascii=False, default=str))
+    else:
+        planted = sum(summary.get("defects", {}).values())
+        print(f"simulated world {args.preset}/{args.seed}: {summary['institutions']} institutions, "
+              f"{summary['submissions']} submissions, {summary['files']} files, "
+              f"{sum(summary['rows'].values()):,} rows, "
+              f"{planted} delivery defects planted ({summary['seconds']:.0f}s)", flush=True)
     return 0
 
 
-def run_dags(dag_ids: tuple[str, ...] = DAG_ORDER, preset: str = "tiny", seed: int = 7) -> dict[str, str]:
+def run_dags(dag_ids: tuple[str, ...] = DAG_ORDER, preset: str = "tiny", seed: int = 7,
+             verbose: bool = False) -> dict[str, str]:
     """Run the DAGs in order with dag.test() in this process. Returns {dag_id: state}.
 
     ``ingest_external`` reads the feeds' base URL from the Airflow connection ``external_feeds``; when
     ``AIRFLOW_CONN_EXTERNAL_FEEDS`` is not set, the simulator's feed server for ``preset``/``seed`` (the
     world ``simulate`` wrote; the CLI passes its ``--preset``/``--seed``, programmatic callers get the cheap
-    ``tiny`` world) is started on 127.0.0.1 for the duration of the run."""
+    ``tiny`` world) is started on 127.0.0.1 for the duration of the run.
+
+    The console gets one line per task and library warnings (everything with ``verbose``); each task's
+    log goes to the file the Airflow UI reads (include/cli/console.py)."""
     if "ingest_external" in dag_ids and not os.environ.get("AIRFLOW_CONN_EXTERNAL_FEEDS"):
         from simulator.external.demo import simulated_feed_server
 
         with simulated_feed_server(preset, seed) as srv:
             os.environ["AIRFLOW_CONN_EXTERNAL_FEEDS"] = srv.url
             try:
-                return run_dags(dag_ids, preset, seed)
+                return run_dags(dag_ids, preset, seed, verbose)
             finally:
                 os.environ.pop("AIRFLOW_CONN_EXTERNAL_FEEDS", None)
     from include.airflow_env import airflow_env, apply, ensure_metadata_db
@@ -50,6 +63,23 @@ def run_dags(dag_ids: tuple[str, ...] = DAG_ORDER, preset: str = "tiny", seed: i
     if not (paths().dbt_target / "manifest.json").exists():
         cmd_dbt_parse(None)  # build_warehouse is rendered from it
     apply(airflow_env())
+    import airflow  # noqa: F401 - configures Airflow's logging, which console.install then reroutes
+    import airflow.sdk.definitions.dag as sdk_dag
+
+    from include.cli.console import TaskProgress, routed
+
+    logs = paths().airflow_home / "logs"
+    original = sdk_dag._run_task
+    with routed(paths().airflow_home, verbose=verbose) as router:
+        progress = TaskProgress(router, logs)
+        sdk_dag._run_task = progress.wrap(original)
+        try:
+            return _run_in_turn(dag_ids, progress, router, logs)
+        finally:
+            sdk_dag._run_task = original
+
+
+def _run_in_turn(dag_ids, progress, router, logs) -> dict[str, str]:
     from airflow.dag_processing.dagbag import DagBag
 
     bag = DagBag(dag_folder=str(DAGS_DIR))
@@ -58,17 +88,25 @@ def run_dags(dag_ids: tuple[str, ...] = DAG_ORDER, preset: str = "tiny", seed: i
     states = {}
     for dag_id in dag_ids:
         t = time.perf_counter()
-        dr = bag.dags[dag_id].test()
-        states[dag_id] = str(getattr(dr, "state", dr))
-        print(f"DAG {dag_id}: {states[dag_id]} in {time.perf_counter() - t:.1f}s", flush=True)
+        dag = bag.dags[dag_id]
+        with progress.dag(dag_id, len(dag.tasks)):
+            dr = dag.test()
+        state = getattr(dr, "state", dr)
+        states[dag_id] = str(getattr(state, "value", state))
+        progress.line(f"DAG {dag_id}: {states[dag_id]} in {time.perf_counter() - t:.1f}s")
         if "success" not in states[dag_id]:
-            raise SystemExit(f"DAG {dag_id} ended {states[dag_id]}; logs under {paths().airflow_home / 'logs'}")
+            raise SystemExit(f"DAG {dag_id} ended {states[dag_id]}; task logs under {logs}, "
+                             f"this run's log: {router.run_log}")
     return states
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    run_dags(tuple(args.dags) if args.dags else DAG_ORDER, args.preset, args.seed)
+    run_dags(tuple(args.dags) if args.dags else DAG_ORDER, args.preset, args.seed, verbose=_verbose(args))
     return 0
+
+
+def _verbose(args: argparse.Namespace) -> bool:
+    return bool(getattr(args, "verbose", False))
 
 
 def summary() -> dict:
@@ -131,24 +169,49 @@ def cmd_demo(args: argparse.Namespace) -> int:
     if any(p.landing.glob("*/*/*/manifest.json")) and not args.regenerate:
         print(f"landing zone already populated at {p.landing} (use --regenerate to simulate again)")
     else:
+        args.full_summary = _verbose(args)
         cmd_simulate(args)
     cmd_dbt_parse(args)
-    run_dags(DAG_ORDER, args.preset, args.seed)
-    s = summary()
-    print("\n=== demo summary ===")
-    print(json.dumps(s, indent=2, ensure_ascii=False))
-    print(f"capital_adequacy mart rows: {s['mart_capital_adequacy_rows']}")
+    run_dags(DAG_ORDER, args.preset, args.seed, verbose=_verbose(args))
+    from include.cli.story import render, story
+
+    print("\n".join(render(story())))
     print(f"demo wall time: {time.perf_counter() - t0:.1f}s")
     return 0
 
 
 def cmd_airflow_ui(args: argparse.Namespace) -> int:
+    """The Airflow UI on this installation's metadata DB. Inspect-only by default: only the API server
+    (which serves the UI) runs, no scheduler, so nothing queued or scheduled starts; the DAG runs, task
+    logs and durations of `supervision run|demo` are there to look at. ``--run-schedules``: `airflow
+    standalone` (scheduler, DAG processor, triggerer, API server), DAGs unpaused, schedules run."""
+    from contextlib import ExitStack
+
     from include.airflow_env import airflow_env, ensure_metadata_db
 
     ensure_metadata_db()
-    env = {**os.environ, **airflow_env()}
-    print(f"Airflow UI on http://127.0.0.1:{env['AIRFLOW__API__PORT']} "
-          f"(login: see {paths().airflow_home}/simple_auth_manager_passwords.json.generated); Ctrl-C stops it")
-    return subprocess.call([_venv_bin("airflow"), "standalone"], env=env)
+    port = str(getattr(args, "port", None) or os.environ.get("AIRFLOW__API__PORT", "8080"))
+    env = {**os.environ, **airflow_env(), "AIRFLOW__API__PORT": port}
+    with ExitStack() as stack:
+        if getattr(args, "run_schedules", False):
+            if not env.get("AIRFLOW_CONN_EXTERNAL_FEEDS"):
+                # ingest_external's connection: the simulator's feed server for this world, as `run` does
+                from simulator.external.demo import simulated_feed_server
 
-
+                env["AIRFLOW_CONN_EXTERNAL_FEEDS"] = stack.enter_context(
+                    simulated_feed_server(args.preset, args.seed)).url
+            env["AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION"] = "False"
+            cmd = [_venv_bin("airflow"), "standalone"]
+            mode = "schedules RUN (scheduler on)"
+        else:
+            cmd = [_venv_bin("airflow"), "api-server", "--host", "127.0.0.1", "--port", port]
+            if not _verbose(args):  # the server's own request chatter; task logs are files, not affected
+                env.setdefault("AIRFLOW__LOGGING__LOGGING_LEVEL", "WARNING")
+            mode = "inspect-only (no scheduler: nothing runs; --run-schedules to run the schedules)"
+        print(f"Airflow UI on http://127.0.0.1:{port}  {mode}\n"
+              f"  login: {paths().airflow_home}/simple_auth_manager_passwords.json.generated; Ctrl-C stops it",
+              flush=True)
+        try:
+            return subprocess.call(cmd, env=env)
+        except KeyboardInterrupt:
+            return 0

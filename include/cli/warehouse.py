@@ -20,16 +20,27 @@ def _venv_bin(name: str) -> str:
 def cmd_up(args: argparse.Namespace) -> int:
     from include.airflow_env import ensure_metadata_db
     from include.warehouse.bootstrap import bootstrap
+    from include.warehouse.compat import UnsupportedServer
     from include.warehouse.connection import ensure_up, external_url
 
     t = time.perf_counter()
     ensure_up()
-    applied = bootstrap()
+    try:
+        applied = bootstrap()
+    except UnsupportedServer as e:
+        print(f"supervision up: unsupported server: {e}", file=sys.stderr)
+        raise SystemExit(2) from None
     migrated = ensure_metadata_db()
     where = "external server (SUPERVISION_DATABASE_URL)" if external_url() else "embedded PostgreSQL"
-    print(f"warehouse up: {where}; migrations applied now: {applied or 'none'}; "
+    print(f"warehouse up: {where}; migrations applied now: {_names(applied)}; "
           f"airflow metadata {'migrated' if migrated else 'up to date'} ({time.perf_counter() - t:.1f}s)")
     return 0
+
+
+def _names(items: list[str]) -> str:
+    if not items:
+        return "none"
+    return ", ".join(items) if len(items) <= 3 else f"{len(items)} ({items[0]} … {items[-1]})"
 
 
 def cmd_down(args: argparse.Namespace) -> int:

@@ -140,8 +140,10 @@ class _Runtime:
         self.context.validation_definitions.delete(prefix)
         ds.delete_asset(name)
 
-    def details(self, slot: _Slot, failed: list, period: str, run_id, site: str | None):
-        """Run only the ``failed`` expectations again, with RESULT_FORMAT (offending lines)."""
+    def details(self, slot: _Slot, failed: list, period: str, run_id, site: str | None, build_index: bool = True):
+        """Run only the ``failed`` expectations again, with RESULT_FORMAT (offending lines). With ``site``,
+        its pages for this run are built; its index page only if ``build_index`` (the index reads every
+        stored result: a group builds it once at its end, not once per failing batch)."""
         gx = self.gx
         name = f"{slot.validation.name}__failed"
         for store in (self.context.checkpoints, self.context.validation_definitions, self.context.suites):
@@ -153,10 +155,16 @@ class _Runtime:
         try:
             validation = self.context.validation_definitions.add(gx.ValidationDefinition(
                 name=name, data=slot.validation.data, suite=suite))
-            actions = [gx.checkpoint.UpdateDataDocsAction(name="data_docs", site_names=[site])] if site else []
             checkpoint = self.context.checkpoints.add(gx.Checkpoint(
-                name=name, validation_definitions=[validation], actions=actions, result_format=RESULT_FORMAT))
-            return checkpoint.run(expectation_parameters={PERIOD_PARAMETER: [period]}, run_id=run_id)
+                name=name, validation_definitions=[validation], actions=[], result_format=RESULT_FORMAT))
+            result = checkpoint.run(expectation_parameters={PERIOD_PARAMETER: [period]}, run_id=run_id)
+            if site:  # what UpdateDataDocsAction did: the run's page and its suite's
+                from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+                self.context.build_data_docs(
+                    site_names=[site], build_index=build_index,
+                    resource_identifiers=[*result.run_results.keys(), ExpectationSuiteIdentifier(name=name)])
+            return result
         finally:
             for store in (self.context.checkpoints, self.context.validation_definitions, self.context.suites):
                 if name in {o.name for o in store.all()}:

@@ -113,14 +113,15 @@ log = logging.getLogger(__name__)
 
 
 def validate_landing(url: str, table: str, dataset: Dataset, period: str, *,
-                     docs_dir: Path | None = None) -> ValidationOutcome:
+                     docs_dir: Path | None = None, build_index: bool = True) -> ValidationOutcome:
     """Validate the landing batch ``landing.<table>`` of ``dataset`` for the submission ``period``.
 
     ``url`` is the SQLAlchemy URL of the loader role; ``period`` the submission's period as an ISO
     date (``YYYY-MM-DD``) or a date. Runs the dataset's suite on the batch's typed table as a GX
     checkpoint, in two passes (see the module docstring): a screening run, and for the expectations
     that failed a second run collecting the offending lines. With ``docs_dir``, Data Docs there are
-    updated with the final run (``UpdateDataDocsAction``, or ``build_data_docs`` for a clean batch).
+    updated with the final run's pages, and their index page unless ``build_index`` is false (a group
+    builds it once at its end: the index reads every stored result, so once per batch is quadratic).
     The batch passes when no critical rule fails; an expectation that cannot be evaluated counts as
     failed (and is logged). Raises if the landing table does not exist or ``period`` is not a date.
     Thread-safe (calls in one process are serialised; the GX objects are shared).
@@ -143,13 +144,13 @@ def validate_landing(url: str, table: str, dataset: Dataset, period: str, *,
             failed = [r for r in screen.results if not r.success]
             details: list[ExpectationValidationResult] = []
             if failed:
-                ((_, detail),) = rt.details(slot, failed, period, run_id, site).run_results.items()
+                ((_, detail),) = rt.details(slot, failed, period, run_id, site, build_index).run_results.items()
                 details = list(detail.results)
             elif site:
                 # The suite's own page only once per site and process: it does not change.
                 pages = [key] + ([] if (site, dataset.name) in rt.suite_pages
                                  else [ExpectationSuiteIdentifier(name=screen.suite_name)])
-                rt.context.build_data_docs(site_names=[site], resource_identifiers=pages)
+                rt.context.build_data_docs(site_names=[site], resource_identifiers=pages, build_index=build_index)
                 rt.suite_pages.add((site, dataset.name))
         finally:
             _drop_typed_table(engine, table)
@@ -174,6 +175,10 @@ def validate_landing(url: str, table: str, dataset: Dataset, period: str, *,
 # --------------------------------------------------------------------------------------------------
 
 
+#: Below this many batches, a range whose two halves both fail is validated batch by batch.
+DENSE_RANGE = 8
+
+
 class _GroupValidation:
     """Bisection over the batches of one group landing table (see :func:`validate_group`)."""
 
@@ -186,6 +191,18 @@ class _GroupValidation:
         self.docs = str(Path(docs_dir) / "index.html") if docs_dir is not None else None
         self.t0 = time.perf_counter()
         self.out: dict[int, ValidationOutcome] = {}
+        self.index_stale = False
+
+    def build_index(self) -> None:
+        """The Data Docs index page, once for the whole group (its pages were built without it)."""
+        if not (self.site and self.index_stale):
+            return
+        from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+        # one page must be named, or GX rebuilds every page of the site: the dataset's suite page (cheap)
+        self.rt.context.build_data_docs(site_names=[self.site], build_index=True,
+                                        resource_identifiers=[ExpectationSuiteIdentifier(name=self.dataset.name)])
+        self.index_stale = False
 
     def suspects(self) -> set[int]:
         """Batches whose period column differs from their own submission's period."""
@@ -209,7 +226,8 @@ class _GroupValidation:
                                  f"from landing.{q(self.table)} where _batch_id = {int(batch_id)}")
         try:
             self.out[batch_id] = validate_landing(self.url, single_table, self.dataset, self.members[batch_id][0],
-                                                  docs_dir=self.docs_dir)
+                                                  docs_dir=self.docs_dir, build_index=False)
+            self.index_stale = True
         finally:
             self._drop(single_table)
 
@@ -229,29 +247,53 @@ class _GroupValidation:
                                      run_id=RunIdentifier(run_name=f"{typed}-{len(ids)}-batches"))
             ((key, res),) = result.run_results.items()
             if res.success and self.site:
-                self.rt.context.build_data_docs(site_names=[self.site], resource_identifiers=[key])
+                self.rt.context.build_data_docs(site_names=[self.site], resource_identifiers=[key], build_index=False)
+                self.index_stale = True
             return list(res.results) if res.success else None
         finally:
             self._drop(typed)
 
-    def solve(self, ids: list[int]) -> None:
-        """Screen ``ids`` together; on failure split in halves, down to single batches."""
+    def _passed(self, ids: list[int], passed: list[ExpectationValidationResult]) -> None:
+        took = time.perf_counter() - self.t0
+        for i in ids:
+            results = _summarise(self.dataset, passed, [], self.members[i][1])
+            self.out[i] = ValidationOutcome(batch_table=f"{self.table}[{i}]", results=results, passed=True,
+                                            seconds=took, data_docs_path=self.docs)
+
+    def solve(self, ids: list[int], known_failing: bool = False) -> None:
+        """Screen ``ids`` together (unless ``known_failing``: its screen already failed); on failure screen
+        each half, and go on with the failing halves, down to single batches. When both halves of a range
+        of at most :data:`DENSE_RANGE` batches fail, failures are dense there (a rule failing in every
+        month of one institution, e.g. loans of customers whose file was rejected): its batches are
+        validated one by one at once instead of through ever smaller screens that would all fail too."""
         if not ids:
             return
         if len(ids) == 1:
             self.single(ids[0])
             return
-        passed = self.screen(ids)
-        if passed is not None:
-            took = time.perf_counter() - self.t0
-            for i in ids:
-                results = _summarise(self.dataset, passed, [], self.members[i][1])
-                self.out[i] = ValidationOutcome(batch_table=f"{self.table}[{i}]", results=results, passed=True,
-                                                seconds=took, data_docs_path=self.docs)
-            return
+        if not known_failing:
+            passed = self.screen(ids)
+            if passed is not None:
+                self._passed(ids, passed)
+                return
         half = len(ids) // 2
-        self.solve(ids[:half])
-        self.solve(ids[half:])
+        failing = []
+        for part in (ids[:half], ids[half:]):
+            if len(part) == 1:
+                failing.append(part)  # its single validation decides
+                continue
+            passed = self.screen(part)
+            if passed is None:
+                failing.append(part)
+            else:
+                self._passed(part, passed)
+        if len(failing) == 2 and len(ids) <= DENSE_RANGE:
+            for part in failing:
+                for i in part:
+                    self.single(i)
+            return
+        for part in failing:
+            self.solve(part, known_failing=len(part) > 1)
 
 
 def validate_group(url: str, table: str, dataset: Dataset, members: dict[int, tuple[str, int]], *,
@@ -266,7 +308,7 @@ def validate_group(url: str, table: str, dataset: Dataset, members: dict[int, tu
     (:func:`validate_landing`: counts and offending lines). Batches whose period column differs from
     their own submission's period go straight to per-batch validation, so the shared period
     parameter can never let a wrong period through. Cost: one screen for a clean group, about
-    k·log2(n) screens for k failing batches among n.
+    k·log2(n) screens for k failing batches among n, fewer when failures are dense (:data:`DENSE_RANGE`).
     """
     t0 = time.perf_counter()
     with _LOCK:
@@ -275,6 +317,7 @@ def validate_group(url: str, table: str, dataset: Dataset, members: dict[int, tu
         for batch_id in sorted(suspects & set(members)):
             group.single(batch_id)
         group.solve(sorted(set(members) - suspects))
+        group.build_index()
     out = group.out
     failed = sorted(i for i, o in out.items() if not o.passed)
     log.info("validated %d %s batches in landing.%s in %.2fs; failing: %s", len(members), dataset.name, table,

@@ -2,9 +2,10 @@
 
 ``landing.<table>_typed`` is an UNLOGGED table built in one parallel pass over the batch:
 ``_line``; every registry column as submitted (``''`` read as NULL, as the raw load does); for every
-non-text column ``<column>__typed`` = ``case when pg_input_is_valid(c, '<pg_type>') then c::<pg_type>
+non-text column ``<column>__typed`` = ``case when ops.input_is_valid(c, '<pg_type>') then c::<pg_type>
 end``, exactly what the raw load's cast produces, NULL where it would fail (dates as ISO text). GX
-validates that table; why a table and not a view is told in :mod:`include.ingest.quality`.
+validates that table (``ops.input_is_valid`` is ``pg_input_is_valid`` on PostgreSQL 16+, a fallback on 14/15:
+migration 080); why a table and not a view is told in :mod:`include.ingest.quality`.
 """
 
 from __future__ import annotations
@@ -28,7 +29,7 @@ NON_FINITE_RE = r"(nan|inf)"
 def valid_sql(expr: str, pg_type: str) -> str:
     """SQL: is the text ``expr`` a valid value of ``pg_type`` under the contract?"""
     base = _base_type(pg_type)
-    check = f"pg_input_is_valid({expr}, {_sql_literal(pg_type)})"
+    check = f"ops.input_is_valid({expr}, {_sql_literal(pg_type)})"  # pg_input_is_valid on 16+ (migration 080)
     if base == "date":
         return f"({expr} ~ '{ISO_DATE_RE}' and {check})"
     if base.startswith("timestamp"):

@@ -49,6 +49,9 @@ def bootstrap(state: StatePaths | None = None) -> list[str]:
     passwords = role_passwords(state, create=True)
     applied_now: list[str] = []
     with psycopg.connect(libpq_url(admin_url(state)), autocommit=True) as conn:
+        from include.warehouse.compat import check_server
+
+        check_server(conn)  # one clear line (UnsupportedServer) before anything is created
         _ensure_roles(conn, passwords)
         conn.execute("create schema if not exists ops authorization loader")
         conn.execute("""create table if not exists ops.schema_migrations (

@@ -1,0 +1,78 @@
+"""What delivery defects cost the ingest (issue #17 item 5: "a defective batch costs about what a clean
+one does").
+
+The same world (preset, seed) is simulated once per defect level (``none``, ``default``, ``all``) into
+a throw-away state directory with its own embedded PostgreSQL, and ingested by the pipeline's loader
+(``ingest_manifests``, what the ``ingest`` DAG tasks call); each level prints files, batches by status,
+seconds, seconds per file, and the ratio to the clean world's seconds per file. Nothing of the caller's
+state is touched.
+
+    python -m bench.ingest.defects_cost --preset tiny --seed 7 --levels none default all
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import tempfile
+import time
+from pathlib import Path
+
+
+def one_level(preset: str, seed: int, level: str) -> dict:
+    import simulator
+    from include.config import StatePaths
+    from include.ingest.loader import ingest_manifests, pending_manifests
+    from include.warehouse.bootstrap import bootstrap
+    from include.warehouse.connection import admin_url, libpq_url, role_url
+    from include.warehouse.server import EmbeddedServer
+
+    home = Path(tempfile.mkdtemp(prefix=f"sv-defects-{level}-"))
+    old = os.environ.get("SUPERVISION_HOME")
+    os.environ["SUPERVISION_HOME"] = str(home)
+    state = StatePaths(home)
+    server = EmbeddedServer(state)
+    try:
+        server.up()
+        bootstrap(state)
+        sim = simulator.generate(state.landing, state.ground_truth, preset=preset, seed=seed,
+                                 defects=level)
+        url = role_url("loader", state)
+        t = time.perf_counter()
+        manifests = pending_manifests(url, state.landing)
+        ingest_manifests(url, manifests, state)
+        secs = time.perf_counter() - t
+        import psycopg
+
+        with psycopg.connect(libpq_url(admin_url(state))) as conn:
+            by_status = dict(conn.execute("select status, count(*) from ops.batch group by 1 order by 1").fetchall())
+        return {"defects": level, "planted": sum(sim.get("defects", {}).values()), "files": sim["files"],
+                "batches": by_status, "seconds": round(secs, 1), "ms_per_file": round(1000 * secs / sim["files"], 1)}
+    finally:
+        server.down()
+        if old is None:
+            os.environ.pop("SUPERVISION_HOME", None)
+        else:
+            os.environ["SUPERVISION_HOME"] = old
+        shutil.rmtree(home, ignore_errors=True)
+
+
+def main(argv: list[str] | None = None) -> int:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--preset", default="tiny")
+    ap.add_argument("--seed", type=int, default=7)
+    ap.add_argument("--levels", nargs="+", default=["none", "default", "all"])
+    args = ap.parse_args(argv)
+    rows = [one_level(args.preset, args.seed, lv) for lv in args.levels]
+    base = next((r["ms_per_file"] for r in rows if r["defects"] == "none"), None)
+    for r in rows:
+        if base:
+            r["vs_clean_per_file"] = round(r["ms_per_file"] / base, 2)
+        print(json.dumps(r), flush=True)
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

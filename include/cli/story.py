@@ -1,0 +1,161 @@
+"""The demo's closing summary, told as a supervisor would act on it (``supervision summary --story``).
+
+What came in and what the quality gate did with it (received / accepted / quarantined / rejected,
+the rules that stopped most files, one feedback file to open); institutions by early-warning level
+with the three highest-risk red ones and their reasons in words; the suspicious-flow queue; where to
+click. Read-only queries as the admin role; every section says so when its tables are not built yet.
+"""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+LEVEL_ORDER = ("red", "orange", "yellow", "blue", "none")
+
+
+def gate(conn) -> dict:
+    """Submission files by final status, the rules that failed most on stopped files."""
+    by_status = dict(conn.execute(
+        "select status, count(*) from ops.batch where status <> 'superseded' group by status").fetchall())
+    top_rules = conn.execute(
+        """select r.rule_name, r.severity, count(distinct r.batch_id) as files, sum(r.unexpected_count) as rows
+           from ops.dq_result r join ops.batch b using (batch_id)
+           where not r.success and b.status in ('quarantined', 'rejected')
+           group by 1, 2 order by files desc, rows desc nulls last limit 3""").fetchall()
+    loader = conn.execute(
+        r"""select coalesce(substring(detail->>'reason' from '\(rule: ([a-z0-9_]+)\)'), 'loader check') as rule,
+                  count(*)
+           from ops.batch where status = 'rejected' and not exists
+                (select 1 from ops.dq_result r where r.batch_id = batch.batch_id and not r.success)
+           group by 1 order by 2 desc limit 3""").fetchall()
+    return {"files_received": sum(by_status.values()), "by_status": by_status,
+            "top_failed_rules": [{"rule": r, "severity": s, "files": f, "rows": n} for r, s, f, n in top_rules],
+            "rejected_by_loader": [{"rule": r, "files": n} for r, n in loader],
+            "submissions": conn.execute("select count(*) from ops.submission").fetchone()[0],
+            "unreadable_manifests": conn.execute("select count(*) from ops.bad_manifest").fetchone()[0]}
+
+
+def feedback_example(outbox: Path, conn) -> str | None:
+    """The feedback file of a submission that had a file stopped (else any feedback file)."""
+    row = conn.execute(
+        """select s.institution_code, s.submission_id from ops.batch b join ops.submission s using (submission_id)
+           where b.status in ('quarantined', 'rejected') order by b.batch_id limit 1""").fetchone()
+    if row:
+        f = outbox / row[0] / row[1] / "feedback.md"
+        if f.exists():
+            return str(f)
+    any_ = next(iter(sorted(outbox.glob("*/*/feedback.md"))), None) if outbox.exists() else None
+    return str(any_) if any_ else None
+
+
+def warning_levels(conn) -> dict:
+    """Institutions by their latest early-warning level; the three riskiest red ones with reasons."""
+    latest = """with latest as (
+        select distinct on (entity_id) entity_id, period, probability, warning_level, reasons, overrides
+        from ml.risk_scores where entity_type = 'institution'
+        order by entity_id, period desc, scored_at desc)"""
+    counts = dict(conn.execute(latest + " select warning_level, count(*) from latest group by 1").fetchall())
+    red = conn.execute(latest + """
+        select l.entity_id, coalesce(i.name, l.entity_id), l.period, l.probability, l.reasons, l.overrides
+        from latest l left join lateral (
+            select name from raw.institution where institution_code = l.entity_id
+            order by report_period desc limit 1) i on true
+        where l.warning_level = 'red' order by l.probability desc limit 3""").fetchall()
+    return {"institutions_by_level": {lvl: counts.get(lvl, 0) for lvl in LEVEL_ORDER},
+            "top_red": [{"institution": code, "name": name, "period": str(period), "probability": round(p, 3),
+                         "reasons": _in_words(reasons, overrides)}
+                        for code, name, period, p, reasons, overrides in red]}
+
+
+def _in_words(reasons: list | None, overrides: list | None, n: int = 3) -> list[str]:
+    """Rule overrides first (they raised the level), then the model's top reasons with their values."""
+    out = [o["text_en"] for o in (overrides or []) if isinstance(o, dict) and o.get("text_en")]
+    for r in reasons or []:
+        if isinstance(r, dict) and r.get("text_en"):
+            v = r.get("value")
+            out.append(r["text_en"] + (f" (value {v:.3g})" if isinstance(v, int | float) else ""))
+    return out[:n]
+
+
+def flow_queue(conn) -> dict:
+    """Suspected illegal-fundraising flow alerts with no supervisor decision yet."""
+    total, open_ = conn.execute(
+        """select count(*), count(*) filter (where d.alert_id is null)
+           from marts_flows.flow_alerts a left join ops.alert_disposition_current d
+             on d.alert_kind = 'flow_alert' and d.alert_id = a.alert_id""").fetchone()
+    return {"flow_alerts": total, "awaiting_decision": open_}
+
+
+def story(state=None) -> dict:
+    import psycopg
+
+    from include.config import paths
+    from include.warehouse.connection import admin_url, libpq_url
+
+    p = state or paths()
+    out: dict = {}
+    with psycopg.connect(libpq_url(admin_url()), autocommit=True) as conn:
+        for key, fn in (("gate", gate), ("warnings", warning_levels), ("flows", flow_queue)):
+            try:
+                out[key] = fn(conn)
+            except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as e:
+                out[key] = {"not_built": str(e).splitlines()[0]}
+        out["feedback_example"] = feedback_example(p.outbox, conn)
+    port = __import__("os").environ.get("AIRFLOW__API__PORT", "8080")
+    out["where_to_click"] = {
+        "airflow_ui": f"supervision airflow-ui   then http://127.0.0.1:{port}/dags/build_warehouse (grid, task logs)",
+        "data_quality": str(p.gx_results / "data_docs" / "index.html"),
+        "dbt_docs": f"supervision dbt -- docs generate   then {p.dbt_target / 'index.html'}",
+        "feedback_outbox": str(p.outbox),
+    }
+    return out
+
+
+def render(s: dict) -> list[str]:
+    """The story as at most ~30 short lines."""
+    lines = ["", "=== what happened ==="]
+    g = s.get("gate", {})
+    if "by_status" in g:
+        st = g["by_status"]
+        stopped = st.get("quarantined", 0) + st.get("rejected", 0)
+        lines.append(f"Submissions: {g['submissions']} received with {g['files_received']} files: "
+                     f"{st.get('accepted', 0)} accepted, {st.get('quarantined', 0)} quarantined, "
+                     f"{st.get('rejected', 0)} rejected"
+                     + (f", {st['duplicate']} duplicates ignored" if st.get("duplicate") else "")
+                     + (f"; {g['unreadable_manifests']} more submissions rejected whole (manifest unreadable)"
+                        if g.get("unreadable_manifests") else ""))
+        if stopped:
+            for r in g["top_failed_rules"]:
+                lines.append(f"  stopped by {r['rule']} ({r['severity']}): {r['files']} files, {r['rows']} rows")
+            for r in g["rejected_by_loader"]:
+                lines.append(f"  rejected by the loader: {r['rule']}: {r['files']} files")
+        if s.get("feedback_example"):
+            lines.append(f"  feedback the institution gets: {s['feedback_example']}")
+    w = s.get("warnings", {})
+    if "institutions_by_level" in w:
+        lv = w["institutions_by_level"]
+        lines.append("Institutions by early-warning level: " + ", ".join(f"{k} {v}" for k, v in lv.items()))
+        for r in w["top_red"]:
+            lines.append(f"  red: {r['name']} ({r['institution']}, {r['period']}, p={r['probability']})")
+            for reason in r["reasons"]:
+                lines.append(f"       - {reason}")
+    f = s.get("flows", {})
+    if "flow_alerts" in f:
+        lines.append(f"Suspicious-flow queue: {f['awaiting_decision']} alerts awaiting a decision "
+                     f"(of {f['flow_alerts']})")
+    lines.append("Where to click:")
+    for k, v in s["where_to_click"].items():
+        lines.append(f"  {k:<16} {v}")
+    return lines
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+
+    ap = argparse.ArgumentParser(prog="supervision story", description=__doc__.splitlines()[0])
+    ap.add_argument("--json", action="store_true", help="the figures as JSON")
+    args = ap.parse_args(argv)
+    s = story()
+    print(json.dumps(s, indent=2, ensure_ascii=False, default=str) if args.json else "\n".join(render(s)))
+    return 0
