@@ -125,12 +125,7 @@ final as (
         coalesce(event_totals.illegal_promo_adverts, 0) as illegal_promo_adverts,
         coalesce(event_totals.news_mentions, 0) as news_mentions,
         coalesce(event_totals.negative_news, 0) as negative_news,
-),
-
         account_score_totals.max_account_risk_probability,
-        coalesce(advert_totals.illegal_promo_adverts, 0) as illegal_promo_adverts,
-        coalesce(news_totals.news_mentions, 0) as news_mentions,
-        coalesce(news_totals.negative_news, 0) as negative_news,
         scores.score_period,
         scores.risk_probability,
         scores.risk_warning_level,
@@ -145,11 +140,7 @@ final as (
     left join event_totals on firms.firm_uscc = event_totals.firm_uscc
     left join case_totals on firms.firm_uscc = case_totals.firm_uscc
     left join alert_totals on firms.firm_uscc = alert_totals.firm_uscc
-),
-
     left join account_score_totals on firms.firm_uscc = account_score_totals.firm_uscc
-    left join advert_totals on firms.firm_uscc = advert_totals.firm_uscc
-    left join news_totals on firms.firm_uscc = news_totals.firm_uscc
     left join scores
         on
             scores.entity_type = 'firm'
