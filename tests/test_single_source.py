@@ -17,16 +17,16 @@ def test_capital_adequacy_is_the_indicators_and_their_breaches(built_warehouse):
     _dbt(["run", "--quiet", "--select", "int_prudential__indicators", "capital_adequacy", "prudential_indicators"])
     with built_warehouse.connect() as conn:
         mismatched = conn.execute("""
-            select c.institution_code, c.report_period
+            select c.institution_code, c.period
             from marts_prudential.capital_adequacy c
             left join intermediate.int_prudential__indicators i
-                on i.institution_code = c.institution_code and i.period = c.report_period
+                on i.institution_code = c.institution_code and i.period = c.period
             left join marts_prudential.prudential_indicators p
-                on p.institution_code = c.institution_code and p.period = c.report_period
+                on p.institution_code = c.institution_code and p.period = c.period
                 and p.indicator_code = 'total_car'
             where i.institution_code is null
-               or c.capital_adequacy_ratio is distinct from round(i.total_car, 6)
-               or c.cet1_capital_ratio is distinct from round(i.cet1_car, 6)
+               or c.total_car is distinct from round(i.total_car, 6)
+               or c.cet1_car is distinct from round(i.cet1_car, 6)
                or c.bureau_code is distinct from i.bureau_code
                or c.car_below_minimum is distinct from p.is_breach
                or c.car_minimum is distinct from p.threshold_value""").fetchall()
