@@ -14,10 +14,10 @@ indicators as (
 capital_flags as (
     select
         institution_code,
-        report_period,
+        period,
         car_below_minimum
     from {{ ref('capital_adequacy') }}
-    {{ as_of('report_period') }}
+    {{ as_of('period') }}
 ),
 
 ratings as (
@@ -179,7 +179,7 @@ final as (
     left join capital_flags
         on
             lagged.institution_code = capital_flags.institution_code
-            and lagged.period = capital_flags.report_period
+            and lagged.period = capital_flags.period
 )
 
 select * from final
