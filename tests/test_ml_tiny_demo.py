@@ -14,7 +14,9 @@ def tiny_institutions(built_warehouse):
 
     url = built_warehouse.role_url("scorer")
     out = dag_tasks.score_preset("institution", url)
-    proc = _dbt(["build", "--select", "stg_ml__model_status+", "stg_ml__latest_risk_scores+"], check=False)
+    # `run`, not `build`: the portraits are rebuilt from the shared warehouse as other tests left it (e.g.
+    # test_ml_features truncates the history), so the relationship tests between marts are not this test's
+    proc = _dbt(["run", "--select", "stg_ml__model_status+", "stg_ml__latest_risk_scores+"], check=False)
     with built_warehouse.connect() as conn:
         status = conn.execute("select status, short_en, reason_en, reason_zh from ml.model_status "
                               "where entity_type = 'institution'").fetchone()
@@ -26,7 +28,7 @@ def tiny_institutions(built_warehouse):
            "versions": fastreg.versions("institution_risk")}
     with built_warehouse.connect() as conn:  # leave the shared warehouse as the other tests expect it
         conn.execute("delete from ml.model_status")
-    _dbt(["build", "--select", "stg_ml__model_status+"], check=False)
+    _dbt(["run", "--select", "stg_ml__model_status+"], check=False)
 
 
 def test_no_institution_model_reaches_supervisors(tiny_institutions):
