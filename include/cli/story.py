@@ -62,7 +62,10 @@ def warning_levels(conn) -> dict:
             select name from raw.institution where institution_code = l.entity_id
             order by report_period desc limit 1) i on true
         where l.warning_level = 'red' order by l.probability desc limit 3""").fetchall()
+    status = conn.execute("select status, reason_en from ml.model_status where entity_type = 'institution' "
+                          "order by updated_at desc limit 1").fetchone()
     return {"institutions_by_level": {lvl: counts.get(lvl, 0) for lvl in LEVEL_ORDER},
+            "model_status": None if status is None or status[0] == "scored" else status[1],
             "top_red": [{"institution": code, "name": name, "period": str(period), "probability": round(p, 3),
                          "reasons": _in_words(reasons, overrides)}
                         for code, name, period, p, reasons, overrides in red]}
@@ -105,7 +108,7 @@ def story(state=None) -> dict:
     port = __import__("os").environ.get("AIRFLOW__API__PORT", "8080")
     out["where_to_click"] = {
         "airflow_ui": f"supervision airflow-ui   then http://127.0.0.1:{port}/dags/build_warehouse (grid, task logs)",
-        "data_quality": str(p.gx_results / "data_docs" / "index.html"),
+        "data_quality": f"supervision bi up   (dashboards; offline pages per submission: {p.home / 'bi' / 'dq_pages'})",
         "dbt_docs": f"supervision dbt -- docs generate   then {p.dbt_target / 'index.html'}",
         "feedback_outbox": str(p.outbox),
     }
@@ -135,7 +138,10 @@ def render(s: dict) -> list[str]:
     w = s.get("warnings", {})
     if "institutions_by_level" in w:
         lv = w["institutions_by_level"]
-        lines.append("Institutions by early-warning level: " + ", ".join(f"{k} {v}" for k, v in lv.items()))
+        if w.get("model_status") and not any(lv.values()):
+            lines.append(f"Institutions by early-warning level: none yet: {w['model_status'][:220]}")
+        else:
+            lines.append("Institutions by early-warning level: " + ", ".join(f"{k} {v}" for k, v in lv.items()))
         for r in w["top_red"]:
             lines.append(f"  red: {r['name']} ({r['institution']}, {r['period']}, p={r['probability']})")
             for reason in r["reasons"]:
