@@ -6,6 +6,7 @@ import argparse
 import json
 import os
 import subprocess
+import sys
 import time
 
 from include.cli.warehouse import _venv_bin, cmd_dbt_parse, cmd_up
@@ -70,13 +71,50 @@ def run_dags(dag_ids: tuple[str, ...] = DAG_ORDER, preset: str = "tiny", seed: i
 
     logs = paths().airflow_home / "logs"
     original = sdk_dag._run_task
-    with routed(paths().airflow_home, verbose=verbose) as router:
+    with routed(paths().airflow_home, verbose=verbose) as router, _StallGuard() as guard:
         progress = TaskProgress(router, logs)
-        sdk_dag._run_task = progress.wrap(original)
+        wrapped = progress.wrap(original)
+
+        def run_task(*args, **kwargs):
+            guard.idle = 0  # a task runs: the DAG is not stuck
+            return wrapped(*args, **kwargs)
+
+        sdk_dag._run_task = run_task
         try:
             return _run_in_turn(dag_ids, progress, router, logs)
         finally:
             sdk_dag._run_task = original
+
+
+class DagStalled(RuntimeError):
+    """No task of the DAG run could run for a while, and none ever will."""
+
+
+class _StallGuard:
+    """``dag.test()`` never returns when tasks are left that can never run: it logs "No tasks to run.
+    unrunnable tasks" and sleeps a second, forever (seen when a Cosmos watcher producer failed and the
+    trigger rules of some consumers never resolve). Count those one-second sleeps of its loop, and only
+    those; after ``limit`` in a row with no task run in between, raise :class:`DagStalled`."""
+
+    def __init__(self, limit: int = 120) -> None:
+        self.limit, self.idle = limit, 0
+
+    def __enter__(self) -> _StallGuard:
+        self.real = time.sleep
+        time.sleep = self.sleep
+        return self
+
+    def __exit__(self, *exc) -> None:
+        time.sleep = self.real
+
+    def sleep(self, seconds: float) -> None:
+        caller = sys._getframe(1).f_code
+        if caller.co_name == "test" and caller.co_filename.endswith(os.path.join("sdk", "definitions", "dag.py")):
+            self.idle += 1
+            if self.idle > self.limit:
+                raise DagStalled(f"no task could run for {self.limit} s and none ever will "
+                                 "(an upstream task failed; its dependants' trigger rules never resolve)")
+        self.real(seconds)
 
 
 def _run_in_turn(dag_ids, progress, router, logs) -> dict[str, str]:
@@ -89,10 +127,13 @@ def _run_in_turn(dag_ids, progress, router, logs) -> dict[str, str]:
     for dag_id in dag_ids:
         t = time.perf_counter()
         dag = bag.dags[dag_id]
-        with progress.dag(dag_id, len(dag.tasks)):
-            dr = dag.test()
-        state = getattr(dr, "state", dr)
-        states[dag_id] = str(getattr(state, "value", state))
+        try:
+            with progress.dag(dag_id, len(dag.tasks)):
+                dr = dag.test()
+            state = getattr(dr, "state", dr)
+            states[dag_id] = str(getattr(state, "value", state))
+        except DagStalled as e:
+            states[dag_id] = f"failed ({e})"
         progress.line(f"DAG {dag_id}: {states[dag_id]} in {time.perf_counter() - t:.1f}s")
         if "success" not in states[dag_id]:
             raise SystemExit(f"DAG {dag_id} ended {states[dag_id]}; task logs under {logs}, "

@@ -42,6 +42,13 @@ reported as (
         institution_code,
         report_period as period
     from {{ ref('stg_submissions__accounts') }}
+    union all
+    -- transactions whose accounts were never delivered (their reference rule only warns): the flow
+    -- queue may still name the institution, so it is an entity too
+    select distinct
+        institution_code,
+        report_period as period
+    from {{ ref('stg_submissions__transactions') }}
 ),
 
 reported_only as (
