@@ -143,7 +143,12 @@ def _open_all(browser, base: str, username: str, password: str, out: Path) -> di
         # the whole dashboard in the viewport, so that every chart is laid out and painted
         height = page.evaluate("document.documentElement.scrollHeight")
         page.set_viewport_size({"width": 1600, "height": min(max(height, 1200), 6000)})
-        page.wait_for_timeout(1500)
+        from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+        try:  # every chart painted (or saying "no results"); a slow one gets up to 20 s
+            page.wait_for_function(f"({PAINTED_CHARTS}) >= {expected}", timeout=20_000)
+        except PlaywrightTimeout:
+            pass  # counted below, and the assertion names the dashboard
         painted = page.evaluate(PAINTED_CHARTS)
         shot = out / f"{username}-{slug}.png"
         page.screenshot(path=str(shot))
