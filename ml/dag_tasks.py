@@ -102,12 +102,13 @@ def score_preset(preset: str, db_url: str, run_id: str | None = None) -> dict:
 
     p = PRESETS[preset]
     if not has_champion(preset):
-        log.warning("%s has no champion yet: training the candidates and applying the guardrails", p.model_name)
+        log.info("%s has no champion yet: training the candidates and applying the guardrails", p.model_name)
         trained = [train_candidate(preset, kind, db_url) for kind in CANDIDATES]
         decision = choose_and_promote(preset, trained, db_url)
         if not decision["promoted"]:
-            log.warning("%s: %s; nothing scored", p.model_name, decision["reason"])
-            return {"scored": False, "reason": f"{decision['short']}: {decision['reason']}"}
+            log.info("%s: %s; nothing scored", p.model_name, decision["reason"])
+            short = decision["short"]  # a failed guardrail's reason names the verdict too: said once
+            return {"scored": False, "reason": f"{short}: {decision['reason'].replace(f'({short}): ', ': ')}"}
     out = scoring.score(panel(preset, db_url), p.model_name, p.entity_type, db_url, LevelConfig.parse(),
                         p.texts, run_id=run_id, units=p.units)
     return safe({"scored": True, **out})

@@ -101,7 +101,22 @@ def test_slowest_models_from_the_producer_log(tmp_path):
 def test_a_repeated_warning_is_shown_once_and_counted(tmp_path):
     router, shown = _router(tmp_path)
     for _ in range(4):
-        router.write(_ev("warning", "The least populated class in y has only 2 members", logger="py.warnings"))
+        router.write(_ev("warning", "X does not have valid feature names", logger="py.warnings"))
     router.write(_ev("warning", "another warning", logger="py.warnings"))
     assert len(shown) == 2
     assert router.outcomes == {"repeated warnings": 3}
+
+
+def test_expected_training_outcomes_are_counted_and_dag_modules_named(tmp_path):
+    """A feature dropped from a training panel is the model card's business (counted, not shown); a DAG
+    file's generated module name (``unusual_prefix_<sha1>_score_risk``) reads as ``dags.score_risk``."""
+    router, shown = _router(tmp_path)
+    router.write(_ev("warning", "marts_features.firm_month_training: feature x dropped: constant (0) in the "
+                                "training periods (rule: feature_dropped_constant)", logger="ml.handling"))
+    router.write(_ev("warning", "The least populated class in y has only 2 members", logger="py.warnings"))
+    router.write(_ev("warning", "firm: not scored", logger="unusual_prefix_" + "ab" * 20 + "_score_risk"))
+    assert shown == ["warning dags.score_risk: firm: not scored"]
+    assert router.outcomes == {
+        "features dropped from a training panel (constant or empty; the model card lists them)": 1}
+    router.close_files()
+    assert b"feature x dropped" in (tmp_path / "run.log").read_bytes()  # kept in the log file

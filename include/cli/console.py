@@ -39,6 +39,7 @@ BENIGN = re.compile("|".join((
     r"Compiled sql path .* does not exist",
     r"No tasks to run\. unrunnable tasks",               # dag.test() polling while a sensor waits
     r"Using lossy conversion for decimal",               # GX serialising a numeric bound in its results
+    r"The least populated class in y has only",          # scikit-learn's CV on a panel with few cases
 )))
 
 #: What the pipeline logs when it does its job on bad input (a defective submission rejected, a flaky
@@ -47,7 +48,13 @@ OUTCOMES = {
     "submissions rejected by the loader": re.compile(r"^rejected submission "),
     "HTTP retries of the external feeds": re.compile(r"retrying$|rate limited, waiting"),
     "external records quarantined": re.compile(r"^quarantined: "),
+    "features dropped from a training panel (constant or empty; the model card lists them)":
+        re.compile(r"^marts_features\.\S+: feature \S+ dropped: "),
 }
+
+#: Airflow imports a DAG file under a generated module name (``unusual_prefix_<sha1>_<file>``): the
+#: console names the DAG file instead.
+_DAG_MODULE = re.compile(r"^unusual_prefix_[0-9a-f]{40}_")
 
 #: Watcher operators that only report a node's result from the producer's one ``dbt build``.
 WATCHER_TYPES = ("DbtRunWatcherOperator", "DbtTestWatcherOperator", "DbtSeedWatcherOperator",
@@ -159,7 +166,9 @@ class LogRouter:
         event = str(ev.get("event", ""))
         if not self.verbose and (n < 30 or BENIGN.search(event)):
             return
-        if not self.verbose and str(ev.get("logger", "")).startswith("include."):
+        logger = _DAG_MODULE.sub("dags.", str(ev.get("logger", "")))
+        ev["logger"] = logger
+        if not self.verbose and logger.startswith(("include.", "ml.")):
             label = next((k for k, rx in OUTCOMES.items() if rx.search(event)), None)
             if label:
                 self.outcomes[label] = self.outcomes.get(label, 0) + 1

@@ -139,7 +139,9 @@ def render(s: dict) -> list[str]:
     if "institutions_by_level" in w:
         lv = w["institutions_by_level"]
         if w.get("model_status") and not any(lv.values()):
-            lines.append(f"Institutions by early-warning level: none yet: {w['model_status'][:220]}")
+            why = w["model_status"]
+            lines.append("Institutions by early-warning level: none yet, the institution model is not in use: "
+                         + (why if len(why) <= 200 else why[:199] + "…"))
         else:
             lines.append("Institutions by early-warning level: " + ", ".join(f"{k} {v}" for k, v in lv.items()))
         for r in w["top_red"]:
