@@ -49,6 +49,9 @@ def airflow_env(state: StatePaths | None = None, with_connections: bool = True) 
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__API__HOST": "127.0.0.1",
         "AIRFLOW__API__PORT": os.environ.get("AIRFLOW__API__PORT", "8080"),
+        # where a scheduled task's supervisor reaches the API server (Airflow's default assumes port 8080)
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL":
+            f"http://127.0.0.1:{os.environ.get('AIRFLOW__API__PORT', '8080')}/execution/",
         "AIRFLOW__API_AUTH__JWT_SECRET": _jwt_secret(state),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",
