@@ -90,7 +90,7 @@ class World:
                 break
         self._seen.add(text)
         self.ids.append(text)
-        self.bank.append(f"AMLW_B{int(rng.choice(N_BANKS, p=bank_p)) + 1:02d}")
+        self.bank.append(f"AMLWB{int(rng.choice(N_BANKS, p=bank_p)) + 1:02d}")
         self.kind.append(kind)
         self.sector.append(sector)
         self.birth.append(_birth(rng, self.start, sector) if kind == "个人" else None)
