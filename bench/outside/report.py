@@ -1,0 +1,49 @@
+"""Markdown tables of one seed's figures (``evaluate.py``)."""
+
+from __future__ import annotations
+
+PATTERNS = ("fan_in", "gather_scatter", "bipartite", "stack", "scatter_gather", "fan_out", "cycle", "random", "all")
+ROLES = ("collector", "distributor", "intermediary", "all")
+
+
+def _f(x: float) -> str:
+    return f"{x:.2f}"
+
+
+def render(name: str, r: dict) -> str:
+    v = r["volumes"]
+    lines = [f"### {name}: {r['transfers']:,} transfers, {r['accounts']:,} accounts, "
+             f"{r['scored_account_months']:,} scored account-months, {r['members']} pattern members",
+             "",
+             f"queue (flow_alerts) {v['queue']} alerts, bureaus {r.get('queue_bureaus')}; per-bank queue "
+             f"{v['bank_queue']}; top 1% = {v['top1']}, top 5% = {v['top5']} account-months; plain rule's k at "
+             f"the cut: {r['plain_k_at_cut']}",
+             "",
+             "| pattern | role | n | queue | plain | chance | per-bank queue | plain | top 1% | plain | chance "
+             "| top 5% | plain | chance |",
+             "|---|---|---|---|---|---|---|---|---|---|---|---|---|---|"]
+    d, p, c = r["detector"], r["plain"], r["chance"]
+    for pat in PATTERNS:
+        for role in ROLES:
+            g = (pat, role)
+            if g not in d["queue"]["n"] or (pat != "all" and role == "all"):
+                continue
+            cells = [str(d["queue"]["n"][g])]
+            for sel in ("queue", "bank_queue", "top1", "top5"):
+                cells += [_f(d[sel]["recall"].get(g, 0)), _f(p[sel]["recall"].get(g, 0))]
+                if sel != "bank_queue":
+                    cells.append(_f(c[sel]["recall"].get(g, 0)))
+            lines.append(f"| {pat} | {role} | " + " | ".join(cells) + " |")
+    lines += ["", "| selection | volume | detector precision | plain precision | chance precision |",
+              "|---|---|---|---|---|"]
+    for sel in ("queue", "bank_queue", "top1", "top5"):
+        lines.append(f"| {sel} | {v[sel]} | {d[sel]['precision']:.3f} | {p[sel]['precision']:.3f} | "
+                     f"{c[sel]['precision']:.4f} |")
+    lines += ["", "what fills the selections (sector of the account): " + "; ".join(
+        f"{k}: " + ", ".join(f"{s} {n}" for s, n in vals[:8]) for k, vals in r.get("what_fills", {}).items())]
+    lines += ["top typology: " + "; ".join(f"{k}: " + ", ".join(f"{s} {n}" for s, n in vals)
+                                           for k, vals in r.get("typologies", {}).items())]
+    lines += [f"seconds: {r.get('times')}; batches {r.get('batches')}; raw transaction rows "
+              f"{r.get('raw_transactions')}; scored account-months not mapped to a file account "
+              f"{r.get('unmapped_scored')}"]
+    return "\n".join(lines)
