@@ -108,11 +108,11 @@ def score_seed(csv_path: Path, product: dict) -> dict:
 
     stem = csv_path.with_suffix("")
     members = metrics.read_members(Path(f"{stem}.labels.csv"), WINDOW_MONTHS)
-    sectors = {}
     with Path(f"{stem}.accounts.csv").open(encoding="utf-8") as f:
         import csv
 
-        sectors = {r["account"]: r["sector"] for r in csv.DictReader(f)}
+        holders = {r["account"]: (r["type"], r["sector"]) for r in csv.DictReader(f)}
+    sectors = {a: h[1] for a, h in holders.items()}
     plain = metrics.plain_rule_counts(csv_path)
     scores = product["scores"]
     universe = set(scores)
@@ -130,6 +130,7 @@ def score_seed(csv_path: Path, product: dict) -> dict:
         out["plain"][name] = metrics.evaluate(members, psel)
         out["plain_k_at_cut"][name] = min((plain[k] for k in psel), default=0)
         out["chance"][name] = metrics.evaluate_chance(members, universe, volumes[name])
+    out["members_detail"] = member_detail(members, scores, product["typology"], plain, holders)
     laundering = {m["account"] for m in members}
     for name in ("queue", "bank_queue", "top1"):
         sel = selections[name]
@@ -137,6 +138,21 @@ def score_seed(csv_path: Path, product: dict) -> dict:
             "laundering" if a in laundering else sectors.get(a, "unknown") for a, _ in sel).most_common()
         out.setdefault("typologies", {})[name] = Counter(product["typology"].get(k) for k in sel).most_common()
     return out
+
+
+def member_detail(members: list[dict], scores: dict, typology: dict, plain: dict, holders: dict) -> list[dict]:
+    """Where each member's best account-month ranks among all scored ones (0 = the top), and why."""
+    order = sorted(scores, key=lambda k: -scores[k])
+    rank = {k: i / len(order) for i, k in enumerate(order)}
+    rows = []
+    for m in members:
+        mine = [k for k in m["months"] if k in rank]
+        best = min(mine, key=rank.get) if mine else None
+        rows.append({"pattern": m["pattern"], "role": m["role"], "holder": holders.get(m["account"], ("?", "?")),
+                     "best_rank": rank[best] if best else None, "typology": typology.get(best) if best else None,
+                     "score": scores[best] if best else None,
+                     "senders_30d": max((plain.get(k, 0) for k in m["months"]), default=0)})
+    return rows
 
 
 def _jsonable(o):

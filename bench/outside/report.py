@@ -43,6 +43,25 @@ def render(name: str, r: dict) -> str:
         f"{k}: " + ", ".join(f"{s} {n}" for s, n in vals[:8]) for k, vals in r.get("what_fills", {}).items())]
     lines += ["top typology: " + "; ".join(f"{k}: " + ", ".join(f"{s} {n}" for s, n in vals)
                                            for k, vals in r.get("typologies", {}).items())]
+    detail = r.get("members_detail", [])
+    if detail:
+        lines += ["", "| pattern | role | members | never scored | median best rank (share of account-months above it) "
+                  "| median senders in 30 days |", "|---|---|---|---|---|---|"]
+        for pat in PATTERNS[:-1]:
+            for role in ROLES[:-1]:
+                ms = [m for m in detail if m["pattern"] == pat and m["role"] == role]
+                if not ms:
+                    continue
+                ranks = sorted(m["best_rank"] for m in ms if m["best_rank"] is not None)
+                senders = sorted(m["senders_30d"] for m in ms)
+                med = f"{ranks[len(ranks) // 2]:.3f}" if ranks else "-"
+                lines.append(f"| {pat} | {role} | {len(ms)} | {len(ms) - len(ranks)} | {med} | "
+                             f"{senders[len(senders) // 2]} |")
+        fan = [m for m in detail if m["pattern"] == "fan_in" and m["role"] == "collector"]
+        lines += ["", "fan-in collectors (holder, senders in 30 days, best rank, top typology there): " + "; ".join(
+            f"{m['holder'][0]}/{m['holder'][1]} {m['senders_30d']} "
+            f"{m['best_rank'] if m['best_rank'] is None else round(m['best_rank'], 3)} {m['typology']}"
+            for m in sorted(fan, key=lambda m: -m["senders_30d"]))]
     lines += [f"seconds: {r.get('times')}; batches {r.get('batches')}; raw transaction rows "
               f"{r.get('raw_transactions')}; scored account-months not mapped to a file account "
               f"{r.get('unmapped_scored')}"]
