@@ -66,3 +66,53 @@ def render(name: str, r: dict) -> str:
               f"{r.get('raw_transactions')}; scored account-months not mapped to a file account "
               f"{r.get('unmapped_scored')}"]
     return "\n".join(lines)
+
+
+def pooled(results: list[dict]) -> str:
+    """One table over several seeds' JSON results (``evaluate.py --json``): members found / members."""
+    sels = ("queue", "bank_queue", "top1", "top5")
+    lines = ["| pattern | role | n | " + " | ".join(f"{s} det / plain / chance" for s in sels) + " |",
+             "|---|---|---|" + "---|" * len(sels)]
+    groups = [g for g in (f"{p}/{r}" for p in PATTERNS for r in ROLES) if g in results[0]["detector"]["queue"]["n"]
+              and (g.startswith("all/") or not g.endswith("/all"))]
+    for g in groups:
+        n = sum(r["detector"]["queue"]["n"].get(g, 0) for r in results)
+        cells = []
+        for s in sels:
+            vals = [sum(r[who][s]["recall"].get(g, 0) * r[who][s]["n"].get(g, 0) for r in results) / n
+                    for who in ("detector", "plain", "chance")]
+            cells.append(" / ".join(f"{v:.2f}" for v in vals))
+        lines.append(f"| {g.split('/')[0]} | {g.split('/')[1]} | {n} | " + " | ".join(cells) + " |")
+    lines += ["", "| selection | alerts | detector precision | plain precision | chance precision |",
+              "|---|---|---|---|---|"]
+    for s in sels:
+        vol = sum(r["detector"][s]["volume"] for r in results)
+        det = sum(r["detector"][s]["true"] for r in results) / vol
+        pl = sum(r["plain"][s]["true"] for r in results) / sum(r["plain"][s]["volume"] for r in results)
+        ch = sum(r["chance"][s]["precision"] * r["chance"][s]["volume"] for r in results) / vol
+        lines.append(f"| {s} | {vol} | {det:.3f} | {pl:.3f} | {ch:.4f} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    import argparse
+    import json
+    import sys
+    from pathlib import Path
+
+    parser = argparse.ArgumentParser(prog="python -m bench.outside.report", description="pool seeds' results")
+    parser.add_argument("json", type=Path, nargs="+", help="files written by evaluate.py --json")
+    args = parser.parse_args(argv)
+    results = []
+    for p in args.json:
+        try:
+            results += list(json.loads(p.read_text(encoding="utf-8")).values())
+        except (OSError, ValueError) as e:
+            print(f"{p}: not a results file: {e}", file=sys.stderr)
+            return 2
+    print(pooled(results))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
