@@ -27,6 +27,8 @@ from datetime import date, datetime, timedelta
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from pathlib import Path
 
+from include.ingest.contract import INSTITUTION_CODE_RE
+
 REQUIRED = ("sender_account", "receiver_account", "amount", "timestamp")
 SIDE_FIELDS = ("institution_code", "name", "id_no", "type", "birth_date")
 OPTIONAL = ("txn_id", "purpose", "channel", "institution_code",
@@ -38,7 +40,7 @@ DEFAULT_CHANNEL = "网上银行"
 PLACEHOLDER_BIRTH = date(1980, 1, 1)
 PLACEHOLDER_FOUNDED = date(2000, 1, 1)
 PLACEHOLDER_INDUSTRY = "L"
-INSTITUTION_RE = re.compile(r"^[A-Za-z0-9_]{1,32}$")
+INSTITUTION_RE = re.compile(INSTITUTION_CODE_RE)  # the landing contract's rule: one for every writer
 MAX_AMOUNT = Decimal("1e13")
 _TS_FORMATS = ("%Y-%m-%d %H:%M:%S", "%Y-%m-%d %H:%M", "%Y/%m/%d %H:%M:%S", "%Y/%m/%d %H:%M", "%Y-%m-%d",
                "%Y/%m/%d", "%Y%m%d %H:%M:%S", "%Y%m%d%H%M%S")
@@ -121,7 +123,7 @@ def _side(row: dict, side: str, default_inst: str | None, row_no: int, ts: datet
     if not inst:
         raise BadInput(f"{side}_institution_code: no institution (give an institution_code column or --institution)")
     if not INSTITUTION_RE.match(inst):
-        raise BadInput(f"{side}_institution_code: {inst!r} is not 1-32 letters, digits or '_'")
+        raise BadInput(f"{side}_institution_code: {inst!r} is not 2-16 capital letters or digits (landing contract)")
     kind_text = get("type")
     kind = TYPES.get(kind_text.lower(), "") if kind_text else ""
     if kind_text and not kind:
@@ -365,7 +367,7 @@ def import_transactions(path: Path, landing: Path, institution: str | None = Non
                         encoding: str = "utf-8", account_map: Path | None = None, replace: bool = False) -> list[Path]:
     """Check ``path`` and write its submissions into ``landing``; raise BadInput with every error line."""
     if institution is not None and not INSTITUTION_RE.match(institution):
-        raise BadInput(f"--institution: {institution!r} is not 1-32 letters, digits or '_'")
+        raise BadInput(f"--institution: {institution!r} is not 2-16 capital letters or digits (the landing contract)")
     plan, errors = read_plan(Path(path), encoding, institution, months)
     if errors:
         raise BadInput("\n".join(errors))
