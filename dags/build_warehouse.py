@@ -20,7 +20,8 @@ start-up per node). See include/cosmos_dbt.py.
 every build), `reference.*`; the Asset `supervision://warehouse/marts`.
 
 **Skipped when nothing changed.** The first task, `inputs_changed`, fingerprints what the project reads
-(every dbt source's row counters, `ops.batch`, the project's files; include/warehouse/fingerprint.py) and
+(every dbt source's row counters but the `ml` outputs `score_risk` writes, `ops.batch`, the project's files;
+include/warehouse/fingerprint.py) and
 skips the build and `publish` when the fingerprint equals the last successful build's: a rerun, or an
 ingest run that loaded nothing new, costs a second instead of a full `dbt build`. `publish` records the
 fingerprint taken before the build, so data arriving during a build triggers the next one.

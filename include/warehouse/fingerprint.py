@@ -6,7 +6,9 @@
 
 The fingerprint covers, cheaply and whatever the history:
 
-* every relation the project declares as a dbt source (from ``manifest.json``), partitions included:
+* every relation the project declares as a dbt source (from ``manifest.json``), partitions included,
+  except the model outputs in schema ``ml`` (``score_risk`` writes them after every build and rebuilds the
+  marts that read them itself: counting them would make every build trigger the next one):
   PostgreSQL's cumulative per-table counters of inserted, updated and deleted rows
   (``pg_stat_all_tables``). They only grow; a statistics reset or a crash resets them, which reads as a
   change (a build too many, never one too few);
@@ -42,10 +44,15 @@ def _project_digest(project: Path = DBT_PROJECT_DIR) -> str:
     return h.hexdigest()
 
 
+#: source schemas left out of the fingerprint (see the module docstring)
+OWN_DOWNSTREAM_SCHEMAS = ("ml",)
+
+
 def source_relations(manifest: Path) -> list[str]:
-    """``schema.table`` of every dbt source of the project, sorted."""
+    """``schema.table`` of every dbt source of the project but the ``ml`` outputs, sorted."""
     doc = json.loads(manifest.read_text(encoding="utf-8"))
-    return sorted({f"{s['schema']}.{s['identifier']}" for s in doc["sources"].values()})
+    return sorted({f"{s['schema']}.{s['identifier']}" for s in doc["sources"].values()
+                   if s["schema"] not in OWN_DOWNSTREAM_SCHEMAS})
 
 
 def fingerprint(conn, manifest: Path) -> str:
