@@ -19,7 +19,15 @@ start-up per node). See include/cosmos_dbt.py.
 **Outputs.** `staging.*`, `intermediate.*`, `marts_*.*` (row-level security by bureau re-applied on
 every build), `reference.*`; the Asset `supervision://warehouse/marts`.
 
-**Rerun.** Safe: models are rebuilt from raw (tables) or merged by period (incremental models).
+**Skipped when nothing changed.** The first task, `inputs_changed`, fingerprints what the project reads
+(every dbt source's row counters but the `ml` outputs `score_risk` writes, `ops.batch`, the project's files;
+include/warehouse/fingerprint.py) and
+skips the build and `publish` when the fingerprint equals the last successful build's: a rerun, or an
+ingest run that loaded nothing new, costs a second instead of a full `dbt build`. `publish` records the
+fingerprint taken before the build, so data arriving during a build triggers the next one.
+
+**Rerun.** Safe: models are rebuilt from raw (tables) or merged by period (incremental models). To force
+a build with unchanged inputs, delete `<state>/dbt_target/inputs.fingerprint`.
 If the DAG fails to import with "manifest not found", run `supervision dbt-parse`.
 """
 
@@ -49,14 +57,29 @@ for uri in [*RAW_ASSET_URIS.values(), *RAW_EXT_ASSET_URIS.values()]:
     doc_md=__doc__,
 )
 def build_warehouse():
-    dbt = dbt_task_group("dbt")  # include/cosmos_dbt.py: one `dbt build` task per node
+    @task.short_circuit(ignore_downstream_trigger_rules=True)
+    def inputs_changed() -> str | None:
+        """The inputs' fingerprint if they changed since the last successful build, else None (skip all)."""
+        import psycopg
+
+        from include.warehouse.connection import airflow_conn_url, libpq_url
+        from include.warehouse.fingerprint import inputs_changed as changed
+
+        with psycopg.connect(libpq_url(airflow_conn_url("supervision_transformer"))) as conn:
+            return changed(conn)
 
     @task(outlets=[Asset(MARTS_ASSET_URI)])
-    def publish() -> str:
-        """Tell the scoring DAG the marts are fresh."""
+    def publish(fingerprint: str) -> str:
+        """Record the inputs this build saw; tell the scoring DAG the marts are fresh."""
+        from include.warehouse.fingerprint import record_build
+
+        record_build(fingerprint)
         return MARTS_ASSET_URI
 
-    dbt >> publish()
+    fingerprint = inputs_changed()
+    dbt = dbt_task_group("dbt")  # include/cosmos_dbt.py: one `dbt build` task per node
+    fingerprint >> dbt
+    dbt >> publish(fingerprint)
 
 
 build_warehouse()

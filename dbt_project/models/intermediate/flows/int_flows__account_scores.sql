@@ -1,3 +1,9 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['period'],
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
 -- Scored flow typologies per account-month (#12). Every signal of int_flows__account_windows becomes a
 -- percentile within the account's peer group (same month, institution type, holder type), so nothing
 -- depends on currency units or on how busy an institution's accounts are; a typology's score is the
@@ -9,7 +15,13 @@
 -- account-month's flow score is its best typology. Signals that hide a scheme by amount (odd amounts, a
 -- small share of a busy account) are counted, not summed: distinct payers, new payers, shares of payers.
 -- upstream_payers is the 2-hop fan-in: the most payers any of this month's payers had in its own window
--- (money collected from many and forwarded through this account).
+-- (money collected from many and forwarded through this account). inflow_burstiness and peak_day_ratio
+-- (int_flows__account_inflow_timing: when in the month the inflows arrived) are evidence with a peer
+-- percentile (pr_inflow_burstiness), not weighed into any typology: their effect on recall is not measured.
+-- Incremental by period: a month's percentiles compare the accounts of that month only, and its 2-hop
+-- fan-in reads that month's windows, so a build recomputes whole months from the first month with
+-- counterparty-month rows newer than the last build (the months int_flows__account_windows recomputes)
+-- and leaves earlier months alone.
 {#- sqlfluff's templater has no dbt vars (var() is a stand-in there): lint with a one-signal stand-in -#}
 {%- set weights = var('flow_weights') if var('flow_weights') is mapping else {'collection': {'payers': 1}} %}
 {%- set geometric = var('flow_geometric_typologies') if var('flow_weights') is mapping else [] %}
@@ -18,12 +30,33 @@
     'payout_keyword_share', 'elsewhere_share', 'upstream_payers', 'large_payers', 'large_individual_payers'] %}
 with
 
+{% if is_incremental() %}
+first_new_period as (
+    select min(newer.period) as period
+    from {{ ref('int_flows__counterparty_months') }} as newer
+    where newer.source_batch_id > (select coalesce(max(built.source_batch_id), 0) from {{ this }} as built)
+),
+{% endif %}
+
 windows as (
     select * from {{ ref('int_flows__account_windows') }}
+    {% if is_incremental() %}
+    where period >= (select first_new_period.period from first_new_period)
+    {% endif %}
 ),
 
 pairs as (
     select * from {{ ref('int_flows__counterparty_months') }}
+    {% if is_incremental() %}
+    where period >= (select first_new_period.period from first_new_period)
+    {% endif %}
+),
+
+timing as (
+    select * from {{ ref('int_flows__account_inflow_timing') }}
+    {% if is_incremental() %}
+    where period >= (select first_new_period.period from first_new_period)
+    {% endif %}
 ),
 
 accounts as (
@@ -57,6 +90,8 @@ signals as (
         coalesce(accounts.customer_type, 'unknown') as peer_holder_type,
         institutions.bureau_code,
         coalesce(upstream.upstream_payers, 0) as upstream_payers,
+        timing.inflow_burstiness,
+        timing.peak_day_ratio,
         windows.individual_payers::numeric / nullif(windows.payers, 0) as individual_share,
         windows.elderly_payers::numeric / nullif(windows.payers, 0) as elderly_share,
         windows.elsewhere_payers::numeric / nullif(windows.payers, 0) as elsewhere_share,
@@ -77,6 +112,11 @@ signals as (
             windows.institution_code = upstream.institution_code
             and windows.account_no = upstream.account_no
             and windows.period = upstream.period
+    left join timing
+        on
+            windows.institution_code = timing.institution_code
+            and windows.account_no = timing.account_no
+            and windows.period = timing.period
 ),
 
 percentiles as (
@@ -84,6 +124,8 @@ percentiles as (
         {% for s in signals_ranked %}
         percent_rank() over (peers order by coalesce(signals.{{ s }}, 0)) as pr_{{ s }},
         {% endfor %}
+        -- evidence only (not weighed): undefined burstiness (fewer than 3 inflows) ranks lowest
+        percent_rank() over (peers order by coalesce(signals.inflow_burstiness, -1)) as pr_inflow_burstiness,
         signals.*
     from signals
     window peers as (partition by signals.period, signals.peer_institution_type, signals.peer_holder_type)

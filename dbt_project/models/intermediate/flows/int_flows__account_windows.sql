@@ -17,7 +17,8 @@
 -- of up to var('flow_payout_max_gap_months') months). One row per account-month in which the account
 -- received money from a known counterparty account. Peer percentiles and scores: int_flows__account_scores.
 -- Incremental by period: months with newer counterparty-month rows are recomputed, reading back the
--- window, the same length before it (new payers) and the payout gap.
+-- window, the same length before it (new payers) and the payout gap. Example transactions are ordered
+-- by amount, then id: ties in amount would otherwise make two builds of the same month differ.
 with
 
 {% if is_incremental() %}
@@ -246,10 +247,16 @@ final as (
         / nullif(sum(per_counterparty.n_out), 0) ^ 2 as outflow_hhi_count,
         sum(per_counterparty.out_amount * per_counterparty.out_amount)::numeric
         / nullif(sum(per_counterparty.out_amount), 0) ^ 2 as outflow_hhi_amount,
-        (array_agg(per_counterparty.example_in_txn_id order by per_counterparty.in_amount desc) filter (
+        (array_agg(
+            per_counterparty.example_in_txn_id
+            order by per_counterparty.in_amount desc, per_counterparty.example_in_txn_id asc
+        ) filter (
             where per_counterparty.n_in > 0
         ))[1:5] as example_inflow_txn_ids,
-        (array_agg(per_counterparty.example_out_txn_id order by per_counterparty.out_amount desc) filter (
+        (array_agg(
+            per_counterparty.example_out_txn_id
+            order by per_counterparty.out_amount desc, per_counterparty.example_out_txn_id asc
+        ) filter (
             where per_counterparty.n_out > 0
         ))[1:5] as example_outflow_txn_ids,
         max(per_counterparty.source_batch_id) as source_batch_id

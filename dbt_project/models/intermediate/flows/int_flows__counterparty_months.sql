@@ -5,22 +5,18 @@
     on_schema_change='fail',
     indexes=[{'columns': ['account_no', 'period']}],
 ) }}
+-- depends_on: {{ source('ops', 'batch') }}, {{ source('ops', 'submission') }}
 -- Transactions summarised per (account, counterparty institution and account, month): the grain on which every flow
 -- pattern is computed, far smaller than the transactions themselves. Incremental by period: only
--- (institution, month) pairs with a transaction batch newer than the last build are recomputed, and
--- a resubmitted month replaces its rows.
+-- (institution, month) pairs with an accepted transaction batch newer than the last build are recomputed
+-- (listed from ops.batch at compile time, macro new_batch_periods, so only their period partitions of
+-- raw.transaction are read), and a resubmitted month replaces its rows.
 with
 
 transactions as (
     select * from {{ ref('stg_submissions__transactions') }}
     {% if is_incremental() %}
-    where (institution_code, report_period) in (
-        select
-            newer.institution_code,
-            newer.report_period
-        from {{ ref('stg_submissions__transactions') }} as newer
-        where newer.batch_id > (select coalesce(max(built.source_batch_id), 0) from {{ this }} as built)
-    )
+    where {{ new_batch_period_filter(new_batch_periods('transaction', this)) }}
     {% endif %}
 ),
 

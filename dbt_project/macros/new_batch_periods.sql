@@ -1,0 +1,36 @@
+{#- The (institution, period) pairs of `dataset` with an accepted batch newer than the newest batch
+    `relation` was built from (max of its `batch_column`), read from ops.batch at compile time: a few
+    rows, whatever the history. Incremental models filter their source with new_batch_period_filter, a
+    literal list, so PostgreSQL prunes the raw table's period partitions at plan time and an incremental
+    build reads only the new months, however many months the warehouse holds. -#}
+{% macro new_batch_periods(dataset, relation, batch_column='source_batch_id') %}
+    {#- source() before the execute check, so that parsing records the dependencies -#}
+    {%- set batch_table = source('ops', 'batch') -%}
+    {%- set submission_table = source('ops', 'submission') -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set query -%}
+        select distinct submissions.institution_code, submissions.period::text
+        from {{ batch_table }} as batches
+        inner join {{ submission_table }} as submissions
+            on batches.submission_id = submissions.submission_id
+        where
+            batches.dataset = '{{ dataset }}'
+            and batches.status = 'accepted'
+            and batches.batch_id > (select coalesce(max(built.{{ batch_column }}), 0) from {{ relation }} as built)
+        order by 1, 2
+    {%- endset -%}
+    {%- set rows = run_query(query).rows -%}
+    {{ return(rows | map('list') | list) }}
+{% endmacro %}
+
+{#- A where-clause for new_batch_periods' pairs: `false` when there are none. -#}
+{% macro new_batch_period_filter(pairs, institution_column='institution_code', period_column='report_period') -%}
+    {%- if pairs | length == 0 -%}
+        false
+    {%- else -%}
+        {{ period_column }} in ({% for p in pairs | map(attribute=1) | unique %}'{{ p }}'::date{{ ', ' if not loop.last }}{% endfor %})
+        and ({{ institution_column }}, {{ period_column }}) in (
+            {%- for i, p in pairs %}('{{ i }}', '{{ p }}'::date){{ ', ' if not loop.last }}{% endfor -%}
+        )
+    {%- endif -%}
+{%- endmacro %}

@@ -1,0 +1,142 @@
+"""Incremental builds give exactly the rows of a full build, and nothing is rebuilt when nothing changed.
+
+tiny/11 is simulated and ingested into a database of its own and built in full (`dbt run --full-refresh`);
+then one more month is simulated (`advance`), ingested, and built incrementally (`dbt run`). Every
+incremental model's rows are kept aside and the incremental models are rebuilt with `--full-refresh`:
+both must hold the same multiset of rows (EXCEPT ALL both ways). Before the new month, a build with nothing
+new must leave every incremental model's rows untouched, and the inputs' fingerprint (the build DAG's skip
+test) must say "unchanged"; after the new month it must say "changed".
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from pathlib import Path
+
+import psycopg
+import pytest
+
+from tests.conftest import throwaway_database
+
+
+def _incremental_models(manifest: Path) -> dict[str, str]:
+    """name -> schema.name of every incremental model."""
+    nodes = json.loads(manifest.read_text(encoding="utf-8"))["nodes"].values()
+    return {n["name"]: f'{n["schema"]}.{n["alias"]}' for n in nodes
+            if n["resource_type"] == "model" and n["config"]["materialized"] == "incremental"}
+
+
+def _row_versions(conn, relation: str) -> tuple[int, str]:
+    """Row count and a digest of the rows' physical positions: a delete+insert of any row changes it."""
+    return conn.execute(f"select count(*), md5(coalesce(string_agg(ctid::text, ',' order by ctid), '')) "
+                        f"from {relation}").fetchone()
+
+
+@pytest.fixture(scope="module")
+def advanced(warehouse):
+    import simulator as simulate
+    from include.cli.warehouse import _dbt
+    from include.config import StatePaths
+    from include.ingest.contract import find_manifests
+    from include.ingest.loader import ingest_manifests, pending_manifests
+    from include.warehouse.bootstrap import bootstrap
+    from include.warehouse.connection import libpq_url, role_url
+    from include.warehouse.fingerprint import inputs_changed, record_build
+    from simulator.advance import advance
+
+    root = Path(tempfile.mkdtemp(prefix="sv-incr-"))
+    landing, truth = root / "landing", root / "gt"
+    simulate.generate(landing, truth, preset="tiny", seed=11, external=False)
+    mp = pytest.MonkeyPatch()
+    out: dict = {}
+    try:
+        with throwaway_database(warehouse.admin_url, mp, prefix="incr"):
+            bootstrap(warehouse.state)
+            loader = role_url("loader", warehouse.state)
+            ingest_manifests(loader, find_manifests(landing), warehouse.state)
+            for args in (["seed"], ["run", "--full-refresh"]):
+                proc = _dbt(args, check=False)
+                assert proc.returncode == 0, proc.stdout[-6000:]
+            manifest = warehouse.state.dbt_target / "manifest.json"
+            models = _incremental_models(manifest)
+            # the DAG's skip test, with a state directory of its own (its stored fingerprint)
+            fp_state = StatePaths(root / "fp")
+            fp_state.dbt_target.mkdir(parents=True)
+            shutil.copy(manifest, fp_state.dbt_target / "manifest.json")
+
+            def connect(role: str | None = None):
+                url = os.environ["SUPERVISION_DATABASE_URL"] if role is None else role_url(role, warehouse.state)
+                return psycopg.connect(libpq_url(url), autocommit=True)
+
+            with connect("transformer") as conn:
+                first = inputs_changed(conn, fp_state)
+                record_build(first, fp_state)
+            with connect() as conn:
+                before = {m: _row_versions(conn, r) for m, r in models.items()}
+            proc = _dbt(["run", "--select", "config.materialized:incremental"], check=False)
+            assert proc.returncode == 0, proc.stdout[-6000:]
+            with connect() as conn:
+                out["untouched"] = (before, {m: _row_versions(conn, r) for m, r in models.items()})
+            with connect("transformer") as conn:
+                out["fingerprint_unchanged"] = (first, inputs_changed(conn, fp_state))
+
+            out["advance"] = advance(landing, truth, preset="tiny", seed=11, external=False)
+            ingest_manifests(loader, pending_manifests(loader, landing), warehouse.state)
+            with connect("transformer") as conn:
+                out["fingerprint_after_advance"] = inputs_changed(conn, fp_state)
+            proc = _dbt(["run"], check=False)
+            assert proc.returncode == 0, proc.stdout[-6000:]
+            with connect() as conn:
+                conn.execute("create schema incremental_copy")
+                for m, r in models.items():
+                    conn.execute(f"create table incremental_copy.{m} as select * from {r}")
+            proc = _dbt(["run", "--full-refresh", "--select", "config.materialized:incremental"], check=False)
+            assert proc.returncode == 0, proc.stdout[-6000:]
+            diffs = {}
+            with connect() as conn:
+                for m, r in models.items():
+                    n = conn.execute(f"select count(*) from {r}").fetchone()[0]
+                    only_incr = conn.execute(
+                        f"select count(*) from (select * from incremental_copy.{m} except all select * from {r}) d"
+                    ).fetchone()[0]
+                    only_full = conn.execute(
+                        f"select count(*) from (select * from {r} except all select * from incremental_copy.{m}) d"
+                    ).fetchone()[0]
+                    diffs[m] = {"rows": n, "only_incremental": only_incr, "only_full": only_full}
+                out["periods"] = conn.execute(
+                    "select count(distinct period), max(period) from intermediate.int_flows__account_scores"
+                ).fetchone()
+            out["models"], out["diffs"] = models, diffs
+            yield out
+    finally:
+        mp.undo()
+        shutil.rmtree(root, ignore_errors=True)
+
+
+def test_the_flow_and_loan_book_models_are_incremental(advanced):
+    assert {"int_flows__counterparty_months", "int_flows__account_windows", "int_flows__account_scores",
+            "int_prudential__loan_book_quarterly"} <= set(advanced["models"])
+
+
+def test_a_build_with_nothing_new_rewrites_no_row(advanced):
+    before, after = advanced["untouched"]
+    assert all(n > 0 for n, _ in before.values()), before
+    assert after == before
+
+
+def test_the_fingerprint_sees_no_change_without_new_data_and_a_change_after_a_month(advanced):
+    first, again = advanced["fingerprint_unchanged"]
+    assert len(first) == 64 and again is None
+    assert advanced["fingerprint_after_advance"] not in (None, first)
+
+
+def test_an_incremental_month_equals_a_full_refresh(advanced):
+    assert advanced["advance"]["rows"].get("transaction", 0) > 0
+    n_months, last = advanced["periods"]
+    assert str(last) == advanced["advance"]["period"] and n_months >= 13
+    diffs = advanced["diffs"]
+    assert all(d["rows"] > 0 for d in diffs.values()), diffs
+    assert all(d["only_incremental"] == 0 and d["only_full"] == 0 for d in diffs.values()), diffs
