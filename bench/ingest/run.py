@@ -163,7 +163,8 @@ def bench_full(url: str, files: list[tuple[Path, dict, dict]], state: StatePaths
         profile.write_text(s.getvalue())
     reasons = sorted({(o.reason or "")[:300] for o in outcomes if o.status != "accepted"})[:3]
     return {"rows": sum(o.rows for o in outcomes if o.status == "accepted"), "seconds": seconds,
-            "statuses": statuses, **({"reasons": reasons} if reasons else {}), "phases": {k: round(v, 2) for k, v in phases.items()},
+            "statuses": statuses, **({"reasons": reasons} if reasons else {}),
+            "phases": {k: round(v, 2) for k, v in phases.items()},
             "gx_warm_up_seconds_not_counted": round(warm_up, 2)}
 
 

@@ -192,6 +192,8 @@ class _GroupValidation:
         self.t0 = time.perf_counter()
         self.out: dict[int, ValidationOutcome] = {}
         self.index_stale = False
+        #: the group's typed table kept for promotion, and the batches it holds
+        self.kept: tuple[str, set[int]] | None = None
 
     def build_index(self) -> None:
         """The Data Docs index page, once for the whole group (its pages were built without it)."""
@@ -231,8 +233,9 @@ class _GroupValidation:
         finally:
             self._drop(single_table)
 
-    def screen(self, ids: list[int]) -> list[ExpectationValidationResult] | None:
-        """The screen's results if every expectation held for ``ids``, else None."""
+    def screen(self, ids: list[int], keep: bool = False) -> list[ExpectationValidationResult] | None:
+        """The screen's results if every expectation held for ``ids``, else None. With ``keep``, the typed
+        table is kept (``self.kept``) for promotion instead of dropped."""
         from great_expectations.core.run_identifier import RunIdentifier
 
         typed = f"{self.table}_s{ids[0]}_{len(ids)}"
@@ -250,8 +253,14 @@ class _GroupValidation:
                 self.rt.context.build_data_docs(site_names=[self.site], resource_identifiers=[key], build_index=False)
                 self.index_stale = True
             return list(res.results) if res.success else None
+        except BaseException:
+            keep = False
+            raise
         finally:
-            self._drop(typed)
+            if keep:
+                self.kept = (typed, set(ids))
+            else:
+                self._drop(typed)
 
     def _passed(self, ids: list[int], passed: list[ExpectationValidationResult]) -> None:
         took = time.perf_counter() - self.t0
@@ -297,7 +306,27 @@ class _GroupValidation:
 
 
 def validate_group(url: str, table: str, dataset: Dataset, members: dict[int, tuple[str, int]], *,
-                   docs_dir: Path | None = None) -> dict[int, ValidationOutcome]:
+                   docs_dir: Path | None = None, kept: list | None = None) -> dict[int, ValidationOutcome]:
+    """:func:`validate_group_keep`; with ``kept`` (a list), the group screen's typed table is kept and
+    ``(name, batch ids)`` appended to it, else it is dropped."""
+    out, typed = validate_group_keep(url, table, dataset, members, docs_dir=docs_dir)
+    if typed and kept is not None:
+        kept.append(typed)
+    elif typed:
+        drop_kept(url, typed[0])
+    return out
+
+
+def drop_kept(url: str, typed: str) -> None:
+    """Drop a typed table :func:`validate_group_keep` kept."""
+    with _LOCK:
+        with _runtime().datasource(url).get_engine().begin() as conn:
+            conn.exec_driver_sql(f"drop table if exists landing.{q(typed)}")
+
+
+def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[int, tuple[str, int]], *,
+                        docs_dir: Path | None = None
+                        ) -> tuple[dict[int, ValidationOutcome], tuple[str, set[int]] | None]:
     """Validate every batch of a group landing table (``_batch_id``, ``_period`` columns; see
     include/registry/ddl.py). ``members``: batch id -> (submission period, row count).
 
@@ -309,6 +338,10 @@ def validate_group(url: str, table: str, dataset: Dataset, members: dict[int, tu
     their own submission's period go straight to per-batch validation, so the shared period
     parameter can never let a wrong period through. Cost: one screen for a clean group, about
     k·log2(n) screens for k failing batches among n, fewer when failures are dense (:data:`DENSE_RANGE`).
+
+    Returns the outcomes and the group screen's typed table, kept (``landing.<name>``, with the batch
+    ids it holds, every non-suspect batch of the group) for promotion to read instead of casting the
+    landing table again; the caller drops it (:func:`drop_kept`, or with the landing table).
     """
     t0 = time.perf_counter()
     with _LOCK:
@@ -316,10 +349,23 @@ def validate_group(url: str, table: str, dataset: Dataset, members: dict[int, tu
         suspects = group.suspects()
         for batch_id in sorted(suspects & set(members)):
             group.single(batch_id)
-        group.solve(sorted(set(members) - suspects))
-        group.build_index()
+        rest = sorted(set(members) - suspects)
+        try:
+            if rest:
+                passed = group.screen(rest, keep=True)
+                if passed is not None:
+                    group._passed(rest, passed)
+                elif len(rest) == 1:
+                    group.single(rest[0])
+                else:
+                    group.solve(rest, known_failing=True)
+            group.build_index()
+        except BaseException:
+            if group.kept:
+                group._drop(group.kept[0])
+            raise
     out = group.out
     failed = sorted(i for i, o in out.items() if not o.passed)
     log.info("validated %d %s batches in landing.%s in %.2fs; failing: %s", len(members), dataset.name, table,
              time.perf_counter() - t0, failed or "none")
-    return out
+    return out, group.kept
