@@ -194,6 +194,8 @@ class _GroupValidation:
         self.index_stale = False
         #: the group's typed table kept for promotion, and the batches it holds
         self.kept: tuple[str, set[int]] | None = None
+        #: the expectations the last screen found failing
+        self.failed: list[ExpectationValidationResult] = []
 
     def build_index(self) -> None:
         """The Data Docs index page, once for the whole group (its pages were built without it)."""
@@ -249,6 +251,7 @@ class _GroupValidation:
             result = slot.screen.run(expectation_parameters={PERIOD_PARAMETER: periods},
                                      run_id=RunIdentifier(run_name=f"{typed}-{len(ids)}-batches"))
             ((key, res),) = result.run_results.items()
+            self.failed = [r for r in res.results if not r.success]
             if res.success and self.site:
                 self.rt.context.build_data_docs(site_names=[self.site], resource_identifiers=[key], build_index=False)
                 self.index_stale = True
@@ -261,6 +264,41 @@ class _GroupValidation:
                 self.kept = (typed, set(ids))
             else:
                 self._drop(typed)
+
+    def attribute(self, ids: list[int]) -> set[int]:
+        """The batches of the kept typed table (holding ``ids``) where an expectation the group screen
+        found failing fails, found set-based instead of by bisection: column-map expectations by one
+        details run over the whole table with ``_batch_id`` as index column; our SQL expectations
+        (UnexpectedRowsExpectation) by their own query per batch, through an index on ``_batch_id``.
+        A hint only: the caller validates these batches one by one and confirms the rest with a screen."""
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        assert self.kept is not None
+        typed = self.kept[0]
+        found: set[int] = set()
+        rows_sql = [r for r in self.failed if r.expectation_config.type == "unexpected_rows_expectation"]
+        column_map = [r for r in self.failed if r.expectation_config.type != "unexpected_rows_expectation"]
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(f"create index on landing.{q(typed)} (_batch_id)")
+            for r in rows_sql:
+                query = r.expectation_config.kwargs["unexpected_rows_query"].format(
+                    batch=f"(select * from landing.{q(typed)} where _batch_id = m.id)")
+                found |= {row[0] for row in conn.exec_driver_sql(
+                    f"select m.id from unnest(array[{', '.join(str(int(i)) for i in ids)}]::bigint[]) as m(id) "
+                    f"where exists (select 1 from ({query}) as u)")}
+        if column_map:
+            slot = self.rt.slot(self.url, self.dataset, typed)
+            periods = sorted({self.members[i][0] for i in ids})
+            fmt = {"result_format": "COMPLETE", "unexpected_index_column_names": ["_batch_id"],
+                   "partial_unexpected_count": 20, "return_unexpected_index_query": False}
+            ((_, detail),) = self.rt.details(slot, column_map, periods, RunIdentifier(run_name=f"{typed}-attribute"),
+                                             None, result_format=fmt).run_results.items()
+            for r in detail.results:
+                if not r.success and not (r.result or {}).get("unexpected_index_list") and \
+                        (r.result or {}).get("unexpected_count"):
+                    return set(ids)  # no rows to attribute by: every batch is a suspect
+                found |= {int(row["_batch_id"]) for row in (r.result or {}).get("unexpected_index_list") or []}
+        return found & set(ids)
 
     def _passed(self, ids: list[int], passed: list[ExpectationValidationResult]) -> None:
         took = time.perf_counter() - self.t0
@@ -303,6 +341,23 @@ class _GroupValidation:
             return
         for part in failing:
             self.solve(part, known_failing=len(part) > 1)
+
+
+def _failing_group(group: _GroupValidation, ids: list[int]) -> None:
+    """A group whose screen failed: the failing batches found set-based (:meth:`_GroupValidation.attribute`)
+    are validated one by one, the others screened together again (GX confirms them; if that screen
+    fails too, they are bisected as before). If the attribution itself fails, the group is bisected."""
+    try:
+        failing = group.attribute(ids)
+    except Exception as e:  # a hint only: never let it decide anything
+        log.warning("%s: failing batches not attributed (%s); bisecting", group.table, str(e).splitlines()[0][:200])
+        failing = set(ids)
+    if not failing or failing == set(ids):
+        group.solve(ids, known_failing=True)
+        return
+    for batch_id in sorted(failing):
+        group.single(batch_id)
+    group.solve([i for i in ids if i not in failing])
 
 
 def validate_group(url: str, table: str, dataset: Dataset, members: dict[int, tuple[str, int]], *,
@@ -358,7 +413,7 @@ def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[in
                 elif len(rest) == 1:
                     group.single(rest[0])
                 else:
-                    group.solve(rest, known_failing=True)
+                    _failing_group(group, rest)
             group.build_index()
         except BaseException:
             if group.kept:
