@@ -387,12 +387,17 @@ def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[in
 
     The whole group is screened by one GX checkpoint run (the suite's pass/fail only, with the
     group's periods as the period parameter). If every expectation holds, every batch passes, each
-    with the screen's per-rule results. Where the screen fails, the group is split in halves and
-    each half screened again, down to single batches, which get the full per-batch validation
-    (:func:`validate_landing`: counts and offending lines). Batches whose period column differs from
-    their own submission's period go straight to per-batch validation, so the shared period
-    parameter can never let a wrong period through. Cost: one screen for a clean group, about
-    k·log2(n) screens for k failing batches among n, fewer when failures are dense (:data:`DENSE_RANGE`).
+    with the screen's per-rule results. Where the screen fails, the batches where a failing expectation
+    fails are found set-based on the screen's typed table (:meth:`_GroupValidation.attribute`) and get
+    the full per-batch validation (:func:`validate_landing`: counts and offending lines); the others
+    are screened together once more, so GX itself passes every batch that passes. Only if that screen
+    fails too (or nothing could be attributed, e.g. a rule failing across batches but in none alone) is
+    the group split in halves and each half screened again, down to single batches. Batches whose
+    period column differs from their own submission's period go straight to per-batch validation, so
+    the shared period parameter can never let a wrong period through. Cost: one screen for a clean
+    group; two screens, one attribution pass and one validation per failing batch for a failing one
+    (the bisection's fallback: about k·log2(n) screens for k failing batches among n, fewer when
+    failures are dense, :data:`DENSE_RANGE`).
 
     Returns the outcomes and the group screen's typed table, kept (``landing.<name>``, with the batch
     ids it holds, every non-suspect batch of the group) for promotion to read instead of casting the
