@@ -377,3 +377,46 @@ def test_the_key_comes_from_the_environment_or_a_private_generated_file(tmp_path
     monkeypatch.setenv(KEY_ENV, "short")
     with pytest.raises(ValueError, match=KEY_ENV):
         load_key(state)
+
+
+def test_group_row_screens_reject_each_bad_file_with_its_line_and_promotion_from_the_typed_table_equals_the_cast(
+        warehouse, tmp_path, code):
+    """The row screens run once per group (include/ingest/screen.py, screen_rows): in one group, a file with
+    another institution's row and a file with an overlong value are rejected with their own first offending
+    line, the clean files load; promotion reads the gate's typed table and stores what the landing
+    table's casts (ddl.typed_select) give."""
+    from psycopg import sql
+
+    from include.registry import ddl
+
+    codes = [code + s for s in ("A", "B", "C")]
+    admitted(warehouse, *codes)
+    clean = submit(tmp_path, codes[0], capital_rows(codes[0]))
+    other = submit(tmp_path, codes[1], capital_rows(codes[1]) + [capital_rows(codes[0])[0]])
+    long_row = capital_rows(codes[2])[0][:]
+    long_row[0] = codes[2] + "X" * 20  # institution_code: longer than its limit and not the submitter's
+    overlong = submit(tmp_path, codes[2], capital_rows(codes[2]) * 2 + [long_row])
+    outs = {o.batch_id: o for o in ingest_manifests(warehouse.role_url("loader"), [clean, other, overlong],
+                                                    warehouse.state)}
+    by_status = sorted((o.status, o.reason or "") for o in outs.values())
+    assert [s for s, _ in by_status] == ["accepted", "rejected", "rejected"]
+    reasons = [r for _, r in by_status[1:]]
+    assert any(f"{codes[1]}-20250331-v1/capital_report.csv: line 3: institution_code" in r
+               and "row_institution_matches_manifest" in r for r in reasons), reasons
+    assert any(f"{codes[2]}-20250331-v1/capital_report.csv: line 4: institution_code" in r for r in reasons), reasons
+    assert _raw_count(warehouse, codes[0]) == 1 and _raw_count(warehouse, codes[1]) == 0
+    # the promoted row equals the landing table's cast of the same text
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in CAPITAL_REPORT.column_names)
+    with warehouse.connect() as conn:
+        conn.execute(ddl.landing_ddl(CAPITAL_REPORT, "t_cast"))
+        conn.execute("select set_config(%s, '0', true), set_config(%s, %s, true)",
+                     (ddl.BATCH_SETTING, ddl.PERIOD_SETTING, PERIOD))
+        conn.execute(sql.SQL("insert into landing.t_cast ({}) values ({})").format(
+            cols, sql.SQL(", ").join(sql.Literal(v) for v in capital_rows(codes[0])[0])))
+        landing_cast = conn.execute(sql.SQL(ddl.typed_select(CAPITAL_REPORT).replace(
+            " join ops.batch b on b.batch_id = l._batch_id where l._batch_id = any(%(batches)s)", "")
+            .replace("b.file_sha256", "'x'")).format(sql.Identifier("landing", "t_cast"))).fetchone()
+        promoted = conn.execute(sql.SQL("select {} from raw.capital_report where institution_code = %s").format(cols),
+                                (codes[0],)).fetchone()
+        conn.rollback()
+    assert promoted == landing_cast[:len(CAPITAL_REPORT.column_names)]

@@ -493,3 +493,31 @@ def test_dense_failures_in_a_group_are_each_reported_and_the_index_lists_them_on
     index = (docs / "index.html").read_text()
     for i in failing:
         assert f"{table}_b{i}" in index, i
+
+
+def test_failing_batches_are_attributed_set_based_not_bisected(landing, loader_url, monkeypatch):
+    """A failing group finds its failing batches in one pass over the kept typed table (a column-map rule
+    by a details run with _batch_id, an SQL rule by its own query per batch), validates those one by
+    one and confirms the rest with a single screen: two screens in all for 12 batches, not a bisection."""
+    bad_null = _shifted(capital_rows(2), 30)
+    bad_null[1]["total_capital"] = None  # not_null: a column-map expectation
+    bad_type = _shifted(capital_rows(2), 70)
+    bad_type[0]["cet1_capital"] = "12x"  # type_cet1_capital: an UnexpectedRowsExpectation
+    batches = [(_shifted(capital_rows(2), 10 * i), PERIOD) for i in range(12)]
+    batches[3], batches[7] = (bad_null, PERIOD), (bad_type, PERIOD)
+    table, members = _group(landing, batches)
+    ids = list(members)
+    screens = []
+    real = quality._GroupValidation.screen
+
+    def counted(self, batch_ids, keep=False):
+        screens.append(len(batch_ids))
+        return real(self, batch_ids, keep)
+
+    monkeypatch.setattr(quality._GroupValidation, "screen", counted)
+    outcomes = quality.validate_group(loader_url, table, CAPITAL, members)
+    assert sorted(i for i, o in outcomes.items() if not o.passed) == [ids[3], ids[7]]
+    assert lines(rule(outcomes[ids[3]], "capital_report_not_null")) == [2]
+    assert lines(rule(outcomes[ids[7]], "type_cet1_capital")) == [1]
+    assert all(all(r.success for r in outcomes[i].results) for i in ids if i not in (ids[3], ids[7]))
+    assert screens == [12, 10]

@@ -107,7 +107,7 @@ def bench_copy(url: str, files: list[tuple[Path, dict, dict]]) -> dict:
 
 def bench_full(url: str, files: list[tuple[Path, dict, dict]], state: StatePaths, profile: Path | None) -> dict:
     """The pipeline on one-file submissions (each a copy of the original manifest listing only its
-    transaction file, the data file linked, not copied)."""
+    transaction file, the data file hard-linked, not copied)."""
     from include.ingest.loader import ingest_manifests
     from include.warehouse.connection import role_url
 
@@ -116,10 +116,20 @@ def bench_full(url: str, files: list[tuple[Path, dict, dict]], state: StatePaths
     for m, manifest, e in files:
         folder = landing / m.parent.relative_to(m.parents[3])
         folder.mkdir(parents=True)
-        os.symlink(m.parent / e["file"], folder / e["file"])
+        try:  # links are never followed by the loader (rule: no_links): a hard link, else a copy
+            os.link(m.parent / e["file"], folder / e["file"])
+        except OSError:
+            shutil.copyfile(m.parent / e["file"], folder / e["file"])
         (folder / "manifest.json").write_text(json.dumps({**manifest, "files": [e]}))
         manifests.append(folder / "manifest.json")
     loader = role_url("loader", state)
+    # a simulated world's institutions, admitted by the regulator before their first submission (the
+    # one-file submissions carry no institution record)
+    from include.ingest.admission import admit
+    from include.warehouse.connection import libpq_url
+
+    with psycopg.connect(libpq_url(loader), autocommit=True) as conn:
+        admit(conn, sorted({manifest["institution_code"] for _, manifest, _ in files}), "bench")
     # Once per process, not per row: importing GX and building its context (seconds; a minute on a
     # loaded machine) is measured apart from the load itself.
     from include.ingest.gx_runtime import _runtime
@@ -151,8 +161,10 @@ def bench_full(url: str, files: list[tuple[Path, dict, dict]], state: StatePaths
         s = io.StringIO()
         pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(25)
         profile.write_text(s.getvalue())
+    reasons = sorted({(o.reason or "")[:300] for o in outcomes if o.status != "accepted"})[:3]
     return {"rows": sum(o.rows for o in outcomes if o.status == "accepted"), "seconds": seconds,
-            "statuses": statuses, "phases": {k: round(v, 2) for k, v in phases.items()},
+            "statuses": statuses, **({"reasons": reasons} if reasons else {}),
+            "phases": {k: round(v, 2) for k, v in phases.items()},
             "gx_warm_up_seconds_not_counted": round(warm_up, 2)}
 
 

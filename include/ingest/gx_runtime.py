@@ -140,7 +140,8 @@ class _Runtime:
         self.context.validation_definitions.delete(prefix)
         ds.delete_asset(name)
 
-    def details(self, slot: _Slot, failed: list, period: str, run_id, site: str | None, build_index: bool = True):
+    def details(self, slot: _Slot, failed: list, period: str | list[str], run_id, site: str | None,
+                build_index: bool = True, result_format: dict | None = None):
         """Run only the ``failed`` expectations again, with RESULT_FORMAT (offending lines). With ``site``,
         its pages for this run are built; its index page only if ``build_index`` (the index reads every
         stored result: a group builds it once at its end, not once per failing batch)."""
@@ -156,8 +157,10 @@ class _Runtime:
             validation = self.context.validation_definitions.add(gx.ValidationDefinition(
                 name=name, data=slot.validation.data, suite=suite))
             checkpoint = self.context.checkpoints.add(gx.Checkpoint(
-                name=name, validation_definitions=[validation], actions=[], result_format=RESULT_FORMAT))
-            result = checkpoint.run(expectation_parameters={PERIOD_PARAMETER: [period]}, run_id=run_id)
+                name=name, validation_definitions=[validation], actions=[],
+                result_format=result_format or RESULT_FORMAT))
+            periods = period if isinstance(period, list) else [period]
+            result = checkpoint.run(expectation_parameters={PERIOD_PARAMETER: periods}, run_id=run_id)
             if site:  # what UpdateDataDocsAction did: the run's page and its suite's
                 from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 

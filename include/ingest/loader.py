@@ -46,7 +46,7 @@ from include.ingest.ledger import (
     verify_many,
 )
 from include.ingest.promote import promote_group
-from include.ingest.screen import screen_batch, unknown_institutions
+from include.ingest.screen import screen_batch, screen_rows, unknown_institutions
 from include.registry import ddl
 from include.registry.datasets import Dataset, get, processing_order
 from include.warehouse.connection import libpq_url
@@ -123,6 +123,19 @@ def load_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list[di
                 continue
             loaded[b["batch_id"]] = rows
             events.append((b["batch_id"], "loaded", {"landing_table": f"landing.{table}"}, _now()))
+        # the row screens of every loaded file at once (include/ingest/screen.py): a failing file is
+        # rejected, its rows leave the landing table, the others go on
+        screened = screen_rows(conn, ds, table, [b for b in group if loaded.get(b["batch_id"])])
+        if screened:
+            conn.execute(sql.SQL("delete from {} where _batch_id = any(%s)").format(
+                sql.Identifier("landing", table)), (list(screened),))
+            for b in group:
+                e = screened.get(b["batch_id"])
+                if e is not None:
+                    del loaded[b["batch_id"]]
+                    rejected.append(_reject(conn, b, f"{b['submission_id']}/{_entry_for(b).file}: {e}", dag_run_id,
+                                            getattr(e, "status", "rejected")))
+            events = [ev for ev in events if ev[0] not in screened]
         # the group's statuses and row counts in two statements (same transaction, times as they happened)
         _events(conn, events, dag_run_id)
         if loaded:
@@ -132,19 +145,32 @@ def load_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list[di
 
 
 def gate_group(conn: psycopg.Connection, url: str, ds: Dataset, table: str, group: list[dict],
-                   loaded: dict[int, int], state: StatePaths, dag_run_id: str | None) -> tuple[dict, dict]:
+               loaded: dict[int, int], state: StatePaths,
+               dag_run_id: str | None) -> tuple[dict, dict, tuple | None]:
     """One GX screen for the whole group (bisected down to single batches only where it fails);
-    every batch's per-rule results go to ops.dq_result. Returns ({batch_id: passed}, {batch_id: outcome})."""
+    every batch's per-rule results go to ops.dq_result. Returns ({batch_id: passed}, {batch_id: outcome},
+    the group's typed table kept for promotion as (name, batch ids), or None)."""
     from include.ingest.quality import validate_group as gx_validate_group
 
     members = {b["batch_id"]: (b["period"].isoformat(), loaded[b["batch_id"]]) for b in group
                if b["batch_id"] in loaded}
     # No GX Data Docs: they render submitted cell values unescaped (stored XSS, issue #14); the
     # feedback reports and ops.dq_result carry the masked findings.
-    outcomes = gx_validate_group(url, table, ds, members, docs_dir=None)
+    kept: list = []
+    outcomes = gx_validate_group(url, table, ds, members, docs_dir=None, kept=kept)
+    try:
+        _record_results(conn, outcomes, dag_run_id)
+    except BaseException:
+        for typed, _ in kept:
+            conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("landing", typed)))
+        raise
+    return {bid: out.passed for bid, out in outcomes.items()}, outcomes, (kept[0] if kept else None)
+
+
+def _record_results(conn: psycopg.Connection, outcomes: dict, dag_run_id: str | None) -> None:
+    """Every batch's per-rule results into ops.dq_result and its 'validated' event."""
     with conn.transaction():
-        ids = list(members)
-        conn.execute("delete from ops.dq_result where batch_id = any(%s)", (ids,))
+        conn.execute("delete from ops.dq_result where batch_id = any(%s)", (list(outcomes),))
         with conn.cursor() as cur:
             cur.executemany(
                 "insert into ops.dq_result (batch_id, rule_name, expectation_type, severity, success, "
@@ -156,7 +182,6 @@ def gate_group(conn: psycopg.Connection, url: str, ds: Dataset, table: str, grou
                         {"passed": out.passed, "critical_failures": [r.rule_name for r in out.critical_failures],
                          "warnings": [r.rule_name for r in out.warnings]}) for bid, out in outcomes.items()],
                 dag_run_id)
-    return {bid: out.passed for bid, out in outcomes.items()}, outcomes
 
 
 
@@ -230,10 +255,15 @@ def _process_group(conn: psycopg.Connection, url: str, ds: Dataset, group: list[
         conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("landing", table)))
         return outcomes
     t = time.perf_counter()
-    passed, details = gate_group(conn, url, ds, table, group, loaded, state, dag_run_id)
+    passed, details, typed = gate_group(conn, url, ds, table, group, loaded, state, dag_run_id)
     t_validate = time.perf_counter() - t
     t = time.perf_counter()
-    promoted = promote_group(conn, ds, table, group, passed, loaded, dag_run_id, state)
+    try:
+        promoted = promote_group(conn, ds, table, group, passed, loaded, dag_run_id, state, typed=typed)
+    except BaseException:
+        if typed:  # the landing table stays for the rerun; the typed table is rebuilt then
+            conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("landing", typed[0])))
+        raise
     t_promote = time.perf_counter() - t
     for out in promoted:
         out.seconds = {"copy": t_copy, "validate": t_validate, "promote": t_promote}

@@ -9,17 +9,20 @@ from psycopg import sql
 
 from include.config import StatePaths
 from include.ingest.ledger import BatchOutcome, _events
-from include.privacy.pseudonymise import key_id, load_key, sql_params
+from include.privacy.pseudonymise import key_id, load_key, sql_params, token_sql
 from include.registry import ddl
 from include.registry.datasets import Dataset
+from include.registry.ddl import q
+from include.registry.expectations import TYPED_SUFFIX
 
 
 def promote_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list[dict], passed: dict[int, bool],
                   loaded: dict[int, int], dag_run_id: str | None,
-                  state: StatePaths | None = None) -> list[BatchOutcome]:
+                  state: StatePaths | None = None, typed: tuple[str, set[int]] | None = None) -> list[BatchOutcome]:
     """One transaction: clean batches into raw, failing ones into quarantine (personal identifiers
     tokenised in both), statuses and supersession recorded, the landing table dropped. All of it
-    or none of it."""
+    or none of it. ``typed``: the group's typed table the gate kept (name, batch ids it holds): the
+    clean batches it holds are read from it (already cast, see :func:`typed_insert`), dropped here too."""
     tbl = sql.Identifier("landing", table)
     key = load_key(state)
     pseudonym = sql_params(key)
@@ -60,10 +63,16 @@ def promote_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list
         if good:
             for period in sorted({b["period"].isoformat() for b in good}):
                 conn.execute(ddl.raw_partition_ddl(ds, period))
-            conn.execute(
-                sql.SQL("insert into raw.{} ({}, _batch_id, _file_sha256, _line) {}").format(
-                    sql.Identifier(ds.name), cols, sql.SQL(ddl.typed_select(ds)).format(tbl)),
-                {"batches": [b["batch_id"] for b in good], **pseudonym})
+            held = typed[1] if typed else set()
+            from_typed = [b["batch_id"] for b in good if b["batch_id"] in held]
+            from_landing = [b["batch_id"] for b in good if b["batch_id"] not in held]
+            if from_typed:
+                typed_insert(conn, ds, typed[0], from_typed, pseudonym)
+            if from_landing:
+                conn.execute(
+                    sql.SQL("insert into raw.{} ({}, _batch_id, _file_sha256, _line) {}").format(
+                        sql.Identifier(ds.name), cols, sql.SQL(ddl.typed_select(ds)).format(tbl)),
+                    {"batches": from_landing, **pseudonym})
         ordered = sorted(good, key=lambda b: (b["institution_code"], b["period"], b["version"]))
         accepted_details = [(b, {"raw_rows": loaded[b["batch_id"]], **lineage}) for b in ordered]
         for b, status in zip(ordered, _supersede(conn, accepted_details, dag_run_id), strict=True):
@@ -79,7 +88,33 @@ def promote_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list
             for b in bad:
                 outcomes.append(BatchOutcome(b["batch_id"], ds.name, "quarantined", rows=loaded[b["batch_id"]]))
         conn.execute(sql.SQL("drop table if exists {}").format(tbl))
+        if typed:
+            conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("landing", typed[0])))
     return outcomes
+
+
+def typed_insert(conn: psycopg.Connection, ds: Dataset, typed: str, batches: list[int], pseudonym: dict) -> None:
+    """Insert ``batches`` of the gate's typed table ``landing.<typed>`` into ``raw.<dataset>``.
+
+    The typed twins are the values the landing table's casts give (include/ingest/typed.py; NULL only
+    where the type rule failed, which a clean batch never does), so nothing is cast twice. Personal
+    identifiers are tokenised by the same SQL as from the landing table
+    (:func:`include.privacy.pseudonymise.token_sql`), so the tokens are the same."""
+    exprs = []
+    for c in ds.columns:
+        col = f"t.{q(c.name)}"
+        if c.pii:
+            exprs.append(token_sql(col, c.pii))
+        elif c.pg_type == "text":
+            exprs.append(col)
+        else:
+            exprs.append(f"t.{q(c.name + TYPED_SUFFIX)}::{c.pg_type}")
+    cols = sql.SQL(", ").join(sql.Identifier(c) for c in ds.column_names)
+    conn.execute(sql.SQL("insert into raw.{} ({}, _batch_id, _file_sha256, _line) select {}, t._batch_id, "
+                         "b.file_sha256, t._line from {} t join ops.batch b on b.batch_id = t._batch_id "
+                         "where t._batch_id = any(%(batches)s)").format(
+        sql.Identifier(ds.name), cols, sql.SQL(", ".join(exprs)), sql.Identifier("landing", typed)),
+        {"batches": batches, **pseudonym})
 
 
 _SUPERSEDE_SQL = """

@@ -192,6 +192,10 @@ class _GroupValidation:
         self.t0 = time.perf_counter()
         self.out: dict[int, ValidationOutcome] = {}
         self.index_stale = False
+        #: the group's typed table kept for promotion, and the batches it holds
+        self.kept: tuple[str, set[int]] | None = None
+        #: the expectations the last screen found failing
+        self.failed: list[ExpectationValidationResult] = []
 
     def build_index(self) -> None:
         """The Data Docs index page, once for the whole group (its pages were built without it)."""
@@ -231,8 +235,9 @@ class _GroupValidation:
         finally:
             self._drop(single_table)
 
-    def screen(self, ids: list[int]) -> list[ExpectationValidationResult] | None:
-        """The screen's results if every expectation held for ``ids``, else None."""
+    def screen(self, ids: list[int], keep: bool = False) -> list[ExpectationValidationResult] | None:
+        """The screen's results if every expectation held for ``ids``, else None. With ``keep``, the typed
+        table is kept (``self.kept``) for promotion instead of dropped."""
         from great_expectations.core.run_identifier import RunIdentifier
 
         typed = f"{self.table}_s{ids[0]}_{len(ids)}"
@@ -246,12 +251,54 @@ class _GroupValidation:
             result = slot.screen.run(expectation_parameters={PERIOD_PARAMETER: periods},
                                      run_id=RunIdentifier(run_name=f"{typed}-{len(ids)}-batches"))
             ((key, res),) = result.run_results.items()
+            self.failed = [r for r in res.results if not r.success]
             if res.success and self.site:
                 self.rt.context.build_data_docs(site_names=[self.site], resource_identifiers=[key], build_index=False)
                 self.index_stale = True
             return list(res.results) if res.success else None
+        except BaseException:
+            keep = False
+            raise
         finally:
-            self._drop(typed)
+            if keep:
+                self.kept = (typed, set(ids))
+            else:
+                self._drop(typed)
+
+    def attribute(self, ids: list[int]) -> set[int]:
+        """The batches of the kept typed table (holding ``ids``) where an expectation the group screen
+        found failing fails, found set-based instead of by bisection: column-map expectations by one
+        details run over the whole table with ``_batch_id`` as index column; our SQL expectations
+        (UnexpectedRowsExpectation) by their own query per batch, through an index on ``_batch_id``.
+        A hint only: the caller validates these batches one by one and confirms the rest with a screen."""
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        assert self.kept is not None
+        typed = self.kept[0]
+        found: set[int] = set()
+        rows_sql = [r for r in self.failed if r.expectation_config.type == "unexpected_rows_expectation"]
+        column_map = [r for r in self.failed if r.expectation_config.type != "unexpected_rows_expectation"]
+        with self.engine.begin() as conn:
+            conn.exec_driver_sql(f"create index on landing.{q(typed)} (_batch_id)")
+            for r in rows_sql:
+                query = r.expectation_config.kwargs["unexpected_rows_query"].format(
+                    batch=f"(select * from landing.{q(typed)} where _batch_id = m.id)")
+                found |= {row[0] for row in conn.exec_driver_sql(
+                    f"select m.id from unnest(array[{', '.join(str(int(i)) for i in ids)}]::bigint[]) as m(id) "
+                    f"where exists (select 1 from ({query}) as u)")}
+        if column_map:
+            slot = self.rt.slot(self.url, self.dataset, typed)
+            periods = sorted({self.members[i][0] for i in ids})
+            fmt = {"result_format": "COMPLETE", "unexpected_index_column_names": ["_batch_id"],
+                   "partial_unexpected_count": 20, "return_unexpected_index_query": False}
+            ((_, detail),) = self.rt.details(slot, column_map, periods, RunIdentifier(run_name=f"{typed}-attribute"),
+                                             None, result_format=fmt).run_results.items()
+            for r in detail.results:
+                if not r.success and not (r.result or {}).get("unexpected_index_list") and \
+                        (r.result or {}).get("unexpected_count"):
+                    return set(ids)  # no rows to attribute by: every batch is a suspect
+                found |= {int(row["_batch_id"]) for row in (r.result or {}).get("unexpected_index_list") or []}
+        return found & set(ids)
 
     def _passed(self, ids: list[int], passed: list[ExpectationValidationResult]) -> None:
         took = time.perf_counter() - self.t0
@@ -296,19 +343,65 @@ class _GroupValidation:
             self.solve(part, known_failing=len(part) > 1)
 
 
+def _failing_group(group: _GroupValidation, ids: list[int]) -> None:
+    """A group whose screen failed: the failing batches found set-based (:meth:`_GroupValidation.attribute`)
+    are validated one by one, the others screened together again (GX confirms them; if that screen
+    fails too, they are bisected as before). If the attribution itself fails, the group is bisected."""
+    try:
+        failing = group.attribute(ids)
+    except Exception as e:  # a hint only: never let it decide anything
+        log.warning("%s: failing batches not attributed (%s); bisecting", group.table, str(e).splitlines()[0][:200])
+        failing = set(ids)
+    if not failing or failing == set(ids):
+        group.solve(ids, known_failing=True)
+        return
+    for batch_id in sorted(failing):
+        group.single(batch_id)
+    group.solve([i for i in ids if i not in failing])
+
+
 def validate_group(url: str, table: str, dataset: Dataset, members: dict[int, tuple[str, int]], *,
-                   docs_dir: Path | None = None) -> dict[int, ValidationOutcome]:
+                   docs_dir: Path | None = None, kept: list | None = None) -> dict[int, ValidationOutcome]:
+    """:func:`validate_group_keep`; with ``kept`` (a list), the group screen's typed table is kept and
+    ``(name, batch ids)`` appended to it, else it is dropped."""
+    out, typed = validate_group_keep(url, table, dataset, members, docs_dir=docs_dir)
+    if typed and kept is not None:
+        kept.append(typed)
+    elif typed:
+        drop_kept(url, typed[0])
+    return out
+
+
+def drop_kept(url: str, typed: str) -> None:
+    """Drop a typed table :func:`validate_group_keep` kept."""
+    with _LOCK:
+        with _runtime().datasource(url).get_engine().begin() as conn:
+            conn.exec_driver_sql(f"drop table if exists landing.{q(typed)}")
+
+
+def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[int, tuple[str, int]], *,
+                        docs_dir: Path | None = None
+                        ) -> tuple[dict[int, ValidationOutcome], tuple[str, set[int]] | None]:
     """Validate every batch of a group landing table (``_batch_id``, ``_period`` columns; see
     include/registry/ddl.py). ``members``: batch id -> (submission period, row count).
 
     The whole group is screened by one GX checkpoint run (the suite's pass/fail only, with the
     group's periods as the period parameter). If every expectation holds, every batch passes, each
-    with the screen's per-rule results. Where the screen fails, the group is split in halves and
-    each half screened again, down to single batches, which get the full per-batch validation
-    (:func:`validate_landing`: counts and offending lines). Batches whose period column differs from
-    their own submission's period go straight to per-batch validation, so the shared period
-    parameter can never let a wrong period through. Cost: one screen for a clean group, about
-    k·log2(n) screens for k failing batches among n, fewer when failures are dense (:data:`DENSE_RANGE`).
+    with the screen's per-rule results. Where the screen fails, the batches where a failing expectation
+    fails are found set-based on the screen's typed table (:meth:`_GroupValidation.attribute`) and get
+    the full per-batch validation (:func:`validate_landing`: counts and offending lines); the others
+    are screened together once more, so GX itself passes every batch that passes. Only if that screen
+    fails too (or nothing could be attributed, e.g. a rule failing across batches but in none alone) is
+    the group split in halves and each half screened again, down to single batches. Batches whose
+    period column differs from their own submission's period go straight to per-batch validation, so
+    the shared period parameter can never let a wrong period through. Cost: one screen for a clean
+    group; two screens, one attribution pass and one validation per failing batch for a failing one
+    (the bisection's fallback: about k·log2(n) screens for k failing batches among n, fewer when
+    failures are dense, :data:`DENSE_RANGE`).
+
+    Returns the outcomes and the group screen's typed table, kept (``landing.<name>``, with the batch
+    ids it holds, every non-suspect batch of the group) for promotion to read instead of casting the
+    landing table again; the caller drops it (:func:`drop_kept`, or with the landing table).
     """
     t0 = time.perf_counter()
     with _LOCK:
@@ -316,10 +409,23 @@ def validate_group(url: str, table: str, dataset: Dataset, members: dict[int, tu
         suspects = group.suspects()
         for batch_id in sorted(suspects & set(members)):
             group.single(batch_id)
-        group.solve(sorted(set(members) - suspects))
-        group.build_index()
+        rest = sorted(set(members) - suspects)
+        try:
+            if rest:
+                passed = group.screen(rest, keep=True)
+                if passed is not None:
+                    group._passed(rest, passed)
+                elif len(rest) == 1:
+                    group.single(rest[0])
+                else:
+                    _failing_group(group, rest)
+            group.build_index()
+        except BaseException:
+            if group.kept:
+                group._drop(group.kept[0])
+            raise
     out = group.out
     failed = sorted(i for i, o in out.items() if not o.passed)
     log.info("validated %d %s batches in landing.%s in %.2fs; failing: %s", len(members), dataset.name, table,
              time.perf_counter() - t0, failed or "none")
-    return out
+    return out, group.kept

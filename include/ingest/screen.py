@@ -4,9 +4,10 @@
   submitting institution must be known (see migration 050 for who is known and how a new
   institution is admitted).
 * :func:`screen_batch` (per file, right after its COPY into the landing table, inside the file's
-  savepoint): every row belongs to the submitting institution; no text longer than the registry's
-  limit; identity fields of the institution record unchanged unless the manifest flags the change;
-  an empty resubmission of a non-empty dataset is held for confirmation (quarantined).
+  savepoint): an empty resubmission of a non-empty dataset is held for confirmation (quarantined).
+* :func:`screen_rows` (every file of a group landing table at once, after all its COPYs): every row
+  belongs to the submitting institution; no text longer than the registry's limit; identity fields
+  of the institution record unchanged unless the manifest flags the change.
 
 A violation raises :class:`LoadError` (the batch is rejected, or quarantined for
 :class:`HoldForConfirmation`) naming the line, column and rule; values are never quoted raw.
@@ -48,34 +49,51 @@ def unknown_institutions(conn: psycopg.Connection, manifests: list[Manifest]) ->
 
 
 def screen_batch(conn: psycopg.Connection, ds: Dataset, table: str, b: dict, rows: int) -> None:
-    """Run the post-COPY screens on batch ``b`` in ``landing.<table>``; raise LoadError on the first."""
-    tbl = sql.Identifier("landing", table)
-    bid = b["batch_id"]
+    """The per-file screen, right after the file's COPY: an empty resubmission of a non-empty dataset is
+    held (raises HoldForConfirmation). The row screens run for the whole group at once afterwards
+    (:func:`screen_rows`)."""
     if rows == 0:
         _empty_resubmission(conn, ds, b)
-        return
+
+
+def screen_rows(conn: psycopg.Connection, ds: Dataset, table: str, batches: list[dict]) -> dict[int, LoadError]:
+    """The row screens of every non-empty batch of ``landing.<table>`` at once, one scan per screen (a
+    query per file scanned the whole group table: quadratic). Returns {batch_id: the LoadError its
+    own screen would raise}: the first failing screen in order (rows of the submitting institution,
+    then length limits, then the institution record's identity fields), at its first offending line."""
+    tbl = sql.Identifier("landing", table)
+    ids = [b["batch_id"] for b in batches]
+    out: dict[int, LoadError] = {}
+    if not ids:
+        return out
     if ds.submitter == "institution" and "institution_code" in ds.column_names:
-        found = conn.execute(sql.SQL(
-            "select _line, institution_code from {} where _batch_id = %s "
-            "and institution_code is distinct from %s order by _line limit 1").format(tbl),
-            (bid, b["institution_code"])).fetchone()
-        if found:
-            raise LoadError(f"line {found[0] + 1}: institution_code {scrub(found[1])!r} is not the submitting "
-                            f"institution {b['institution_code']} (rule: row_institution_matches_manifest)")
+        for bid, line, code, expected in conn.execute(sql.SQL(
+                "select distinct on (l._batch_id) l._batch_id, l._line, l.institution_code, m.code "
+                "from {} l join unnest(%s::bigint[], %s::text[]) as m(id, code) on l._batch_id = m.id "
+                "where l.institution_code is distinct from m.code order by l._batch_id, l._line").format(tbl),
+                (ids, [b["institution_code"] for b in batches])):
+            out[bid] = LoadError(f"line {line + 1}: institution_code {scrub(code)!r} is not the submitting "
+                                 f"institution {expected} (rule: row_institution_matches_manifest)")
     limited = [(c.name, c.length_limit) for c in ds.columns if c.length_limit]
     if limited:
         cond = sql.SQL(" or ").join(sql.SQL("length({}) > {}").format(sql.Identifier(n), sql.Literal(m))
                                     for n, m in limited)
         which = sql.SQL(", ").join(sql.SQL("case when length({}) > {} then {} end").format(
             sql.Identifier(n), sql.Literal(m), sql.Literal(n)) for n, m in limited)
-        found = conn.execute(sql.SQL("select _line, array_remove(array[{}], null) from {} where _batch_id = %s "
-                                     "and ({}) order by _line limit 1").format(which, tbl, cond), (bid,)).fetchone()
-        if found:
-            col = found[1][0]
-            raise LoadError(f"line {found[0] + 1}: column {col} is longer than {dict(limited)[col]} characters "
-                            "(rule: max_length)")
-    if ds.name == "institution" and not (b["manifest"] or {}).get("identity_change"):
-        _identity_unchanged(conn, tbl, b)
+        for bid, line, cols in conn.execute(sql.SQL(
+                "select distinct on (_batch_id) _batch_id, _line, array_remove(array[{}], null) from {} "
+                "where _batch_id = any(%s) and ({}) order by _batch_id, _line").format(which, tbl, cond),
+                ([i for i in ids if i not in out],)):
+            out.setdefault(bid, LoadError(f"line {line + 1}: column {cols[0]} is longer than "
+                                          f"{dict(limited)[cols[0]]} characters (rule: max_length)"))
+    if ds.name == "institution":
+        for b in batches:
+            if b["batch_id"] not in out and not (b["manifest"] or {}).get("identity_change"):
+                try:
+                    _identity_unchanged(conn, tbl, b)
+                except LoadError as e:
+                    out[b["batch_id"]] = e
+    return out
 
 
 def _empty_resubmission(conn: psycopg.Connection, ds: Dataset, b: dict) -> None:

@@ -49,7 +49,8 @@ def typed_table_sql(dataset: Dataset, table: str, *, batch_ids: list[int] | None
     ``''`` where the value is missing. See the module docstring for why this is a table, not a view.
     """
     inner = ", ".join(f"nullif({q(c.name)}, '') as {q(c.name)}" for c in dataset.columns)
-    outer = ["_line"]
+    # a group's typed table keeps each row's batch: promotion reads it (include/ingest/promote.py)
+    outer = ["_batch_id", "_line"] if batch_ids else ["_line"]
     for c in dataset.columns:
         outer.append(q(c.name))
         if c.pg_type == "text":
@@ -69,7 +70,8 @@ def typed_table_sql(dataset: Dataset, table: str, *, batch_ids: list[int] | None
     where = f" where _batch_id = any(array[{', '.join(str(int(b)) for b in batch_ids)}]::bigint[])" if batch_ids else ""
     return (f"create unlogged table landing.{q(typed_name or typed_table_name(table))} as\n"
             f"select {', '.join(outer)}\n"
-            f"from (select _line, {inner} from landing.{q(table)}{where}) as submitted")
+            f"from (select {'_batch_id, ' if batch_ids else ''}_line, {inner} from landing.{q(table)}{where}) "
+            "as submitted")
 
 
 
