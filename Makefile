@@ -81,8 +81,8 @@ bench-warehouse: $(STAMP)
 # Needs the medium preset in $SUPERVISION_HOME (generated here if missing, ~3 min); figures in bench/README.md.
 bench-ingest: $(STAMP)
 	@ls "$${SUPERVISION_HOME:-$$HOME/.local/share/supervision}"/landing/*/*/*/transaction.csv* >/dev/null 2>&1 || \
-		$(SV) simulate generate --world medium --seed 7
-	$(PY) -m bench.ingest.run --sizes 1000000 5000000 --profile --out bench/results/ingest.json
+		$(SV) simulate generate --world small --seed 7
+	$(PY) -m bench.ingest.run --sizes 1000000 --profile --out bench/results/ingest.json
 
 clean-state: $(STAMP)
 	-$(SV) down

@@ -84,6 +84,9 @@ class _Runtime:
         )
         self.gx = gx
         self.results_dir = results_dir
+        for d in (results_dir.parent, results_dir):  # private even when validating outside the loader's umask
+            d.mkdir(mode=0o700, parents=True, exist_ok=True)
+            d.chmod(0o700)
         self.context = gx.get_context(mode="ephemeral", project_config=config)
         self.datasources: dict[str, Any] = {}
         self.slots: dict[tuple[str, str], _Slot] = {}
