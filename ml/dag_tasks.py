@@ -108,7 +108,7 @@ def score_preset(preset: str, db_url: str, run_id: str | None = None) -> dict:
         if not decision["promoted"]:
             log.info("%s: %s; nothing scored", p.model_name, decision["reason"])
             short = decision["short"]  # a failed guardrail's reason names the verdict too: said once
-            return {"scored": False, "reason": f"{short}: {decision['reason'].replace(f'({short}): ', ': ')}"}
+            return {"scored": False, "reason": f"{short}: {decision['reason'].replace(f' ({short}): ', ': ')}"}
     out = scoring.score(panel(preset, db_url), p.model_name, p.entity_type, db_url, LevelConfig.parse(),
                         p.texts, run_id=run_id, units=p.units)
     return safe({"scored": True, **out})

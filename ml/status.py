@@ -27,6 +27,6 @@ def record(db_url: str, entity_type: str, model_name: str, scored: bool, short: 
             "status = excluded.status, model_version = excluded.model_version, short_en = excluded.short_en, "
             "reason_en = excluded.reason_en, reason_zh = excluded.reason_zh, updated_at = now()",
             (entity_type, model_name, "scored" if scored else "no_model", version, short,
-             reason if scored else f"{short}: {reason.replace(f'({short}): ', ': ')}",  # said once, not twice
+             reason if scored else f"{short}: {reason.replace(f' ({short}): ', ': ')}",  # said once, not twice
              f"{zh}：{reason}" if not scored else zh))
     log.info("%s (%s): %s", model_name, entity_type, short if scored else f"{short}: {reason}")
