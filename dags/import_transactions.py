@@ -61,14 +61,14 @@ def import_transactions():
         from airflow.sdk.exceptions import AirflowFailException
 
         from include.flows.import_task import run_import
-        from include.flows.importer import BadInput
+        from include.ingest.admission import require_admitted
         from include.warehouse.connection import airflow_conn_url
 
-        params = get_current_context()["params"]
+        params, url = get_current_context()["params"], airflow_conn_url(LOADER_CONN)
         try:
-            return run_import(airflow_conn_url(LOADER_CONN), params["file"], params.get("institution") or None,
-                              bool(params.get("dry_run")), bool(params.get("replace")))
-        except BadInput as e:  # the file will not get better on a retry
+            return run_import(params["file"], params.get("institution") or None, bool(params.get("dry_run")),
+                              bool(params.get("replace")), check_codes=lambda codes: require_admitted(url, codes))
+        except ValueError as e:  # a bad file or an unknown institution (one line each): a retry will not help
             raise AirflowFailException(str(e)) from None
 
     @task(execution_timeout=timedelta(hours=2))

@@ -91,14 +91,18 @@ def dag_runs(warehouse, airflow_dagbag):
             state.imports.mkdir(mode=0o700)
             write_csv(state.imports / "statement.csv", rows)
             dag = airflow_dagbag.dags["import_transactions"]
-            unknown = dag.test(run_conf={"file": "statement.csv"})  # IMPB1/IMPB2 are not admitted yet
+
+            def run(file: str, dry_run: bool = False):  # every param given: dag.test() keeps the last conf's
+                return dag.test(run_conf={"file": file, "institution": "", "dry_run": dry_run, "replace": False})
+
+            unknown = run("statement.csv")  # IMPB1/IMPB2 are not admitted yet
             with psycopg.connect(libpq_url(role_url("loader", state)), autocommit=True) as conn:
                 admit(conn, ["IMPB1", "IMPB2"], "test_import_dag: an investigator's transfer export")
-            escape = dag.test(run_conf={"file": "../secrets/roles.json"})
-            dry = dag.test(run_conf={"file": "statement.csv", "dry_run": True})
+            escape = run("../secrets/roles.json")
+            dry = run("statement.csv", dry_run=True)
             landing_after_dry = sorted(state.landing.rglob("*")) if state.landing.exists() else []
-            real = dag.test(run_conf={"file": "statement.csv"})
-            proc = _dbt(["build", "--select", "+flow_alerts"], check=False)
+            real = run("statement.csv")
+            proc = _dbt(["build", "--select", "+flow_alerts", "--indirect-selection", "cautious"], check=False)
             assert proc.returncode == 0, proc.stdout[-6000:]
             yield {"rows": rows, "state": state, "unknown": unknown, "escape": escape, "dry": dry,
                    "landing_after_dry": landing_after_dry, "real": real,

@@ -150,7 +150,6 @@ def run(with_variants: bool) -> dict:
     fit_pos = int(fit[spec.label].sum())
     res["split_positives"] = {"fit": fit_pos, "calibrate": int(cal[spec.label].sum()), "holdout": int(y.sum()),
                               "holdout_positive_holders": int(hold.loc[hold[spec.label] == 1, "holder_uscc"].nunique())}
-    scorers = {"baseline flow_score": None, "plain rule pr_payers": None}
     res["scorers"] = {}
     for name, col in (("baseline flow_score", "flow_score"), ("plain rule pr_payers", "pr_payers")):
         res["scorers"][name] = _figures(y, hold[col].fillna(0).to_numpy(dtype=float), None, fit_pos, False)
@@ -163,6 +162,9 @@ def run(with_variants: bool) -> dict:
         models.CANDIDATES["_bench"] = factory
         try:
             m = models.fit("_bench", feats, fit, fit[spec.label], cal, cal[spec.label])
+        except models.TrainingError as e:
+            res["scorers"][name] = {"error": str(e)}
+            continue
         finally:
             models.CANDIDATES.clear()
             models.CANDIDATES.update(saved)
@@ -171,7 +173,6 @@ def run(with_variants: bool) -> dict:
                                 "seconds": round(time.perf_counter() - t, 1)}
         logging.getLogger(__name__).warning("%s: %s", name, {k: res["scorers"][name].get(k) for k in
                                                              ("roc_auc", "pr_auc", "recall_top1", "guardrails")})
-    del scorers
     return res
 
 

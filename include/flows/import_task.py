@@ -10,8 +10,8 @@ is one line (BadInput).
 from __future__ import annotations
 
 import os
+from collections.abc import Callable
 from pathlib import Path
-from types import SimpleNamespace
 
 from include.config import StatePaths, paths
 from include.flows.importer import BadInput, plan_import, write_submissions
@@ -55,26 +55,12 @@ def resolve_import_file(name: str, imports: Path, limit: int | None = None) -> P
     return real
 
 
-def check_admitted(url: str, codes: set[str]) -> None:
-    """BadInput naming the institutions of the file the loader would reject as unknown (#14)."""
-    import psycopg
-
-    from include.ingest.screen import unknown_institutions
-    from include.warehouse.connection import libpq_url
-
-    subs = [SimpleNamespace(institution_code=c, files=[]) for c in sorted(codes)]
-    with psycopg.connect(libpq_url(url)) as conn:
-        unknown = unknown_institutions(conn, subs)
-    if unknown:
-        codes_text = " ".join(sorted(unknown))
-        raise BadInput(f"institution(s) {', '.join(sorted(unknown))} never delivered an institution record and are "
-                       f"not admitted: `supervision institutions admit {codes_text}` first")
-
-
-def run_import(url: str, file: str, institution: str | None = None, dry_run: bool = False, replace: bool = False,
-               state: StatePaths | None = None) -> dict:
-    """Check the file; unless ``dry_run``, write its submissions into the landing zone. Returns a small
-    summary (for XCom): transfers, institutions, months and the manifest paths written."""
+def run_import(file: str, institution: str | None = None, dry_run: bool = False, replace: bool = False,
+               check_codes: Callable[[set[str]], None] | None = None, state: StatePaths | None = None) -> dict:
+    """Check the file (and its institution codes with ``check_codes``, which raises ValueError with one
+    line, e.g. include.ingest.admission.require_admitted); unless ``dry_run``, write its submissions into
+    the landing zone. Returns a small summary (for XCom): transfers, institutions, months and the manifest
+    paths written."""
     state = state or paths()
     path = resolve_import_file(file, state.imports)
     plan = plan_import(path, state.landing, institution or None, replace=replace)
@@ -83,7 +69,8 @@ def run_import(url: str, file: str, institution: str | None = None, dry_run: boo
                "transfers": sum(len(rows) for rows in plan.transactions.values()) // 2,
                "accounts": len(plan.holders), "institutions": sorted(codes),
                "months": sorted({p.isoformat() for _, p in plan.transactions}), "manifests": []}
-    check_admitted(url, codes)
+    if check_codes is not None:
+        check_codes(codes)
     if dry_run:
         return summary
     written = write_submissions(plan, state.landing)
