@@ -90,8 +90,10 @@ def flow_queue(conn) -> dict:
     # the account model's score is shown on the alerts only when it passed its guardrails: say why not
     status = conn.execute("select status, short_en, reason_en from ml.model_status where entity_type = 'account' "
                           "order by updated_at desc limit 1").fetchone()
-    return {"flow_alerts": total, "awaiting_decision": open_,
-            "account_model": None if status is None or status[0] == "scored" else f"{status[1]} ({status[2]})"}
+    why = None
+    if status is not None and status[0] != "scored":  # reason_en repeats the short verdict before the rule's figures
+        why = f"{status[1]}: {status[2].split('): ', 1)[-1]}" if "): " in status[2] else status[2]
+    return {"flow_alerts": total, "awaiting_decision": open_, "account_model": why}
 
 
 def story(state=None) -> dict:
