@@ -35,6 +35,11 @@ class StatePaths:
         return self.home / "landing"
 
     @property
+    def imports(self) -> Path:
+        """Files an investigator brings for the import_transactions DAG (`supervision import` reads any path)."""
+        return self.home / "imports"
+
+    @property
     def ground_truth(self) -> Path:
         """The simulator's answers. Next to, never inside, the landing zone; the pipeline never reads it."""
         return self.home / "ground_truth"

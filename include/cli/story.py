@@ -87,7 +87,13 @@ def flow_queue(conn) -> dict:
         """select count(*), count(*) filter (where d.alert_id is null)
            from marts_flows.flow_alerts a left join ops.alert_disposition_current d
              on d.alert_kind = 'flow_alert' and d.alert_id = a.alert_id""").fetchone()
-    return {"flow_alerts": total, "awaiting_decision": open_}
+    # the account model's score is shown on the alerts only when it passed its guardrails: say why not
+    status = conn.execute("select status, short_en, reason_en from ml.model_status where entity_type = 'account' "
+                          "order by updated_at desc limit 1").fetchone()
+    why = None
+    if status is not None and status[0] != "scored":  # reason_en repeats the short verdict before the rule's figures
+        why = f"{status[1]}: {status[2].split('): ', 1)[-1]}" if "): " in status[2] else status[2]
+    return {"flow_alerts": total, "awaiting_decision": open_, "account_model": why}
 
 
 def story(state=None) -> dict:
@@ -152,6 +158,8 @@ def render(s: dict) -> list[str]:
     if "flow_alerts" in f:
         lines.append(f"Suspicious-flow queue: {f['awaiting_decision']} alerts awaiting a decision "
                      f"(of {f['flow_alerts']})")
+        if f.get("account_model"):
+            lines.append(f"  no account risk score on the alerts: {f['account_model'][:220]}")
     lines.append("Where to click:")
     for k, v in s["where_to_click"].items():
         lines.append(f"  {k:<16} {v}")

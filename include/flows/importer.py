@@ -363,9 +363,10 @@ def write_account_map(plan: Plan, path: Path) -> None:
                         token(h.account_no, "account", key) if key else ""])
 
 
-def import_transactions(path: Path, landing: Path, institution: str | None = None, months: set[date] | None = None,
-                        encoding: str = "utf-8", account_map: Path | None = None, replace: bool = False) -> list[Path]:
-    """Check ``path`` and write its submissions into ``landing``; raise BadInput with every error line."""
+def plan_import(path: Path, landing: Path, institution: str | None = None, months: set[date] | None = None,
+                encoding: str = "utf-8", replace: bool = False) -> Plan:
+    """Read and check ``path`` as an import into ``landing`` would, writing nothing; raise BadInput with
+    every error line."""
     if institution is not None and not INSTITUTION_RE.match(institution):
         raise BadInput(f"--institution: {institution!r} is not 2-16 capital letters or digits (the landing contract)")
     plan, errors = read_plan(Path(path), encoding, institution, months)
@@ -380,6 +381,13 @@ def import_transactions(path: Path, landing: Path, institution: str | None = Non
                               "an import would supersede it; use an institution code of your own, or --replace")
         if errors:
             raise BadInput("\n".join(errors))
+    return plan
+
+
+def import_transactions(path: Path, landing: Path, institution: str | None = None, months: set[date] | None = None,
+                        encoding: str = "utf-8", account_map: Path | None = None, replace: bool = False) -> list[Path]:
+    """Check ``path`` and write its submissions into ``landing``; raise BadInput with every error line."""
+    plan = plan_import(path, landing, institution, months, encoding, replace)
     written = write_submissions(plan, Path(landing))
     if account_map is not None:
         write_account_map(plan, Path(account_map))

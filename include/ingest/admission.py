@@ -29,6 +29,22 @@ def admit(conn, codes: list[str], note: str | None = None) -> int:
     return cur.rowcount
 
 
+def require_admitted(url: str, codes: set[str]) -> None:
+    """ValueError (one line) naming the codes the loader would reject as unknown (rule institution_known)."""
+    from types import SimpleNamespace
+
+    import psycopg
+
+    from include.ingest.screen import unknown_institutions
+    from include.warehouse.connection import libpq_url
+
+    with psycopg.connect(libpq_url(url)) as conn:
+        unknown = unknown_institutions(conn, [SimpleNamespace(institution_code=c, files=[]) for c in sorted(codes)])
+    if unknown:
+        raise ValueError(f"institution(s) {', '.join(sorted(unknown))} never delivered an institution record and "
+                         f"are not admitted: `supervision institutions admit {' '.join(sorted(unknown))}` first")
+
+
 def main(argv: list[str] | None = None) -> int:
     import argparse
 

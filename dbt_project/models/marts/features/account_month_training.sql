@@ -34,17 +34,9 @@ confirmed as (
     select * from {{ ref('stg_flows__confirmed_flow_alerts') }}
 ),
 
-regulator_periods as (
-    select report_period from {{ ref('stg_submissions__regulator_cases') }}
-    union all
-    select report_period from {{ ref('stg_submissions__supervisory_ratings') }}
-    union all
-    select report_period from {{ ref('stg_submissions__interventions') }}
-),
-
 horizon as (
-    select max(report_period) as last_observed_period
-    from regulator_periods
+    -- no features_as_of cut here: the account panel's cases are not cut either (as before the macro)
+    {{ label_horizon(point_in_time=false) }}
 ),
 
 panel as (
@@ -62,8 +54,7 @@ panel as (
         {% for s in signals %}
         scores.pr_{{ s }},
         {% endfor %}
-        greatest(0, least(6, {{ month_gap('horizon.last_observed_period', 'scores.period') }}))::int
-            as months_observed
+        {{ label_months_observed('horizon.last_observed_period', 'scores.period') }} as months_observed
     from scores
     left join accounts
         on
@@ -76,13 +67,15 @@ case_events as (
     select
         panel.account_key,
         panel.period,
-        min(cases.report_period) filter (where cases.report_period > panel.period) as first_case_period,
+        min(cases.report_period) filter (
+            where {{ in_label_window('cases.report_period', 'panel.period') }}
+        ) as first_case_period,
         count(*) filter (where cases.report_period <= panel.period) as prior_case_count
     from panel
     inner join cases
         on
             panel.holder_uscc = cases.uscc
-            and {{ month_gap('cases.report_period', 'panel.period') }} <= 6
+            and {{ month_gap('cases.report_period', 'panel.period') }} <= {{ label_window_months() }}
     group by panel.account_key, panel.period
 ),
 
@@ -96,7 +89,7 @@ confirmed_events as (
         on
             panel.institution_code = confirmed.institution_code
             and panel.account_no = confirmed.account_no
-            and {{ month_gap('confirmed.period', 'panel.period') }} between 0 and 6
+            and {{ month_gap('confirmed.period', 'panel.period') }} between 0 and {{ label_window_months() }}
     group by panel.account_key, panel.period
 ),
 

@@ -1,8 +1,9 @@
 -- Labels of the firm early-warning model, from the regulator's own case records (REG0000,
 -- stg_submissions__regulator_cases), never from the simulator's answers: label_case_6m = 1 when the
 -- regulator opens an illegal-fundraising (非法集资) or enforcement (被执行) case against the firm in one of
--- the next six months (t + 1 .. t + 6). A month is observed once the regulator has reported records for
--- it or a later month (its cases, ratings or interventions: REG0000 submits only months with records);
+-- the next six months (t + 1 .. t + 6; the window is macros/label_window.sql, shared with
+-- account_month_training). A month is observed once the regulator has reported records for it or a
+-- later month (its cases, ratings or interventions: REG0000 submits only months with records);
 -- months_observed says how many of the six are. The label is null while none is (the latest month); with
 -- fewer than six the window is right-censored (a case after the last observed month is not known yet).
 -- With the var `features_as_of` the labels are those known at that date (records for periods <= it).
@@ -29,30 +30,15 @@ cases as (
         {{ as_of('report_period', 'and') }}
 ),
 
-regulator_periods as (
-    select report_period from {{ ref('stg_submissions__regulator_cases') }}
-    union all
-    select report_period from {{ ref('stg_submissions__supervisory_ratings') }}
-    union all
-    select report_period from {{ ref('stg_submissions__interventions') }}
-),
-
 horizon as (
-    select max(report_period) as last_observed_period
-    from regulator_periods
-    {{ as_of('report_period') }}
+    {{ label_horizon() }}
 ),
 
 windows as (
     select
         features.firm_uscc,
         features.period,
-        (date_trunc('month', features.period) + interval '7 months' - interval '1 day')::date as window_end,
-        greatest(0, least(
-            6,
-            (extract(year from horizon.last_observed_period) * 12 + extract(month from horizon.last_observed_period))
-            - (extract(year from features.period) * 12 + extract(month from features.period))
-        ))::int as months_observed
+        {{ label_months_observed('horizon.last_observed_period', 'features.period') }} as months_observed
     from features
     cross join horizon
 ),
@@ -67,8 +53,7 @@ events as (
     inner join cases
         on
             windows.firm_uscc = cases.uscc
-            and windows.period < cases.report_period
-            and windows.window_end >= cases.report_period
+            and {{ in_label_window('cases.report_period', 'windows.period') }}
     group by windows.firm_uscc, windows.period
 ),
 
