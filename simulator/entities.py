@@ -216,8 +216,9 @@ RED_LINE_PROFILES = (("red", 3, 0.15), ("orange", 2, 0.15), ("yellow", 1, 0.25))
 
 def _red_line_targets(rng: np.random.Generator, dev: pd.DataFrame, prefer: np.ndarray | None) -> np.ndarray:
     """``(n, 3)`` bool: which of the three lines each developer drifts into breaching. Red, then orange,
-    then (after one left green) yellow profiles go to the developers ``prefer`` ranks highest (ties in random order; default:
-    active ones first): the caller prefers those that owe a bank, whose exposure to them is the point."""
+    then (after one left green) yellow profiles go to the developers ``prefer`` ranks highest (ties in
+    random order; default: active ones first): the caller prefers those that owe a bank, whose exposure
+    to them is the point."""
     n = len(dev)
     counts = [max(1, int(round(share * n))) if n >= 4 else 0 for _, _, share in RED_LINE_PROFILES]
     rank = (dev["status"] == "存续").to_numpy(dtype=float) if prefer is None else np.asarray(prefer, dtype=float)
