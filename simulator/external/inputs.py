@@ -267,8 +267,9 @@ def synthetic_inputs(seed: int = 7, n_firms: int = 500, *, n_institutions: int =
     })
     from simulator.entities import developer_financials
 
+    # from the quarter before the first month: its disclosure is published within the window
     developers = developer_financials(stream(seed, "external", "synthetic", "developers"),
-                                      firms.assign(status="存续"), quarters)
+                                      firms.assign(status="存续"), quarter_ends(last_month, n_quarters + 1))
     n_od = int(round(n_firms * overdue_share))
     od = rng.choice(n_firms, size=n_od, replace=False)
     overdue = pd.DataFrame({"uscc": firms["uscc"].to_numpy()[od],
