@@ -2,10 +2,11 @@
 ### ingest_external — external data feeds into `raw_ext`, with news and advert signals
 
 **Purpose.** Fetches the external feeds (enterprise registry and its changes, court enforcement,
-administrative penalties, news, illegal-advert leads) over HTTP, incrementally from each feed's
-watermark (`ops.ext_watermark`), with backoff on 429 (honouring `Retry-After`) and 5xx, timeouts and
-a shape check; screens every page with the feed registry's rules (`include/registry/feeds.py`);
-loads `raw_ext.<feed>` (latest version per natural key) and `raw_ext.<feed>_history` (every version)
+administrative penalties, real-estate developers' financial disclosures, news, illegal-advert leads)
+over HTTP, incrementally from each feed's watermark (`ops.ext_watermark`), with backoff on 429
+(honouring `Retry-After`) and 5xx, timeouts and a shape check; screens every page with the feed
+registry's rules (`include/registry/feeds.py`); loads `raw_ext.<feed>` (latest version per natural
+key) and `raw_ext.<feed>_history` (every version)
 with lineage, malformed records into `quarantine.ext_record`. Then links news mentions to firms and
 institutions and scores their risk tone, and links advertisers and flags illegal-fundraising promises
 (`raw_ext.news_entity_link`, `raw_ext.news_tone`, `raw_ext.advert_lead_flag`).

@@ -154,7 +154,7 @@ def primary_accounts(accounts: pd.DataFrame, holder_type: int, n: int) -> np.nda
 
 def build_loans(rng: np.random.Generator, inst: pd.DataFrame, persons: pd.DataFrame, firms: pd.DataFrame,
                 months: list[date], health: HealthPanel, *, firm_borrower_share: float, mortgage_share: float,
-                consumer_loan_share: float, stressed_developers: np.ndarray,
+                consumer_loan_share: float, stressed_developers,
                 forced_firms: np.ndarray | None = None) -> pd.DataFrame:
     """One row per loan: loan_id, inst_idx, holder_type (0 person / 1 firm), holder_idx, purpose
     (index into PURPOSES), collateral, contract (fen), rate (1e-4 %), start/maturity, term, amortising,
@@ -268,6 +268,8 @@ def _finish_loans(rng, inst, holder_type, holder_idx, lender, purpose, amount, m
         start_date = earliest + (rng.random(n) * span).astype(np.int64).astype("timedelta64[D]")
     start_date = np.minimum(np.asarray(start_date, dtype="datetime64[D]"), end_w)
     maturity = _maturity(start_date, term)
+    if callable(stressed_developers):  # decided once the loans' dates are known (build._Developers)
+        stressed_developers = stressed_developers(holder_type, holder_idx, start_date, maturity)
     contract = (np.round(amount / 1000) * 1000).astype(np.int64).clip(5000) * 100
     rate = _draw_rate(rng, purpose)
     collateral = np.select([purpose == 4, purpose == 2, purpose == 5, purpose == 3],

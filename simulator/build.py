@@ -87,12 +87,14 @@ def build_world(preset: str | Preset = "tiny", seed: int = 7) -> World:
     universe, health_ahead = _institutions(p, seed, cal)
     inst = universe.institutions
     health = health_ahead.head(len(quarters))
-    persons, firms, shareholders, developers, stressed = _population(p, seed, cal)
+    persons, firms, shareholders = _population(p, seed, cal)
+    developers_of = _Developers(seed, firms, cal)
 
     # banking: schemes need accounts of their own, planted guarantee groups need their own loans
     prng = stream(seed, "patterns")
     schemes, extra, planned_collapse = scheme_extra_accounts(prng, firms, inst, cal.base_months, p.n_schemes)
-    banking, detail = _banking(p, seed, cal, inst, persons, firms, health_ahead, stressed, schemes, extra)
+    banking, detail = _banking(p, seed, cal, inst, persons, firms, health_ahead, developers_of, schemes, extra)
+    developers = developers_of.frame
     accounts, loans = banking.accounts, banking.loans
     if p.stream_loans:  # a month at a time: only the under-classified loans, the quarter-end books, overdue firms
         banking.understated, book, overdue_firms = detail.summaries(quarters)
@@ -163,24 +165,48 @@ def _institutions(p: Preset, seed: int, cal: Calendar) -> tuple[Universe, Health
 
 
 def _population(p: Preset, seed: int, cal: Calendar):
-    """(persons, firms, shareholders, the developers' quarterly balance sheets, which firms are stressed
-    developers: two or more red lines breached in the base window)."""
+    """(persons, firms, shareholders)."""
     persons = build_persons(stream(seed, "persons"), p.n_persons, p.last_period, elderly_share=p.elderly_share)
     firms = build_firms(stream(seed, "firms"), p.n_firms, persons, p.last_period, developer_share=p.developer_share)
     shareholders = build_shareholders(stream(seed, "shareholders"), firms, persons)
-    developers = developer_financials(stream(seed, "developers"), firms, cal.quarters,
-                                      ext=Extension(seed, "developers", cal.quarters, cal.qb))
-    stressed = np.zeros(len(firms), dtype=bool)
-    if len(developers):  # planned over the base window
-        base_q = developers["report_period"].to_numpy().astype("datetime64[D]") <= np.datetime64(
-            cal.quarters[cal.qb - 1])
-        worst = developers[base_q].groupby("uscc")["red_lines_breached"].max()
-        stressed = firms["uscc"].map(worst).fillna(0).to_numpy() >= 2
-    return persons, firms, shareholders, developers, stressed
+    return persons, firms, shareholders
+
+
+class _Developers:
+    """The developers' quarterly balance sheets (``frame``) and which firms are stressed developers (two
+    or more red lines breached in the base window), drawn when the loans' dates are known (called by
+    :func:`~simulator.banking.build_loans` before its default draws, which stressed developers raise):
+    the red and orange colour profiles go to developers that owe a bank at the quarter ends (first at
+    the last one), so the banks' exposure to red-line developers is there to see. Draws come from the
+    stream ``(seed, "developers")`` only: the loans' draws are those they always were."""
+
+    def __init__(self, seed: int, firms: pd.DataFrame, cal: Calendar) -> None:
+        self.seed, self.firms, self.cal = seed, firms, cal
+        self.frame: pd.DataFrame | None = None
+        self.stressed = np.zeros(len(firms), dtype=bool)
+
+    def __call__(self, holder_type: np.ndarray, holder_idx: np.ndarray, start_date: np.ndarray,
+                 maturity: np.ndarray) -> np.ndarray:
+        cal, firms = self.cal, self.firms
+        dev_loan = np.flatnonzero((holder_type == 1) & firms["is_developer"].to_numpy()[
+            np.where(holder_type == 1, holder_idx, 0)])
+        qe = np.array(cal.quarters[: cal.qb], dtype="datetime64[D]")
+        live = (start_date[dev_loan, None] <= qe[None, :]) & (maturity[dev_loan, None] > qe[None, :])
+        owes = np.zeros(len(firms))  # 2: owes at the last base quarter end, 1: at an earlier one
+        np.maximum.at(owes, holder_idx[dev_loan], np.where(live[:, -1], 2.0, np.where(live.any(axis=1), 1.0, 0.0)))
+        dev_rows = np.flatnonzero(firms["is_developer"].to_numpy())
+        self.frame = developer_financials(stream(self.seed, "developers"), firms, cal.quarters,
+                                          ext=Extension(self.seed, "developers", cal.quarters, cal.qb),
+                                          prefer=owes[dev_rows])
+        if len(self.frame):  # planned over the base window
+            base_q = self.frame["report_period"].to_numpy().astype("datetime64[D]") <= qe[-1]
+            worst = self.frame[base_q].groupby("uscc")["red_lines_breached"].max()
+            self.stressed = firms["uscc"].map(worst).fillna(0).to_numpy() >= 2
+        return self.stressed
 
 
 def _banking(p: Preset, seed: int, cal: Calendar, inst: pd.DataFrame, persons: pd.DataFrame, firms: pd.DataFrame,
-             health_ahead: HealthPanel, stressed: np.ndarray, schemes: pd.DataFrame,
+             health_ahead: HealthPanel, developers: _Developers, schemes: pd.DataFrame,
              extra: pd.DataFrame) -> tuple[bk.Banking, LoanDetail]:
     """Accounts (with the schemes' ``extra`` ones), loans (with the planted guarantee groups' and, past
     the base window, renewals), guarantees and customers. ``Banking.understated`` is left empty: it
@@ -194,13 +220,13 @@ def _banking(p: Preset, seed: int, cal: Calendar, inst: pd.DataFrame, persons: p
     lrng = stream(seed, "loans")
     loans = bk.build_loans(lrng, inst, persons, firms, base_months, health_ahead,
                            firm_borrower_share=p.firm_borrower_share, mortgage_share=p.mortgage_share,
-                           consumer_loan_share=p.consumer_loan_share, stressed_developers=stressed,
+                           consumer_loan_share=p.consumer_loan_share, stressed_developers=developers,
                            forced_firms=forced)
     loans["planted_group"] = None
     loans, circle_groups = bk.add_planted_loans(lrng, loans, inst, firms, base_months, health_ahead, circles,
-                                                "circle", stressed)
+                                                "circle", developers.stressed)
     loans, chain_groups = bk.add_planted_loans(lrng, loans, inst, firms, base_months, health_ahead, chains,
-                                               "chain", stressed)
+                                               "chain", developers.stressed)
     guarantees = build_guarantees(grng, loans, firms, share=p.guarantee_share, circles=circle_groups,
                                      chains=chain_groups)
     n_base_loans = len(loans)

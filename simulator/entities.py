@@ -209,33 +209,84 @@ def build_shareholders(rng: np.random.Generator, firms: pd.DataFrame, persons: p
     })
 
 
+#: Colour profiles of the developers (lines a developer drifts into breaching by the end of the base window)
+#: and their shares; every profile gets at least one developer when there are four or more.
+RED_LINE_PROFILES = (("red", 3, 0.15), ("orange", 2, 0.15), ("yellow", 1, 0.25))
+
+
+def _red_line_targets(rng: np.random.Generator, dev: pd.DataFrame, prefer: np.ndarray | None) -> np.ndarray:
+    """``(n, 3)`` bool: which of the three lines each developer drifts into breaching. Red, then orange,
+    then (after one left green) yellow profiles go to the developers ``prefer`` ranks highest (ties in
+    random order; default: active ones first): the caller prefers those that owe a bank, whose exposure
+    to them is the point."""
+    n = len(dev)
+    counts = [max(1, int(round(share * n))) if n >= 4 else 0 for _, _, share in RED_LINE_PROFILES]
+    rank = (dev["status"] == "存续").to_numpy(dtype=float) if prefer is None else np.asarray(prefer, dtype=float)
+    order = np.lexsort((rng.random(n), -rank))
+    lines = np.zeros(n, dtype=np.int64)
+    pos = 0
+    for (_, k, _), c in zip(RED_LINE_PROFILES, counts, strict=True):
+        lines[order[pos:pos + c]] = k
+        pos += c + (k == 2)  # after red and orange, one of the preferred stays green
+    if n < 4:  # too few to guarantee every colour: draw
+        lines = rng.choice([0, 1, 2, 3], size=n, p=[0.45, 0.25, 0.15, 0.15])
+    # which lines: orange breaches liabilities plus one of the others; yellow any one line
+    target = np.zeros((n, 3), dtype=bool)
+    target[lines == 3] = True
+    two = np.flatnonzero(lines == 2)
+    target[two, 0] = True
+    target[two, np.where(rng.random(len(two)) < 0.5, 1, 2)] = True
+    one = np.flatnonzero(lines == 1)
+    target[one, rng.integers(0, 3, len(one))] = True
+    return target
+
+
 def developer_financials(rng: np.random.Generator, firms: pd.DataFrame, quarters: list[date],
-                         ext: Extension | None = None) -> pd.DataFrame:
+                         ext: Extension | None = None, prefer: np.ndarray | None = None) -> pd.DataFrame:
     """Quarterly "three red lines" balance-sheet items for every developer.
 
     Lines: (1) liabilities excluding advance receipts over assets excluding advance receipts > 70%;
     (2) net gearing (interest-bearing debt - cash) / equity > 100%; (3) cash / short-term debt < 1.
-    About a third of developers are stressed: they drift towards breaching all three. ``ext`` continues
-    the base quarters (trends go on; the noise of extra quarters comes from their own streams).
+    Each developer gets a colour profile (:data:`RED_LINE_PROFILES`: about 15% drift into breaching all
+    three lines, 15% two, 25% one, the rest none; at least one of each with four developers or more):
+    a targeted line crosses its threshold at a random quarter of the base window and keeps drifting,
+    the other lines stay on the safe side. The balance sheet is built backwards from the three ratios
+    (assets, advance receipts, liabilities, equity, short- and long-term interest-bearing debt, cash),
+    so the ratios recomputed from the rounded items are what the profile says, up to noise near a
+    crossing. ``prefer`` (one number per developer, in firm order): who gets the worse profiles first.
+    ``ext`` continues the base quarters (trends go on; the noise of extra quarters comes from
+    their own streams).
     """
     dev = firms[firms["is_developer"]].reset_index(drop=True)
     n, t = len(dev), len(quarters)
     ext = ext if ext is not None else Extension.none(t)
-    stressed = rng.random(n) < 0.35
-    trend = np.where(stressed, rng.uniform(0.01, 0.03, size=n), rng.uniform(-0.005, 0.005, size=n))
-    steps = np.arange(t)
+    target = _red_line_targets(rng, dev, prefer)
+    steps = np.arange(t)[None, :]
+    cross = rng.integers(0, max(1, ext.t_base - 1), size=(n, 3))  # quarter from which a targeted line is breached
+    slope = rng.uniform(0.5, 1.5, size=(n, 3)) * np.array([0.02, 0.15, 0.12])  # per quarter, per line
+
+    def path(j: int, thr: float, up: bool, safe_lo: float, safe_hi: float, lo: float, hi: float,
+             noise: float) -> np.ndarray:
+        sign = 1.0 if up else -1.0
+        drift = thr + sign * slope[:, j:j + 1] * (steps - cross[:, j:j + 1] + 0.5)
+        safe = rng.uniform(safe_lo, safe_hi, size=n)[:, None] + rng.uniform(-0.2, 0.2, size=n)[:, None] \
+            * slope[:, j:j + 1] * steps
+        v = np.where(target[:, j:j + 1], drift, safe) + ext.normal(rng, 0, noise, n)
+        return np.clip(v, lo, hi)
+
+    lev_ex = path(0, 0.70, True, 0.50, 0.66, 0.30, 0.95, 0.004)  # liabilities ex-adv / assets ex-adv
+    gearing = path(1, 1.00, True, 0.10, 0.80, -0.50, 3.00, 0.02)  # (interest-bearing debt - cash) / equity
+    cash_ratio = path(2, 1.00, False, 1.25, 2.50, 0.10, 5.00, 0.02)  # cash / short-term debt
     assets = dev["registered_capital"].to_numpy(dtype=float)[:, None] * rng.uniform(5, 15, size=n)[:, None] \
         * np.exp(ext.normal(rng, 0.01, 0.02, n).cumsum(axis=1))
     adv_share = np.clip(rng.uniform(0.1, 0.3, size=n)[:, None] + ext.normal(rng, 0, 0.01, n), 0.02, 0.5)
-    lev_ex = np.clip(rng.uniform(0.55, 0.72, size=n)[:, None] + trend[:, None] * steps
-                     + ext.normal(rng, 0, 0.01, n), 0.3, 0.95)  # liabilities ex-adv / assets ex-adv
     adv = assets * adv_share
-    liab = adv + (assets - adv) * lev_ex
+    liab_ex = (assets - adv) * lev_ex
+    liab = adv + liab_ex
     equity = assets - liab
-    ibd = liab * np.clip(rng.uniform(0.3, 0.5, size=n)[:, None] + trend[:, None] * steps, 0.1, 0.8)
-    std = ibd * rng.uniform(0.3, 0.5, size=n)[:, None]
-    cash = std * np.clip(rng.uniform(1.0, 2.2, size=n)[:, None] - 4 * trend[:, None] * steps
-                         + ext.normal(rng, 0, 0.05, n), 0.1, 5)
+    std = liab_ex * rng.uniform(0.10, 0.20, size=n)[:, None]
+    cash = std * cash_ratio
+    ibd = np.clip(gearing * equity + cash, std * 1.05, liab_ex * 0.95)  # interest-bearing debt
     r = lambda a: np.round(a).astype(np.int64).ravel()  # noqa: E731
     out = pd.DataFrame({
         "uscc": np.repeat(dev["uscc"].to_numpy(), t),

@@ -18,7 +18,7 @@ MARTS = ("marts_portraits.institution_portrait", "marts_prudential.prudential_in
          "marts_supervision.rating_worksheet", "marts_prudential.stress_test_results",
          "marts_prudential.stress_test_system", "marts_warnings.rule_activity",
          "marts_features.institution_quarter_features", "marts_features.institution_quarter_training",
-         "marts_warnings.warning_queue", "marts_warnings.warning_reasons")
+         "marts_warnings.warning_queue", "marts_warnings.warning_reasons", "marts_networks.bank_red_line_exposure")
 
 # Reference data every bureau may read in full: the dbt seeds (schema `reference`), one file each.
 REFERENCE_DATA = frozenset(f"reference.{p.stem}" for p in (ROOT / "dbt_project" / "seeds").glob("*.csv"))

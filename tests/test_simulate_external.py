@@ -265,7 +265,7 @@ def _malformed(feed: str, rec: dict) -> str | None:
     if any(f not in rec for f in spec.mandatory):
         return "missing_mandatory_field"
     v = rec.get(spec.typed_field)
-    if spec.typed_field in ("registered_capital", "amount", "amount_cny"):
+    if spec.typed_field in ("registered_capital", "amount", "amount_cny", "total_assets"):
         if v is not None and not isinstance(v, int | float):
             return "wrong_type"
     elif not isinstance(v, str):

@@ -173,6 +173,39 @@ PENALTIES = Feed(
     ),
 )
 
+DEVELOPER_FINANCIALS = Feed(
+    name="developer_financials", key="disclosure_id", zh="房地产开发企业财务披露",
+    en="Real-estate developers' quarterly financial disclosures (balance-sheet items; the product computes the "
+       "three red lines)",
+    columns=(
+        Column("disclosure_id", "text", False, en="Disclosure id (USCC-YYYYQn)", zh="披露编号"),
+        Column("uscc", "text", False, en="Developer's USCC", zh="统一社会信用代码"),
+        Column("name", "text", False, en="Developer's name", zh="企业名称"),
+        Column("report_period", "date", False, en="Quarter end reported", zh="报告期"),
+        Column("total_assets", _MONEY, False, en="Total assets (CNY)", zh="总资产"),
+        Column("total_liabilities", _MONEY, False, en="Total liabilities (CNY)", zh="总负债"),
+        Column("advance_receipts", _MONEY, False, en="Advance receipts / contract liabilities (CNY)",
+               zh="预收款（合同负债）"),
+        Column("cash", _MONEY, False, en="Cash and equivalents, unrestricted (CNY)", zh="货币资金（非受限）"),
+        Column("short_term_debt", _MONEY, False, en="Short-term interest-bearing debt, incl. current portion of "
+               "long-term debt (CNY)", zh="短期有息负债"),
+        Column("long_term_debt", _MONEY, False, en="Long-term interest-bearing debt (CNY)", zh="长期有息负债"),
+        Column("equity", _MONEY, False, en="Total equity (CNY)", zh="所有者权益"),
+        *_common(),
+    ),
+    rules=(
+        _not_null("developer_financials", ("disclosure_id", "uscc", "name", "report_period", "total_assets",
+                                           "total_liabilities", "advance_receipts", "cash", "short_term_debt",
+                                           "long_term_debt", "equity", "version", "updated_at")),
+        Rule("developer_financials_uscc", "uscc", ("uscc",), en="USCC check character", zh="统一社会信用代码校验"),
+        Rule("developer_financials_name_complete", "regex", ("name",), params={"pattern": ORG_SUFFIX},
+             en="A developer's name ends with its organisation form", zh="企业名称完整"),
+        Rule("developer_financials_period", "regex", ("report_period",),
+             params={"pattern": r"-(03-31|06-30|09-30|12-31)$"},
+             en="The report period is a quarter end", zh="报告期为季末"),
+    ),
+)
+
 NEWS = Feed(
     name="news", key="news_id", en="News items (Chinese)", zh="新闻舆情", text_cap=300,
     columns=(
@@ -209,7 +242,7 @@ ADVERT_LEADS = Feed(
     ),
 )
 
-FEEDS: dict[str, Feed] = {f.name: f for f in (REGISTRY, REGISTRY_CHANGES, COURT_ENFORCEMENT, PENALTIES, NEWS,
-                                              ADVERT_LEADS)}
+FEEDS: dict[str, Feed] = {f.name: f for f in (REGISTRY, REGISTRY_CHANGES, COURT_ENFORCEMENT, PENALTIES,
+                                              DEVELOPER_FINANCIALS, NEWS, ADVERT_LEADS)}
 #: Load order: the registry first (news and adverts link to it).
 FEED_ORDER: tuple[str, ...] = tuple(FEEDS)

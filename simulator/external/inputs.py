@@ -55,6 +55,8 @@ class ExternalInputs:
     ``schemes``: ``start_month`` / ``collapse_month`` are dates within the month (``collapse_month`` may be
     missing for a scheme still running, or lie beyond ``months``). ``overdue_firms`` (optional): uscc and
     ``first_overdue_month`` of firms whose loans went overdue; they show up more in court records.
+    ``developers`` (optional): the developers' quarterly balance sheets (columns of
+    :func:`simulator.entities.developer_financials`), published by the ``developer_financials`` feed.
     """
 
     institutions: pd.DataFrame
@@ -65,6 +67,7 @@ class ExternalInputs:
     months: list[date]
     seed: int
     overdue_firms: pd.DataFrame | None = None
+    developers: pd.DataFrame | None = None
 
     def __post_init__(self) -> None:
         self.quarter_health = self.quarter_health.rename(columns=_HEALTH_ALIASES)
@@ -125,7 +128,8 @@ def from_world(world) -> ExternalInputs:
     return ExternalInputs(
         institutions=world.universe.institutions, firms=world.firms, persons=world.persons,
         schemes=_scheme_dates(world.schemes, list(world.months)), quarter_health=world.health.long(),
-        months=list(world.months), seed=int(world.seed), overdue_firms=overdue)
+        months=list(world.months), seed=int(world.seed), overdue_firms=overdue,
+        developers=getattr(world, "developers", None))
 
 
 def _scheme_dates(schemes: pd.DataFrame, months: list) -> pd.DataFrame:
@@ -261,6 +265,11 @@ def synthetic_inputs(seed: int = 7, n_firms: int = 500, *, n_institutions: int =
         "collapse_month": [_shift(c) for c in collapse.tolist()],
         "n_investors": rng.integers(200, 5000, len(pick)),
     })
+    from simulator.entities import developer_financials
+
+    # from the quarter before the first month: its disclosure is published within the window
+    developers = developer_financials(stream(seed, "external", "synthetic", "developers"),
+                                      firms.assign(status="存续"), quarter_ends(last_month, n_quarters + 1))
     n_od = int(round(n_firms * overdue_share))
     od = rng.choice(n_firms, size=n_od, replace=False)
     overdue = pd.DataFrame({"uscc": firms["uscc"].to_numpy()[od],
@@ -268,4 +277,5 @@ def synthetic_inputs(seed: int = 7, n_firms: int = 500, *, n_institutions: int =
     log.debug("synthetic external inputs: %d institutions, %d firms, %d persons, %d schemes",
               len(inst), n_firms, n_p, len(schemes))
     return ExternalInputs(institutions=inst, firms=firms, persons=persons, schemes=schemes,
-                          quarter_health=health.long(), months=months, seed=seed, overdue_firms=overdue)
+                          quarter_health=health.long(), months=months, seed=seed, overdue_firms=overdue,
+                          developers=developers)

@@ -3,7 +3,8 @@
 -- accounts, illegal-promotion adverts and negative news linked to it, and the latest model score.
 -- Court cases, adverts and news are the firm's external events of int_firms__external_events (the
 -- records the firm feature mart counts in its windows), totalled over all time; adverts are those the
--- external-feed linker tied to the firm (candidate leads included, `linker_link`).
+-- external-feed linker tied to the firm (candidate leads included, `linker_link`). A real-estate
+-- developer also carries its latest disclosed quarter's three red lines (developer_red_lines).
 with
 
 firms as (
@@ -40,6 +41,12 @@ model_status as (
 
 accounts as (
     select * from {{ ref('int_entities__accounts_latest') }}
+),
+
+latest_red_lines as (
+    select distinct on (developer_uscc) *
+    from {{ ref('developer_red_lines') }}
+    order by developer_uscc asc, report_period desc
 ),
 
 -- the account model's latest scores of the firm's accounts (entity_id = institution_code:account_no)
@@ -125,6 +132,13 @@ final as (
         coalesce(event_totals.illegal_promo_adverts, 0) as illegal_promo_adverts,
         coalesce(event_totals.news_mentions, 0) as news_mentions,
         coalesce(event_totals.negative_news, 0) as negative_news,
+        latest_red_lines.report_period as red_line_period,
+        latest_red_lines.colour as red_line_colour,
+        latest_red_lines.lines_breached as red_lines_breached,
+        latest_red_lines.liability_ratio_ex_adv as red_line_liability_ratio,
+        latest_red_lines.net_gearing as red_line_net_gearing,
+        latest_red_lines.cash_to_short_debt as red_line_cash_to_short_debt,
+        latest_red_lines.colour_trend as red_line_trend,
         account_score_totals.max_account_risk_probability,
         scores.score_period,
         scores.risk_probability,
@@ -141,6 +155,7 @@ final as (
     left join case_totals on firms.firm_uscc = case_totals.firm_uscc
     left join alert_totals on firms.firm_uscc = alert_totals.firm_uscc
     left join account_score_totals on firms.firm_uscc = account_score_totals.firm_uscc
+    left join latest_red_lines on firms.firm_uscc = latest_red_lines.developer_uscc
     left join scores
         on
             scores.entity_type = 'firm'

@@ -1,6 +1,7 @@
 -- One portrait per institution: its latest attributes, its latest quarter's indicators and rating,
 -- totals of penalties, open cases and flow alerts, its data quality as a reporter over the last twelve
--- months of periods, and the latest early-warning score with its reasons.
+-- months of periods, its loans to red and orange real-estate developers at its latest loan month end
+-- (bank_red_line_exposure), and the latest early-warning score with its reasons.
 with
 
 institutions as (
@@ -33,6 +34,43 @@ scores as (
 
 model_status as (
     select * from {{ ref('stg_ml__model_status') }}
+),
+
+red_line_exposure as (
+    select * from {{ ref('bank_red_line_exposure') }}
+),
+
+latest_loan_month as (
+    select
+        institution_code,
+        max(report_period) as period
+    from {{ ref('stg_submissions__loans') }}
+    group by institution_code
+),
+
+latest_red_line_exposure as (
+    select
+        red_line_exposure.institution_code,
+        red_line_exposure.period as red_line_exposure_period,
+        coalesce(sum(red_line_exposure.loan_balance) filter (where red_line_exposure.colour = 'red'), 0)
+            as red_developer_loans,
+        coalesce(sum(red_line_exposure.loan_balance) filter (where red_line_exposure.colour = 'orange'), 0)
+            as orange_developer_loans,
+        coalesce(
+            sum(red_line_exposure.developer_count) filter (where red_line_exposure.colour in ('red', 'orange')), 0
+        ) as red_orange_developers,
+        (
+            coalesce(
+                sum(red_line_exposure.loan_balance) filter (where red_line_exposure.colour in ('red', 'orange')), 0
+            )
+            / nullif(max(red_line_exposure.corporate_loans), 0)
+        )::numeric(12, 6) as red_orange_share_of_corporate_loans
+    from red_line_exposure
+    inner join latest_loan_month
+        on
+            red_line_exposure.institution_code = latest_loan_month.institution_code
+            and red_line_exposure.period = latest_loan_month.period
+    group by red_line_exposure.institution_code, red_line_exposure.period
 ),
 
 latest_quarter as (
@@ -127,6 +165,12 @@ final as (
         dq_last_12m.dq_resubmitted_periods,
         dq_last_12m.dq_unaccepted_periods,
         dq_last_12m.dq_critical_rule_failures,
+        latest_red_line_exposure.red_line_exposure_period,
+        coalesce(latest_red_line_exposure.red_developer_loans, 0) as red_developer_loans,
+        coalesce(latest_red_line_exposure.orange_developer_loans, 0) as orange_developer_loans,
+        coalesce(latest_red_line_exposure.red_orange_developers, 0) as red_orange_developers,
+        coalesce(latest_red_line_exposure.red_orange_share_of_corporate_loans, 0)
+            as red_orange_share_of_corporate_loans,
         scores.score_period,
         scores.model_name,
         scores.model_version,
@@ -143,6 +187,7 @@ final as (
     left join case_totals on institutions.institution_code = case_totals.institution_code
     left join alert_totals on institutions.institution_code = alert_totals.institution_code
     left join dq_last_12m on institutions.institution_code = dq_last_12m.institution_code
+    left join latest_red_line_exposure on institutions.institution_code = latest_red_line_exposure.institution_code
     left join scores
         on
             scores.entity_type = 'institution'

@@ -2,7 +2,7 @@
 -- early-warning model level of the entity (left join: empty until scoring runs).
 -- Rules: a prudential threshold breached; NPL understated against the loan detail; a suspected
 -- fundraising flow; a guarantee circle with members in arrears; a firm on the defaulters' list that
--- still borrows.
+-- still borrows; a bank lending too much to red-line developers at a quarter end.
 with
 
 indicators as (
@@ -37,6 +37,10 @@ scores as (
 
 catalogue as (
     select * from {{ ref('rule_catalogue') }}
+),
+
+red_line_exposure as (
+    select * from {{ ref('bank_red_line_exposure') }}
 ),
 
 model_status as (
@@ -158,6 +162,35 @@ defaulters as (
     where on_defaulter_list and total_loan_balance > 0
 ),
 
+red_line_lenders as (
+    select
+        'institution',
+        institution_code,
+        bureau_code,
+        period,
+        'red_line_developer_exposure',
+        'medium',
+        '对红档房企（三道红线全部踩线）贷款余额 ' || to_char(loan_balance, 'FM999,999,999,999,990.00') || ' 元（'
+        || developer_count || ' 家），占对公贷款 ' || {{ format_percent('share_of_corporate_loans') }} || '，高于 '
+        || {{ format_percent(var('red_line_exposure_max_share')) }} || '（三道红线，人民银行、住房城乡建设部 2020）',
+        'Loans to red developers (all three red lines breached) of CNY '
+        || to_char(loan_balance, 'FM999,999,999,999,990.00') || ' (' || developer_count || ' developers), '
+        || {{ format_percent('share_of_corporate_loans') }} || ' of corporate loans, above '
+        || {{ format_percent(var('red_line_exposure_max_share')) }} || ' (three red lines, PBoC/MOHURD 2020)',
+        jsonb_build_object(
+            'red_developer_loans', loan_balance, 'share_of_corporate_loans', share_of_corporate_loans,
+            'threshold', {{ var('red_line_exposure_max_share') }}, 'developers', developer_usccs,
+            'corporate_loans', corporate_loans
+        ),
+        '',
+        '{}'::bigint[]
+    from red_line_exposure
+    where
+        colour = 'red'
+        and share_of_corporate_loans > {{ var('red_line_exposure_max_share') }}
+        and extract(month from period)::int % 3 = 0
+),
+
 all_warnings as (
     select * from breaches
     union all
@@ -168,6 +201,8 @@ all_warnings as (
     select * from circles
     union all
     select * from defaulters
+    union all
+    select * from red_line_lenders
 ),
 
 final as (
