@@ -17,7 +17,9 @@ def _venv_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def cmd_up(args: argparse.Namespace) -> int:
+def cmd_up(args: argparse.Namespace, metadata: bool = True) -> int:
+    """The warehouse up and migrated, then Airflow's metadata DB (``metadata=False``: the caller migrates
+    it itself, e.g. `demo` beside the simulator)."""
     from include.airflow_env import ensure_metadata_db
     from include.warehouse.bootstrap import bootstrap
     from include.warehouse.compat import UnsupportedServer
@@ -30,10 +32,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     except UnsupportedServer as e:
         print(f"supervision up: unsupported server: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-    migrated = ensure_metadata_db()
     where = "external server (SUPERVISION_DATABASE_URL)" if external_url() else "embedded PostgreSQL"
-    print(f"warehouse up: {where}; migrations applied now: {_names(applied)}; "
-          f"airflow metadata {'migrated' if migrated else 'up to date'} ({time.perf_counter() - t:.1f}s)")
+    airflow = ""
+    if metadata:
+        airflow = f"; airflow metadata {'migrated' if ensure_metadata_db() else 'up to date'}"
+    print(f"warehouse up: {where}; migrations applied now: {_names(applied)}{airflow} "
+          f"({time.perf_counter() - t:.1f}s)")
     return 0
 
 
