@@ -96,14 +96,15 @@ def snapshot_database(wh: Warehouse, name: str) -> str:
 
 
 @contextmanager
-def database_copy(wh: Warehouse, template: str, mp: pytest.MonkeyPatch, prefix: str = "copy") -> Iterator[str]:
+def database_copy(wh: Warehouse, template: str, mp: pytest.MonkeyPatch, prefix: str = "copy",
+                  name: str | None = None) -> Iterator[str]:
     """A private copy of the database ``template`` (``CREATE DATABASE ... TEMPLATE``: a file copy, seconds
     for the tiny world), made the warehouse of this process (``SUPERVISION_DATABASE_URL``, through ``mp``,
     so the roles' URLs and dbt point at it) and dropped afterwards. Yields its URL. A test that changes
     the built warehouse works on a copy: nothing to restore, no other test sees its changes."""
     from include.warehouse.connection import libpq_url
 
-    name = f"{prefix}_{uuid.uuid4().hex[:8]}"
+    name = name or f"{prefix}_{uuid.uuid4().hex[:8]}"
     with psycopg.connect(_maintenance(wh.admin_url), autocommit=True) as conn:
         conn.execute(f'create database "{name}" template "{template}"')
     url = _on_database(wh.admin_url, name)
@@ -216,10 +217,20 @@ def built_warehouse(warehouse: Warehouse) -> Iterator[Warehouse]:
 def built_copy(built_warehouse: Warehouse) -> Iterator[Warehouse]:
     """The built tiny warehouse as it was right after its build, in a database of this module's own (a
     template copy, dropped afterwards): for tests that change it. Same state directory and server; the
-    process's warehouse URL (``SUPERVISION_DATABASE_URL``) points at the copy while the module runs."""
+    process's warehouse URL (``SUPERVISION_DATABASE_URL``) points at the copy while the module runs.
+
+    Every module's copy has the same database name and its dbt runs their own target path: dbt re-parses
+    the whole project when the profile's database differs from its partial-parse state's, so a copy under a
+    new name in the shared target would cost two full parses per module (there, and back in the shared
+    warehouse); this way the whole session pays one."""
+    from include.cli import warehouse as cli
+
     mp = pytest.MonkeyPatch()
+    dbt, target = cli._dbt, built_warehouse.state.dbt_target.with_name("dbt_target_copy")
+    template = built_warehouse.template
     try:
-        with database_copy(built_warehouse, built_warehouse.template, mp) as url:
+        with database_copy(built_warehouse, template, mp, name=f"{template}_copy") as url:
+            mp.setattr(cli, "_dbt", lambda args, check=True, target=target: dbt(args, check, target))
             yield Warehouse(state=built_warehouse.state, admin_url=url)
     finally:
         mp.undo()

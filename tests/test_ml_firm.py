@@ -64,6 +64,7 @@ def _frame(conn, table: str) -> pd.DataFrame:
 @pytest.fixture(scope="module")
 def firm_builds(built_copy):
     from include.cli.warehouse import _dbt
+    from include.config import paths
 
     with built_copy.connect(autocommit=True) as conn:
         # a firm that borrows and is a customer from the first month: its external records count
@@ -73,7 +74,8 @@ def firm_builds(built_copy):
             "where f.lender_count > 0 order by f.period, f.firm_uscc limit 1").fetchone()
         with conn.transaction():
             _insert_external(conn, uscc, name)
-        _dbt(["run", "--quiet", "--select", *MODELS[:5], "--vars", json.dumps({"features_as_of": str(CUT)})])
+        _dbt(["run", "--quiet", "--select", *MODELS[:5], "--vars", json.dumps({"features_as_of": str(CUT)})],
+             target=paths().dbt_target.with_name("dbt_target_as_of"))  # keeps the shared partial parse valid
         cut_build = (_frame(conn, "firm_month_features"), _frame(conn, "firm_month_labels"))
         _dbt(["run", "--quiet", "--select", *MODELS[3:]])
         full = (_frame(conn, "firm_month_features"), _frame(conn, "firm_month_labels"),

@@ -78,13 +78,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if running else 3
 
 
-def _dbt(dbt_args: list[str], check: bool = True) -> subprocess.CompletedProcess:
+def _dbt(dbt_args: list[str], check: bool = True, target: Path | None = None) -> subprocess.CompletedProcess:
+    """dbt with the transformer's profile. ``target``: another target path than the installation's, e.g.
+    for runs with ``--vars``: dbt re-parses the whole project when the vars differ from those of the target's
+    partial-parse state, so a run with vars in the shared target costs two full parses (its own and the next
+    plain run's)."""
     from include.airflow_env import dbt_env
 
     p = paths()
     env = {**os.environ, **dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
     cmd = [_venv_bin("dbt"), *dbt_args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-           str(DBT_PROJECT_DIR), "--target-path", str(p.dbt_target), "--log-path", str(p.dbt_logs)]
+           str(DBT_PROJECT_DIR), "--target-path", str(target or p.dbt_target), "--log-path", str(p.dbt_logs)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise SystemExit(f"dbt {' '.join(dbt_args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
