@@ -15,6 +15,7 @@ from __future__ import annotations
 import argparse
 import json
 import os
+import re
 import signal
 import sqlite3
 import subprocess
@@ -119,7 +120,7 @@ def shoot(home: Path, port: int, out: Path, dag_id: str, task_id: str) -> dict:
             page.goto(f"{base}/dags/{q(dag_id)}/runs/{q(run_id, safe='')}/tasks/{q(task_id)}",
                       wait_until="networkidle")
             page.get_by_text("publish").first.wait_for(timeout=60_000)  # the grid lists the DAG's tasks
-            page.get_by_text("dbt build", exact=False).first.wait_for(timeout=60_000)  # the log's lines
+            page.get_by_text(re.compile(r"OK created|PASS=|\[DAG TEST\]")).first.wait_for(timeout=60_000)  # log lines
             page.wait_for_timeout(2000)
             page.screenshot(path=str(grid_png), full_page=False)
             grid_text = page.inner_text("body")
@@ -128,6 +129,7 @@ def shoot(home: Path, port: int, out: Path, dag_id: str, task_id: str) -> dict:
             page.wait_for_timeout(1000)
             page.screenshot(path=str(log_png), full_page=True)
         except PlaywrightError as e:  # a timeout waiting for the grid or the log: one line, no traceback
+            page.screenshot(path=str(out / f"failed-{dag_id}.png"))  # what the page showed instead
             raise ShotError(f"{dag_id} run {run_id}, task {task_id}: {str(e).splitlines()[0]}") from None
         finally:
             browser.close()
