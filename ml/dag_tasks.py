@@ -40,8 +40,9 @@ def panel(preset: str, db_url: str) -> Panel:
     return load(p.source, p.spec, db_url)
 
 
-def train_candidate(preset: str, kind: str, db_url: str) -> dict:
-    """One candidate trained and registered; ``{"skipped": reason, "short": ...}`` if the panel cannot train."""
+def train_candidate(preset: str, kind: str, db_url: str, loaded: Panel | None = None) -> dict:
+    """One candidate trained and registered; ``{"skipped": reason, "short": ...}`` if the panel cannot train.
+    ``loaded``: the preset's panel already read from ``db_url`` (``score_preset`` reads it once for all steps)."""
     from ml import workflow
     from ml.dag_tasks import PRESET_CONFIG
     from ml.errors import CannotTrain
@@ -50,8 +51,10 @@ def train_candidate(preset: str, kind: str, db_url: str) -> dict:
     from ml.splits import SplitError
 
     p = PRESETS[preset]
+    if loaded is None:
+        loaded = panel(preset, db_url)
     try:
-        out = workflow.train_one(panel(preset, db_url), p.model_name, kind, PRESET_CONFIG)
+        out = workflow.train_one(loaded, p.model_name, kind, PRESET_CONFIG)
     except CannotTrain as e:
         return {"model_name": p.model_name, "candidate": kind, "skipped": str(e), "short": e.short}
     except SplitError as e:  # a panel too short for the split: also nothing to retry
@@ -60,7 +63,7 @@ def train_candidate(preset: str, kind: str, db_url: str) -> dict:
                                          "lead", "guardrails", "seconds")})
 
 
-def choose_and_promote(preset: str, trained: list[dict], db_url: str) -> dict:
+def choose_and_promote(preset: str, trained: list[dict], db_url: str, loaded: Panel | None = None) -> dict:
     from ml import fastreg, status, workflow
     from ml.presets import PRESETS
 
@@ -73,7 +76,7 @@ def choose_and_promote(preset: str, trained: list[dict], db_url: str) -> dict:
             status.record(db_url, p.entity_type, p.model_name, False, short, reasons or "no candidate trained")
         return {"model_name": p.model_name, "challenger": None, "promoted": False, "short": short,
                 "reason": reasons or "no candidate trained"}
-    d = workflow.promote(panel(preset, db_url), p.model_name, challenger)
+    d = workflow.promote(loaded if loaded is not None else panel(preset, db_url), p.model_name, challenger)
     _, meta = fastreg.meta(p.model_name, challenger)
     g = meta.get("guardrails") or {}
     short = g.get("short", "") if not g.get("passed") else "not promoted"
@@ -101,14 +104,15 @@ def score_preset(preset: str, db_url: str, run_id: str | None = None) -> dict:
     from ml.presets import PRESETS
 
     p = PRESETS[preset]
+    loaded = panel(preset, db_url)  # read once: training, promotion and scoring all use the same rows
     if not has_champion(preset):
         log.info("%s has no champion yet: training the candidates and applying the guardrails", p.model_name)
-        trained = [train_candidate(preset, kind, db_url) for kind in CANDIDATES]
-        decision = choose_and_promote(preset, trained, db_url)
+        trained = [train_candidate(preset, kind, db_url, loaded) for kind in CANDIDATES]
+        decision = choose_and_promote(preset, trained, db_url, loaded)
         if not decision["promoted"]:
             log.info("%s: %s; nothing scored", p.model_name, decision["reason"])
             short = decision["short"]  # a failed guardrail's reason names the verdict too: said once
             return {"scored": False, "reason": f"{short}: {decision['reason'].replace(f' ({short}): ', ': ')}"}
-    out = scoring.score(panel(preset, db_url), p.model_name, p.entity_type, db_url, LevelConfig.parse(),
+    out = scoring.score(loaded, p.model_name, p.entity_type, db_url, LevelConfig.parse(),
                         p.texts, run_id=run_id, units=p.units)
     return safe({"scored": True, **out})

@@ -28,6 +28,7 @@ from include.config import StatePaths
 class Warehouse:
     state: StatePaths
     admin_url: str  # SQLAlchemy URL (postgresql+psycopg://)
+    template: str | None = None  # built_warehouse: the database as built, for database_copy
 
     def role_url(self, role: str) -> str:
         from include.warehouse.connection import role_url
@@ -58,6 +59,62 @@ def throwaway_database(server_url: str, mp: pytest.MonkeyPatch, prefix: str = "s
         yield url
     finally:
         with psycopg.connect(admin, autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{name}" with (force)')
+
+
+GRANTS = Path(__file__).resolve().parent.parent / "include" / "warehouse" / "migrations" / "001_schemas_and_grants.sql"
+
+
+def _on_database(url: str, name: str) -> str:
+    u = urlsplit(url)
+    return urlunsplit((u.scheme, u.netloc, "/" + name, u.query, ""))
+
+
+def _maintenance(url: str) -> str:
+    """A libpq URL to the server's ``postgres`` database (a database cannot be copied while connected to)."""
+    from include.warehouse.connection import libpq_url
+
+    return libpq_url(_on_database(url.replace("postgresql+psycopg", "postgresql"), "postgres"))
+
+
+def snapshot_database(wh: Warehouse, name: str) -> str:
+    """Freeze the warehouse's current database into ``name`` (a template for :func:`database_copy`).
+    Copying needs the source to have no other session: this process's GX connection pools are closed
+    first, and any session left (none normally) is ended."""
+    from include.ingest import gx_runtime
+
+    runtime = gx_runtime._RUNTIME
+    for ds in (runtime.datasources.values() if runtime else ()):
+        ds.get_engine().dispose()
+    source = urlsplit(wh.admin_url).path.lstrip("/")
+    with psycopg.connect(_maintenance(wh.admin_url), autocommit=True) as conn:
+        conn.execute("select pg_terminate_backend(pid) from pg_stat_activity where datname = %s "
+                     "and pid <> pg_backend_pid()", (source,))
+        conn.execute(f'drop database if exists "{name}"')
+        conn.execute(f'create database "{name}" template "{source}"')
+    return name
+
+
+@contextmanager
+def database_copy(wh: Warehouse, template: str, mp: pytest.MonkeyPatch, prefix: str = "copy",
+                  name: str | None = None) -> Iterator[str]:
+    """A private copy of the database ``template`` (``CREATE DATABASE ... TEMPLATE``: a file copy, seconds
+    for the tiny world), made the warehouse of this process (``SUPERVISION_DATABASE_URL``, through ``mp``,
+    so the roles' URLs and dbt point at it) and dropped afterwards. Yields its URL. A test that changes
+    the built warehouse works on a copy: nothing to restore, no other test sees its changes."""
+    from include.warehouse.connection import libpq_url
+
+    name = name or f"{prefix}_{uuid.uuid4().hex[:8]}"
+    with psycopg.connect(_maintenance(wh.admin_url), autocommit=True) as conn:
+        conn.execute(f'create database "{name}" template "{template}"')
+    url = _on_database(wh.admin_url, name)
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:  # database-level grants are not copied
+        conn.execute(GRANTS.read_text())
+    mp.setenv("SUPERVISION_DATABASE_URL", url)
+    try:
+        yield url
+    finally:
+        with psycopg.connect(_maintenance(wh.admin_url), autocommit=True) as conn:
             conn.execute(f'drop database if exists "{name}" with (force)')
 
 
@@ -118,12 +175,13 @@ ORPHAN = "X9001"  # reports capital, never an accepted institution record
 
 
 @pytest.fixture(scope="session")
-def built_warehouse(warehouse: Warehouse) -> Warehouse:
+def built_warehouse(warehouse: Warehouse) -> Iterator[Warehouse]:
     """tiny/11 simulated, ingested by the loader, and the whole dbt project built (seeds, models, tests).
     Plus one institution that delivered a capital report but no institution record (its record quarantined
     or late): the build must still pass and keep it (tests/test_warehouse_build.py). Defined here, once, so
     every module that uses it (test_warehouse_build, test_rls, test_ml_firm) shares one build: a fixture
-    imported into a second module is a second fixture and would build (and submit the orphan) twice."""
+    imported into a second module is a second fixture and would build (and submit the orphan) twice.
+    The database as built is kept as a template: ``built_copy`` gives a test a private copy of it."""
     import simulator as simulate
     from bench.warehouse.prepare import ingest_pending
     from include.cli.warehouse import _dbt
@@ -146,4 +204,33 @@ def built_warehouse(warehouse: Warehouse) -> Warehouse:
     ingest_manifests(role_url("loader"), [orphan], p)
     proc = _dbt(["build"], check=False)
     assert proc.returncode == 0, proc.stdout[-6000:]
-    return warehouse
+    warehouse.template = snapshot_database(warehouse, f"built_{uuid.uuid4().hex[:8]}")
+    try:
+        yield warehouse
+    finally:
+        with psycopg.connect(_maintenance(warehouse.admin_url), autocommit=True) as conn:
+            conn.execute(f'drop database if exists "{warehouse.template}"')
+        warehouse.template = None
+
+
+@pytest.fixture(scope="module")
+def built_copy(built_warehouse: Warehouse) -> Iterator[Warehouse]:
+    """The built tiny warehouse as it was right after its build, in a database of this module's own (a
+    template copy, dropped afterwards): for tests that change it. Same state directory and server; the
+    process's warehouse URL (``SUPERVISION_DATABASE_URL``) points at the copy while the module runs.
+
+    Every module's copy has the same database name and its dbt runs their own target path: dbt re-parses
+    the whole project when the profile's database differs from its partial-parse state's, so a copy under a
+    new name in the shared target would cost two full parses per module (there, and back in the shared
+    warehouse); this way the whole session pays one."""
+    from include.cli import warehouse as cli
+
+    mp = pytest.MonkeyPatch()
+    dbt, target = cli._dbt, built_warehouse.state.dbt_target.with_name("dbt_target_copy")
+    template = built_warehouse.template
+    try:
+        with database_copy(built_warehouse, template, mp, name=f"{template}_copy") as url:
+            mp.setattr(cli, "_dbt", lambda args, check=True, target=target: dbt(args, check, target))
+            yield Warehouse(state=built_warehouse.state, admin_url=url)
+    finally:
+        mp.undo()

@@ -1,4 +1,5 @@
-"""The account model (#12 item 3) on the session's built warehouse (tiny/11): the account panel
+"""The account model (#12 item 3) on a private copy of the session's built warehouse (tiny/11, ``built_copy``:
+the tests confirm alerts and score, nothing to undo): the account panel
 (marts_features.account_month_training) takes its labels from the regulator's illegal-fundraising cases
 against the holder and from supervisors' confirmed flow alerts (ops.record_disposition), never from the
 simulator's answers, and the ACCOUNT preset trains out of time and scores on it."""
@@ -24,10 +25,10 @@ def _training(wh) -> pd.DataFrame:
     return _frame(wh, "select * from marts_features.account_month_training")
 
 
-def test_case_labels_come_from_the_regulators_case_records(built_warehouse):
-    t = _training(built_warehouse)
-    cases = _frame(built_warehouse, "select uscc, report_period from staging.stg_submissions__regulator_cases "
-                                    "where entity_type = '企业' and case_type = '非法集资'")
+def test_case_labels_come_from_the_regulators_case_records(built_copy):
+    t = _training(built_copy)
+    cases = _frame(built_copy, "select uscc, report_period from staging.stg_submissions__regulator_cases "
+                               "where entity_type = '企业' and case_type = '非法集资'")
     from_cases = t[t["first_case_period"].notna()]
     assert len(from_cases) > 0 and (from_cases["label_case_6m"] == 1).all()
     for r in from_cases.itertuples():
@@ -41,45 +42,40 @@ def test_case_labels_come_from_the_regulators_case_records(built_warehouse):
 
 
 @pytest.fixture(scope="module")
-def confirmed(built_warehouse):
-    """A supervisor confirms the first-ranked flow alert of each of the last four labelled months."""
+def confirmed(built_copy):
+    """A supervisor confirms the first-ranked flow alert of each of the last four labelled months (in the
+    module's private copy of the built warehouse: nothing to undo)."""
     from include.cli.warehouse import _dbt
 
-    t = _training(built_warehouse)
+    t = _training(built_copy)
     months = sorted(t[t["label_case_6m"].notna()]["period"].unique())[-4:]
-    alerts = _frame(built_warehouse, "select alert_id, account_no, institution_code, period "
-                                     "from marts_flows.flow_alerts "
-                                     "where queue_rank = 1 and period = any(%s) order by period, bureau_code",
+    alerts = _frame(built_copy, "select alert_id, account_no, institution_code, period "
+                                "from marts_flows.flow_alerts "
+                                "where queue_rank = 1 and period = any(%s) order by period, bureau_code",
                     (list(months),)).drop_duplicates("period")
     assert len(alerts) == 4
-    with built_warehouse.connect() as conn:
+    with built_copy.connect() as conn:
         for a in alerts.itertuples():
             conn.execute("select ops.record_disposition('flow_alert', %s, 'confirmed', %s)", (a.alert_id, NOTE))
         conn.commit()
-    try:
-        assert _dbt(["build", *MODELS], check=False).returncode == 0
-        yield alerts
-    finally:
-        with built_warehouse.connect() as conn:
-            conn.execute("delete from ops.alert_disposition where note = %s", (NOTE,))
-            conn.commit()
-        _dbt(["build", *MODELS])
+    assert _dbt(["build", *MODELS], check=False).returncode == 0
+    return alerts
 
 
-def test_a_confirmed_flow_alert_labels_its_account(built_warehouse, confirmed):
-    t = _training(built_warehouse).set_index(["institution_code", "account_no", "period"])
+def test_a_confirmed_flow_alert_labels_its_account(built_copy, confirmed):
+    t = _training(built_copy).set_index(["institution_code", "account_no", "period"])
     for a in confirmed.itertuples():
         row = t.loc[(a.institution_code, a.account_no, a.period)]
         assert row["label_case_6m"] == 1 and row["first_confirmed_period"] == a.period
 
 
-def test_the_account_preset_trains_out_of_time_and_scores(built_warehouse, confirmed):
+def test_the_account_preset_trains_out_of_time_and_scores(built_copy, confirmed):
     from include.cli.warehouse import _dbt
     from ml import dag_tasks, scoring, workflow
     from ml.presets import ACCOUNT
     from ml.train import TrainConfig
 
-    url = built_warehouse.role_url("scorer")
+    url = built_copy.role_url("scorer")
     panel = dag_tasks.panel("account", url)
     name = "account_risk_test"  # not the preset's own name: no champion appears for the other tests
     out = workflow.train_one(panel, name, "logreg", TrainConfig(min_train_periods=6))
@@ -87,25 +83,18 @@ def test_the_account_preset_trains_out_of_time_and_scores(built_warehouse, confi
           f"{int(panel.labelled[ACCOUNT.spec.label].sum())} positive; holdout {out['holdout']}; "
           f"baseline (flow_score) {out['baseline']}")
     assert out["version"] and out["holdout"]["positives"] > 0 and out["baseline"] is not None
-    try:
-        scored = scoring.score(panel, name, ACCOUNT.entity_type, url, texts=ACCOUNT.texts, ref=out["version"])
-        latest = panel.frame[panel.frame["period"] == max(panel.periods(labelled_only=False))]
-        rows = _frame(built_warehouse, "select entity_id from ml.risk_scores where model_name = %s "
-                                       "and entity_type = 'account'", (name,))
-        assert scored["entities"] == len(latest) == len(rows) > 10
-        assert set(rows["entity_id"]) == set(latest["account_key"])
-        # the score joins the queue and the firm portrait
-        assert _dbt(["build", *SERVING], check=False).returncode == 0
-        period = max(panel.periods(labelled_only=False)).date()
-        alerts = _frame(built_warehouse, "select account_risk_probability from marts_flows.flow_alerts "
-                                         "where period = %s", (period,))
-        assert len(alerts) > 0 and alerts["account_risk_probability"].notna().all()
-        firms = _frame(built_warehouse, "select max_account_risk_probability from marts_portraits.firm_portrait "
-                                        "where max_account_risk_probability is not null")
-        assert len(firms) > 0 and firms["max_account_risk_probability"].between(0, 1).all()
-    finally:
-        with built_warehouse.connect() as conn:
-            conn.execute("delete from ml.risk_scores where model_name = %s", (name,))
-            conn.execute("delete from ml.feature_drift where model_name = %s", (name,))
-            conn.commit()
-        _dbt(["build", *SERVING])
+    scored = scoring.score(panel, name, ACCOUNT.entity_type, url, texts=ACCOUNT.texts, ref=out["version"])
+    latest = panel.frame[panel.frame["period"] == max(panel.periods(labelled_only=False))]
+    rows = _frame(built_copy, "select entity_id from ml.risk_scores where model_name = %s "
+                              "and entity_type = 'account'", (name,))
+    assert scored["entities"] == len(latest) == len(rows) > 10
+    assert set(rows["entity_id"]) == set(latest["account_key"])
+    # the score joins the queue and the firm portrait
+    assert _dbt(["build", *SERVING], check=False).returncode == 0
+    period = max(panel.periods(labelled_only=False)).date()
+    alerts = _frame(built_copy, "select account_risk_probability from marts_flows.flow_alerts "
+                                "where period = %s", (period,))
+    assert len(alerts) > 0 and alerts["account_risk_probability"].notna().all()
+    firms = _frame(built_copy, "select max_account_risk_probability from marts_portraits.firm_portrait "
+                               "where max_account_risk_probability is not null")
+    assert len(firms) > 0 and firms["max_account_risk_probability"].between(0, 1).all()

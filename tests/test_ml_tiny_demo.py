@@ -1,6 +1,7 @@
-"""The tiny demo world (tiny/11, the session's built warehouse): the institution panel has too few cases
-for a model a supervisor may trust, so no institution model is promoted, ``ml.model_status`` says why and
-the institution portraits show "no model: too few cases" with the reason instead of a level."""
+"""The tiny demo world (tiny/11, a private copy of the session's built warehouse): the institution panel
+has too few cases for a model a supervisor may trust, so no institution model is promoted,
+``ml.model_status`` says why and the institution portraits show "no model: too few cases" with the
+reason instead of a level."""
 
 from __future__ import annotations
 
@@ -8,27 +9,23 @@ import pytest
 
 
 @pytest.fixture(scope="module")
-def tiny_institutions(built_warehouse):
+def tiny_institutions(built_copy):
     from include.cli.warehouse import _dbt
     from ml import dag_tasks, fastreg
 
-    url = built_warehouse.role_url("scorer")
+    url = built_copy.role_url("scorer")
     out = dag_tasks.score_preset("institution", url)
-    # `run`, not `build`: the portraits are rebuilt from the shared warehouse as other tests left it (e.g.
-    # test_ml_features truncates the history), so the relationship tests between marts are not this test's
+    # `run`, not `build`: the relationship tests between marts are not this test's
     proc = _dbt(["run", "--select", "stg_ml__model_status+", "stg_ml__latest_risk_scores+"], check=False)
-    with built_warehouse.connect() as conn:
+    with built_copy.connect() as conn:
         status = conn.execute("select status, short_en, reason_en, reason_zh from ml.model_status "
                               "where entity_type = 'institution'").fetchone()
         portraits = conn.execute("select institution_code, risk_warning_level, risk_model_status, "
                                  "risk_model_short_en, risk_model_note_en from marts_portraits.institution_portrait"
                                  ).fetchall() if proc.returncode == 0 else []
-    yield {"out": out, "proc": proc, "status": status, "portraits": portraits,
-           "champion": fastreg.alias_version("institution_risk", "champion"),
-           "versions": fastreg.versions("institution_risk")}
-    with built_warehouse.connect() as conn:  # leave the shared warehouse as the other tests expect it
-        conn.execute("delete from ml.model_status")
-    _dbt(["run", "--select", "stg_ml__model_status+"], check=False)
+    return {"out": out, "proc": proc, "status": status, "portraits": portraits,
+            "champion": fastreg.alias_version("institution_risk", "champion"),
+            "versions": fastreg.versions("institution_risk")}
 
 
 def test_no_institution_model_reaches_supervisors(tiny_institutions):

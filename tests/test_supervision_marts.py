@@ -1,6 +1,7 @@
-"""Supervisory action marts (#16 items 1, 2, 6) on the shared tiny/11 build: the rating worksheet and a
-supervisor's override (who and why, through ops.record_rating_override), the stress test's system view
-against its detail, and the rule catalogue's activity against the warnings and their dispositions."""
+"""Supervisory action marts (#16 items 1, 2, 6) on a private copy of the tiny/11 build (the tests record
+an override and a disposition and rebuild marts: nothing to undo in the shared warehouse): the rating
+worksheet and a supervisor's override (who and why, through ops.record_rating_override), the stress test's
+system view against its detail, and the rule catalogue's activity against the warnings and their dispositions."""
 
 from __future__ import annotations
 
@@ -13,8 +14,8 @@ NOTE = "test_supervision_marts fixture"
 
 
 @pytest.fixture(scope="module")
-def wh(built_warehouse):
-    return built_warehouse
+def wh(built_copy):
+    return built_copy
 
 
 def _rows(wh, q, args=()):
@@ -39,18 +40,12 @@ def test_rating_worksheet_and_a_supervisors_override(wh):
         conn.rollback()
         conn.execute("select ops.record_rating_override(%s, %s, '4', %s, '4B')", (code, year, NOTE))
         conn.commit()
-    try:
-        assert _dbt(["build", "--select", "rating_worksheet"], check=False).returncode == 0
-        (final, by, reason, override), = _rows(
-            wh, "select final_grade, override_by, override_reason, override_grade "
-                "from marts_supervision.rating_worksheet where institution_code = %s and rating_year = %s",
-            (code, year))
-        assert (final, by, reason, override) == ("4", f"sup_{bureau.lower()}", NOTE, "4")
-    finally:
-        with wh.connect() as conn:
-            conn.execute("delete from ops.rating_override where reason = %s", (NOTE,))
-            conn.commit()
-        _dbt(["build", "--select", "rating_worksheet"], check=False)
+    assert _dbt(["build", "--select", "rating_worksheet"], check=False).returncode == 0
+    (final, by, reason, override), = _rows(
+        wh, "select final_grade, override_by, override_reason, override_grade "
+            "from marts_supervision.rating_worksheet where institution_code = %s and rating_year = %s",
+        (code, year))
+    assert (final, by, reason, override) == ("4", f"sup_{bureau.lower()}", NOTE, "4")
 
 
 def test_stress_system_view_adds_up(wh):
@@ -79,16 +74,10 @@ def test_rule_activity_counts_warnings_and_dispositions(wh):
     with wh.connect() as conn:
         conn.execute("select ops.record_disposition('warning', %s, 'false_positive', %s)", (warning_id, NOTE))
         conn.commit()
-    try:
-        assert _dbt(["build", "--select", "rule_activity"], check=False).returncode == 0
-        activity = {r: (f, c, d, o) for r, f, c, d, o in _rows(
-            wh, "select rule_code, sum(fired), sum(confirmed), sum(dismissed), sum(open) "
-                "from marts_warnings.rule_activity group by 1")}
-        assert {r: v[0] for r, v in activity.items()} == fired
-        f, c, d, o = activity[rule]
-        assert d >= 1 and c + d + o == f
-    finally:
-        with wh.connect() as conn:
-            conn.execute("delete from ops.alert_disposition where note = %s", (NOTE,))
-            conn.commit()
-        _dbt(["build", "--select", "rule_activity"], check=False)
+    assert _dbt(["build", "--select", "rule_activity"], check=False).returncode == 0
+    activity = {r: (f, c, d, o) for r, f, c, d, o in _rows(
+        wh, "select rule_code, sum(fired), sum(confirmed), sum(dismissed), sum(open) "
+            "from marts_warnings.rule_activity group by 1")}
+    assert {r: v[0] for r, v in activity.items()} == fired
+    f, c, d, o = activity[rule]
+    assert d >= 1 and c + d + o == f

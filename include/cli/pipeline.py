@@ -203,16 +203,35 @@ def cmd_summary(args: argparse.Namespace) -> int:
     return 0
 
 
+def _timed(fn, *args):
+    t = time.perf_counter()
+    out = fn(*args)
+    return out, time.perf_counter() - t
+
+
 def cmd_demo(args: argparse.Namespace) -> int:
+    from concurrent.futures import ThreadPoolExecutor
+
+    from include.airflow_env import ensure_metadata_db
+    from include.cli.warehouse import _dbt
+
     t0 = time.perf_counter()
-    cmd_up(args)
     p = paths()
-    if any(p.landing.glob("*/*/*/manifest.json")) and not args.regenerate:
-        print(f"landing zone already populated at {p.landing} (use --regenerate to simulate again)")
-    else:
-        args.full_summary = _verbose(args)
-        cmd_simulate(args)
-    cmd_dbt_parse(args)
+    # Airflow's metadata DB and dbt's manifest are subprocesses that need neither the simulated world
+    # nor each other: they run beside the warehouse start and the simulator (which use one core).
+    with ThreadPoolExecutor(max_workers=2, thread_name_prefix="demo-prep") as pool:
+        migrated = pool.submit(_timed, ensure_metadata_db)
+        cmd_up(args, metadata=False)
+        parsed = pool.submit(_timed, _dbt, ["parse", "--quiet"])  # after `up`: its profile needs the roles
+        if any(p.landing.glob("*/*/*/manifest.json")) and not args.regenerate:
+            print(f"landing zone already populated at {p.landing} (use --regenerate to simulate again)")
+        else:
+            args.full_summary = _verbose(args)
+            cmd_simulate(args)
+        ran, seconds = migrated.result()
+        print(f"airflow metadata {'migrated' if ran else 'up to date'} ({seconds:.1f}s, beside the above)")
+        _, seconds = parsed.result()
+        print(f"dbt manifest: {p.dbt_target / 'manifest.json'} ({seconds:.1f}s, beside the above)", flush=True)
     run_dags(DAG_ORDER, args.preset, args.seed, verbose=_verbose(args))
     from include.cli.story import render, story
 

@@ -17,7 +17,9 @@ def _venv_bin(name: str) -> str:
     return str(Path(sys.executable).parent / name)
 
 
-def cmd_up(args: argparse.Namespace) -> int:
+def cmd_up(args: argparse.Namespace, metadata: bool = True) -> int:
+    """The warehouse up and migrated, then Airflow's metadata DB (``metadata=False``: the caller migrates
+    it itself, e.g. `demo` beside the simulator)."""
     from include.airflow_env import ensure_metadata_db
     from include.warehouse.bootstrap import bootstrap
     from include.warehouse.compat import UnsupportedServer
@@ -30,10 +32,12 @@ def cmd_up(args: argparse.Namespace) -> int:
     except UnsupportedServer as e:
         print(f"supervision up: unsupported server: {e}", file=sys.stderr)
         raise SystemExit(2) from None
-    migrated = ensure_metadata_db()
     where = "external server (SUPERVISION_DATABASE_URL)" if external_url() else "embedded PostgreSQL"
-    print(f"warehouse up: {where}; migrations applied now: {_names(applied)}; "
-          f"airflow metadata {'migrated' if migrated else 'up to date'} ({time.perf_counter() - t:.1f}s)")
+    airflow = ""
+    if metadata:
+        airflow = f"; airflow metadata {'migrated' if ensure_metadata_db() else 'up to date'}"
+    print(f"warehouse up: {where}; migrations applied now: {_names(applied)}{airflow} "
+          f"({time.perf_counter() - t:.1f}s)")
     return 0
 
 
@@ -74,13 +78,17 @@ def cmd_status(args: argparse.Namespace) -> int:
     return 0 if running else 3
 
 
-def _dbt(dbt_args: list[str], check: bool = True) -> subprocess.CompletedProcess:
+def _dbt(dbt_args: list[str], check: bool = True, target: Path | None = None) -> subprocess.CompletedProcess:
+    """dbt with the transformer's profile. ``target``: another target path than the installation's, e.g.
+    for runs with ``--vars``: dbt re-parses the whole project when the vars differ from those of the target's
+    partial-parse state, so a run with vars in the shared target costs two full parses (its own and the next
+    plain run's)."""
     from include.airflow_env import dbt_env
 
     p = paths()
     env = {**os.environ, **dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
     cmd = [_venv_bin("dbt"), *dbt_args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
-           str(DBT_PROJECT_DIR), "--target-path", str(p.dbt_target), "--log-path", str(p.dbt_logs)]
+           str(DBT_PROJECT_DIR), "--target-path", str(target or p.dbt_target), "--log-path", str(p.dbt_logs)]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise SystemExit(f"dbt {' '.join(dbt_args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")
