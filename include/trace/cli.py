@@ -3,7 +3,7 @@
     supervision trace WARNING_ID                   # a warnings.warning_id or a flow_alerts.alert_id
     supervision trace --as-of 2025-06-30 B0004     # the institution as known at the end of that day
 
-Until the command is mounted: ``python -m include.trace.cli ...``. Errors are one line, exit code 2.
+Also ``python -m include.trace.cli ...``. Errors are one line, exit code 2.
 """
 
 from __future__ import annotations
