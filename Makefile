@@ -20,10 +20,11 @@ $(PY):
 SV := $(VENV)/bin/supervision
 
 $(STAMP): requirements.txt pyproject.toml | $(PY)
-	$(PY) -m pip install --quiet --upgrade pip
-	$(PY) -m pip install --quiet -r requirements.txt
+	@# -qq: errors only (a machine's pip config can add a warning per package, e.g. a missing local index)
+	$(PY) -m pip install --quiet --quiet --upgrade pip
+	$(PY) -m pip install --quiet --quiet -r requirements.txt
 	@# the `supervision` command (this package, editable; its dependencies are the pins above)
-	$(PY) -m pip install --quiet --no-deps -e .
+	$(PY) -m pip install --quiet --quiet --no-deps -e .
 	@touch $(STAMP)
 
 venv: $(STAMP)
