@@ -196,8 +196,31 @@ final as (
     cross join minimums
 )
 
+-- ratios to 6 decimals and money to the fen for readers; pass/fail is decided on the unrounded values
 select
-    final.*,
+    final.institution_code,
+    final.institution_type,
+    final.bureau_code,
+    final.period,
+    final.scenario_code,
+    final.level,
+    final.scenario_name_zh,
+    final.scenario_name_en,
+    round(final.pre_total_car, 6) as pre_total_car,
+    round(final.pre_cet1_car, 6) as pre_cet1_car,
+    round(final.pre_liquidity_ratio, 6) as pre_liquidity_ratio,
+    round(final.credit_loss, 2) as credit_loss,
+    round(final.rate_loss, 2) as rate_loss,
+    round(final.total_loss, 2) as total_loss,
+    round(final.deposit_run_off, 2) as deposit_run_off,
+    round(final.post_total_car, 6) as post_total_car,
+    round(final.post_cet1_car, 6) as post_cet1_car,
+    round(final.post_liquidity_ratio, 6) as post_liquidity_ratio,
+    final.min_total_car,
+    final.min_cet1_car,
+    final.min_liquidity_ratio,
+    round(final.capital_shortfall, 2) as capital_shortfall,
+    final.source_batch_ids,
     final.post_total_car >= final.min_total_car
     and final.post_cet1_car >= final.min_cet1_car
     and coalesce(final.post_liquidity_ratio >= final.min_liquidity_ratio, true) as passed

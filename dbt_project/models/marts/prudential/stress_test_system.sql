@@ -18,7 +18,7 @@ final as (
         sum(capital_shortfall) as total_capital_shortfall,
         sum(total_loss) as total_loss,
         min(post_total_car) as lowest_post_total_car,
-        percentile_cont(0.5) within group (order by post_total_car) as median_post_total_car
+        round((percentile_cont(0.5) within group (order by post_total_car))::numeric, 6) as median_post_total_car
     from results
     group by period, scenario_code, level, bureau_code
 )
