@@ -33,8 +33,12 @@ def _jwt_secret(state: StatePaths) -> str:
     return f.read_text().strip()
 
 
-def airflow_env(state: StatePaths | None = None, with_connections: bool = True) -> dict[str, str]:
+def airflow_env(state: StatePaths | None = None, with_connections: bool = True,
+                port: str | None = None) -> dict[str, str]:
+    """The environment of this installation's Airflow; ``port``: the API server's (default $AIRFLOW__API__PORT
+    or 8080), which scheduled tasks' supervisors reach too."""
     state = state or paths()
+    port = str(port or os.environ.get("AIRFLOW__API__PORT", "8080"))
     home = state.airflow_home
     env = {
         "SUPERVISION_HOME": str(state.home),
@@ -48,10 +52,9 @@ def airflow_env(state: StatePaths | None = None, with_connections: bool = True) 
         "AIRFLOW__CORE__DAGS_ARE_PAUSED_AT_CREATION": "False",
         "AIRFLOW__CORE__UNIT_TEST_MODE": "False",
         "AIRFLOW__API__HOST": "127.0.0.1",
-        "AIRFLOW__API__PORT": os.environ.get("AIRFLOW__API__PORT", "8080"),
+        "AIRFLOW__API__PORT": port,
         # where a scheduled task's supervisor reaches the API server (Airflow's default assumes port 8080)
-        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL":
-            f"http://127.0.0.1:{os.environ.get('AIRFLOW__API__PORT', '8080')}/execution/",
+        "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/",
         "AIRFLOW__API_AUTH__JWT_SECRET": _jwt_secret(state),
         "AIRFLOW__LOGGING__BASE_LOG_FOLDER": str(home / "logs"),
         "AIRFLOW__USAGE_DATA_COLLECTION__ENABLED": "False",

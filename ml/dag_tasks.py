@@ -98,7 +98,7 @@ def score_preset(preset: str, db_url: str, run_id: str | None = None) -> dict:
     train the candidates and apply the guardrails and the promotion rule first. When the panel cannot
     train a model (too few cases, e.g. the `tiny` preset) or no candidate passes the guardrails, nothing
     is scored, ``ml.model_status`` says why and ``{"scored": False, "reason": ...}`` is returned."""
-    from ml import scoring
+    from ml import scoring, status
     from ml.levels import LevelConfig
     from ml.metrics_json import safe
     from ml.presets import PRESETS
@@ -111,8 +111,7 @@ def score_preset(preset: str, db_url: str, run_id: str | None = None) -> dict:
         decision = choose_and_promote(preset, trained, db_url, loaded)
         if not decision["promoted"]:
             log.info("%s: %s; nothing scored", p.model_name, decision["reason"])
-            short = decision["short"]  # a failed guardrail's reason names the verdict too: said once
-            return {"scored": False, "reason": f"{short}: {decision['reason'].replace(f' ({short}): ', ': ')}"}
+            return {"scored": False, "reason": status.explain(decision["short"], decision["reason"])}
     out = scoring.score(loaded, p.model_name, p.entity_type, db_url, LevelConfig.parse(),
                         p.texts, run_id=run_id, units=p.units)
     return safe({"scored": True, **out})

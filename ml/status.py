@@ -15,6 +15,11 @@ _ZH = {"no model: too few cases": "无模型：案例过少",
        "no model: probabilities not calibrated": "无模型：概率未校准", "scored": "已评分"}
 
 
+def explain(short: str, reason: str) -> str:
+    """``short: reason``, the verdict said once: a failed guardrail's reason names it already."""
+    return f"{short}: {reason.replace(f' ({short}): ', ': ')}"
+
+
 def record(db_url: str, entity_type: str, model_name: str, scored: bool, short: str, reason: str,
            version: str | None = None) -> None:
     import psycopg
@@ -27,6 +32,5 @@ def record(db_url: str, entity_type: str, model_name: str, scored: bool, short: 
             "status = excluded.status, model_version = excluded.model_version, short_en = excluded.short_en, "
             "reason_en = excluded.reason_en, reason_zh = excluded.reason_zh, updated_at = now()",
             (entity_type, model_name, "scored" if scored else "no_model", version, short,
-             reason if scored else f"{short}: {reason.replace(f' ({short}): ', ': ')}",  # said once, not twice
-             f"{zh}：{reason}" if not scored else zh))
+             reason if scored else explain(short, reason), f"{zh}：{reason}" if not scored else zh))
     log.info("%s (%s): %s", model_name, entity_type, short if scored else f"{short}: {reason}")

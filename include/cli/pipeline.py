@@ -251,8 +251,7 @@ def cmd_airflow_ui(args: argparse.Namespace) -> int:
 
     ensure_metadata_db()
     port = str(getattr(args, "port", None) or os.environ.get("AIRFLOW__API__PORT", "8080"))
-    env = {**os.environ, **airflow_env(), "AIRFLOW__API__PORT": port,
-           "AIRFLOW__CORE__EXECUTION_API_SERVER_URL": f"http://127.0.0.1:{port}/execution/"}
+    env = {**os.environ, **airflow_env(port=port)}
     # `airflow standalone` starts its components as `airflow ...` by name: this venv's, whatever PATH says
     env["PATH"] = os.pathsep.join([os.path.dirname(_venv_bin("airflow")), env.get("PATH", "")])
     with ExitStack() as stack:
