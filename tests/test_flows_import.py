@@ -160,6 +160,8 @@ def imported(warehouse):
 
             with psycopg.connect(libpq_url(role_url("loader", warehouse.state)), autocommit=True) as conn:
                 admit(conn, sorted({m.parts[-4] for m in manifests}), "an investigator's transfer export")
+                # the regulator names the bureau supervising the collector's bank (the other stays HQ-only)
+                admit(conn, [BANK], bureau="ZJ")
             outcomes = ingest_manifests(role_url("loader", warehouse.state), manifests, warehouse.state)
             proc = _dbt(["build"], check=False)  # the whole project: every test, on this data alone
             assert proc.returncode == 0, proc.stdout[-6000:]
@@ -206,3 +208,20 @@ def test_collector_reaches_flow_alerts_with_evidence(imported):
     assert evidence["payers"]["value"] >= 10 and evidence["payers"]["peer_percentile"] > 0.9
     assert examples
     assert others < 5 * len(MONTHS)  # a queue, not everyone
+
+
+def test_admitted_bureau_gets_the_imported_institutions_alerts(imported, capsys):
+    """`institutions admit CODE --bureau ZJ`: the imported bank's alerts go to ZJ's queue, the institution
+    admitted without a bureau stays HQ-only (null bureau), and an unknown bureau is refused in one line."""
+    from include.ingest.admission import main as admission_main
+
+    with imported["connect"]() as conn:
+        bureaus = dict(conn.execute(
+            "select institution_code, bureau_code from intermediate.int_entities__institutions "
+            "where institution_code = any(%s)", [[BANK, OTHER]]).fetchall())
+        alert_bureaus = {r[0] for r in conn.execute("select distinct bureau_code from marts_flows.flow_alerts")}
+    assert bureaus == {BANK: "ZJ", OTHER: None}
+    assert "ZJ" in alert_bureaus
+    assert admission_main(["admit", BANK, "--bureau", "XX"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "'XX' is not a bureau" in err[0]

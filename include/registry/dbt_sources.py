@@ -48,6 +48,10 @@ def sources_dict() -> dict:
                 "tables": [
                     {"name": "submission", "description": "每次报送 / One row per received submission"},
                     {"name": "batch", "description": "每个数据文件的处理状态 / Lifecycle of every data file"},
+                    {"name": "institution_register",
+                     "description": "准入报送机构 / Institutions the regulator admitted to report, with the bureau "
+                                    "supervising those that have no institution record of their own "
+                                    "(`supervision institutions admit CODE --bureau ZJ`)"},
                     {"name": "dq_result", "description": "质量规则结果 / Quality rule results per batch"},
                     {"name": "dq_summary",
                      "description": "报送质量汇总 / Data-quality summary per institution and period (timeliness, "

@@ -4,14 +4,22 @@
 -- accepted but whose institution record never was (quarantined, or not yet delivered), or that is
 -- known only from its accounts (a transfer export brought in by `supervision import transactions`), is
 -- still an entity: it appears with its code only and `has_institution_record` false, so its indicators
--- and flow alerts reach the portraits (visible to HQ; no bureau is known for it) instead of silently
--- dropping out.
+-- and flow alerts reach the portraits instead of silently dropping out. Its bureau is the one the
+-- regulator gave when admitting it (`supervision institutions admit CODE --bureau ZJ`,
+-- ops.institution_register); without one it is visible to HQ only.
 -- The latest record is the last one accepted (submission order: batch_id), never one for a period
 -- still in the future (issue #14: a record dated 2099 must not become the institution's identity).
 with
 
 institutions as (
     select * from {{ ref('stg_submissions__institutions') }}
+),
+
+register as (
+    select
+        institution_code,
+        bureau_code
+    from {{ source('ops', 'institution_register') }}
 ),
 
 latest as (
@@ -91,19 +99,20 @@ final as (
 
     select
         null as institution_key,
-        institution_code,
+        reported_only.institution_code,
         null as licence_no,
         null as uscc,
         null as institution_name,
         null as institution_type,
-        null as bureau_code,
+        register.bureau_code,
         null as region_code,
         null::integer as size_tier,
         null::date as established_date,
-        first_reported_period,
-        last_reported_period,
+        reported_only.first_reported_period,
+        reported_only.last_reported_period,
         false as has_institution_record
     from reported_only
+    left join register on reported_only.institution_code = register.institution_code
 )
 
 select * from final
