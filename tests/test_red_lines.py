@@ -81,38 +81,53 @@ def test_the_ratios_are_computed_and_agree_with_the_hidden_balance_sheets(built_
     assert {m["colour"] for m in mart} == {"green", "yellow", "orange", "red"}
 
 
-def test_loans_are_judged_by_a_disclosure_no_later_than_their_month(built_warehouse, red_lines_built):
-    late = rows(built_warehouse, "select count(*) as n from intermediate.int_networks__developer_lending "
-                                 "where disclosure_period > period")
-    assert late[0]["n"] == 0
-    # a loan's colour is the one of the latest disclosure on or before its month, not of a later one
-    mismatched = rows(built_warehouse, """
+def test_loans_are_judged_by_what_was_published_by_their_month_end(built_warehouse, red_lines_built):
+    """No look-ahead by publication date: a loan's colour is the one of the latest quarter published by the
+    month end (China time), in the version current then; nothing published later is used."""
+    end_of_month = "((l.period + 1)::timestamp at time zone 'Asia/Shanghai')"
+    used = rows(built_warehouse, f"""
+        select l.institution_code, l.period, l.developer_uscc, l.colour, v.colour as version_colour,
+               v.published_at < {end_of_month} as was_public
+        from intermediate.int_networks__developer_lending as l
+        join intermediate.int_networks__developer_red_lines as v
+          on v.developer_uscc = l.developer_uscc and v.report_period = l.disclosure_period
+         and v.version = l.disclosure_version""")
+    assert used and all(u["was_public"] and u["colour"] == u["version_colour"] for u in used)
+    # nothing newer was public at that month end: no later quarter, no later version of the same quarter
+    missed = rows(built_warehouse, f"""
         select l.institution_code, l.period, l.developer_uscc
         from intermediate.int_networks__developer_lending as l
-        join marts_networks.developer_red_lines as d
-          on d.developer_uscc = l.developer_uscc and d.report_period = l.disclosure_period
-        where d.colour <> l.colour
-           or exists (select 1 from marts_networks.developer_red_lines as e
-                      where e.developer_uscc = l.developer_uscc
-                        and e.report_period > l.disclosure_period and e.report_period <= l.period)""")
-    assert mismatched == []
+        where exists (select 1 from intermediate.int_networks__developer_red_lines as e
+                      where e.developer_uscc = l.developer_uscc and e.published_at < {end_of_month}
+                        and e.report_period <= l.period
+                        and (l.disclosure_period is null or e.report_period > l.disclosure_period
+                             or (e.report_period = l.disclosure_period and e.version > l.disclosure_version)))""")
+    assert missed == []
+    # and the quarter end alone is not enough: some month ends fall between a quarter's end and its publication
+    # (the simulated disclosures are published weeks after the quarter), where the previous quarter is used
+    waiting = rows(built_warehouse, """
+        select count(*) as n from intermediate.int_networks__developer_lending as l
+        where exists (select 1 from intermediate.int_networks__developer_red_lines as e
+                      where e.developer_uscc = l.developer_uscc and e.report_period <= l.period
+                        and (l.disclosure_period is null or e.report_period > l.disclosure_period))""")
+    assert waiting[0]["n"] > 0
 
 
 def test_a_red_developer_its_lenders_their_portrait_and_warning(built_warehouse, red_lines_built):
-    red = rows(built_warehouse, "select developer_uscc, report_period, lender_codes, loan_balance "
-                                "from marts_networks.developer_red_lines where colour = 'red' and lender_count > 0 "
-                                "order by report_period desc, developer_uscc")
-    assert red, "no red developer with a lender at its quarter end"
-    dev = red[0]
-    lender = dev["lender_codes"][0]
+    # a loan judged red (by the disclosure public at its month end), latest month first
+    red = rows(built_warehouse, "select institution_code, period, developer_uscc "
+                                "from intermediate.int_networks__developer_lending where colour = 'red' "
+                                "order by period desc, institution_code, developer_uscc")
+    assert red, "no loan to a developer judged red"
+    lender, period, developer = red[0]["institution_code"], red[0]["period"], red[0]["developer_uscc"]
     exposure = rows(built_warehouse, "select loan_balance, share_of_corporate_loans, developer_usccs "
                                      "from marts_networks.bank_red_line_exposure "
                                      "where institution_code = %s and period = %s and colour = 'red'",
-                    lender, dev["report_period"])
-    assert len(exposure) == 1 and dev["developer_uscc"] in exposure[0]["developer_usccs"]
+                    lender, period)
+    assert len(exposure) == 1 and developer in exposure[0]["developer_usccs"]
     assert exposure[0]["loan_balance"] > 0 and 0 < exposure[0]["share_of_corporate_loans"] <= 1
     portrait = rows(built_warehouse, "select red_line_colour, red_lines_breached, total_loan_balance "
-                                     "from marts_portraits.firm_portrait where firm_uscc = %s", dev["developer_uscc"])
+                                     "from marts_portraits.firm_portrait where firm_uscc = %s", developer)
     assert portrait[0]["red_line_colour"] is not None and portrait[0]["red_lines_breached"] is not None
     # the lender's portrait at its latest loan month: exposure to red and orange developers, as in the mart
     inst = rows(built_warehouse, "select red_line_exposure_period, red_developer_loans, orange_developer_loans, "
@@ -124,15 +139,14 @@ def test_a_red_developer_its_lenders_their_portrait_and_warning(built_warehouse,
     by_colour = {r["colour"]: r["loan_balance"] for r in latest}
     assert inst["red_developer_loans"] == by_colour.get("red", 0)
     assert inst["orange_developer_loans"] == by_colour.get("orange", 0)
-    # the warning fires exactly at the quarter ends where red exposure is above the threshold
-    expected = rows(built_warehouse, "select period from marts_networks.bank_red_line_exposure "
-                                     "where institution_code = %s and colour = 'red' and share_of_corporate_loans > %s "
-                                     "and extract(month from period)::int %% 3 = 0 order by period", lender,
-                    threshold())
-    warned = rows(built_warehouse, "select period, description_zh, description_en, rule_name_zh from "
-                                   "marts_warnings.warnings where rule_code = 'red_line_developer_exposure' "
-                                   "and entity_id = %s order by period", lender)
-    assert [w["period"] for w in warned] == [e["period"] for e in expected] and warned
+    # the warning fires exactly at the quarter ends where an institution's red exposure is above the threshold
+    expected = rows(built_warehouse, "select institution_code, period from marts_networks.bank_red_line_exposure "
+                                     "where colour = 'red' and share_of_corporate_loans > %s "
+                                     "and extract(month from period)::int %% 3 = 0", threshold())
+    warned = rows(built_warehouse, "select entity_id, period, description_zh, description_en, rule_name_zh from "
+                                   "marts_warnings.warnings where rule_code = 'red_line_developer_exposure'")
+    assert {(w["entity_id"], w["period"]) for w in warned} == {(e["institution_code"], e["period"]) for e in expected}
+    assert warned, "no institution above the red-exposure threshold at a quarter end"
     assert "红档房企" in warned[0]["description_zh"] and "red developers" in warned[0]["description_en"]
     assert warned[0]["rule_name_zh"]  # the catalogue names the rule
 

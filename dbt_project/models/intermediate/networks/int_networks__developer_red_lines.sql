@@ -7,7 +7,8 @@
 --   line 3 cash_to_short_debt = cash / short-term interest-bearing debt,
 --          breached below var('red_line_cash_to_short_debt_min') (1.0); no short-term debt is no breach.
 -- A value exactly at its threshold is not a breach. Colour by lines breached: 0 green, 1 yellow,
--- 2 orange, 3 red (the rules' 绿档/黄档/橙档/红档). One row per disclosure (developer and quarter).
+-- 2 orange, 3 red (the rules' 绿档/黄档/橙档/红档). One row per published version of each disclosure (developer
+-- and quarter): a restated balance sheet is judged again, and `is_latest_version` marks what is known today.
 with
 
 disclosures as (
@@ -36,7 +37,10 @@ ratios as (
         case
             when short_term_debt > 0 then cash / short_term_debt
         end as cash_to_short_debt,
-        updated_at
+        version,
+        published_at,
+        first_published_at,
+        is_latest_version
     from disclosures
 ),
 

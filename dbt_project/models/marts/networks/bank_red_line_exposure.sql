@@ -1,8 +1,8 @@
 {{ config(post_hook="{{ apply_bureau_rls() }}") }}
 -- 机构对“三道红线”房企的授信敞口 / Each institution's loans to real-estate developers by red-line colour, per
 -- month end: balance, share of its corporate loans (borrowers with a USCC) and number of developers. A
--- loan is judged by the developer's latest disclosed quarter on or before the month end
--- (int_networks__developer_lending); 'undisclosed': no disclosure yet. One row per institution, month and
+-- loan is judged by the developer's disclosure as public at the month end: the latest quarter published by
+-- then, in the version current then (int_networks__developer_lending); 'undisclosed': none published yet. One row per institution, month and
 -- colour it lends to.
 with
 

@@ -1,13 +1,15 @@
 {{ config(post_hook="{{ apply_bureau_rls('bureau_codes', is_array=true) }}") }}
--- 房企“三道红线” / The developers' three red lines, per developer and disclosed quarter: the balance-sheet
+-- 房企“三道红线” / The developers' three red lines, per developer and disclosed quarter (its latest version: a
+-- restatement replaces what was first published): the balance-sheet
 -- inputs, the three ratios (formulas in int_networks__developer_red_lines), each line's breach flag, lines
 -- breached and the colour (green 0 / yellow 1 / orange 2 / red 3), the change against the previous
 -- disclosed quarter, and the developer's lenders at that quarter end (loan detail). Row-level security:
 -- the developer's own bureau and the bureaus of every institution that ever lent to it.
 with
 
-red_lines as (
+red_lines as (  -- what is known today: the latest version of each disclosure
     select * from {{ ref('int_networks__developer_red_lines') }}
+    where is_latest_version
 ),
 
 lending as (
@@ -112,7 +114,9 @@ final as (
         coalesce(quarter_lenders.overdue_balance, 0) as overdue_balance,
         developer_bureaus.bureau_code,
         bureau_sets.bureau_codes,
-        with_previous.updated_at as disclosed_at
+        with_previous.version,
+        with_previous.first_published_at as first_disclosed_at,
+        with_previous.published_at as disclosed_at
     from with_previous
     left join quarter_lenders
         on
