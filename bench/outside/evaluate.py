@@ -65,6 +65,17 @@ def run_product(csv_path: Path, home: Path) -> dict:
     return times
 
 
+FLOW_MODELS = ("int_flows__account_windows", "int_flows__account_scores", "flow_alerts")
+
+
+def rebuild_flows(home: Path) -> dict:
+    """Re-score a kept state directory with this checkout's flow models (full refresh of the flow models only)."""
+    times = {"up": _cli(home, "up")}
+    times["dbt_build"] = _cli(home, "dbt", "--", "build", "--select", *FLOW_MODELS, "--full-refresh",
+                             "--indirect-selection", "cautious", "--quiet")
+    return times
+
+
 def read_product(home: Path, accounts: list[str]) -> dict:
     """Scores, queue and batch outcomes, keyed by the file's account text."""
     import psycopg
@@ -168,7 +179,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("csv", type=Path, nargs="+", help="transfer CSVs written by generate.py")
     parser.add_argument("--json", type=Path, help="write every figure here")
     parser.add_argument("--keep-home", action="store_true", help="keep each run's SUPERVISION_HOME")
+    parser.add_argument("--rescore", type=Path, metavar="HOME",
+                        help="a state directory kept by an earlier run of the same (one) CSV: rebuild only the flow "
+                             "models with this checkout's code and score them (the directory is kept)")
     args = parser.parse_args(argv)
+    if args.rescore and (len(args.csv) != 1 or not (args.rescore / "map.csv").is_file()):
+        print(f"{args.rescore}: --rescore takes one CSV and a state directory kept by an earlier run of it",
+              file=sys.stderr)
+        return 2
     for p in args.csv:
         if not p.is_file() or not Path(f"{p.with_suffix('')}.labels.csv").is_file():
             print(f"{p}: no such transfers file with its .labels.csv beside it", file=sys.stderr)
@@ -177,11 +195,11 @@ def main(argv: list[str] | None = None) -> int:
 
     results = {}
     for p in args.csv:
-        home = Path(tempfile.mkdtemp(prefix="sv-outside-"))
+        home = args.rescore or Path(tempfile.mkdtemp(prefix="sv-outside-"))
         os.chmod(home, 0o700)
         ok = False
         try:
-            times = run_product(p, home)
+            times = rebuild_flows(home) if args.rescore else run_product(p, home)
             import csv
 
             with p.open(encoding="utf-8") as f:
@@ -203,7 +221,7 @@ def main(argv: list[str] | None = None) -> int:
                 _cli(home, "down", timeout=300)
             except (StepFailed, subprocess.TimeoutExpired) as e:
                 print(f"{home}: could not stop the warehouse: {e}", file=sys.stderr)
-            if ok and not args.keep_home:
+            if ok and not args.keep_home and not args.rescore:
                 shutil.rmtree(home, ignore_errors=True)
     if args.json:
         fd = os.open(args.json, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)

@@ -14,10 +14,12 @@
 -- a collector); the
 -- account-month's flow score is its best typology. Signals that hide a scheme by amount (odd amounts, a
 -- small share of a busy account) are counted, not summed: distinct payers, new payers, shares of payers.
--- upstream_payers is the 2-hop fan-in: the most payers any of this month's payers had in its own window
--- (money collected from many and forwarded through this account). inflow_burstiness and peak_day_ratio
--- (int_flows__account_inflow_timing: when in the month the inflows arrived) are evidence with a peer
--- percentile (pr_inflow_burstiness), not weighed into any typology: their effect on recall is not measured.
+-- upstream_payers is the 2-hop fan-in: the most payers any of this month's payers had in its own window (money
+-- collected from many and forwarded through this account). new_conduit_payers is the other 2-hop signal: payers
+-- that were themselves pass-through accounts for this account (laundering fan-in), with conduit_share and
+-- new_payer_share (a utility's or landlord's payers pay every month) as its shares. inflow_burstiness and
+-- peak_day_ratio (int_flows__account_inflow_timing: when in the month the inflows arrived) are evidence with a
+-- peer percentile (pr_inflow_burstiness), not weighed into any typology: their effect on recall is not measured.
 -- Incremental by period: a month's percentiles compare the accounts of that month only, and its 2-hop
 -- fan-in reads that month's windows, so a build recomputes whole months from the first month with
 -- counterparty-month rows newer than the last build (the months int_flows__account_windows recomputes)
@@ -27,7 +29,8 @@
 {%- set geometric = var('flow_geometric_typologies') if var('flow_weights') is mapping else [] %}
 {%- set signals_ranked = ['payers', 'new_payers', 'individual_share', 'elderly_share', 'keyword_share', 'round_share',
     'inflow_dispersion', 'outflow_concentration', 'pass_through', 'periodic_repaid_payers', 'periodic_payees',
-    'payout_keyword_share', 'elsewhere_share', 'upstream_payers', 'large_payers', 'large_individual_payers'] %}
+    'payout_keyword_share', 'elsewhere_share', 'upstream_payers', 'large_payers', 'large_individual_payers',
+    'new_conduit_payers', 'conduit_share', 'new_payer_share'] %}
 with
 
 {% if is_incremental() %}
@@ -95,6 +98,8 @@ signals as (
         windows.individual_payers::numeric / nullif(windows.payers, 0) as individual_share,
         windows.elderly_payers::numeric / nullif(windows.payers, 0) as elderly_share,
         windows.elsewhere_payers::numeric / nullif(windows.payers, 0) as elsewhere_share,
+        windows.new_conduit_payers::numeric / nullif(windows.payers, 0) as conduit_share,
+        windows.new_payers::numeric / nullif(windows.payers, 0) as new_payer_share,
         windows.round_inflow_count::numeric / nullif(windows.inflow_count, 0) as round_share,
         windows.keyword_inflow_count::numeric / nullif(windows.inflow_count, 0) as keyword_share,
         windows.payout_keyword_count::numeric / nullif(windows.outflow_count, 0) as payout_keyword_share,

@@ -6,16 +6,17 @@
 ) }}
 {%- set w = var('flow_window_months') | int %}
 {%- set gap = var('flow_payout_max_gap_months') | int %}
--- Flow features per receiving account and month over a trailing window of var('flow_window_months')
--- calendar months (the period's own month included; macro month_gap, never interval arithmetic on
--- month ends). Counts before amounts, so a scheme does not hide by writing odd amounts or by being a small
--- share of a busy account: distinct payers and payees, new payers (no inflow in the window's own length
--- before it), individual, elderly and cross-institution payers, inflow and outflow concentration (HHI by
--- count and by amount), pass-through (the part of each month's inflow that left the same month), round
--- and purpose-keyword inflows, payers whose inflow is large for the month (a quantile, not yuan), equal
--- payouts back to payers (exact, and within a tolerance after a gap
--- of up to var('flow_payout_max_gap_months') months). One row per account-month in which the account
--- received money from a known counterparty account. Peer percentiles and scores: int_flows__account_scores.
+-- Flow features per receiving account and month over a trailing window of var('flow_window_months') calendar
+-- months (the period's own month included; macro month_gap, never interval arithmetic on month ends). Counts
+-- before amounts, so a scheme does not hide by writing odd amounts or by being a small share of a busy account:
+-- distinct payers and payees, new payers (no inflow in the window's own length before it), individual, elderly and
+-- cross-institution payers, inflow and outflow concentration (HHI by count and by amount), pass-through (the part
+-- of each month's inflow that left the same month), round and purpose-keyword inflows, payers whose inflow is
+-- large for the month (a quantile, not yuan), equal payouts back to payers (exact, and within a tolerance after a
+-- gap of up to var('flow_payout_max_gap_months') months), and new conduit payers (new payers that paid in one
+-- month of the window and passed on to this account most of what they received and paid out that month). One row
+-- per account-month in which the account received money from a known counterparty account. Peer percentiles and
+-- scores: int_flows__account_scores.
 -- Incremental by period: months with newer counterparty-month rows are recomputed, reading back the
 -- window, the same length before it (new payers) and the payout gap. Example transactions are ordered
 -- by amount, then id: ties in amount would otherwise make two builds of the same month differ.
@@ -51,6 +52,21 @@ large_inflow as (
     from pairs
     where n_in > 0 and counterparty_account <> ''
     group by period
+),
+
+-- Each account's own inflow and outflow per month (every counterparty, known or not): a payer that passed
+-- on to this account most of what it received that month, and sent it most of what it paid out, is a
+-- conduit (2-hop pass-through: a mule feeding a collector; a household pays a utility a small part of its
+-- month). Shares, not yuan: var('flow_conduit_share').
+month_totals as (
+    select
+        institution_code,
+        account_no,
+        period,
+        sum(in_amount) as in_amount,
+        sum(out_amount) as out_amount
+    from pairs
+    group by institution_code, account_no, period
 ),
 
 -- A payout repeats when the same amount went to the same counterparty in the previous month (exact),
@@ -96,9 +112,21 @@ pairs_flagged as (
         <= (pairs_lagged.period - make_interval(years => {{ var('flow_elderly_age') }}))::date
             as counterparty_is_elderly,
         pairs_lagged.counterparty_institution_code <> pairs_lagged.institution_code as counterparty_is_elsewhere,
-        pairs_lagged.n_in > 0 and pairs_lagged.in_amount >= large_inflow.min_amount as is_large_inflow
+        pairs_lagged.n_in > 0 and pairs_lagged.in_amount >= large_inflow.min_amount as is_large_inflow,
+        coalesce(
+            pairs_lagged.n_in > 0
+            and payer_totals.in_amount > 0
+            and pairs_lagged.in_amount >= {{ var('flow_conduit_share') }} * payer_totals.in_amount
+            and pairs_lagged.in_amount >= {{ var('flow_conduit_share') }} * payer_totals.out_amount,
+            false
+        ) as is_conduit_inflow
     from pairs_lagged
     left join large_inflow on pairs_lagged.period = large_inflow.period
+    left join month_totals as payer_totals
+        on
+            pairs_lagged.counterparty_institution_code = payer_totals.institution_code
+            and pairs_lagged.counterparty_account = payer_totals.account_no
+            and pairs_lagged.period = payer_totals.period
     left join accounts as counterparty
         on
             pairs_lagged.counterparty_institution_code = counterparty.institution_code
@@ -146,6 +174,7 @@ windowed as (
         pairs_flagged.counterparty_is_elderly,
         pairs_flagged.counterparty_is_elsewhere,
         pairs_flagged.is_large_inflow,
+        pairs_flagged.is_conduit_inflow,
         pairs_flagged.example_in_txn_id,
         pairs_flagged.example_out_txn_id,
         pairs_flagged.source_batch_id
@@ -199,6 +228,8 @@ per_counterparty as (
         bool_or(counterparty_is_elderly) as is_elderly,
         bool_or(counterparty_is_elsewhere) as is_elsewhere,
         bool_or(is_large_inflow) as is_large_payer,
+        bool_or(is_conduit_inflow and is_new_payer_month)
+        and count(distinct pair_period) filter (where n_in > 0) = 1 as is_new_conduit_payer,
         min(example_in_txn_id) as example_in_txn_id,
         min(example_out_txn_id) as example_out_txn_id,
         max(source_batch_id) as source_batch_id,
@@ -234,6 +265,7 @@ final as (
         count(*) filter (where per_counterparty.is_large_payer) as large_payers,
         count(*) filter (where per_counterparty.is_large_payer and per_counterparty.is_individual)
             as large_individual_payers,
+        count(*) filter (where per_counterparty.is_new_conduit_payer) as new_conduit_payers,
         count(*) filter (where per_counterparty.has_periodic_payout) as periodic_payees,
         count(*) filter (
             where per_counterparty.n_in > 0 and per_counterparty.has_periodic_payout
