@@ -35,9 +35,16 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	cd dbt_project && ../$(VENV)/bin/sqlfluff lint models --processes 2
-	@# a base temp of its own: two suites on one machine must not clean up each other's tmp_path dirs
-	bt=$$(mktemp -d -t sv-pytest-XXXXXX); $(PY) -m pytest -q --basetemp="$$bt"; rc=$$?; rm -rf "$$bt"; exit $$rc
+	@# sqlfluff (1-2 min) runs beside the suite, which mostly waits on PostgreSQL and dbt; its report comes
+	@# after the suite's, and either failing fails the target. A base temp of its own: two suites on one
+	@# machine must not clean up each other's tmp_path dirs.
+	@bt=$$(mktemp -d -t sv-pytest-XXXXXX); \
+	(cd dbt_project && ../$(VENV)/bin/sqlfluff lint models --processes 1 >"$$bt/sqlfluff.log" 2>&1) & lint=$$!; \
+	$(PY) -m pytest -q --basetemp="$$bt/pytest"; rc=$$?; \
+	wait $$lint; lrc=$$?; \
+	if [ $$lrc -ne 0 ]; then echo "sqlfluff lint models: failed"; cat "$$bt/sqlfluff.log"; \
+	else echo "sqlfluff lint models: passed"; fi; \
+	rm -rf "$$bt"; [ $$rc -eq 0 ] && [ $$lrc -eq 0 ]
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

@@ -1,7 +1,8 @@
 """Incremental builds give exactly the rows of a full build, and nothing is rebuilt when nothing changed.
 
-tiny/11 is simulated and ingested into a database of its own and built in full (`dbt run --full-refresh`);
-then one more month is simulated (`advance`), ingested, and built incrementally (`dbt run`). Every
+The start is the session's built tiny/11 world (``built_copy``: a private copy of the database right after
+built_warehouse's full build); one more month is simulated (`advance`, in a copy of that world's landing
+zone and ground truth), ingested, and built incrementally (`dbt run`). Every
 incremental model's rows are kept aside and the incremental models are rebuilt with `--full-refresh`:
 both must hold the same multiset of rows (EXCEPT ALL both ways). Before the new month, a build with nothing
 new must leave every incremental model's rows untouched, and the inputs' fingerprint (the build DAG's skip
@@ -19,8 +20,6 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.conftest import throwaway_database
-
 
 def _incremental_models(manifest: Path) -> dict[str, str]:
     """name -> schema.name of every incremental model."""
@@ -36,83 +35,80 @@ def _row_versions(conn, relation: str) -> tuple[int, str]:
 
 
 @pytest.fixture(scope="module")
-def advanced(warehouse):
-    import simulator as simulate
+def advanced(built_copy):
     from include.cli.warehouse import _dbt
     from include.config import StatePaths
     from include.ingest.contract import find_manifests
-    from include.ingest.loader import ingest_manifests, pending_manifests
-    from include.warehouse.bootstrap import bootstrap
+    from include.ingest.loader import ingest_manifests
     from include.warehouse.connection import libpq_url, role_url
     from include.warehouse.fingerprint import inputs_changed, record_build
     from simulator.advance import advance
 
+    state = built_copy.state
+    # the month is advanced in a copy of the world's landing zone and ground truth: the shared ones stay
+    # as built_warehouse ingested them (test_pipeline_e2e counts what came in through the landing zone)
     root = Path(tempfile.mkdtemp(prefix="sv-incr-"))
     landing, truth = root / "landing", root / "gt"
-    simulate.generate(landing, truth, preset="tiny", seed=11, external=False)
-    mp = pytest.MonkeyPatch()
+    shutil.copytree(state.landing, landing)
+    shutil.copytree(state.ground_truth, truth)
     out: dict = {}
     try:
-        with throwaway_database(warehouse.admin_url, mp, prefix="incr"):
-            bootstrap(warehouse.state)
-            loader = role_url("loader", warehouse.state)
-            ingest_manifests(loader, find_manifests(landing), warehouse.state)
-            for args in (["seed"], ["run", "--full-refresh"]):
-                proc = _dbt(args, check=False)
-                assert proc.returncode == 0, proc.stdout[-6000:]
-            manifest = warehouse.state.dbt_target / "manifest.json"
-            models = _incremental_models(manifest)
-            # the DAG's skip test, with a state directory of its own (its stored fingerprint)
-            fp_state = StatePaths(root / "fp")
-            fp_state.dbt_target.mkdir(parents=True)
-            shutil.copy(manifest, fp_state.dbt_target / "manifest.json")
+        # the project's incremental models (the manifest of built_warehouse's build: same project)
+        manifest = state.dbt_target / "manifest.json"
+        models = _incremental_models(manifest)
+        # the DAG's skip test, with a state directory of its own (its stored fingerprint)
+        fp_state = StatePaths(root / "fp")
+        fp_state.dbt_target.mkdir(parents=True)
+        shutil.copy(manifest, fp_state.dbt_target / "manifest.json")
+        loader = role_url("loader", state)
 
-            def connect(role: str | None = None):
-                url = os.environ["SUPERVISION_DATABASE_URL"] if role is None else role_url(role, warehouse.state)
-                return psycopg.connect(libpq_url(url), autocommit=True)
+        def connect(role: str | None = None):
+            url = os.environ["SUPERVISION_DATABASE_URL"] if role is None else role_url(role, state)
+            return psycopg.connect(libpq_url(url), autocommit=True)
 
-            with connect("transformer") as conn:
-                first = inputs_changed(conn, fp_state)
-                record_build(first, fp_state)
-            with connect() as conn:
-                before = {m: _row_versions(conn, r) for m, r in models.items()}
-            proc = _dbt(["run", "--select", "config.materialized:incremental"], check=False)
-            assert proc.returncode == 0, proc.stdout[-6000:]
-            with connect() as conn:
-                out["untouched"] = (before, {m: _row_versions(conn, r) for m, r in models.items()})
-            with connect("transformer") as conn:
-                out["fingerprint_unchanged"] = (first, inputs_changed(conn, fp_state))
+        with connect("transformer") as conn:
+            first = inputs_changed(conn, fp_state)
+            record_build(first, fp_state)
+        with connect() as conn:
+            before = {m: _row_versions(conn, r) for m, r in models.items()}
+        proc = _dbt(["run", "--select", "config.materialized:incremental"], check=False)
+        assert proc.returncode == 0, proc.stdout[-6000:]
+        with connect() as conn:
+            out["untouched"] = (before, {m: _row_versions(conn, r) for m, r in models.items()})
+        with connect("transformer") as conn:
+            out["fingerprint_unchanged"] = (first, inputs_changed(conn, fp_state))
 
-            out["advance"] = advance(landing, truth, preset="tiny", seed=11, external=False)
-            ingest_manifests(loader, pending_manifests(loader, landing), warehouse.state)
-            with connect("transformer") as conn:
-                out["fingerprint_after_advance"] = inputs_changed(conn, fp_state)
-            proc = _dbt(["run"], check=False)
-            assert proc.returncode == 0, proc.stdout[-6000:]
-            with connect() as conn:
-                conn.execute("create schema incremental_copy")
-                for m, r in models.items():
-                    conn.execute(f"create table incremental_copy.{m} as select * from {r}")
-            proc = _dbt(["run", "--full-refresh", "--select", "config.materialized:incremental"], check=False)
-            assert proc.returncode == 0, proc.stdout[-6000:]
-            diffs = {}
-            with connect() as conn:
-                for m, r in models.items():
-                    n = conn.execute(f"select count(*) from {r}").fetchone()[0]
-                    only_incr = conn.execute(
-                        f"select count(*) from (select * from incremental_copy.{m} except all select * from {r}) d"
-                    ).fetchone()[0]
-                    only_full = conn.execute(
-                        f"select count(*) from (select * from {r} except all select * from incremental_copy.{m}) d"
-                    ).fetchone()[0]
-                    diffs[m] = {"rows": n, "only_incremental": only_incr, "only_full": only_full}
-                out["periods"] = conn.execute(
-                    "select count(distinct period), max(period) from intermediate.int_flows__account_scores"
-                ).fetchone()
-            out["models"], out["diffs"] = models, diffs
-            yield out
+        delivered = set(find_manifests(landing))
+        out["advance"] = advance(landing, truth, preset="tiny", seed=11, external=False)
+        # the new month's submissions (the copied ones are in the database under the shared path)
+        ingest_manifests(loader, sorted(set(find_manifests(landing)) - delivered), state)
+        with connect("transformer") as conn:
+            out["fingerprint_after_advance"] = inputs_changed(conn, fp_state)
+        proc = _dbt(["run"], check=False)
+        assert proc.returncode == 0, proc.stdout[-6000:]
+        with connect() as conn:
+            conn.execute("create schema incremental_copy")
+            for m, r in models.items():
+                conn.execute(f"create table incremental_copy.{m} as select * from {r}")
+        proc = _dbt(["run", "--full-refresh", "--select", "config.materialized:incremental"], check=False)
+        assert proc.returncode == 0, proc.stdout[-6000:]
+        diffs = {}
+        with connect() as conn:
+            for m, r in models.items():
+                n = conn.execute(f"select count(*) from {r}").fetchone()[0]
+                only_incr = conn.execute(
+                    f"select count(*) from (select * from incremental_copy.{m} except all select * from {r}) d"
+                ).fetchone()[0]
+                only_full = conn.execute(
+                    f"select count(*) from (select * from {r} except all select * from incremental_copy.{m}) d"
+                ).fetchone()[0]
+                diffs[m] = {"rows": n, "only_incremental": only_incr, "only_full": only_full}
+            out["periods"] = conn.execute(
+                "select count(distinct period), max(period) from intermediate.int_flows__account_scores"
+            ).fetchone()
+        out["models"], out["diffs"] = models, diffs
+        yield out
     finally:
-        mp.undo()
         shutil.rmtree(root, ignore_errors=True)
 
 
