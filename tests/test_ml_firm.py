@@ -57,8 +57,10 @@ def _insert_external(conn, uscc: str, name: str) -> None:
 
 
 def _frame(conn, table: str) -> pd.DataFrame:
+    """The mart's rows, without the build watermarks (built_*: which build wrote a row, not data)."""
     cur = conn.execute(f"select * from marts_features.{table} order by firm_uscc, period")
-    return pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+    frame = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
+    return frame.drop(columns=[c for c in frame.columns if c.startswith("built_")])
 
 
 @pytest.fixture(scope="module")

@@ -2,9 +2,11 @@
 
 The start is the session's built tiny/11 world (``built_copy``: a private copy of the database right after
 built_warehouse's full build); one more month is simulated (`advance`, in a copy of that world's landing
-zone and ground truth), ingested, and built incrementally (`dbt run`). Every
-incremental model's rows are kept aside and the incremental models are rebuilt with `--full-refresh`:
-both must hold the same multiset of rows (EXCEPT ALL both ways). Before the new month, a build with nothing
+zone and ground truth), ingested, and built incrementally (`dbt run`). Every incremental model's rows (the
+flow models, the loan book, the feature marts firm_month_features and account_month_training) are kept
+aside and the incremental models are rebuilt with `--full-refresh`: both must hold the same multiset of
+rows (EXCEPT ALL both ways, build watermark columns aside); the same after a supervisor confirms a flow
+alert of the first month (the account panel's labels, not a batch). Before the new month, a build with nothing
 new must leave every incremental model's rows untouched, and the inputs' fingerprint (the build DAG's skip
 test) must say "unchanged"; after the new month it must say "changed".
 """
@@ -32,6 +34,39 @@ def _row_versions(conn, relation: str) -> tuple[int, str]:
     """Row count and a digest of the rows' physical positions: a delete+insert of any row changes it."""
     return conn.execute(f"select count(*), md5(coalesce(string_agg(ctid::text, ',' order by ctid), '')) "
                         f"from {relation}").fetchone()
+
+
+def _data_columns(conn, relation: str) -> str:
+    """The relation's columns but the build watermarks (built_*: which build wrote the row, not data)."""
+    schema, name = relation.split(".")
+    cols = [r[0] for r in conn.execute(
+        "select column_name from information_schema.columns where table_schema = %s and table_name = %s "
+        "and column_name not like 'built\\_%%' order by ordinal_position", (schema, name))]
+    return ", ".join(f'"{c}"' for c in cols)
+
+
+def _difference(conn, a: str, b: str, columns: str) -> int:
+    return conn.execute(f"select count(*) from (select {columns} from {a} except all select {columns} from {b}) d"
+                        ).fetchone()[0]
+
+
+def _incremental_equals_full(connect, models: dict[str, str], model: str) -> dict:
+    """Build `model` incrementally, keep its rows, rebuild it with --full-refresh: the rows each build has
+    that the other has not (EXCEPT ALL both ways)."""
+    from include.cli.warehouse import _dbt
+
+    relation = models[model]
+    proc = _dbt(["run", "--select", model], check=False)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    with connect() as conn:
+        conn.execute(f"create table incremental_copy.{model}_again as select * from {relation}")
+    proc = _dbt(["run", "--full-refresh", "--select", model], check=False)
+    assert proc.returncode == 0, proc.stdout[-6000:]
+    copy = f"incremental_copy.{model}_again"
+    with connect() as conn:
+        cols = _data_columns(conn, relation)
+        return {"only_incremental": _difference(conn, copy, relation, cols),
+                "only_full": _difference(conn, relation, copy, cols)}
 
 
 @pytest.fixture(scope="module")
@@ -96,25 +131,37 @@ def advanced(built_copy):
         with connect() as conn:
             for m, r in models.items():
                 n = conn.execute(f"select count(*) from {r}").fetchone()[0]
-                only_incr = conn.execute(
-                    f"select count(*) from (select * from incremental_copy.{m} except all select * from {r}) d"
-                ).fetchone()[0]
-                only_full = conn.execute(
-                    f"select count(*) from (select * from {r} except all select * from incremental_copy.{m}) d"
-                ).fetchone()[0]
+                cols = _data_columns(conn, r)
+                only_incr = _difference(conn, f"incremental_copy.{m}", r, cols)
+                only_full = _difference(conn, r, f"incremental_copy.{m}", cols)
                 diffs[m] = {"rows": n, "only_incremental": only_incr, "only_full": only_full}
             out["periods"] = conn.execute(
                 "select count(distinct period), max(period) from intermediate.int_flows__account_scores"
             ).fetchone()
+            # a supervisor confirms the earliest flow alert on an account never labelled 1: its label changes
+            alert_id, period = conn.execute(
+                "select f.alert_id, f.period from marts_flows.flow_alerts as f where not exists ("
+                f" select 1 from {models['account_month_training']} as a where a.label_case_6m = 1"
+                "  and a.institution_code = f.institution_code and a.account_no = f.account_no)"
+                " order by f.period, f.alert_id limit 1").fetchone()
+            conn.execute("select ops.record_disposition('flow_alert', %s, 'confirmed')", (alert_id,))
+            before = conn.execute(f"select count(*), max(period) from {models['account_month_training']} "
+                                  "where label_case_6m = 1").fetchone()
+        out["disposition_diff"] = _incremental_equals_full(connect, models, "account_month_training")
+        with connect() as conn:
+            out["disposition"] = (period, before, conn.execute(
+                f"select count(*), max(period) from {models['account_month_training']} where label_case_6m = 1"
+            ).fetchone())
         out["models"], out["diffs"] = models, diffs
         yield out
     finally:
         shutil.rmtree(root, ignore_errors=True)
 
 
-def test_the_flow_and_loan_book_models_are_incremental(advanced):
+def test_the_flow_and_loan_book_models_and_the_feature_marts_are_incremental(advanced):
     assert {"int_flows__counterparty_months", "int_flows__account_windows", "int_flows__account_scores",
-            "int_prudential__loan_book_quarterly"} <= set(advanced["models"])
+            "int_prudential__loan_book_quarterly", "firm_month_features",
+            "account_month_training"} <= set(advanced["models"])
 
 
 def test_a_build_with_nothing_new_rewrites_no_row(advanced):
@@ -136,3 +183,9 @@ def test_an_incremental_month_equals_a_full_refresh(advanced):
     diffs = advanced["diffs"]
     assert all(d["rows"] > 0 for d in diffs.values()), diffs
     assert all(d["only_incremental"] == 0 and d["only_full"] == 0 for d in diffs.values()), diffs
+
+
+def test_a_confirmed_flow_alert_relabels_incrementally_as_a_full_refresh_does(advanced):
+    period, before, after = advanced["disposition"]
+    assert after[0] > before[0]  # the confirmation labelled account-months 1 (t - 6 .. t of the alert)
+    assert advanced["disposition_diff"] == {"only_incremental": 0, "only_full": 0}

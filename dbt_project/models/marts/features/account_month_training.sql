@@ -1,3 +1,10 @@
+{{ config(
+    materialized='incremental',
+    unique_key=['period'],
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+-- depends_on: {{ source('ops', 'batch') }}, {{ source('ops', 'submission') }}
 -- The account panel the account model trains and scores on (#12): one row per account-month of
 -- int_flows__account_scores, its features the peer percentiles of the flow signals and the typology
 -- scores (scale-free: no yuan thresholds), its label from what the regulator and its supervisors
@@ -8,14 +15,39 @@
 -- observed (the regulator has reported records for it or a later month); null otherwise (scored, not
 -- trained on). As for firms, months in which the holder already had such a case opened (at t or
 -- earlier) are left out: the regulator already knows it.
+-- Incremental by month (macros/rebuild_from_period.sql): a build recomputes the months from the earliest of
+--   * six months before the earliest period of an accepted batch newer than the stored `built_batch_id`
+--     (the account scores of that month on change; a case of month t labels t - 6 .. t - 1);
+--   * when there is a new batch or decision, the earliest month whose window the horizon did not cover
+--     yet (months_observed < 6: a later observed month changes it and its label);
+--   * six months before the earliest alert month of a supervisor's decision on a flow alert newer than
+--     the stored `built_disposition_id` (a confirmation labels t - 6 .. t);
+-- and leaves earlier months alone. The holder of an account never changes (int_entities__accounts_latest).
 {%- set signals = ['payers', 'new_payers', 'individual_share', 'elderly_share', 'keyword_share', 'round_share',
     'inflow_dispersion', 'outflow_concentration', 'pass_through', 'periodic_repaid_payers', 'periodic_payees',
     'payout_keyword_share', 'elsewhere_share', 'upstream_payers', 'large_payers', 'large_individual_payers'] %}
 {%- set typologies = ['collection', 'periodic_payout', 'fan_in', 'pass_through'] %}
+{%- set watermark = batch_watermark() %}
+{%- set dispositions = flow_disposition_watermark() %}
+{%- set partial = is_incremental() and has_column(this, 'built_disposition_id') %}
+{%- set starts = [] %}
+{%- if partial %}
+    {%- for p in [first_new_batch_period(this, watermark), first_new_disposition_period(this)] if p %}
+        {%- do starts.append(month_start_before(p, label_window_months() | int)) %}
+    {%- endfor %}
+    {%- set unobserved = first_period_where(this, 'built.months_observed < ' ~ label_window_months()) %}
+    {%- if starts and unobserved %}{% do starts.append(month_start_before(unobserved, 0)) %}{% endif %}
+{%- endif %}
+{%- set from_period = starts | min if starts else none %}
 with
 
 scores as (
     select * from {{ ref('int_flows__account_scores') }}
+    {% if partial and from_period %}
+    where period >= '{{ from_period }}'::date
+    {% elif partial %}
+    where false
+    {% endif %}
 ),
 
 accounts as (
@@ -102,7 +134,9 @@ final as (
             when case_events.first_case_period is not null or confirmed_events.first_confirmed_period is not null
                 then 1
             when panel.months_observed > 0 then 0
-        end as label_case_6m
+        end as label_case_6m,
+        {{ watermark }}::bigint as built_batch_id,
+        {{ dispositions }}::bigint as built_disposition_id
     from panel
     left join case_events
         on

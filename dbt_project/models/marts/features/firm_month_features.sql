@@ -1,3 +1,10 @@
+{{ config(
+    materialized='table' if var('features_as_of', none) else 'incremental',
+    unique_key=['period'],
+    incremental_strategy='delete+insert',
+    on_schema_change='append_new_columns',
+) }}
+-- depends_on: {{ source('ops', 'batch') }}, {{ source('ops', 'submission') }}
 -- Point-in-time features of every firm and month end, for the firm early-warning model and for
 -- supervisors (one truth). Population: firms (by USCC) that are corporate customers of some
 -- institution, from the month of their first customer record on. A feature of month t uses only
@@ -19,7 +26,19 @@
 -- <= the cut-off are identical.
 -- Firms with a regulator case already opened (prior_case_count > 0) stay here (supervisors read them);
 -- the training panel firm_month_training drops those months.
+-- Incremental by month (a table with `features_as_of`): a build recomputes the months from the earliest
+-- period of an accepted batch newer than the mart's `built_batch_id` (macros/rebuild_from_period.sql) on,
+-- for every firm, reading the six months before them for the rolling and lagged values; earlier months
+-- stay. An input of month t only changes features of months >= t (customer records hold until replaced,
+-- windows trail), so nothing earlier needs recomputing. The external feeds are not batches: when the
+-- digest of int_firms__external_events differs from the stored `built_events_digest` (new or revised
+-- external records, new links), the build recomputes every month.
 {%- set prone_industries = "'" ~ var('firm_fundraising_prone_industries') | join("', '") ~ "'" %}
+{%- set watermark = batch_watermark() %}
+{%- set events_digest = relation_digest(ref('int_firms__external_events')) %}
+{%- set partial = is_incremental() and not var('features_as_of', none)
+    and stored_value_is(this, 'built_events_digest', events_digest) %}
+{%- set from_period = first_new_batch_period(this, watermark) if partial else none %}
 with
 
 corporates as (
@@ -89,6 +108,11 @@ months as (
     select distinct report_period as period
     from {{ ref('stg_submissions__loans') }}
     {{ as_of('report_period') }}
+    {% if partial and from_period %}
+    where report_period >= '{{ month_start_before(from_period, 6) }}'::date
+    {% elif partial %}
+    where false
+    {% endif %}
 ),
 
 firm_start as (
@@ -323,8 +347,13 @@ final as (
             + (negative_news_6m > 0)::int
         ) as red_flag_count,
         -- rule override (ml/levels.py): a flow alert on one of the firm's accounts at t -> red
-        (flow_alert_accounts > 0)::int as confirmed_flow_pattern
+        (flow_alert_accounts > 0)::int as confirmed_flow_pattern,
+        {{ watermark }}::bigint as built_batch_id,
+        {{ events_digest }}::bigint as built_events_digest
     from rolled
+    {% if partial and from_period %}
+    where period >= '{{ month_start_before(from_period, 0) }}'::date
+    {% endif %}
 )
 
 select * from final

@@ -43,39 +43,50 @@ quarter_scores as (
     order by entity_id asc, period asc, scored_at desc
 ),
 
-quarter_events as (
+-- the events of each quarter (dated in (period - 3 months, period]): joined on the institution and
+-- aggregated once, instead of four sub-queries per quarter that each scanned every alert and penalty
+-- (their cost grew with the square of the history)
+quarter_interventions as (
     select
         indicators.institution_code,
         indicators.period,
-        (
-            select count(*) from interventions
-            where
-                interventions.institution_code = indicators.institution_code
-                and interventions.measure_date > indicators.period - interval '3 months'
-                and interventions.measure_date <= indicators.period
-        ) as interventions_in_quarter,
-        (
-            select count(*) from penalties
-            where
-                penalties.institution_code = indicators.institution_code
-                and penalties.decision_date > indicators.period - interval '3 months'
-                and penalties.decision_date <= indicators.period
-        ) as penalties_in_quarter,
-        (
-            select coalesce(sum(penalties.amount_cny), 0) from penalties
-            where
-                penalties.institution_code = indicators.institution_code
-                and penalties.decision_date > indicators.period - interval '3 months'
-                and penalties.decision_date <= indicators.period
-        ) as penalty_amount_in_quarter,
-        (
-            select count(distinct alerts.account_no) from alerts
-            where
-                alerts.institution_code = indicators.institution_code
-                and alerts.period > indicators.period - interval '3 months'
-                and alerts.period <= indicators.period
-        ) as flow_alert_accounts_in_quarter
+        count(*) as interventions_in_quarter
     from indicators
+    inner join interventions
+        on
+            indicators.institution_code = interventions.institution_code
+            and indicators.period - interval '3 months' < interventions.measure_date
+            and indicators.period >= interventions.measure_date
+    group by indicators.institution_code, indicators.period
+),
+
+quarter_penalties as (
+    select
+        indicators.institution_code,
+        indicators.period,
+        count(*) as penalties_in_quarter,
+        sum(penalties.amount_cny) as penalty_amount_in_quarter
+    from indicators
+    inner join penalties
+        on
+            indicators.institution_code = penalties.institution_code
+            and indicators.period - interval '3 months' < penalties.decision_date
+            and indicators.period >= penalties.decision_date
+    group by indicators.institution_code, indicators.period
+),
+
+quarter_alerts as (
+    select
+        indicators.institution_code,
+        indicators.period,
+        count(distinct alerts.account_no) as flow_alert_accounts_in_quarter
+    from indicators
+    inner join alerts
+        on
+            indicators.institution_code = alerts.institution_code
+            and indicators.period - interval '3 months' < alerts.period
+            and indicators.period >= alerts.period
+    group by indicators.institution_code, indicators.period
 ),
 
 final as (
@@ -106,10 +117,10 @@ final as (
         indicators.breach_count,
         ratings.rating as supervisory_rating,
         ratings.rated_at,
-        quarter_events.interventions_in_quarter,
-        quarter_events.penalties_in_quarter,
-        quarter_events.penalty_amount_in_quarter,
-        quarter_events.flow_alert_accounts_in_quarter,
+        coalesce(quarter_interventions.interventions_in_quarter, 0) as interventions_in_quarter,
+        coalesce(quarter_penalties.penalties_in_quarter, 0) as penalties_in_quarter,
+        coalesce(quarter_penalties.penalty_amount_in_quarter, 0) as penalty_amount_in_quarter,
+        coalesce(quarter_alerts.flow_alert_accounts_in_quarter, 0) as flow_alert_accounts_in_quarter,
         quarter_scores.probability as risk_probability,
         quarter_scores.warning_level as risk_warning_level,
         quarter_scores.reasons as risk_reasons
@@ -119,10 +130,18 @@ final as (
         on
             indicators.institution_code = ratings.institution_code
             and indicators.period = ratings.report_period
-    left join quarter_events
+    left join quarter_interventions
         on
-            indicators.institution_code = quarter_events.institution_code
-            and indicators.period = quarter_events.period
+            indicators.institution_code = quarter_interventions.institution_code
+            and indicators.period = quarter_interventions.period
+    left join quarter_penalties
+        on
+            indicators.institution_code = quarter_penalties.institution_code
+            and indicators.period = quarter_penalties.period
+    left join quarter_alerts
+        on
+            indicators.institution_code = quarter_alerts.institution_code
+            and indicators.period = quarter_alerts.period
     left join quarter_scores
         on
             indicators.institution_code = quarter_scores.entity_id
