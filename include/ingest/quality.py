@@ -99,7 +99,13 @@ from typing import TYPE_CHECKING
 
 from include.ingest.gx_runtime import _LOCK, _Runtime, _runtime
 from include.ingest.results import RuleResult, ValidationOutcome, _summarise
-from include.ingest.typed import _create_typed_table, _drop_typed_table, typed_table_name, typed_table_sql
+from include.ingest.typed import (
+    _create_typed_table,
+    _drop_typed_table,
+    mark_duplicates,
+    typed_table_name,
+    typed_table_sql,
+)
 from include.registry.datasets import Dataset
 from include.registry.ddl import q
 from include.registry.expectations import PERIOD_PARAMETER, quality_rules
@@ -245,6 +251,7 @@ class _GroupValidation:
         with self.engine.begin() as conn:
             conn.exec_driver_sql("set local parallel_tuple_cost = 0.001")
             conn.exec_driver_sql(typed_table_sql(self.dataset, self.table, batch_ids=ids, typed_name=typed))
+            mark_duplicates(conn, self.dataset, typed)
         try:
             slot = self.rt.slot(self.url, self.dataset, typed)
             periods = sorted({self.members[i][0] for i in ids})
