@@ -176,7 +176,9 @@ class _Runtime:
                 if name in {o.name for o in store.all()}:
                     store.delete(name)
             if not site:  # the detailed results quote submitted values (unmasked): not kept on disk
-                shutil.rmtree(self.results_dir / name, ignore_errors=True)
+                # GX's store turns the dots of a name into folders ("<source>.<dataset>__failed")
+                for folder in {self.results_dir / name, self.results_dir.joinpath(*name.split("."))}:
+                    shutil.rmtree(folder, ignore_errors=True)
 
     def site(self, docs_dir: Path) -> str:
         docs_dir = docs_dir.resolve()
