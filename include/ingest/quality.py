@@ -42,13 +42,16 @@ kind              expectation
 not_null          ExpectColumnValuesToNotBeNull, one per column
 between           ExpectColumnValuesToBeBetween (typed twin)
 in_set, regex     ExpectColumnValuesToBeInSet / ExpectColumnValuesToMatchRegex; on a personal
-                  identifier the same check as an UnexpectedRowsExpectation that masks in SQL
+                  identifier the same check as an UnexpectedRowsExpectation that masks in SQL, reading
+                  the flag ``_rule<i>__<column>`` the typed table's single pass computed
 period_match      ExpectColumnValuesToBeInSet(value_set={"$PARAMETER": "period"}) on
                   ``<column>__period`` (the typed twin, ``''`` where missing, as NULLs are skipped):
                   one suite for every period; the submission's period is an expectation parameter
 column_pair_le    ExpectColumnPairValuesAToBeGreaterThanB(column_A=B, column_B=A, or_equal=True)
-unique            UnexpectedRowsExpectation, ``count(*) over (partition by key) > 1`` (typed twins):
-                  ExpectCompoundColumnsToBeUnique returns no ``_line`` and was 2.5x slower
+unique            UnexpectedRowsExpectation selecting the rows whose flag ``_rule<i>__dup`` is set: the
+                  typed table's build sets it where ``count(*) over (partition by key) > 1`` (typed
+                  twins; :func:`include.ingest.typed.mark_duplicates`, once, not in each of GX's two
+                  queries). ExpectCompoundColumnsToBeUnique returns no ``_line`` and was 2.5x slower
 uscc, resident_id UnexpectedRowsExpectation calling ops.uscc_valid / ops.resident_id_valid /
 lei               ops.lei_valid (migration 003)
 ratio_between     UnexpectedRowsExpectation on num / den (typed twins)

@@ -3,7 +3,10 @@
 ``landing.<table>_typed`` is an UNLOGGED table built in one parallel pass over the batch:
 ``_line``; every registry column as submitted (``''`` read as NULL, as the raw load does); for every
 non-text column ``<column>__typed`` = ``case when ops.input_is_valid(c, '<pg_type>') then c::<pg_type>
-end``, exactly what the raw load's cast produces, NULL where it would fail (dates as ISO text). GX
+end``, exactly what the raw load's cast produces, NULL where it would fail (dates as ISO text);
+the rule flags of :func:`include.registry.expectations.row_flags` (per-row checks on personal
+identifiers and check characters, true where the row fails) and of ``unique_flags`` (set by
+:func:`mark_duplicates`), which those rules' UnexpectedRowsExpectations select by. GX
 validates that table (``ops.input_is_valid`` is ``pg_input_is_valid`` on PostgreSQL 16+, a fallback on 14/15:
 migration 080); why a table and not a view is told in :mod:`include.ingest.quality`.
 """
