@@ -100,7 +100,7 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from include.ingest.gx_runtime import _LOCK, _Runtime, _runtime
+from include.ingest.gx_runtime import _LOCK, _Runtime, _runtime, private_files
 from include.ingest.results import RuleResult, ValidationOutcome, _summarise
 from include.ingest.typed import (
     _create_typed_table,
@@ -137,7 +137,7 @@ def validate_landing(url: str, table: str, dataset: Dataset, period: str, *,
     """
     t0 = time.perf_counter()
     period = date.fromisoformat(str(period)).isoformat()  # a date or an ISO date string
-    with _LOCK:
+    with _LOCK, private_files():
         rt = _runtime()
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
@@ -392,7 +392,7 @@ def validate_group(url: str, table: str, dataset: Dataset, members: dict[int, tu
 
 def drop_kept(url: str, typed: str) -> None:
     """Drop a typed table :func:`validate_group_keep` kept."""
-    with _LOCK:
+    with _LOCK, private_files():
         with _runtime().datasource(url).get_engine().begin() as conn:
             conn.exec_driver_sql(f"drop table if exists landing.{q(typed)}")
 
@@ -422,7 +422,7 @@ def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[in
     landing table again; the caller drops it (:func:`drop_kept`, or with the landing table).
     """
     t0 = time.perf_counter()
-    with _LOCK:
+    with _LOCK, private_files():
         group = _GroupValidation(_runtime(), url, table, dataset, members, docs_dir)
         suspects = group.suspects()
         for batch_id in sorted(suspects & set(members)):
