@@ -20,6 +20,7 @@ from include.registry.expectations import (
     TYPED_SUFFIX,
     _base_type,
     _sql_literal,
+    reference_flags,
     row_flags,
     unique_flags,
 )
@@ -80,7 +81,7 @@ def typed_table_sql(dataset: Dataset, table: str, *, batch_ids: list[int] | None
     # the rules GX would otherwise evaluate by a full scan per query, twice (rows, then their count):
     # computed here once, in the same parallel pass; the duplicates by mark_duplicates afterwards
     outer += [f"{pred} as {q(flag)}" for flag, pred in row_flags(dataset)]
-    outer += [f"false as {q(flag)}" for flag, _ in unique_flags(dataset)]
+    outer += [f"false as {q(flag)}" for flag, _ in [*unique_flags(dataset), *reference_flags(dataset)]]
     where = f" where _batch_id = any(array[{', '.join(str(int(b)) for b in batch_ids)}]::bigint[])" if batch_ids else ""
     return (f"create unlogged table landing.{q(typed_name or typed_table_name(table))} as\n"
             f"select {', '.join(outer)}\n"
@@ -90,8 +91,8 @@ def typed_table_sql(dataset: Dataset, table: str, *, batch_ids: list[int] | None
 
 
 def mark_duplicates(conn, dataset: Dataset, typed_name: str) -> None:
-    """Set the unique rules' flags of ``landing.<typed_name>`` (a SQLAlchemy connection, in the
-    transaction that built it): true on every row whose key occurs more than once. One hash
+    """Set the unique and references rules' flags of ``landing.<typed_name>`` (a SQLAlchemy connection,
+    in the transaction that built it). Unique: true on every row whose key occurs more than once. One hash
     aggregate finds whether any key repeats (the usual answer is no: nothing else runs); if one does,
     the rows are flagged by the window ``count(*) over (partition by key) > 1``, exactly the rule."""
     typed = f"landing.{q(typed_name)}"
@@ -104,6 +105,8 @@ def mark_duplicates(conn, dataset: Dataset, typed_name: str) -> None:
             f"update {typed} t set {q(flag)} = true from (select ctid as row_id from (select ctid, "
             f"count(*) over (partition by {cols}) as n from {typed}) as keyed where n > 1) as d "
             "where t.ctid = d.row_id")
+    for flag, missing in reference_flags(dataset):  # one anti-join pass; the rows it sets are the offending ones
+        conn.exec_driver_sql(f"update {typed} t set {q(flag)} = true where {missing}")
 
 
 def _create_typed_table(engine, dataset: Dataset, table: str) -> int:

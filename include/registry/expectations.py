@@ -173,8 +173,11 @@ def _expectations_for(dataset: Dataset, rule: Rule) -> list[tuple[Any, tuple[str
             f"where {den} <> 0 and not ({num} / {den} between {lo!r} and {hi!r})"),
             (p["num"], p["den"])))
     elif k == "references":
+        # flagged once when the typed table is built (reference_flags), not in each of GX's two queries
         (c,) = rule.columns
-        out.append((_rows(references_sql(dataset, rule)), (c,)))
+        out.append((_rows(
+            f"select _line, {mask_sql(q(c), dataset.column(c).pii)} as value from {{batch}} "
+            f"where {q(_flag(dataset, rule, c))} order by _line"), (c,)))
     elif k == "reconciles":
         (c,) = rule.columns
         out.append((_rows(reconciles_sql(dataset, rule)), (c,)))
@@ -228,7 +231,8 @@ def unique_flags(dataset: Dataset) -> list[tuple[str, list[str]]]:
 
 
 def references_sql(dataset: Dataset, rule: Rule) -> str:
-    """Offending rows of a ``references`` rule (see include/registry/datasets.py, Rule): the value is found
+    """The predicate (on the typed table's row ``t``) of the offending rows of a ``references`` rule
+    (see include/registry/datasets.py, Rule): the value is found
     neither in ``raw`` nor in ``quarantine`` of the referenced datasets, same institution, period
     equal (``same``) or not later (``up_to``)."""
     (c,) = rule.columns
@@ -244,9 +248,15 @@ def references_sql(dataset: Dataset, rule: Rule) -> str:
         found.append(f"select 1 from quarantine.{q(ref)} r where r.institution_code = t.institution_code "
                      f"and r.{target} = t.{q(c)} and r.{ref_period} {op} t.{period}")
     missing = " and ".join(f"not exists ({f})" for f in found)
-    value = mask_sql(f"t.{q(c)}", dataset.column(c).pii)
-    return (f"select t._line, {value} as value from (select * from {{batch}}) as t "
-            f"where t.{q(c)} is not null and t.{period} is not null and {missing}")
+    return f"t.{q(c)} is not null and t.{period} is not null and {missing}"
+
+
+def reference_flags(dataset: Dataset) -> list[tuple[str, str]]:
+    """(flag column, predicate on the typed table's row ``t``) of the references rules: true exactly where
+    :func:`references_sql` finds the row's value missing. Set by one UPDATE when the typed table is built
+    (include/ingest/typed.py), one anti-join pass instead of two per GX run."""
+    return [(_flag(dataset, r, r.columns[0]), references_sql(dataset, r)) for r in dataset.rules
+            if r.kind == "references"]
 
 
 def reconciles_sql(dataset: Dataset, rule: Rule) -> str:
