@@ -159,8 +159,9 @@ def bench_full(url: str, files: list[tuple[Path, dict, dict]], state: StatePaths
     phases["register_verify_report"] = seconds - sum(phases.values())
     if prof:
         s = io.StringIO()
-        pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(25)
+        pstats.Stats(prof, stream=s).sort_stats("cumulative").print_stats(60)
         profile.write_text(s.getvalue())
+        prof.dump_stats(str(profile.with_suffix(".pstats")))  # for pstats / snakeviz
     reasons = sorted({(o.reason or "")[:300] for o in outcomes if o.status != "accepted"})[:3]
     return {"rows": sum(o.rows for o in outcomes if o.status == "accepted"), "seconds": seconds,
             "statuses": statuses, **({"reasons": reasons} if reasons else {}),

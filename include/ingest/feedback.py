@@ -251,6 +251,25 @@ with subs as (
 ), latest as (
     select distinct on (institution_code, period) institution_code, period, version, submission_id
     from subs order by institution_code, period, version desc
+), file_counts as (  -- one aggregate per (institution, period), not a scan of the files per summary row
+    select institution_code, period, count(*) as files,
+           count(*) filter (where status in ('accepted', 'superseded')) as files_accepted,
+           count(*) filter (where status = 'quarantined') as files_quarantined,
+           count(*) filter (where status = 'rejected') as files_rejected,
+           count(*) filter (where status = 'duplicate') as files_duplicate,
+           sum(loaded_rows) filter (where status = 'accepted') as accepted_rows
+    from files group by 1, 2
+), fail_counts as (
+    select institution_code, period,
+           count(*) filter (where severity = 'critical') as critical_failures,
+           count(*) filter (where severity = 'warning') as warning_failures,
+           jsonb_agg(distinct rule_name) filter (where severity = 'critical') as critical_rules,
+           jsonb_agg(distinct rule_name) filter (where severity = 'warning') as warning_rules
+    from fails group by 1, 2
+), needed as (
+    select institution_code, period, min(version) filter (where all_ok) as version from per_version group by 1, 2
+), latest_ok as (
+    select submission_id, bool_and(status in ('accepted', 'duplicate')) as accepted from files group by 1
 )
 insert into ops.dq_summary as t (institution_code, period, due_at, first_submitted_at, last_submitted_at, on_time,
     days_late, versions, versions_needed, latest_version, files, files_accepted, files_quarantined, files_rejected,
@@ -263,35 +282,23 @@ select l.institution_code, l.period,
        case when l.institution_code = %(regulator)s then 0 else
        greatest(0, coalesce((first.submitted_at at time zone %(tz)s)::date - l.period - %(due_days)s, 0)) end,
        first.n_versions,
-       coalesce((select min(v.version) from per_version v where v.institution_code = l.institution_code
-                 and v.period = l.period and v.all_ok), last.version),
+       coalesce(v.version, last.version),
        l.version,
-       (select count(*) from files f where f.institution_code = l.institution_code and f.period = l.period),
-       (select count(*) from files f where f.institution_code = l.institution_code and f.period = l.period
-        and f.status in ('accepted', 'superseded')),
-       (select count(*) from files f where f.institution_code = l.institution_code and f.period = l.period
-        and f.status = 'quarantined'),
-       (select count(*) from files f where f.institution_code = l.institution_code and f.period = l.period
-        and f.status = 'rejected'),
-       (select count(*) from files f where f.institution_code = l.institution_code and f.period = l.period
-        and f.status = 'duplicate'),
-       (select count(*) from fails x where x.institution_code = l.institution_code and x.period = l.period
-        and x.severity = 'critical'),
-       (select count(*) from fails x where x.institution_code = l.institution_code and x.period = l.period
-        and x.severity = 'warning'),
-       jsonb_build_object(
-         'critical', coalesce((select jsonb_agg(distinct x.rule_name) from fails x where x.institution_code =
-                      l.institution_code and x.period = l.period and x.severity = 'critical'), '[]'::jsonb),
-         'warning', coalesce((select jsonb_agg(distinct x.rule_name) from fails x where x.institution_code =
-                     l.institution_code and x.period = l.period and x.severity = 'warning'), '[]'::jsonb)),
-       (select coalesce(sum(f.loaded_rows), 0) from files f where f.institution_code = l.institution_code
-        and f.period = l.period and f.status = 'accepted'),
-       coalesce((select bool_and(f.status in ('accepted', 'duplicate')) from files f
-                 where f.submission_id = l.submission_id), false),
+       coalesce(f.files, 0), coalesce(f.files_accepted, 0), coalesce(f.files_quarantined, 0),
+       coalesce(f.files_rejected, 0), coalesce(f.files_duplicate, 0),
+       coalesce(x.critical_failures, 0), coalesce(x.warning_failures, 0),
+       jsonb_build_object('critical', coalesce(x.critical_rules, '[]'::jsonb),
+                          'warning', coalesce(x.warning_rules, '[]'::jsonb)),
+       coalesce(f.accepted_rows, 0),
+       coalesce(ok.accepted, false),
        now()
 from latest l
 join subs first on first.institution_code = l.institution_code and first.period = l.period and first.n = 1
 join subs last on last.submission_id = l.submission_id
+left join file_counts f on f.institution_code = l.institution_code and f.period = l.period
+left join fail_counts x on x.institution_code = l.institution_code and x.period = l.period
+left join needed v on v.institution_code = l.institution_code and v.period = l.period
+left join latest_ok ok on ok.submission_id = l.submission_id
 on conflict (institution_code, period) do update set
     due_at = excluded.due_at, first_submitted_at = excluded.first_submitted_at,
     last_submitted_at = excluded.last_submitted_at, on_time = excluded.on_time, days_late = excluded.days_late,

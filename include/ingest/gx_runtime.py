@@ -13,9 +13,12 @@ from __future__ import annotations
 
 import hashlib
 import logging
+import os
 import shutil
 import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -41,6 +44,17 @@ DOCS_INDEX_LIMIT = 25
 #: settings of the gate's own sessions: the uniqueness window sorts every key of the batch; with the
 #: default 4MB of work_mem a 1M-row batch sorts on disk
 _SESSION_OPTIONS = "-c work_mem=64MB"
+
+
+@contextmanager
+def private_files() -> Iterator[None]:
+    """Files and folders GX writes meanwhile (stored results) are private (umask 0077), also when the
+    gate runs outside the loader's umask (include/ingest/loader.py sets it for a whole ingest)."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)
 
 
 @dataclass
@@ -87,7 +101,8 @@ class _Runtime:
         for d in (results_dir.parent, results_dir):  # private even when validating outside the loader's umask
             d.mkdir(mode=0o700, parents=True, exist_ok=True)
             d.chmod(0o700)
-        self.context = gx.get_context(mode="ephemeral", project_config=config)
+        with private_files():  # the store's id file (.ge_store_backend_id) is written here
+            self.context = gx.get_context(mode="ephemeral", project_config=config)
         self.datasources: dict[str, Any] = {}
         self.slots: dict[tuple[str, str], _Slot] = {}
         self.sites: dict[Path, str] = {}
@@ -176,7 +191,9 @@ class _Runtime:
                 if name in {o.name for o in store.all()}:
                     store.delete(name)
             if not site:  # the detailed results quote submitted values (unmasked): not kept on disk
-                shutil.rmtree(self.results_dir / name, ignore_errors=True)
+                # GX's store turns the dots of a name into folders ("<source>.<dataset>__failed")
+                for folder in {self.results_dir / name, self.results_dir.joinpath(*name.split("."))}:
+                    shutil.rmtree(folder, ignore_errors=True)
 
     def site(self, docs_dir: Path) -> str:
         docs_dir = docs_dir.resolve()

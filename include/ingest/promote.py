@@ -118,15 +118,19 @@ def typed_insert(conn: psycopg.Connection, ds: Dataset, typed: str, batches: lis
 
 
 _SUPERSEDE_SQL = """
-select g.n,
-       exists (select 1 from ops.batch nb join ops.submission ns using (submission_id)
-               where nb.dataset = g.dataset and ns.institution_code = g.inst and ns.period = g.period
-               and ns.version > g.version and nb.status = 'accepted') as newer,
-       array(select nb.batch_id from ops.batch nb join ops.submission ns using (submission_id)
-             where nb.dataset = g.dataset and ns.institution_code = g.inst and ns.period = g.period
-             and ns.version < g.version and nb.status = 'accepted' order by nb.batch_id) as older
-from unnest(%s::text[], %s::text[], %s::date[], %s::int[]) with ordinality as g(dataset, inst, period, version, n)
-order by g.n
+with g as (
+    select * from unnest(%s::text[], %s::text[], %s::date[], %s::int[]) with ordinality as g(dataset, inst, period,
+                                                                                            version, n)
+), accepted as (  -- the accepted batches of the keys in hand, found by one join, not one lookup per batch
+    select nb.batch_id, nb.dataset, ns.institution_code as inst, ns.period, ns.version
+    from ops.batch nb join ops.submission ns using (submission_id)
+    where nb.status = 'accepted'
+      and (nb.dataset, ns.institution_code, ns.period) in (select dataset, inst, period from g)
+)
+select g.n, coalesce(bool_or(a.version > g.version), false) as newer,
+       coalesce(array_agg(a.batch_id order by a.batch_id) filter (where a.version < g.version), '{}') as older
+from g left join accepted a on a.dataset = g.dataset and a.inst = g.inst and a.period = g.period
+group by g.n order by g.n
 """
 
 

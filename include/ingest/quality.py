@@ -42,13 +42,16 @@ kind              expectation
 not_null          ExpectColumnValuesToNotBeNull, one per column
 between           ExpectColumnValuesToBeBetween (typed twin)
 in_set, regex     ExpectColumnValuesToBeInSet / ExpectColumnValuesToMatchRegex; on a personal
-                  identifier the same check as an UnexpectedRowsExpectation that masks in SQL
+                  identifier the same check as an UnexpectedRowsExpectation that masks in SQL, reading
+                  the flag ``_rule<i>__<column>`` the typed table's single pass computed
 period_match      ExpectColumnValuesToBeInSet(value_set={"$PARAMETER": "period"}) on
                   ``<column>__period`` (the typed twin, ``''`` where missing, as NULLs are skipped):
                   one suite for every period; the submission's period is an expectation parameter
 column_pair_le    ExpectColumnPairValuesAToBeGreaterThanB(column_A=B, column_B=A, or_equal=True)
-unique            UnexpectedRowsExpectation, ``count(*) over (partition by key) > 1`` (typed twins):
-                  ExpectCompoundColumnsToBeUnique returns no ``_line`` and was 2.5x slower
+unique            UnexpectedRowsExpectation selecting the rows whose flag ``_rule<i>__dup`` is set: the
+                  typed table's build sets it where ``count(*) over (partition by key) > 1`` (typed
+                  twins; :func:`include.ingest.typed.mark_duplicates`, once, not in each of GX's two
+                  queries). ExpectCompoundColumnsToBeUnique returns no ``_line`` and was 2.5x slower
 uscc, resident_id UnexpectedRowsExpectation calling ops.uscc_valid / ops.resident_id_valid /
 lei               ops.lei_valid (migration 003)
 ratio_between     UnexpectedRowsExpectation on num / den (typed twins)
@@ -97,9 +100,15 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from include.ingest.gx_runtime import _LOCK, _Runtime, _runtime
+from include.ingest.gx_runtime import _LOCK, _Runtime, _runtime, private_files
 from include.ingest.results import RuleResult, ValidationOutcome, _summarise
-from include.ingest.typed import _create_typed_table, _drop_typed_table, typed_table_name, typed_table_sql
+from include.ingest.typed import (
+    _create_typed_table,
+    _drop_typed_table,
+    mark_duplicates,
+    typed_table_name,
+    typed_table_sql,
+)
 from include.registry.datasets import Dataset
 from include.registry.ddl import q
 from include.registry.expectations import PERIOD_PARAMETER, quality_rules
@@ -128,7 +137,7 @@ def validate_landing(url: str, table: str, dataset: Dataset, period: str, *,
     """
     t0 = time.perf_counter()
     period = date.fromisoformat(str(period)).isoformat()  # a date or an ISO date string
-    with _LOCK:
+    with _LOCK, private_files():
         rt = _runtime()
         from great_expectations.core.run_identifier import RunIdentifier
         from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
@@ -177,6 +186,8 @@ def validate_landing(url: str, table: str, dataset: Dataset, period: str, *,
 
 #: Below this many batches, a range whose two halves both fail is validated batch by batch.
 DENSE_RANGE = 8
+#: attribution carries a row's batch in its line number: batch id * this + line (bigint holds it)
+_LINE_SCALE = 10_000_000_000
 
 
 class _GroupValidation:
@@ -245,6 +256,7 @@ class _GroupValidation:
         with self.engine.begin() as conn:
             conn.exec_driver_sql("set local parallel_tuple_cost = 0.001")
             conn.exec_driver_sql(typed_table_sql(self.dataset, self.table, batch_ids=ids, typed_name=typed))
+            mark_duplicates(conn, self.dataset, typed)
         try:
             slot = self.rt.slot(self.url, self.dataset, typed)
             periods = sorted({self.members[i][0] for i in ids})
@@ -269,7 +281,7 @@ class _GroupValidation:
         """The batches of the kept typed table (holding ``ids``) where an expectation the group screen
         found failing fails, found set-based instead of by bisection: column-map expectations by one
         details run over the whole table with ``_batch_id`` as index column; our SQL expectations
-        (UnexpectedRowsExpectation) by their own query per batch, through an index on ``_batch_id``.
+        (UnexpectedRowsExpectation) by their own query, once over the whole table.
         A hint only: the caller validates these batches one by one and confirms the rest with a screen."""
         from great_expectations.core.run_identifier import RunIdentifier
 
@@ -279,13 +291,19 @@ class _GroupValidation:
         rows_sql = [r for r in self.failed if r.expectation_config.type == "unexpected_rows_expectation"]
         column_map = [r for r in self.failed if r.expectation_config.type != "unexpected_rows_expectation"]
         with self.engine.begin() as conn:
-            conn.exec_driver_sql(f"create index on landing.{q(typed)} (_batch_id)")
+            # Each query runs once over the whole table, its rows' batch carried in _line (batch * SCALE +
+            # line): run once per batch, a references or reconciles rule re-read the raw tables it joins
+            # for every batch (minutes for a 1,000-batch loan group). A hint, as said: a batch it names
+            # that passes alone passes, one it misses fails the confirming screen.
+            others = [r[0] for r in conn.exec_driver_sql(
+                "select column_name from information_schema.columns where table_schema = 'landing' "
+                f"and table_name = '{typed}' and column_name <> '_line' order by ordinal_position")]
+            batch = (f"(select _batch_id * {_LINE_SCALE} + _line as _line, {', '.join(q(c) for c in others)} "
+                     f"from landing.{q(typed)})")
             for r in rows_sql:
-                query = r.expectation_config.kwargs["unexpected_rows_query"].format(
-                    batch=f"(select * from landing.{q(typed)} where _batch_id = m.id)")
-                found |= {row[0] for row in conn.exec_driver_sql(
-                    f"select m.id from unnest(array[{', '.join(str(int(i)) for i in ids)}]::bigint[]) as m(id) "
-                    f"where exists (select 1 from ({query}) as u)")}
+                query = r.expectation_config.kwargs["unexpected_rows_query"].format(batch=batch)
+                found |= {int(row[0]) for row in conn.exec_driver_sql(
+                    f"select distinct _line / {_LINE_SCALE} from ({query}) as u")}
         if column_map:
             slot = self.rt.slot(self.url, self.dataset, typed)
             periods = sorted({self.members[i][0] for i in ids})
@@ -374,7 +392,7 @@ def validate_group(url: str, table: str, dataset: Dataset, members: dict[int, tu
 
 def drop_kept(url: str, typed: str) -> None:
     """Drop a typed table :func:`validate_group_keep` kept."""
-    with _LOCK:
+    with _LOCK, private_files():
         with _runtime().datasource(url).get_engine().begin() as conn:
             conn.exec_driver_sql(f"drop table if exists landing.{q(typed)}")
 
@@ -404,7 +422,7 @@ def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[in
     landing table again; the caller drops it (:func:`drop_kept`, or with the landing table).
     """
     t0 = time.perf_counter()
-    with _LOCK:
+    with _LOCK, private_files():
         group = _GroupValidation(_runtime(), url, table, dataset, members, docs_dir)
         suspects = group.suspects()
         for batch_id in sorted(suspects & set(members)):

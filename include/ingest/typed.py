@@ -3,7 +3,10 @@
 ``landing.<table>_typed`` is an UNLOGGED table built in one parallel pass over the batch:
 ``_line``; every registry column as submitted (``''`` read as NULL, as the raw load does); for every
 non-text column ``<column>__typed`` = ``case when ops.input_is_valid(c, '<pg_type>') then c::<pg_type>
-end``, exactly what the raw load's cast produces, NULL where it would fail (dates as ISO text). GX
+end``, exactly what the raw load's cast produces, NULL where it would fail (dates as ISO text);
+the rule flags of :func:`include.registry.expectations.row_flags` (per-row checks on personal
+identifiers and check characters, true where the row fails) and of ``unique_flags`` (set by
+:func:`mark_duplicates`), which those rules' UnexpectedRowsExpectations select by. GX
 validates that table (``ops.input_is_valid`` is ``pg_input_is_valid`` on PostgreSQL 16+, a fallback on 14/15:
 migration 080); why a table and not a view is told in :mod:`include.ingest.quality`.
 """
@@ -12,7 +15,15 @@ from __future__ import annotations
 
 from include.registry.datasets import Dataset
 from include.registry.ddl import q
-from include.registry.expectations import PERIOD_SUFFIX, TYPED_SUFFIX, _base_type, _sql_literal
+from include.registry.expectations import (
+    PERIOD_SUFFIX,
+    TYPED_SUFFIX,
+    _base_type,
+    _sql_literal,
+    reference_flags,
+    row_flags,
+    unique_flags,
+)
 
 
 def typed_table_name(table: str) -> str:
@@ -67,12 +78,35 @@ def typed_table_sql(dataset: Dataset, table: str, *, batch_ids: list[int] | None
             typed = f"to_char({typed}, 'YYYY-MM-DD')"
         outer.append(f"case when {q(c)} is null then '' when {valid_sql(q(c), pg_type)} "
                      f"then {typed} end as {q(c + PERIOD_SUFFIX)}")
+    # the rules GX would otherwise evaluate by a full scan per query, twice (rows, then their count):
+    # computed here once, in the same parallel pass; the duplicates by mark_duplicates afterwards
+    outer += [f"{pred} as {q(flag)}" for flag, pred in row_flags(dataset)]
+    outer += [f"false as {q(flag)}" for flag, _ in [*unique_flags(dataset), *reference_flags(dataset)]]
     where = f" where _batch_id = any(array[{', '.join(str(int(b)) for b in batch_ids)}]::bigint[])" if batch_ids else ""
     return (f"create unlogged table landing.{q(typed_name or typed_table_name(table))} as\n"
             f"select {', '.join(outer)}\n"
             f"from (select {'_batch_id, ' if batch_ids else ''}_line, {inner} from landing.{q(table)}{where}) "
             "as submitted")
 
+
+
+def mark_duplicates(conn, dataset: Dataset, typed_name: str) -> None:
+    """Set the unique and references rules' flags of ``landing.<typed_name>`` (a SQLAlchemy connection,
+    in the transaction that built it). Unique: true on every row whose key occurs more than once. One hash
+    aggregate finds whether any key repeats (the usual answer is no: nothing else runs); if one does,
+    the rows are flagged by the window ``count(*) over (partition by key) > 1``, exactly the rule."""
+    typed = f"landing.{q(typed_name)}"
+    for flag, key in unique_flags(dataset):
+        cols = ", ".join(q(c) for c in key)
+        if not conn.exec_driver_sql(f"select exists (select 1 from {typed} group by {cols} "
+                                    "having count(*) > 1)").scalar():
+            continue
+        conn.exec_driver_sql(
+            f"update {typed} t set {q(flag)} = true from (select ctid as row_id from (select ctid, "
+            f"count(*) over (partition by {cols}) as n from {typed}) as keyed where n > 1) as d "
+            "where t.ctid = d.row_id")
+    for flag, missing in reference_flags(dataset):  # one anti-join pass; the rows it sets are the offending ones
+        conn.exec_driver_sql(f"update {typed} t set {q(flag)} = true where {missing}")
 
 
 def _create_typed_table(engine, dataset: Dataset, table: str) -> int:
@@ -84,6 +118,7 @@ def _create_typed_table(engine, dataset: Dataset, table: str) -> int:
         # wide rows through Gather so high that it builds the table single-threaded.
         conn.exec_driver_sql("set local parallel_tuple_cost = 0.001")
         rows = conn.exec_driver_sql(typed_table_sql(dataset, table)).rowcount
+        mark_duplicates(conn, dataset, typed_table_name(table))
     return rows
 
 
