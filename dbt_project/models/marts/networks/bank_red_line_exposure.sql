@@ -2,8 +2,8 @@
 -- 机构对“三道红线”房企的授信敞口 / Each institution's loans to real-estate developers by red-line colour, per
 -- month end: balance, share of its corporate loans (borrowers with a USCC) and number of developers. A
 -- loan is judged by the developer's disclosure as public at the month end: the latest quarter published by
--- then, in the version current then (int_networks__developer_lending); 'undisclosed': none published yet. One row per institution, month and
--- colour it lends to.
+-- then, in the version current then (int_networks__developer_lending); 'undisclosed': none published yet.
+-- One row per institution, month and colour it lends to.
 with
 
 lending as (
