@@ -8,6 +8,8 @@ landing zone, archive, outbox, GX results, dbt target). It is outside the reposi
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -80,3 +82,14 @@ def state_home() -> Path:
 
 def paths() -> StatePaths:
     return StatePaths(state_home())
+
+
+@contextmanager
+def private_files() -> Iterator[None]:
+    """Files and folders written meanwhile are private to this user (umask 0077): everything under the
+    state directory holds data (issue #14). Restores the previous umask."""
+    old = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(old)

@@ -13,19 +13,16 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import shutil
 import threading
 import time
-from collections.abc import Iterator
-from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import sqlalchemy
 
-from include.config import paths
+from include.config import paths, private_files
 from include.registry.datasets import Dataset
 from include.registry.expectations import (
     DATASOURCE,
@@ -44,17 +41,6 @@ DOCS_INDEX_LIMIT = 25
 #: settings of the gate's own sessions: the uniqueness window sorts every key of the batch; with the
 #: default 4MB of work_mem a 1M-row batch sorts on disk
 _SESSION_OPTIONS = "-c work_mem=64MB"
-
-
-@contextmanager
-def private_files() -> Iterator[None]:
-    """Files and folders GX writes meanwhile (stored results) are private (umask 0077), also when the
-    gate runs outside the loader's umask (include/ingest/loader.py sets it for a whole ingest)."""
-    old = os.umask(0o077)
-    try:
-        yield
-    finally:
-        os.umask(old)
 
 
 @dataclass

@@ -23,14 +23,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
-import os
 import time
 from pathlib import Path
 
 import psycopg
 from psycopg import sql
 
-from include.config import StatePaths, paths
+from include.config import StatePaths, paths, private_files
 from include.ingest.contract import ENCODINGS, FileEntry, Manifest, ManifestError, parse_manifest
 from include.ingest.files import LoadError, _byte_stream, _split_header, archive_file
 from include.ingest.ledger import (
@@ -283,11 +282,8 @@ def ingest_manifests(url: str, manifest_paths: list[Path], state: StatePaths | N
     """Register every submission, then process all their batches, grouped by dataset. Safe to
     rerun at any point. Everything written under the state directory is private (umask 0077)."""
     state = state or paths()
-    old_umask = os.umask(0o077)
-    try:
+    with private_files():
         return _ingest(url, manifest_paths, state, dag_run_id)
-    finally:
-        os.umask(old_umask)
 
 
 def _ingest(url: str, manifest_paths: list[Path], state: StatePaths, dag_run_id: str | None) -> list[BatchOutcome]:

@@ -100,7 +100,8 @@ from datetime import date
 from pathlib import Path
 from typing import TYPE_CHECKING
 
-from include.ingest.gx_runtime import _LOCK, _Runtime, _runtime, private_files
+from include.config import private_files
+from include.ingest.gx_runtime import _LOCK, _Runtime, _runtime
 from include.ingest.results import RuleResult, ValidationOutcome, _summarise
 from include.ingest.typed import (
     _create_typed_table,
