@@ -34,3 +34,14 @@
         )
     {%- endif -%}
 {%- endmacro %}
+
+{#- The CTE `first_new_period` of an incremental flow model: the earliest period of `upstream` (a model
+    incremental by period) with rows from a newer batch than this model was built from. The model then
+    recomputes from that month on. -#}
+{% macro first_new_period_cte(upstream, batch_column='source_batch_id') -%}
+first_new_period as (
+    select min(newer.period) as period
+    from {{ upstream }} as newer
+    where newer.{{ batch_column }} > (select coalesce(max(built.{{ batch_column }}), 0) from {{ this }} as built)
+),
+{%- endmacro %}

@@ -34,11 +34,7 @@
 with
 
 {% if is_incremental() %}
-first_new_period as (
-    select min(newer.period) as period
-    from {{ ref('int_flows__counterparty_months') }} as newer
-    where newer.source_batch_id > (select coalesce(max(built.source_batch_id), 0) from {{ this }} as built)
-),
+{{ first_new_period_cte(ref('int_flows__counterparty_months')) }}
 {% endif %}
 
 windows as (
