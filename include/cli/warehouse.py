@@ -89,6 +89,10 @@ def _dbt(dbt_args: list[str], check: bool = True, target: Path | None = None) ->
     env = {**os.environ, **dbt_env(), "DBT_SEND_ANONYMOUS_USAGE_STATS": "False"}
     cmd = [_venv_bin("dbt"), *dbt_args, "--project-dir", str(DBT_PROJECT_DIR), "--profiles-dir",
            str(DBT_PROJECT_DIR), "--target-path", str(target or p.dbt_target), "--log-path", str(p.dbt_logs)]
+    if dbt_args and not dbt_args[0].startswith("-"):
+        # the profile and target Cosmos passes: dbt's partial-parse state then serves the DAGs' first build
+        # too (include/cosmos_dbt.py seed_partial_parse) instead of a full parse in the producer
+        cmd += ["--profile", "supervision", "--target", "transformer"]
     proc = subprocess.run(cmd, env=env, capture_output=True, text=True)
     if check and proc.returncode != 0:
         raise SystemExit(f"dbt {' '.join(dbt_args)} failed:\n{proc.stdout[-4000:]}\n{proc.stderr[-2000:]}")

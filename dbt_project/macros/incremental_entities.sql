@@ -1,0 +1,47 @@
+{#- Helpers of int_entities__accounts_latest, incremental by account (not by period: an account's latest
+    record may come from any month).
+
+    stored_batch_watermark: the highest `built_batch_id` stored in `relation` (the batch watermark of its
+    last build, macro batch_watermark), 0 when it is empty or has no such column (a table built before it).
+
+    batch_periods_between: the (institution, period) pairs of `dataset` with an accepted batch whose id is
+    in (`after`, `upto`], read from ops.batch at compile time (a few rows, whatever the history), for
+    new_batch_period_filter. A resubmission is such a batch: its (institution, period) covers the rows of the
+    version it superseded. -#}
+{% macro stored_batch_watermark(relation, column='built_batch_id') %}
+    {%- if not has_column(relation, column) -%}{{ return(0) }}{%- endif -%}
+    {%- set query -%}
+        select coalesce(max(built.{{ column }}), 0) from {{ relation }} as built
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0] | int) }}
+{% endmacro %}
+
+{% macro batch_periods_between(dataset, after, upto) %}
+    {%- set batch_table = source('ops', 'batch') -%}
+    {%- set submission_table = source('ops', 'submission') -%}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set query -%}
+        select distinct submissions.institution_code, submissions.period::text
+        from {{ batch_table }} as batches
+        inner join {{ submission_table }} as submissions
+            on batches.submission_id = submissions.submission_id
+        where
+            batches.dataset = '{{ dataset }}'
+            and batches.status = 'accepted'
+            and batches.batch_id > {{ after }}
+            and batches.batch_id <= {{ upto }}
+        order by 1, 2
+    {%- endset -%}
+    {{ return(run_query(query).rows | map('list') | list) }}
+{% endmacro %}
+
+{#- int_entities__accounts_latest's post-hook: delete the rows whose account record came from a batch that
+    is no longer accepted (superseded by a resubmission that no longer has the account). -#}
+{% macro delete_superseded_accounts() %}
+    delete from {{ this }} as built
+    where built.source_batch_id in (
+        select batches.batch_id
+        from {{ source('ops', 'batch') }} as batches
+        where batches.dataset = 'account' and batches.status <> 'accepted'
+    )
+{% endmacro %}
