@@ -178,3 +178,50 @@ def test_the_incremental_build_equals_a_full_refresh_and_leaves_other_institutio
     assert resubmitted["only_incremental"] == 0 and resubmitted["only_full"] == 0
     before, after = resubmitted["others_before"], resubmitted["others_after"]
     assert before[0] > 0 and after == before
+
+
+VIEW = "staging.stg_submissions__accounts"
+
+
+@pytest.fixture(scope="module")
+def view_builds(built_copy):
+    """A staging view's identity (oid), definition and comment across builds: unchanged, then its comment
+    and its definition changed behind dbt's back, then --full-refresh."""
+    from include.cli.warehouse import _dbt
+    from include.warehouse.connection import libpq_url
+
+    def connect():
+        return psycopg.connect(libpq_url(os.environ["SUPERVISION_DATABASE_URL"]), autocommit=True)
+
+    def state():
+        with connect() as conn:
+            return conn.execute(f"select '{VIEW}'::regclass::oid, pg_get_viewdef('{VIEW}'::regclass), "
+                                f"obj_description('{VIEW}'::regclass, 'pg_class')").fetchone()
+
+    def build(*flags: str):
+        proc = _dbt(["run", *flags, "--select", VIEW.split(".")[1]], check=False)
+        assert proc.returncode == 0, proc.stdout[-6000:]
+        return state()
+
+    out = {"built": state(), "unchanged": build()}
+    with connect() as conn:
+        conn.execute(f"comment on view {VIEW} is 'edited by hand'")
+    out["comment_edited"] = build()
+    with connect() as conn:
+        definition = conn.execute(f"select pg_get_viewdef('{VIEW}'::regclass)").fetchone()[0].rstrip().rstrip(";")
+        conn.execute(f"create or replace view {VIEW} as {definition} limit 1")
+    out["definition_edited"] = build()
+    out["full_refresh"] = build("--full-refresh")
+    return out
+
+
+def test_an_unchanged_view_is_left_alone(view_builds):
+    assert view_builds["unchanged"] == view_builds["built"]
+
+
+def test_a_view_whose_comment_or_definition_differs_is_rebuilt(view_builds):
+    oid, definition, comment = view_builds["built"]
+    for step in ("comment_edited", "definition_edited"):
+        assert view_builds[step][0] != oid, step  # re-created by dbt's own materialization
+        assert view_builds[step][1:] == (definition, comment), step
+    assert view_builds["full_refresh"][0] != view_builds["definition_edited"][0]
