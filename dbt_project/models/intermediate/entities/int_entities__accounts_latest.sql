@@ -1,10 +1,7 @@
 -- Every account's latest reported record, per (institution, account number): account numbers are
 -- only unique within their institution (accounts are submitted as deltas), with its holder: for
 -- individuals, birth date and sex from the customer record (ages are computed from birth_date, so this
--- works whether or not identifiers are pseudonymised). The customer type is a join key on both sides
--- (a constant column of each customer CTE), not a filter on the account side only: with the filter,
--- PostgreSQL merged on institution_code alone and compared every account with every customer of its
--- institution (medium: 43 s; as a hash key: 2.5 s, same rows).
+-- works whether or not identifiers are pseudonymised). The customer type is a join key (see `holders`).
 --
 -- Incremental by account (delete+insert on institution and account number): a build recomputes only the
 -- accounts whose latest record or holder may have changed since the stored batch watermark
@@ -130,13 +127,39 @@ corporates as (
 ),
 
 latest_individual as (
-    {{ latest_per_customer(
-        'individuals', ['resident_id', 'birth_date', 'sex', 'region_code', "'个人' as customer_type"]
-    ) }}
+    {{ latest_per_customer('individuals', ['resident_id', 'birth_date', 'region_code']) }}
 ),
 
 latest_corporate as (
-    {{ latest_per_customer('corporates', ['uscc', 'firm_name', 'region_code', "'对公' as customer_type"]) }}
+    {{ latest_per_customer('corporates', ['uscc', 'firm_name', 'region_code']) }}
+),
+
+-- Both kinds of holder in one relation keyed by (institution, customer, type), so the join has three keys.
+-- Two left joins, each with its constant type, let PostgreSQL turn the type into a filter and merge on the
+-- institution alone (under-estimated rows of the latest-record CTEs): 44M row pairs compared on small, 27.9 s;
+-- this way 1.9 s, same rows.
+holders as (
+    select
+        latest_individual.institution_code,
+        latest_individual.customer_id,
+        '个人' as customer_type,
+        latest_individual.resident_id,
+        latest_individual.birth_date,
+        null::text as uscc,
+        null::text as firm_name,
+        latest_individual.region_code
+    from latest_individual
+    union all
+    select
+        latest_corporate.institution_code,
+        latest_corporate.customer_id,
+        '对公' as customer_type,
+        null::text as resident_id,
+        null::date as birth_date,
+        latest_corporate.uscc,
+        latest_corporate.firm_name,
+        latest_corporate.region_code
+    from latest_corporate
 ),
 
 final as (
@@ -149,24 +172,19 @@ final as (
         latest_account.open_date,
         latest_account.status,
         latest_account.report_period as last_reported_period,
-        latest_individual.resident_id as holder_resident_id,
-        latest_individual.birth_date as holder_birth_date,
-        latest_corporate.uscc as holder_uscc,
-        latest_corporate.firm_name as holder_firm_name,
-        coalesce(latest_individual.region_code, latest_corporate.region_code) as holder_region_code,
+        holders.resident_id as holder_resident_id,
+        holders.birth_date as holder_birth_date,
+        holders.uscc as holder_uscc,
+        holders.firm_name as holder_firm_name,
+        holders.region_code as holder_region_code,
         latest_account.batch_id as source_batch_id,
         {{ watermark }}::bigint as built_batch_id
     from latest_account
-    left join latest_individual
+    left join holders
         on
-            latest_account.institution_code = latest_individual.institution_code
-            and latest_account.customer_id = latest_individual.customer_id
-            and latest_account.customer_type = latest_individual.customer_type
-    left join latest_corporate
-        on
-            latest_account.institution_code = latest_corporate.institution_code
-            and latest_account.customer_id = latest_corporate.customer_id
-            and latest_account.customer_type = latest_corporate.customer_type
+            latest_account.institution_code = holders.institution_code
+            and latest_account.customer_id = holders.customer_id
+            and latest_account.customer_type = holders.customer_type
 )
 
 select * from final
