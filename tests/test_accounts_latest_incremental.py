@@ -8,6 +8,9 @@ holder does). An incremental `dbt run` of the model must then hold exactly what 
 (EXCEPT ALL both ways, the build watermark aside), the vanished account must be gone, the renamed holder's
 accounts must carry the new name, and every row of the other institutions must be untouched (physical row
 positions unchanged: they were not rewritten).
+
+Views (macros/materializations/view.sql): a build leaves an unchanged staging view alone (same oid), and
+re-creates one whose comment or definition was edited by hand, back to the model's.
 """
 
 from __future__ import annotations
