@@ -134,7 +134,8 @@ account_months as (
     select distinct
         institution_code,
         account_no,
-        period
+        period,
+        {{ month_index('period') }} as month_index
     from pairs_flagged
     where
         n_in > 0
@@ -143,7 +144,9 @@ account_months as (
         {% endif %}
 ),
 
--- Every pair-month inside each account-month's trailing window of calendar months.
+-- Every pair-month inside each account-month's trailing window of calendar months: each pair-month is
+-- offered to the w account-months whose window holds it (an equi-join on a month number), not an
+-- account's every month joined to its every pair-month and filtered.
 windowed as (
     select
         account_months.institution_code,
@@ -174,12 +177,13 @@ windowed as (
         pairs_flagged.example_in_txn_id,
         pairs_flagged.example_out_txn_id,
         pairs_flagged.source_batch_id
-    from account_months
-    inner join pairs_flagged
+    from pairs_flagged
+    cross join generate_series(0, {{ w - 1 }}) as window_offset (months)
+    inner join account_months
         on
-            account_months.institution_code = pairs_flagged.institution_code
-            and account_months.account_no = pairs_flagged.account_no
-            and {{ month_gap('account_months.period', 'pairs_flagged.period') }} between 0 and {{ w - 1 }}
+            pairs_flagged.institution_code = account_months.institution_code
+            and pairs_flagged.account_no = account_months.account_no
+            and {{ month_index('pairs_flagged.period') }} + window_offset.months = account_months.month_index
 ),
 
 -- Per month of the window: how much of the month's inflow left the account the same month.
