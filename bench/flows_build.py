@@ -9,7 +9,8 @@ then each checkout's incremental month is timed as: full refresh, delete the new
 ``int_flows__account_windows`` and ``int_flows__account_scores`` (the state before the month arrived, as
 built by that checkout), incremental ``dbt run``. Per-model seconds come from dbt's ``run_results.json``.
 
-    SUPERVISION_HOME=/tmp/x python -m bench.flows_build --before /work/main --after . --advance small:13
+    SUPERVISION_HOME=/tmp/x python -m bench.flows_build --before /work/main --after . --advance small:13 \
+        --set n_schemes=24 ...      # the knobs the state was prepared with (advance rewrites the ground truth)
 """
 
 from __future__ import annotations
@@ -53,14 +54,15 @@ def _sql(statement: str) -> None:
         conn.execute(statement)
 
 
-def _advance(spec: str) -> dict:
-    from bench.warehouse.prepare import ingest_pending
+def _advance(spec: str, knobs: list[str]) -> dict:
+    from bench.warehouse.prepare import ingest_pending, preset_with
     from include.config import paths
     from simulator.advance import advance
 
-    preset, _, seed = spec.partition(":")
+    name, _, seed = spec.partition(":")
     p = paths()
-    summary = advance(p.landing, p.ground_truth, preset=preset, seed=int(seed or 7))
+    # the knobs the state was prepared with: advance rewrites the ground truth from the preset it is given
+    summary = advance(p.landing, p.ground_truth, preset=preset_with(name, knobs), seed=int(seed or 7))
     return {"period": str(summary.get("period")), "transactions": summary["rows"].get("transaction", 0),
             "ingest": ingest_pending()}
 
@@ -71,6 +73,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--after", type=Path, required=True, help="checkout of the code after")
     ap.add_argument("--rounds", type=int, default=1)
     ap.add_argument("--advance", metavar="PRESET:SEED", help="also time one incremental month")
+    ap.add_argument("--set", action="append", default=[], metavar="KNOB=VALUE",
+                    help="the preset knobs the state was prepared with (bench.warehouse.prepare --set), repeatable")
     ap.add_argument("--json", type=Path)
     args = ap.parse_args(argv)
     if "SUPERVISION_HOME" not in os.environ:
@@ -83,7 +87,7 @@ def main(argv: list[str] | None = None) -> int:
             out["full"].append({"side": side, **_dbt(checkout, "run", "--select", *MODELS, "--full-refresh")})
             print(side, "full", out["full"][-1]["flow_models"], flush=True)
     if args.advance:
-        out["advance"] = _advance(args.advance)
+        out["advance"] = _advance(args.advance, args.set)
         _dbt(sides["after"], "run", "--select", *UPSTREAM)
         for _ in range(args.rounds):
             for side, checkout in sides.items():
