@@ -14,3 +14,9 @@
 {% macro rarity(pr) -%}
 least(1.0, greatest(0.0, -ln(1.0001 - {{ pr }}) / ln(10000.0)))
 {%- endmacro %}
+
+{#- A calendar month as one integer (year * 12 + month), for equi-joins on "n months later" (month_gap of two
+    such numbers is their difference). -#}
+{% macro month_index(d) -%}
+    (extract(year from {{ d }})::int * 12 + extract(month from {{ d }})::int)
+{%- endmacro %}

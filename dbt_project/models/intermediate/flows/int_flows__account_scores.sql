@@ -120,16 +120,47 @@ signals as (
             and windows.period = timing.period
 ),
 
+-- ~20 sorts of the month's accounts, one per signal: on the keys and signals only, not on the wide rows (example
+-- transaction arrays and every window column), then joined back.
+ranked as (
+    select
+        narrow.institution_code,
+        narrow.account_no,
+        narrow.period,
+        {% for s in signals_ranked %}
+        percent_rank() over (peers order by coalesce(narrow.{{ s }}, 0)) as pr_{{ s }},
+        {% endfor %}
+        -- evidence only (not weighed): undefined burstiness (fewer than 3 inflows) ranks lowest
+        percent_rank() over (peers order by coalesce(narrow.inflow_burstiness, -1)) as pr_inflow_burstiness
+    from (
+        select
+            institution_code,
+            account_no,
+            period,
+            peer_institution_type,
+            peer_holder_type,
+            {% for s in signals_ranked %}
+            {{ s }},
+            {% endfor %}
+            inflow_burstiness
+        from signals
+    ) as narrow
+    window peers as (partition by narrow.period, narrow.peer_institution_type, narrow.peer_holder_type)
+),
+
 percentiles as (
     select
         {% for s in signals_ranked %}
-        percent_rank() over (peers order by coalesce(signals.{{ s }}, 0)) as pr_{{ s }},
+        ranked.pr_{{ s }},
         {% endfor %}
-        -- evidence only (not weighed): undefined burstiness (fewer than 3 inflows) ranks lowest
-        percent_rank() over (peers order by coalesce(signals.inflow_burstiness, -1)) as pr_inflow_burstiness,
+        ranked.pr_inflow_burstiness,
         signals.*
     from signals
-    window peers as (partition by signals.period, signals.peer_institution_type, signals.peer_holder_type)
+    inner join ranked
+        on
+            signals.institution_code = ranked.institution_code
+            and signals.account_no = ranked.account_no
+            and signals.period = ranked.period
 ),
 
 typologies as (
