@@ -144,6 +144,10 @@ def build(frame: pd.DataFrame, spec: PanelSpec, source: str, first_line: int = 1
         rows = [int(i) + first_line for i in np.flatnonzero(dup)[:5]]
         raise PanelError(f"{source}: rows {rows} repeat the same ({spec.entity}, {spec.period}) "
                          "(rule: entity_period_unique)")
+    # one order whatever the source's: a table read without ORDER BY comes back in its physical order, which
+    # differs between two builds of the same data; models, early-stopping splits, bootstrap draws and top-k
+    # ties all depend on row order, so without this the same data gave different models (issue #17)
+    out = out.sort_values([spec.period, spec.entity], kind="mergesort", ignore_index=True)
     panel = Panel(out, spec, source, {"infinite_values": infinite})
     for col, n in infinite.items():
         log.warning("%s: %d infinite values in %s, clipped to the training percentile range (rule: inf_clipped)",
