@@ -5,9 +5,11 @@ The account panel of the session's built warehouse (tiny/11) is read twice, the 
 another order, as a table read without ORDER BY comes back after another build of the same data. Both
 candidates are trained on each as ``score_risk`` trains them (``ml.dag_tasks.PRESET_CONFIG``), with the
 split moved so that the holdout and the calibration months hold cases (tiny/11 has few: the default holdout
-has none). The holdout, validation, bootstrap, lead-time and guardrail figures and the scores of the latest
-month must be identical, not merely close. Before ``ml.panel.build`` put the rows in one order, the bootstrap intervals
-(drawn by row position), the top-k ties and the fitted coefficients followed the read order.
+has none), the fits sampling their negatives (``ml.train.sample_fit``, as on the large panels) and the
+folds fitted in threads (``ml.train.fits_in_parallel``). The holdout, validation, bootstrap, lead-time and
+guardrail figures and the scores of the latest month must be identical, not merely close. Before
+``ml.panel.build`` put the rows in one order, the bootstrap intervals (drawn by row position), the top-k
+ties and the fitted coefficients followed the read order.
 """
 
 from __future__ import annotations
@@ -34,7 +36,8 @@ def _config(raw: pd.DataFrame):
     last_train = max(m for m in months if m < cases[-1])
     day = "%Y-%m-%d"
     return replace(PRESET_CONFIG, holdout_from=cases[-1].strftime(day), train_until=last_train.strftime(day),
-                   calibrate=f"{cases[-2].strftime(day)}:{last_train.strftime(day)}")
+                   calibrate=f"{cases[-2].strftime(day)}:{last_train.strftime(day)}",
+                   max_fit_negatives=int((labelled[s.label] == 0).sum()) // 3)  # the sample must not move either
 
 
 def _train_and_score(raw: pd.DataFrame) -> dict:
@@ -58,6 +61,7 @@ def _train_and_score(raw: pd.DataFrame) -> dict:
             rows = rows[rows[ACCOUNT.spec.period] == latest]
             out[kind]["scores"] = dict(zip(rows[ACCOUNT.spec.entity], r.model.predict_proba(rows), strict=True))
             out[kind]["split"] = r.model.meta["split"]
+            out[kind]["fit_rows"] = r.model.meta["fit_rows"]
     return out
 
 
@@ -87,4 +91,6 @@ def test_the_account_model_is_the_same_whatever_order_the_rows_are_read_in(built
     trained = [k for k in first if isinstance(first[k], dict) and "scores" in first[k]]
     assert trained, "no candidate trained on the tiny account panel"
     assert first["baseline"]["holdout"]["positives"] > 0 and len(first[trained[0]]["scores"]) > 10
+    fit = first[trained[0]]
+    assert fit["fit_rows"]["fitted_on"] < fit["fit_rows"]["rows"], "the fits did not sample their negatives"
     _same(first, again)
