@@ -217,6 +217,9 @@ def fit(kind: str, features: list[str], X_fit: pd.DataFrame, y_fit: pd.Series, X
     if kind not in CANDIDATES:
         raise TrainingError(f"unknown candidate {kind!r}; candidates are {sorted(CANDIDATES)}")
     _check_classes(y_fit, "fit")
+    if kind == "gbm" and len(y_fit) > 10_000 and int(y_fit.sum()) < 2:  # early stopping holds out a stratified 10%
+        raise TrainingError(f"the fit periods hold 1 case in {len(y_fit)} rows; the boosting's early-stopping split "
+                            "needs 2 (rule: both_classes_present)")
     if X_cal is not None:
         _check_classes(y_cal, "calibration")
     base = CANDIDATES[kind]()

@@ -94,3 +94,17 @@ def test_the_account_model_is_the_same_whatever_order_the_rows_are_read_in(built
     fit = first[trained[0]]
     assert fit["fit_rows"]["fitted_on"] < fit["fit_rows"]["rows"], "the fits did not sample their negatives"
     _same(first, again)
+
+
+def test_a_large_fit_with_one_case_is_a_skipped_fold_not_a_crash():
+    """Gradient boosting holds out a stratified 10% for early stopping above 10,000 rows, which needs two
+    cases: with one (a first validation fold on a big monthly panel) the fold is skipped with the rule named,
+    as a fold without cases is, instead of a scikit-learn ValueError ending the whole training."""
+    from ml import models
+
+    rng = np.random.default_rng(0)
+    X = pd.DataFrame({"a": rng.random(10_001), "b": rng.random(10_001)})
+    y = pd.Series(np.r_[1.0, np.zeros(10_000)])
+    with pytest.raises(models.TrainingError, match="both_classes_present"):
+        models.fit("gbm", ["a", "b"], X, y, X, y)
+    assert models.fit("logreg", ["a", "b"], X, y, X.iloc[:5000], pd.Series(np.r_[1.0, np.zeros(4999)])).kind == "logreg"
