@@ -68,13 +68,15 @@ def resolve(args: argparse.Namespace):
 
 
 def _cfg(args):
+    from ml.dag_tasks import FIT_NEGATIVES
     from ml.train import TrainConfig
 
     preset = args.data in PRESETS  # vetted point-in-time marts: a near-perfect feature is allowed, named
     return TrainConfig(holdout_periods=args.holdout_periods, embargo=args.embargo, calibrate=args.calibrate,
                        train_until=args.train_until, holdout_from=args.holdout_from,
                        holdout_until=args.holdout_until, nan_policy=args.nan_policy, derive=args.derive,
-                       allow_leaky=args.allow_leaky or preset, seasonal=args.seasonal)
+                       allow_leaky=args.allow_leaky or preset, seasonal=args.seasonal,
+                       max_fit_negatives=FIT_NEGATIVES if preset else None)  # as the DAGs train them
 
 
 def _levels(text):

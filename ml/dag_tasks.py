@@ -23,12 +23,18 @@ log = logging.getLogger(__name__)
 DEFAULT_PRESETS = ("institution", "firm", "account")
 from ml.candidates import KINDS as CANDIDATES  # noqa: E402  (the candidate list, named once)
 
+#: Negative rows a fit of the DAGs' panels sees at most (``ml.train.sample_fit``): the account panel has ~300k
+#: account-months with a few hundred cases on ``small``; every positive is kept, the calibration, validation
+#: and holdout rows are all used.
+FIT_NEGATIVES = 20_000
+
 
 def __getattr__(name: str):
     if name == "PRESET_CONFIG":  # built lazily: ml.train imports scikit-learn
         from ml.train import TrainConfig
 
-        return TrainConfig(allow_leaky=True)  # vetted point-in-time marts, see ml.handling
+        # vetted point-in-time marts (see ml.handling); fits on every case and a sample of the negatives
+        return TrainConfig(allow_leaky=True, max_fit_negatives=FIT_NEGATIVES)
     raise AttributeError(name)
 
 

@@ -26,6 +26,8 @@ interactions are not split between features).
 from __future__ import annotations
 
 import logging
+import threading
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 
 import numpy as np
@@ -45,6 +47,33 @@ from ml.errors import CannotTrain
 log = logging.getLogger(__name__)
 ISOTONIC_MIN_POSITIVES = 30
 _EPS = 1e-6
+_LIMIT_LOCK = threading.Lock()
+_LIMIT_USERS = 0
+_LIMIT = None
+
+
+@contextmanager
+def one_thread_each():
+    """One OpenMP/BLAS thread per fit or prediction while any thread of this process is inside.
+
+    ``threadpool_limits`` is process-wide: with folds fitted in two Python threads (``ml.train``), one
+    thread leaving its own ``threadpool_limits(1)`` would restore the default while the other still fits,
+    and a gradient-boosting fit sums its gradients in a different order with another OpenMP thread
+    count: not the same model. So the limit is set by the first thread in and lifted by the last out.
+    (One thread per fit also avoids OpenMP contention: 10x slower on a busy machine.)"""
+    global _LIMIT, _LIMIT_USERS
+    with _LIMIT_LOCK:
+        if _LIMIT_USERS == 0:
+            _LIMIT = threadpool_limits(1)
+        _LIMIT_USERS += 1
+    try:
+        yield
+    finally:
+        with _LIMIT_LOCK:
+            _LIMIT_USERS -= 1
+            if _LIMIT_USERS == 0:
+                _LIMIT.restore_original_limits()
+                _LIMIT = None
 
 
 class ClipToTrainingRange(TransformerMixin, BaseEstimator):
@@ -126,11 +155,11 @@ class TrainedModel:
     meta: dict = field(default_factory=dict)
 
     def predict_proba(self, frame: pd.DataFrame) -> np.ndarray:
-        with threadpool_limits(1):
+        with one_thread_each():
             return self.calibrated.predict_proba(frame[self.features])[:, 1]
 
     def _base_logit(self, X: pd.DataFrame) -> np.ndarray:
-        with threadpool_limits(1):
+        with one_thread_each():
             return _logit(self.base.predict_proba(X)[:, 1])
 
     def contributions(self, frame: pd.DataFrame) -> pd.DataFrame:
@@ -188,24 +217,27 @@ def fit(kind: str, features: list[str], X_fit: pd.DataFrame, y_fit: pd.Series, X
     if kind not in CANDIDATES:
         raise TrainingError(f"unknown candidate {kind!r}; candidates are {sorted(CANDIDATES)}")
     _check_classes(y_fit, "fit")
+    if kind == "gbm" and len(y_fit) > 10_000 and int(y_fit.sum()) < 2:  # early stopping holds out a stratified 10%
+        raise TrainingError(f"the fit periods hold 1 case in {len(y_fit)} rows; the boosting's early-stopping split "
+                            "needs 2 (rule: both_classes_present)")
     if X_cal is not None:
         _check_classes(y_cal, "calibration")
     base = CANDIDATES[kind]()
-    with threadpool_limits(1):  # small panels: OpenMP threads only contend (10x slower on a busy machine)
+    with one_thread_each():  # small panels: OpenMP threads only contend (10x slower on a busy machine)
         base.fit(X_fit[features], y_fit.astype(int))
     if X_cal is None:
         y = y_fit.astype(int).reset_index(drop=True)
         method = "isotonic" if int(y.sum()) >= 2 * ISOTONIC_MIN_POSITIVES else "sigmoid"
         cal = CalibratedClassifierCV(CANDIDATES[kind](), method=method,
                                      cv=_cv_folds(cv_groups.reset_index(drop=True), y))
-        with threadpool_limits(1):
+        with one_thread_each():
             cal.fit(X_fit[features].reset_index(drop=True), y)
         method = f"{method}, cross-fitted"
         X_cal, y_cal = X_fit, y_fit
     else:
         method = "isotonic" if int(y_cal.sum()) >= ISOTONIC_MIN_POSITIVES else "sigmoid"
         cal = CalibratedClassifierCV(FrozenEstimator(base), method=method)
-        with threadpool_limits(1):
+        with one_thread_each():
             cal.fit(X_cal[features], y_cal.astype(int))
     medians = X_fit[features].median().fillna(0.0).to_dict()
     log.info("fitted %s on %d rows (%d positive), calibrated (%s) on %d rows (%d positive)", kind, len(X_fit),

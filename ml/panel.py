@@ -70,20 +70,47 @@ def read_source(source: str, db_url: str | None = None) -> tuple[pd.DataFrame, i
             raise PanelError(f"{source}: file not found")
         return pd.read_parquet(p), 1
     if _TABLE.match(source):
-        from sqlalchemy import create_engine
-
         if db_url is None:
             from include.warehouse.connection import role_url
 
             db_url = role_url("scorer")
-        schema, table = source.split(".")
-        engine = create_engine(db_url)
-        try:
-            with engine.connect() as conn:
-                return pd.read_sql_table(table, conn, schema=schema), 1
-        finally:
-            engine.dispose()
+        return read_table(source, db_url), 1
     raise PanelError(f"{source}: not a .csv, .parquet or schema.table source")
+
+
+_NUMERIC = {20, 21, 23, 700, 701, 1700}  # int8, int2, int4, float4, float8, numeric (PostgreSQL type oids)
+_BOOL = 16
+
+
+def read_table(source: str, db_url: str) -> pd.DataFrame:
+    """A warehouse table or view (``schema.table``) as one CSV ``COPY``, parsed by pandas' C reader: a tenth of
+    the time of ``read_sql_table``'s row-by-row Python objects on the account panel (~300k rows). Numbers come
+    as float (PostgreSQL's Infinity and NaN included), booleans as 0/1, everything else as text; NULL is
+    missing. Row order is the server's: ``build`` sorts."""
+    import io
+
+    import psycopg
+    from psycopg import sql
+
+    schema, table = source.split(".")
+    query = sql.SQL("select * from {}.{}").format(sql.Identifier(schema), sql.Identifier(table))
+    buf = io.BytesIO()
+    try:
+        with psycopg.connect(db_url.replace("postgresql+psycopg://", "postgresql://", 1)) as conn:
+            cur = conn.execute(sql.SQL("{} limit 0").format(query))
+            types = {d.name: d.type_code for d in cur.description}
+            with cur.copy(sql.SQL("copy ({}) to stdout with (format csv, header true)").format(query)) as copy:
+                for block in copy:
+                    buf.write(block)
+    except psycopg.errors.UndefinedTable:
+        raise PanelError(f"{source}: table not found in the warehouse") from None
+    buf.seek(0)
+    numeric = [c for c, t in types.items() if t in _NUMERIC]
+    frame = pd.read_csv(buf, dtype={c: (float if c in numeric else str) for c in types}, keep_default_na=False,
+                        na_values={c: ["", "NaN"] if c in numeric else [""] for c in types})
+    for c in (c for c, t in types.items() if t == _BOOL):
+        frame[c] = frame[c].map({"t": 1.0, "f": 0.0})
+    return frame
 
 
 def _where(source: str, first_line: int, idx) -> str:
@@ -144,6 +171,10 @@ def build(frame: pd.DataFrame, spec: PanelSpec, source: str, first_line: int = 1
         rows = [int(i) + first_line for i in np.flatnonzero(dup)[:5]]
         raise PanelError(f"{source}: rows {rows} repeat the same ({spec.entity}, {spec.period}) "
                          "(rule: entity_period_unique)")
+    # one order whatever the source's: a table read without ORDER BY comes back in its physical order, which
+    # differs between two builds of the same data; models, early-stopping splits, bootstrap draws and top-k
+    # ties all depend on row order, so without this the same data gave different models (issue #17)
+    out = out.sort_values([spec.period, spec.entity], kind="mergesort", ignore_index=True)
     panel = Panel(out, spec, source, {"infinite_values": infinite})
     for col, n in infinite.items():
         log.warning("%s: %d infinite values in %s, clipped to the training percentile range (rule: inf_clipped)",

@@ -32,15 +32,19 @@ def importance(r: Result, panel_rows: pd.DataFrame) -> dict[str, float]:
     own = r.model.importance()
     if own is not None:
         return own
+    from joblib import parallel_backend
     from sklearn.inspection import permutation_importance
-    from threadpoolctl import threadpool_limits
+
+    from ml.models import one_thread_each
+    from ml.train import workers
 
     y = panel_rows[r.model.meta["label"]].astype(int)
     if y.nunique() < 2:
         return {f: float("nan") for f in r.model.features}
-    with threadpool_limits(1):
+    # one feature per thread (the permutations are drawn up front from random_state: the same on any machine)
+    with one_thread_each(), parallel_backend("threading", n_jobs=workers()):
         pi = permutation_importance(r.model.calibrated, panel_rows[r.model.features], y,
-                                    scoring="average_precision", n_repeats=5, random_state=0)
+                                    scoring="average_precision", n_repeats=5, random_state=0, n_jobs=workers())
     return dict(zip(r.model.features, pi.importances_mean.round(6).tolist(), strict=True))
 
 

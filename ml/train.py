@@ -13,10 +13,13 @@ from __future__ import annotations
 import hashlib
 import json
 import logging
+import os
 import subprocess
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 
+import numpy as np
 import pandas as pd
 
 from ml import guardrails, metrics, models
@@ -40,6 +43,7 @@ class TrainConfig:
     derive: str | None = None
     allow_leaky: bool = False
     seasonal: str | None = None  # year-to-date features, drift compared with the same quarter a year earlier
+    max_fit_negatives: int | None = None  # fit on every positive and at most this many negatives (see sample_fit)
 
     @property
     def plan(self) -> SplitPlan:
@@ -85,11 +89,31 @@ def holdout_split(panel: Panel, cfg: TrainConfig) -> Split:
         raise SplitError(f"{panel.source}: {e} ({len(periods)} labelled periods, embargo {cfg.embargo})") from None
 
 
-def _fit(panel: Panel, kind: str, split: Split) -> models.TrainedModel:
+def sample_fit(panel: Panel, rows: pd.DataFrame, max_negatives: int | None) -> pd.DataFrame:
+    """Every positive row and at most ``max_negatives`` negative ones, the same rows whatever the order
+    (a keyed hash of entity and period, not a random draw).
+
+    The candidates weight the classes to equal totals (``class_weight="balanced"``), so their objective is
+    the mean loss over positives plus the mean loss over negatives: a uniform sample of the negatives
+    estimates the second without bias and needs no weights of its own. Only the fit rows are sampled: the
+    calibrator sees every row of its later periods (so probabilities are of the real prevalence), and the
+    holdout, the validation folds and the guardrails are measured on every row."""
+    s = panel.spec
+    neg = rows[s.label] == 0
+    n_neg = int(neg.sum())
+    if not max_negatives or n_neg <= max_negatives:
+        return rows
+    h = pd.util.hash_pandas_object(rows[[s.entity, s.period]], index=False).to_numpy()
+    keep = ~neg.to_numpy() | (h < np.uint64(int(max_negatives / n_neg * 2.0**64)))
+    return rows[keep]
+
+
+def _fit(panel: Panel, kind: str, split: Split, max_negatives: int | None = None) -> models.TrainedModel:
     s = panel.spec
     f = panel.rows(split.fit)
-    if split.calibrate_cv:
+    if split.calibrate_cv:  # the calibrator is cross-fitted on these rows: they stay whole
         return models.fit(kind, list(s.features), f, f[s.label], None, None, cv_groups=f[s.period])
+    f = sample_fit(panel, f, max_negatives)
     c = panel.rows(split.calibrate)
     return models.fit(kind, list(s.features), f, f[s.label], c, c[s.label])
 
@@ -104,12 +128,42 @@ def baseline_score(panel: Panel, rows: pd.DataFrame):
     return rows[panel.spec.baseline].fillna(0).to_numpy()
 
 
-def _scored(panel: Panel, kind: str, split: Split) -> tuple[pd.DataFrame, models.TrainedModel | None]:
+def _scored(panel: Panel, kind: str, split: Split, max_negatives: int | None = None
+            ) -> tuple[pd.DataFrame, models.TrainedModel | None]:
     rows = panel.rows(split.test)
     if kind == "baseline":
         return _pred(panel, rows, baseline_score(panel, rows)), None
-    model = _fit(panel, kind, split)
+    model = _fit(panel, kind, split, max_negatives)
     return _pred(panel, rows, model.predict_proba(rows)), model
+
+
+def workers() -> int:
+    """Fits run at once (``SUPERVISION_ML_WORKERS``, default: the machine's cores, at most 4)."""
+    raw = os.environ.get("SUPERVISION_ML_WORKERS", "")
+    return max(1, int(raw)) if raw.isdigit() else max(1, min(4, os.cpu_count() or 1))
+
+
+def fits_in_parallel(fn, splits: list[Split]) -> list:
+    """``fn(split)`` for every split, in their order; a TrainingError is returned in its place, not raised.
+
+    The holdout fit and the validation folds are independent: they run in ``workers()`` threads (scikit-learn
+    fits release the GIL), each with one OpenMP thread (``models.one_thread_each``), the largest first, so
+    the results are the same as one after the other, on any machine."""
+    def run(sp):
+        try:
+            return fn(sp)
+        except models.TrainingError as e:
+            return e, None
+
+    n = min(workers(), len(splits))
+    if n <= 1:
+        return [run(sp) for sp in splits]
+    order = sorted(range(len(splits)), key=lambda i: -len(splits[i].fit) - len(splits[i].calibrate))
+    out: list = [None] * len(splits)
+    with models.one_thread_each(), ThreadPoolExecutor(n, thread_name_prefix="ml-fit") as pool:
+        for i, r in zip(order, pool.map(run, [splits[i] for i in order]), strict=True):
+            out[i] = r
+    return out
 
 
 def evaluate_candidate(panel: Panel, kind: str, cfg: TrainConfig = DEFAULT_CONFIG, split: Split | None = None
@@ -119,15 +173,17 @@ def evaluate_candidate(panel: Panel, kind: str, cfg: TrainConfig = DEFAULT_CONFI
         raise SplitError("this panel has no baseline column")
     is_prob = kind != "baseline"
     split = split or holdout_split(panel, cfg)
-    hold, model = _scored(panel, kind, split)
+    backtests = rolling_origin(split.train, cfg.min_train_periods, cfg.embargo,
+                               "cv" if split.calibrate_cv else max(1, len(split.calibrate)))
+    (hold, model), *fold_out = fits_in_parallel(lambda sp: _scored(panel, kind, sp, cfg.max_fit_negatives),
+                                                 [split, *backtests])
+    if isinstance(hold, models.TrainingError):
+        raise hold
     folds, pooled = [], []
-    for sp in rolling_origin(split.train, cfg.min_train_periods, cfg.embargo,
-                             "cv" if split.calibrate_cv else max(1, len(split.calibrate))):
-        try:
-            pred, _ = _scored(panel, kind, sp)
-        except models.TrainingError as e:
-            log.info("%s validation fold %s skipped: %s", kind, sp.test[0].date(), e)
-            folds.append({"test_period": str(sp.test[0].date()), "skipped": str(e)})
+    for sp, (pred, _) in zip(backtests, fold_out, strict=True):
+        if isinstance(pred, models.TrainingError):
+            log.info("%s validation fold %s skipped: %s", kind, sp.test[0].date(), pred)
+            folds.append({"test_period": str(sp.test[0].date()), "skipped": str(pred)})
             continue
         pooled.append(pred)
         folds.append({"test_period": str(sp.test[0].date()), **metrics.evaluate(pred["label"], pred["score"], is_prob)})
@@ -141,7 +197,9 @@ def evaluate_candidate(panel: Panel, kind: str, cfg: TrainConfig = DEFAULT_CONFI
         rows = panel.rows(split.test)
         base = baseline_score(panel, rows) if panel.spec.baseline else None
         res.bootstrap = guardrails.bootstrap(hold["label"], hold["score"], base)
-        fit_pos = int(panel.rows(split.fit)[panel.spec.label].sum())
+        fit_rows = panel.rows(split.fit)
+        fit_pos = int(fit_rows[panel.spec.label].sum())
+        fitted = len(fit_rows) if split.calibrate_cv else len(sample_fit(panel, fit_rows, cfg.max_fit_negatives))
         res.guardrails = guardrails.check(fit_pos, res.holdout, res.bootstrap, base is not None)
         model.meta.update({
             "entity": panel.spec.entity, "period": panel.spec.period, "label": panel.spec.label,
@@ -151,6 +209,8 @@ def evaluate_candidate(panel: Panel, kind: str, cfg: TrainConfig = DEFAULT_CONFI
             "holdout_fingerprint": holdout_fingerprint(panel, split.test), "code_version": code_version(),
             "holdout_metrics": res.holdout, "backtest_metrics": backtest, "lead_time": lead,
             "bootstrap": res.bootstrap, "guardrails": res.guardrails, "data_handling": panel.handling,
+            "fit_rows": {"rows": len(fit_rows), "fitted_on": fitted, "positives": fit_pos,
+                         "max_negatives": cfg.max_fit_negatives},
         })
         log.info("%s split %s; validation pr_auc=%s; holdout pr_auc=%.3f roc_auc=%.3f; guardrails %s", kind,
                  split.describe(), backtest.get("pr_auc"), res.holdout["pr_auc"], res.holdout["roc_auc"],
