@@ -101,6 +101,7 @@ from include.ingest.results import RuleResult, ValidationOutcome, _summarise
 from include.ingest.typed import (
     _create_typed_table,
     _drop_typed_table,
+    batch_of_typed_sql,
     mark_duplicates,
     typed_table_name,
     typed_table_sql,
@@ -224,6 +225,12 @@ class _GroupValidation:
         with self.engine.begin() as conn:
             conn.exec_driver_sql(f"drop {'view' if view else 'table'} if exists landing.{q(name)}")
 
+    @staticmethod
+    def _columns(conn, table: str) -> list[str]:
+        return [r[0] for r in conn.exec_driver_sql(
+            "select column_name from information_schema.columns where table_schema = 'landing' "
+            f"and table_name = '{table}' order by ordinal_position")]
+
     def single(self, batch_id: int) -> None:
         """Full per-batch validation (counts and offending lines) of one batch."""
         single_table = f"{self.table}_b{batch_id}"
@@ -242,10 +249,9 @@ class _GroupValidation:
     def screen(self, ids: list[int], keep: bool = False,
                view: bool = False) -> list[ExpectationValidationResult] | None:
         """The screen's results if every expectation held for ``ids``, else None. With ``keep``, the typed
-        table is kept (``self.kept``) for promotion instead of dropped. With ``view``, ``ids`` are read
-        through a view of the kept typed table (already cast and flagged; its flags were computed over
-        the whole group, a superset of each batch's own, so a view screen can fail where a fresh one
-        would pass, never pass where it would fail) instead of a new typed table."""
+        table is kept (``self.kept``) for promotion. With ``view``, ``ids`` are read through a view of the
+        kept table (cast already; its unique flags, over the whole group, are a superset of each batch's:
+        such a screen may fail where a fresh one passes, never the reverse) instead of a new typed table."""
         from great_expectations.core.run_identifier import RunIdentifier
 
         typed = f"{self.table}_{'v' if view else 's'}{ids[0]}_{len(ids)}"
@@ -282,13 +288,10 @@ class _GroupValidation:
                 self._drop(typed, view)
 
     def detail(self, ids: list[int], screened: list[ExpectationValidationResult]) -> None:
-        """Per-batch validation of batches of a group whose screen failed (``screened``: that screen's
-        results, every expectation). An expectation the group screen passed holds in each of its batches
-        (every rule is row-local or per institution and period, and the batches of a group never share
-        one; period mismatches never reach a group screen): it is not run again. The expectations it
-        failed are run on each batch alone, one GX checkpoint built once for all of them, with counts and
-        offending lines (:data:`RESULT_FORMAT`): one checkpoint run a batch instead of a screen and a
-        details run. With Data Docs, each batch gets the full validation (its pages) instead."""
+        """Per-batch results of failing batches of the kept table (``screened``: its screen's results). What
+        that screen passed holds in each batch (rules are row-local or per institution and period, which no
+        two batches of a group share; period mismatches never reach it); what it failed runs on each batch
+        alone with counts and lines, one checkpoint built once. With Data Docs: :meth:`single` each."""
         if self.site:
             for batch_id in ids:
                 self.single(batch_id)
@@ -296,15 +299,18 @@ class _GroupValidation:
         from great_expectations.core.run_identifier import RunIdentifier
 
         failed = [r for r in screened if not r.success]
-        with self.rt.details_checkpoint(self.rt.slot(self.url, self.dataset, self.kept[0]), failed) as run:
+        kept = self.kept[0]
+        with self.engine.begin() as conn:  # each batch's rows are read from the kept table, by an index
+            columns = self._columns(conn, kept)
+            conn.exec_driver_sql(f"create index if not exists {q(kept + '_batch')} on landing.{q(kept)} (_batch_id)")
+        with self.rt.details_checkpoint(self.rt.slot(self.url, self.dataset, kept), failed) as run:
             for batch_id in ids:
                 t0 = time.perf_counter()
                 typed, (period, rows) = f"{self.table}_d{batch_id}", self.members[batch_id]
                 self._drop(typed)
                 with self.engine.begin() as conn:
-                    conn.exec_driver_sql(typed_table_sql(self.dataset, self.table, batch_ids=[batch_id],
-                                                         typed_name=typed))
-                    mark_duplicates(conn, self.dataset, typed)
+                    conn.exec_driver_sql(batch_of_typed_sql(self.dataset, kept, columns, batch_id, typed))
+                    mark_duplicates(conn, self.dataset, typed, references=False)
                 try:
                     self.rt.slot(self.url, self.dataset, typed)  # re-points the checkpoint's asset
                     ((_, res),) = run(period, RunIdentifier(run_name=f"{typed}-{period}")).run_results.items()
@@ -338,9 +344,7 @@ class _GroupValidation:
             # line): run once per batch, a references or reconciles rule re-read the raw tables it joins
             # for every batch (minutes for a 1,000-batch loan group). A hint, as said: a batch it names
             # that passes alone passes, one it misses fails the confirming screen.
-            others = [r[0] for r in conn.exec_driver_sql(
-                "select column_name from information_schema.columns where table_schema = 'landing' "
-                f"and table_name = '{typed}' and column_name <> '_line' order by ordinal_position")]
+            others = [c for c in self._columns(conn, typed) if c != "_line"]
             batch = (f"(select _batch_id * {_LINE_SCALE} + _line as _line, {', '.join(q(c) for c in others)} "
                      f"from landing.{q(typed)})")
             for r in rows_sql:
@@ -452,19 +456,14 @@ def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[in
     """Validate every batch of a group landing table (``_batch_id``, ``_period`` columns; see
     include/registry/ddl.py). ``members``: batch id -> (submission period, row count).
 
-    The whole group is screened by one GX checkpoint run (the suite's pass/fail only, with the
-    group's periods as the period parameter). If every expectation holds, every batch passes, each
-    with the screen's per-rule results. Where the screen fails, the batches where a failing expectation
-    fails are found set-based on the screen's typed table (:meth:`_GroupValidation.attribute`) and get
-    the full per-batch validation (:func:`validate_landing`: counts and offending lines); the others
-    are screened together once more, so GX itself passes every batch that passes. Only if that screen
-    fails too (or nothing could be attributed, e.g. a rule failing across batches but in none alone) is
-    the group split in halves and each half screened again, down to single batches. Batches whose
-    period column differs from their own submission's period go straight to per-batch validation, so
-    the shared period parameter can never let a wrong period through. Cost: one screen for a clean
-    group; two screens, one attribution pass and one validation per failing batch for a failing one
-    (the bisection's fallback: about k·log2(n) screens for k failing batches among n, fewer when
-    failures are dense, :data:`DENSE_RANGE`).
+    The whole group is screened by one GX checkpoint run (pass/fail only, the group's periods as the
+    period parameter). If every expectation holds, every batch passes with the screen's results. Where
+    it fails, the failing batches are found set-based on the screen's typed table
+    (:meth:`_GroupValidation.attribute`) and each runs the failed expectations alone (counts and offending
+    lines, :meth:`_GroupValidation.detail`); the others are screened together once more, so GX itself
+    passes every batch that passes. Only if that screen fails too (or nothing could be attributed) is the
+    group bisected, down to single batches. Batches whose period column differs from their submission's
+    go straight to per-batch validation: the shared period parameter never lets a wrong period through.
 
     Returns the outcomes and the group screen's typed table, kept (``landing.<name>``, with the batch
     ids it holds, every non-suspect batch of the group) for promotion to read instead of casting the
