@@ -510,9 +510,9 @@ def test_failing_batches_are_attributed_set_based_not_bisected(landing, loader_u
     screens = []
     real = quality._GroupValidation.screen
 
-    def counted(self, batch_ids, keep=False):
-        screens.append(len(batch_ids))
-        return real(self, batch_ids, keep)
+    def counted(self, batch_ids, keep=False, view=False):
+        screens.append((len(batch_ids), view))
+        return real(self, batch_ids, keep, view)
 
     monkeypatch.setattr(quality._GroupValidation, "screen", counted)
     outcomes = quality.validate_group(loader_url, table, CAPITAL, members)
@@ -520,4 +520,29 @@ def test_failing_batches_are_attributed_set_based_not_bisected(landing, loader_u
     assert lines(rule(outcomes[ids[3]], "capital_report_not_null")) == [2]
     assert lines(rule(outcomes[ids[7]], "type_cet1_capital")) == [1]
     assert all(all(r.success for r in outcomes[i].results) for i in ids if i not in (ids[3], ids[7]))
-    assert screens == [12, 10]
+    assert screens == [(12, False), (10, True)]  # the confirming screen reads the kept typed table
+
+
+def test_a_failing_batch_of_a_group_gets_the_results_it_gets_alone(landing, loader_url):
+    """The failing batches of a group are validated with only the expectations the group screen failed
+    (the others held in every batch of the group): each gets exactly the per-rule results, counts,
+    element counts and offending lines that the full validation of the same rows alone gives."""
+    bad_null = _shifted(capital_rows(3), 30)
+    bad_null[1]["total_capital"] = None
+    bad_null[2]["total_capital"] = None
+    bad_dup = _shifted(capital_rows(2), 50) * 2  # the key twice: capital_key_unique, an SQL rule
+    bad_dup[3]["cet1_capital"] = "-5"
+    batches = [(_shifted(capital_rows(2), 10 * i), PERIOD) for i in range(8)]
+    batches[2], batches[5] = (bad_null, PERIOD), (bad_dup, PERIOD)
+    table, members = _group(landing, batches)
+    ids = list(members)
+    outcomes = quality.validate_group(loader_url, table, CAPITAL, members)
+    assert sorted(i for i, o in outcomes.items() if not o.passed) == [ids[2], ids[5]]
+    for i, rows in ((2, bad_null), (5, bad_dup)):
+        alone = quality.validate_landing(loader_url, landing(CAPITAL, rows), CAPITAL, PERIOD)
+        def seen(out):
+            return [(r.rule_name, r.success, r.element_count, r.unexpected_count, r.examples) for r in out.results]
+
+        assert seen(outcomes[ids[i]]) == seen(alone)
+    assert lines(rule(outcomes[ids[2]], "capital_report_not_null")) == [2, 3]
+    assert not rule(outcomes[ids[5]], "capital_key_unique").success

@@ -16,6 +16,8 @@ import logging
 import shutil
 import threading
 import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -149,6 +151,23 @@ class _Runtime:
         """Run only the ``failed`` expectations again, with RESULT_FORMAT (offending lines). With ``site``,
         its pages for this run are built; its index page only if ``build_index`` (the index reads every
         stored result: a group builds it once at its end, not once per failing batch)."""
+        with self.details_checkpoint(slot, failed, site, result_format) as run:
+            result = run(period, run_id)
+            if site:  # what UpdateDataDocsAction did: the run's page and its suite's
+                from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
+
+                self.context.build_data_docs(
+                    site_names=[site], build_index=build_index,
+                    resource_identifiers=[*result.run_results.keys(),
+                                          ExpectationSuiteIdentifier(name=f"{slot.validation.name}__failed")])
+            return result
+
+    @contextmanager
+    def details_checkpoint(self, slot: _Slot, failed: list, site: str | None = None,
+                           result_format: dict | None = None) -> Iterator[Callable]:
+        """A checkpoint running only the ``failed`` expectations with RESULT_FORMAT, built once and run as
+        often as needed (``run(period, run_id)``; re-point the slot's asset between runs): a failing group
+        runs it on each of its failing batches. Removed, with its stored results unless ``site``, on exit."""
         gx = self.gx
         name = f"{slot.validation.name}__failed"
         for store in (self.context.checkpoints, self.context.validation_definitions, self.context.suites):
@@ -163,15 +182,12 @@ class _Runtime:
             checkpoint = self.context.checkpoints.add(gx.Checkpoint(
                 name=name, validation_definitions=[validation], actions=[],
                 result_format=result_format or RESULT_FORMAT))
-            periods = period if isinstance(period, list) else [period]
-            result = checkpoint.run(expectation_parameters={PERIOD_PARAMETER: periods}, run_id=run_id)
-            if site:  # what UpdateDataDocsAction did: the run's page and its suite's
-                from great_expectations.data_context.types.resource_identifiers import ExpectationSuiteIdentifier
 
-                self.context.build_data_docs(
-                    site_names=[site], build_index=build_index,
-                    resource_identifiers=[*result.run_results.keys(), ExpectationSuiteIdentifier(name=name)])
-            return result
+            def run(period: str | list[str], run_id):
+                periods = period if isinstance(period, list) else [period]
+                return checkpoint.run(expectation_parameters={PERIOD_PARAMETER: periods}, run_id=run_id)
+
+            yield run
         finally:
             for store in (self.context.checkpoints, self.context.validation_definitions, self.context.suites):
                 if name in {o.name for o in store.all()}:

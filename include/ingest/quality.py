@@ -77,18 +77,13 @@ expectation that could quote them, so no raw identifier reaches GX's stored resu
 
 Which GX context
 ----------------
-``expectations/`` is the committed GX *file* project, written by
-:func:`include.registry.gx_project.write_project` from the registry: one suite per dataset
-(``expectations/expectations/<dataset>.json``), a postgres data source
-``landing`` whose connection string is ``${SUPERVISION_LOADER_URL}`` (no secret in the repository),
-one table asset per dataset (table ``landing.<dataset>_typed``: a template, a batch is a new table
-each time) and per dataset a validation definition and a checkpoint ``<dataset>_landing`` with the
-details result format (one pass; a person running it wants the offending rows). Ids are uuid5s, so
-regenerating an unchanged registry changes nothing.
-context would write each per-batch asset into ``great_expectations.yml`` and each result into the
-repository. It runs the ephemeral context of :mod:`include.ingest.gx_runtime`, built by the same
-functions from the same registry, and tests/test_quality.py proves that the committed suites and
-checkpoints equal them and that regenerating the project changes no file, so the two cannot drift.
+``expectations/`` is the committed GX *file* project (:func:`include.registry.gx_project.write_project`):
+one suite per dataset, a postgres data source ``landing`` (``${SUPERVISION_LOADER_URL}``, no secret in the
+repository), one table asset, validation definition and details checkpoint ``<dataset>_landing`` per
+dataset; uuid5 ids, so regenerating an unchanged registry changes nothing. The gate does not run that
+file context (it would write each per-batch asset and result into the repository) but the ephemeral
+context of :mod:`include.ingest.gx_runtime`, built by the same functions from the same registry;
+tests/test_quality.py proves the committed suites and checkpoints equal them.
 Measured costs per batch are in bench/README.md ("Quality gate").
 """
 
@@ -106,6 +101,7 @@ from include.ingest.results import RuleResult, ValidationOutcome, _summarise
 from include.ingest.typed import (
     _create_typed_table,
     _drop_typed_table,
+    batch_of_typed_sql,
     mark_duplicates,
     typed_table_name,
     typed_table_sql,
@@ -179,11 +175,7 @@ def validate_landing(url: str, table: str, dataset: Dataset, period: str, *,
     return outcome
 
 
-
-# --------------------------------------------------------------------------------------------------
 # Groups of batches: one screen for many files
-# --------------------------------------------------------------------------------------------------
-
 
 #: Below this many batches, a range whose two halves both fail is validated batch by batch.
 DENSE_RANGE = 8
@@ -206,7 +198,8 @@ class _GroupValidation:
         self.index_stale = False
         #: the group's typed table kept for promotion, and the batches it holds
         self.kept: tuple[str, set[int]] | None = None
-        #: the expectations the last screen found failing
+        #: the last screen's results (every expectation), and those it found failing
+        self.results: list[ExpectationValidationResult] = []
         self.failed: list[ExpectationValidationResult] = []
 
     def build_index(self) -> None:
@@ -228,9 +221,15 @@ class _GroupValidation:
                 f"select distinct _batch_id from landing.{q(self.table)} "
                 f"where nullif({period_col}, '') is distinct from _period")}
 
-    def _drop(self, name: str) -> None:
+    def _drop(self, name: str, view: bool = False) -> None:
         with self.engine.begin() as conn:
-            conn.exec_driver_sql(f"drop table if exists landing.{q(name)}")
+            conn.exec_driver_sql(f"drop {'view' if view else 'table'} if exists landing.{q(name)}")
+
+    @staticmethod
+    def _columns(conn, table: str) -> list[str]:
+        return [r[0] for r in conn.exec_driver_sql(
+            "select column_name from information_schema.columns where table_schema = 'landing' "
+            f"and table_name = '{table}' order by ordinal_position")]
 
     def single(self, batch_id: int) -> None:
         """Full per-batch validation (counts and offending lines) of one batch."""
@@ -247,23 +246,33 @@ class _GroupValidation:
         finally:
             self._drop(single_table)
 
-    def screen(self, ids: list[int], keep: bool = False) -> list[ExpectationValidationResult] | None:
+    def screen(self, ids: list[int], keep: bool = False,
+               view: bool = False) -> list[ExpectationValidationResult] | None:
         """The screen's results if every expectation held for ``ids``, else None. With ``keep``, the typed
-        table is kept (``self.kept``) for promotion instead of dropped."""
+        table is kept (``self.kept``) for promotion. With ``view``, ``ids`` are read through a view of the
+        kept table (cast already; its unique flags, over the whole group, are a superset of each batch's:
+        such a screen may fail where a fresh one passes, never the reverse) instead of a new typed table."""
         from great_expectations.core.run_identifier import RunIdentifier
 
-        typed = f"{self.table}_s{ids[0]}_{len(ids)}"
-        self._drop(typed)
+        typed = f"{self.table}_{'v' if view else 's'}{ids[0]}_{len(ids)}"
+        self._drop(typed, view)
         with self.engine.begin() as conn:
-            conn.exec_driver_sql("set local parallel_tuple_cost = 0.001")
-            conn.exec_driver_sql(typed_table_sql(self.dataset, self.table, batch_ids=ids, typed_name=typed))
-            mark_duplicates(conn, self.dataset, typed)
+            if view:
+                assert self.kept is not None and set(ids) <= self.kept[1]
+                conn.exec_driver_sql(
+                    f"create view landing.{q(typed)} as select * from landing.{q(self.kept[0])} "
+                    f"where _batch_id = any(array[{', '.join(str(int(i)) for i in ids)}]::bigint[])")
+            else:
+                conn.exec_driver_sql("set local parallel_tuple_cost = 0.001")
+                conn.exec_driver_sql(typed_table_sql(self.dataset, self.table, batch_ids=ids, typed_name=typed))
+                mark_duplicates(conn, self.dataset, typed)
         try:
             slot = self.rt.slot(self.url, self.dataset, typed)
             periods = sorted({self.members[i][0] for i in ids})
             result = slot.screen.run(expectation_parameters={PERIOD_PARAMETER: periods},
                                      run_id=RunIdentifier(run_name=f"{typed}-{len(ids)}-batches"))
             ((key, res),) = result.run_results.items()
+            self.results = list(res.results)
             self.failed = [r for r in res.results if not r.success]
             if res.success and self.site:
                 self.rt.context.build_data_docs(site_names=[self.site], resource_identifiers=[key], build_index=False)
@@ -276,7 +285,46 @@ class _GroupValidation:
             if keep:
                 self.kept = (typed, set(ids))
             else:
+                self._drop(typed, view)
+
+    def detail(self, ids: list[int], screened: list[ExpectationValidationResult]) -> None:
+        """Per-batch results of failing batches of the kept table (``screened``: its screen's results). What
+        that screen passed holds in each batch (rules are row-local or per institution and period, which no
+        two batches of a group share; period mismatches never reach it); what it failed runs on each batch
+        alone with counts and lines, one checkpoint built once. With Data Docs: :meth:`single` each."""
+        if self.site:
+            for batch_id in ids:
+                self.single(batch_id)
+            return
+        from great_expectations.core.run_identifier import RunIdentifier
+
+        failed = [r for r in screened if not r.success]
+        kept = self.kept[0]
+        with self.engine.begin() as conn:  # each batch's rows are read from the kept table, by an index
+            columns = self._columns(conn, kept)
+            conn.exec_driver_sql(f"create index if not exists {q(kept + '_batch')} on landing.{q(kept)} (_batch_id)")
+        with self.rt.details_checkpoint(self.rt.slot(self.url, self.dataset, kept), failed) as run:
+            for batch_id in ids:
+                t0 = time.perf_counter()
+                typed, (period, rows) = f"{self.table}_d{batch_id}", self.members[batch_id]
                 self._drop(typed)
+                with self.engine.begin() as conn:
+                    conn.exec_driver_sql(batch_of_typed_sql(self.dataset, kept, columns, batch_id, typed))
+                    mark_duplicates(conn, self.dataset, typed, references=False)
+                try:
+                    self.rt.slot(self.url, self.dataset, typed)  # re-points the checkpoint's asset
+                    ((_, res),) = run(period, RunIdentifier(run_name=f"{typed}-{period}")).run_results.items()
+                finally:
+                    self._drop(typed)
+                results = _summarise(self.dataset, screened, list(res.results), rows)
+                out = self.out[batch_id] = ValidationOutcome(
+                    batch_table=typed, results=results, seconds=time.perf_counter() - t0,
+                    passed=not any(not r.success and r.severity == "critical" for r in results))
+                log.info("validated batch %d of landing.%s (%s, period %s, %d rows): %s in %.2fs; critical "
+                         "failures: %s; warnings: %s", batch_id, self.table, self.dataset.name, period, rows,
+                         "passed" if out.passed else "FAILED", out.seconds,
+                         [r.rule_name for r in out.critical_failures] or "none",
+                         [r.rule_name for r in out.warnings] or "none")
 
     def attribute(self, ids: list[int]) -> set[int]:
         """The batches of the kept typed table (holding ``ids``) where an expectation the group screen
@@ -296,9 +344,7 @@ class _GroupValidation:
             # line): run once per batch, a references or reconciles rule re-read the raw tables it joins
             # for every batch (minutes for a 1,000-batch loan group). A hint, as said: a batch it names
             # that passes alone passes, one it misses fails the confirming screen.
-            others = [r[0] for r in conn.exec_driver_sql(
-                "select column_name from information_schema.columns where table_schema = 'landing' "
-                f"and table_name = '{typed}' and column_name <> '_line' order by ordinal_position")]
+            others = [c for c in self._columns(conn, typed) if c != "_line"]
             batch = (f"(select _batch_id * {_LINE_SCALE} + _line as _line, {', '.join(q(c) for c in others)} "
                      f"from landing.{q(typed)})")
             for r in rows_sql:
@@ -363,9 +409,11 @@ class _GroupValidation:
 
 
 def _failing_group(group: _GroupValidation, ids: list[int]) -> None:
-    """A group whose screen failed: the failing batches found set-based (:meth:`_GroupValidation.attribute`)
-    are validated one by one, the others screened together again (GX confirms them; if that screen
+    """A group whose screen (over the kept typed table) failed: the failing batches found set-based
+    (:meth:`_GroupValidation.attribute`) are validated one by one (:meth:`_GroupValidation.detail`), the
+    others screened together again through a view of the kept table (GX confirms them; if that screen
     fails too, they are bisected as before). If the attribution itself fails, the group is bisected."""
+    screened = group.results
     try:
         failing = group.attribute(ids)
     except Exception as e:  # a hint only: never let it decide anything
@@ -374,9 +422,13 @@ def _failing_group(group: _GroupValidation, ids: list[int]) -> None:
     if not failing or failing == set(ids):
         group.solve(ids, known_failing=True)
         return
-    for batch_id in sorted(failing):
-        group.single(batch_id)
-    group.solve([i for i in ids if i not in failing])
+    group.detail(sorted(failing), screened)
+    rest = [i for i in ids if i not in failing]
+    passed = group.screen(rest, view=True)
+    if passed is not None:
+        group._passed(rest, passed)
+    else:
+        group.solve(rest, known_failing=len(rest) > 1)
 
 
 def validate_group(url: str, table: str, dataset: Dataset, members: dict[int, tuple[str, int]], *,
@@ -404,19 +456,14 @@ def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[in
     """Validate every batch of a group landing table (``_batch_id``, ``_period`` columns; see
     include/registry/ddl.py). ``members``: batch id -> (submission period, row count).
 
-    The whole group is screened by one GX checkpoint run (the suite's pass/fail only, with the
-    group's periods as the period parameter). If every expectation holds, every batch passes, each
-    with the screen's per-rule results. Where the screen fails, the batches where a failing expectation
-    fails are found set-based on the screen's typed table (:meth:`_GroupValidation.attribute`) and get
-    the full per-batch validation (:func:`validate_landing`: counts and offending lines); the others
-    are screened together once more, so GX itself passes every batch that passes. Only if that screen
-    fails too (or nothing could be attributed, e.g. a rule failing across batches but in none alone) is
-    the group split in halves and each half screened again, down to single batches. Batches whose
-    period column differs from their own submission's period go straight to per-batch validation, so
-    the shared period parameter can never let a wrong period through. Cost: one screen for a clean
-    group; two screens, one attribution pass and one validation per failing batch for a failing one
-    (the bisection's fallback: about k·log2(n) screens for k failing batches among n, fewer when
-    failures are dense, :data:`DENSE_RANGE`).
+    The whole group is screened by one GX checkpoint run (pass/fail only, the group's periods as the
+    period parameter). If every expectation holds, every batch passes with the screen's results. Where
+    it fails, the failing batches are found set-based on the screen's typed table
+    (:meth:`_GroupValidation.attribute`) and each runs the failed expectations alone (counts and offending
+    lines, :meth:`_GroupValidation.detail`); the others are screened together once more, so GX itself
+    passes every batch that passes. Only if that screen fails too (or nothing could be attributed) is the
+    group bisected, down to single batches. Batches whose period column differs from their submission's
+    go straight to per-batch validation: the shared period parameter never lets a wrong period through.
 
     Returns the outcomes and the group screen's typed table, kept (``landing.<name>``, with the batch
     ids it holds, every non-suspect batch of the group) for promotion to read instead of casting the

@@ -90,11 +90,23 @@ def typed_table_sql(dataset: Dataset, table: str, *, batch_ids: list[int] | None
 
 
 
-def mark_duplicates(conn, dataset: Dataset, typed_name: str) -> None:
-    """Set the unique and references rules' flags of ``landing.<typed_name>`` (a SQLAlchemy connection,
-    in the transaction that built it). Unique: true on every row whose key occurs more than once. One hash
-    aggregate finds whether any key repeats (the usual answer is no: nothing else runs); if one does,
-    the rows are flagged by the window ``count(*) over (partition by key) > 1``, exactly the rule."""
+def batch_of_typed_sql(dataset: Dataset, source: str, columns: list[str], batch_id: int, typed_name: str) -> str:
+    """``create unlogged table landing.<typed_name>`` holding one batch of the group typed table
+    ``landing.<source>`` (``columns``: its columns): the casts, row flags and references flags as they
+    are (row-local), the unique flags cleared (the group's were computed over every batch: a key may
+    repeat across files); :func:`mark_duplicates` with ``references=False`` sets them for this batch."""
+    unique = {flag for flag, _ in unique_flags(dataset)}
+    cols = ", ".join(f"false as {q(c)}" if c in unique else q(c) for c in columns)
+    return (f"create unlogged table landing.{q(typed_name)} as select {cols} from landing.{q(source)} "
+            f"where _batch_id = {int(batch_id)}")
+
+
+def mark_duplicates(conn, dataset: Dataset, typed_name: str, references: bool = True) -> None:
+    """Set the unique and (unless not ``references``) references rules' flags of ``landing.<typed_name>``
+    (a SQLAlchemy connection, in the transaction that built it). Unique: true on every row whose key occurs
+    more than once. One hash aggregate finds whether any key repeats (the usual answer is no: nothing else
+    runs); if one does, the rows are flagged by the window ``count(*) over (partition by key) > 1``, exactly
+    the rule."""
     typed = f"landing.{q(typed_name)}"
     for flag, key in unique_flags(dataset):
         cols = ", ".join(q(c) for c in key)
@@ -105,7 +117,7 @@ def mark_duplicates(conn, dataset: Dataset, typed_name: str) -> None:
             f"update {typed} t set {q(flag)} = true from (select ctid as row_id from (select ctid, "
             f"count(*) over (partition by {cols}) as n from {typed}) as keyed where n > 1) as d "
             "where t.ctid = d.row_id")
-    for flag, missing in reference_flags(dataset):  # one anti-join pass; the rows it sets are the offending ones
+    for flag, missing in reference_flags(dataset) if references else []:  # one anti-join pass: the offending rows
         conn.exec_driver_sql(f"update {typed} t set {q(flag)} = true where {missing}")
 
 
