@@ -5,7 +5,7 @@
     last build, macro batch_watermark), 0 when it is empty or has no such column (a table built before it).
 
     batch_periods_between: the (institution, period) pairs of `dataset` with an accepted batch whose id is
-    in (`after`, `upto`], read from ops.batch at compile time (a few rows, whatever the history), for
+    in (`after`, `upto`] (no upper bound when `upto` is none), read from ops.batch at compile time (a few rows, whatever the history), for
     new_batch_period_filter. A resubmission is such a batch: its (institution, period) covers the rows of the
     version it superseded. -#}
 {% macro stored_batch_watermark(relation, column='built_batch_id') %}
@@ -16,7 +16,7 @@
     {{ return(run_query(query).columns[0].values()[0] | int) }}
 {% endmacro %}
 
-{% macro batch_periods_between(dataset, after, upto) %}
+{% macro batch_periods_between(dataset, after, upto=none) %}
     {%- set batch_table = source('ops', 'batch') -%}
     {%- set submission_table = source('ops', 'submission') -%}
     {%- if not execute -%}{{ return([]) }}{%- endif -%}
@@ -29,7 +29,9 @@
             batches.dataset = '{{ dataset }}'
             and batches.status = 'accepted'
             and batches.batch_id > {{ after }}
+            {%- if upto is not none %}
             and batches.batch_id <= {{ upto }}
+            {%- endif %}
         order by 1, 2
     {%- endset -%}
     {{ return(run_query(query).rows | map('list') | list) }}

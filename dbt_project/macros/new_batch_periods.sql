@@ -4,23 +4,8 @@
     literal list, so PostgreSQL prunes the raw table's period partitions at plan time and an incremental
     build reads only the new months, however many months the warehouse holds. -#}
 {% macro new_batch_periods(dataset, relation, batch_column='source_batch_id') %}
-    {#- source() before the execute check, so that parsing records the dependencies -#}
-    {%- set batch_table = source('ops', 'batch') -%}
-    {%- set submission_table = source('ops', 'submission') -%}
-    {%- if not execute -%}{{ return([]) }}{%- endif -%}
-    {%- set query -%}
-        select distinct submissions.institution_code, submissions.period::text
-        from {{ batch_table }} as batches
-        inner join {{ submission_table }} as submissions
-            on batches.submission_id = submissions.submission_id
-        where
-            batches.dataset = '{{ dataset }}'
-            and batches.status = 'accepted'
-            and batches.batch_id > (select coalesce(max(built.{{ batch_column }}), 0) from {{ relation }} as built)
-        order by 1, 2
-    {%- endset -%}
-    {%- set rows = run_query(query).rows -%}
-    {{ return(rows | map('list') | list) }}
+    {%- if not execute -%}{{ return(batch_periods_between(dataset, 0)) }}{%- endif -%}
+    {{ return(batch_periods_between(dataset, stored_batch_watermark(relation, batch_column))) }}
 {% endmacro %}
 
 {#- A where-clause for new_batch_periods' pairs: `false` when there are none. -#}

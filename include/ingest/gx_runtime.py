@@ -103,8 +103,11 @@ class _Runtime:
             # one data source per database the process validates in (normally exactly one)
             name = DATASOURCE if not self.datasources else (
                 f"{DATASOURCE}_{hashlib.sha256(url.encode()).hexdigest()[:10]}")
+            # pool_pre_ping: a pooled connection the server has since closed (a restart, a database dropped
+            # and re-created under the same name) is replaced instead of failing the next batch's validation
             ds = self.context.data_sources.add_postgres(
-                name, connection_string=url, kwargs={"connect_args": {"options": _SESSION_OPTIONS}})
+                name, connection_string=url,
+                kwargs={"connect_args": {"options": _SESSION_OPTIONS}, "pool_pre_ping": True})
             self.datasources[url] = ds
         return ds
 
