@@ -12,5 +12,16 @@
 {%- endmacro %}
 
 {% macro in_trailing_months(events, months) -%}
-    {{ events }}.event_date >= (date_trunc('month', spine.period) - interval '{{ months - 1 }} months')::date
+    {{ in_calendar_months(events ~ '.event_date', 'spine.period', months, upper=false) }}
+{%- endmacro %}
+
+{#- Whether the date `event` falls in the `months` calendar months ending with the month of `period` (a
+    month end): from the first day of the earliest month, through `period` (that bound left out with
+    upper=false, for joins that state it themselves). Calendar months, not `period - interval`: on month ends
+    that shifts (2026-06-30 - 3 months = 2026-03-30, which would take in 31 March). -#}
+{% macro in_calendar_months(event, period, months, upper=true) -%}
+    {{ event }} >= (date_trunc('month', {{ period }}) - interval '{{ months - 1 }} months')::date
+    {%- if upper %}
+            and {{ event }} <= {{ period }}
+    {%- endif %}
 {%- endmacro %}

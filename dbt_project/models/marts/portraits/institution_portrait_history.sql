@@ -43,7 +43,7 @@ quarter_scores as (
     order by entity_id asc, period asc, scored_at desc
 ),
 
--- the events of each quarter (dated in (period - 3 months, period]): joined on the institution and
+-- the events of each quarter (its three calendar months, macro in_calendar_months): joined on the institution and
 -- aggregated once, instead of four sub-queries per quarter that each scanned every alert and penalty
 -- (their cost grew with the square of the history)
 quarter_interventions as (
@@ -55,8 +55,7 @@ quarter_interventions as (
     inner join interventions
         on
             indicators.institution_code = interventions.institution_code
-            and indicators.period - interval '3 months' < interventions.measure_date
-            and indicators.period >= interventions.measure_date
+            and {{ in_calendar_months('interventions.measure_date', 'indicators.period', 3) }}
     group by indicators.institution_code, indicators.period
 ),
 
@@ -70,8 +69,7 @@ quarter_penalties as (
     inner join penalties
         on
             indicators.institution_code = penalties.institution_code
-            and indicators.period - interval '3 months' < penalties.decision_date
-            and indicators.period >= penalties.decision_date
+            and {{ in_calendar_months('penalties.decision_date', 'indicators.period', 3) }}
     group by indicators.institution_code, indicators.period
 ),
 
@@ -84,8 +82,7 @@ quarter_alerts as (
     inner join alerts
         on
             indicators.institution_code = alerts.institution_code
-            and indicators.period - interval '3 months' < alerts.period
-            and indicators.period >= alerts.period
+            and {{ in_calendar_months('alerts.period', 'indicators.period', 3) }}
     group by indicators.institution_code, indicators.period
 ),
 
