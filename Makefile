@@ -9,7 +9,7 @@ STAMP := $(VENV)/.installed
 
 help:
 	@echo "make demo   - install, simulate a regulated universe, run the pipeline through Airflow, show results"
-	@echo "make test   - lint and the full test suite (real PostgreSQL, started and stopped by the tests)"
+	@echo "make test   - lint and the full test suite (two pytest processes, each with a PostgreSQL it starts and stops)"
 	@echo "make bi     - Superset for supervisors on the built warehouse (make bi-down stops it)"
 	@echo "make up|down|status|airflow-ui|docs|bench|bench-ingest|bench-external|bench-warehouse|clean-state"
 
@@ -35,16 +35,13 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(VENV)/bin/ruff check .
 	$(VENV)/bin/lint-imports
-	@# sqlfluff (1-2 min) runs beside the suite, which mostly waits on PostgreSQL and dbt; its report comes
-	@# after the suite's, and either failing fails the target. A base temp of its own: two suites on one
+	@# The suite runs as two pytest processes side by side, each a session of its own (own PostgreSQL, own
+	@# base temp) on a fixed split of the test files (tests/halves.py: the modules using the built warehouse,
+	@# and the rest), with sqlfluff (1-2 min, one process) beside them; the reports are printed when all
+	@# three have finished, and any failing fails the target. A base temp of its own: two suites on one
 	@# machine must not clean up each other's tmp_path dirs.
 	@bt=$$(mktemp -d -t sv-pytest-XXXXXX); \
-	(cd dbt_project && ../$(VENV)/bin/sqlfluff lint models --processes 1 >"$$bt/sqlfluff.log" 2>&1) & lint=$$!; \
-	$(PY) -m pytest -q --basetemp="$$bt/pytest"; rc=$$?; \
-	wait $$lint; lrc=$$?; \
-	if [ $$lrc -ne 0 ]; then echo "sqlfluff lint models: failed"; cat "$$bt/sqlfluff.log"; \
-	else echo "sqlfluff lint models: passed"; fi; \
-	rm -rf "$$bt"; [ $$rc -eq 0 ] && [ $$lrc -eq 0 ]
+	$(PY) -m tests.halves --sqlfluff --basetemp="$$bt"; rc=$$?; rm -rf "$$bt"; exit $$rc
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check .

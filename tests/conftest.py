@@ -234,3 +234,15 @@ def built_copy(built_warehouse: Warehouse) -> Iterator[Warehouse]:
             yield Warehouse(state=built_warehouse.state, admin_url=url)
     finally:
         mp.undo()
+
+
+def pytest_addoption(parser):
+    from tests.halves import addoption
+
+    addoption(parser)
+
+
+def pytest_collection_modifyitems(config, items):
+    from tests.halves import deselect
+
+    deselect(config, items)
