@@ -101,7 +101,7 @@ _COUNT = re.compile(r"(\d+) (passed|failed|errors?|skipped|xfailed|xpassed|desel
 def summary_counts(log: str) -> dict[str, int]:
     """The counts of pytest's closing line (``== 3 failed, 400 passed, 12 deselected in 5.00s ==``)."""
     for line in reversed(log.splitlines()):
-        if re.search(r"\b(passed|failed|errors?|no tests ran)\b.* in [\d.]+s", line):
+        if re.search(r"\b(passed|failed|errors?|skipped|deselected|no tests ran)\b.* in [\d.]+s", line):
             counts: dict[str, int] = defaultdict(int)
             for n, word in _COUNT.findall(line):
                 counts["error" if word.startswith("error") else word] += int(n)
@@ -130,8 +130,11 @@ def _interrupt(signum, frame):
 def _start(argv: list[str], log: Path, cwd: Path | None = None) -> subprocess.Popen:
     """A child in a session of its own (an interrupt is passed on by :func:`_stop`, once), output to ``log``."""
     with open(os.open(log, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as out:
+        # SIGINT restored to its default in the child: a shell ignores it in a background job, and so would a
+        # Python started there (no KeyboardInterrupt, so no teardown stopping its server on an interrupt)
         return subprocess.Popen(argv, cwd=cwd, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
-                                start_new_session=True)
+                                start_new_session=True,
+                                preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -177,8 +180,9 @@ def main(argv: list[str] | None = None) -> int:
         counts = summary_counts(text)
         for k, v in counts.items():
             total[k] += v
-        if not counts:
-            print(f"half {name}: no pytest summary line (exit {code})")
+        if code and not (counts.get("failed") or counts.get("error")):
+            print(f"half {name}: pytest exit {code} (no test failed: interrupted, a usage error or no test "
+                  "selected), a failure of this run")
     failed = total["failed"] + total["error"]
     extra = "".join(f", {total[k]} {k}" for k in ("skipped", "xfailed", "xpassed") if total[k])
     print(f"pytest halves and lint finished in {time.monotonic() - started:.0f} s")

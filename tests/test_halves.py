@@ -39,6 +39,7 @@ def test_the_runner_adds_up_both_closing_lines():
     assert summary_counts("....\n=== 2 failed, 398 passed, 3 skipped, 410 deselected, 5 warnings in 512.30s ===\n"
                           "sqlfluff\n") == {"failed": 2, "passed": 398, "skipped": 3, "deselected": 410}
     assert summary_counts("1 error, 1 passed, 2 errors in 1.0s") == {"error": 3, "passed": 1}
+    assert summary_counts("1 deselected in 0.07s") == {"deselected": 1}  # a half that selected nothing
     assert summary_counts("collected 0 items\n") == {}
 
 
