@@ -74,3 +74,44 @@ def test_only_row_local_rules_are_combined():
     assert combined.combinable([_Result("not_null"), _Result("references"), _Result("unique")])
     assert not combined.combinable([_Result("not_null"), _Result("period_match")])
     assert not combined.combinable([_Result("some_new_kind")])
+
+
+def test_batches_with_a_wrong_period_in_one_run_get_what_each_gets_alone(landing, loader_url, monkeypatch):
+    """Batches whose period column differs from their submission's: each row's period is compared with its
+    own submission's, so a row carrying another suspect batch's period still fails (a shared period
+    parameter would pass it)."""
+    other = "2024-06-30"
+    crossed_a = _shifted(capital_rows(3), 600)  # submitted for PERIOD, one row says `other`
+    crossed_a[1]["report_period"] = other
+    crossed_b = _shifted(capital_rows(3, period=other), 700)  # submitted for `other`, one row says PERIOD
+    crossed_b[2]["report_period"] = PERIOD
+    messy = _shifted(capital_rows(4), 800) + _shifted(capital_rows(1), 800)  # a duplicate key, a missing period,
+    messy[1]["report_period"] = None  # a null capital and an uncastable one
+    messy[2]["total_capital"] = None
+    messy[3]["cet1_capital"] = "abc"
+    batches = [(_shifted(capital_rows(2), 10 * i), PERIOD) for i in range(3)]
+    batches += [(crossed_a, PERIOD), (crossed_b, other), (messy, PERIOD)]
+    table, members = _group(landing, batches)
+    ids = list(members)
+
+    runs: list[bool] = []
+    together = combined._suspects_together
+
+    def spy(group, chunk):
+        ok = together(group, chunk)
+        runs.append(ok)
+        return ok
+
+    monkeypatch.setattr(combined, "_suspects_together", spy)
+    outcomes = quality.validate_group(loader_url, table, CAPITAL, members)
+
+    assert runs == [True]
+    assert sorted(i for i, o in outcomes.items() if not o.passed) == ids[3:]
+    for n, rows, period in ((3, crossed_a, PERIOD), (4, crossed_b, other), (5, messy, PERIOD)):
+        alone = quality.validate_landing(loader_url, landing(CAPITAL, rows), CAPITAL, period)
+        assert _seen(outcomes[ids[n]]) == _seen(alone), n
+    assert lines(rule(outcomes[ids[3]], "report_period_matches")) == [2]
+    assert lines(rule(outcomes[ids[4]], "report_period_matches")) == [3]
+    assert not rule(outcomes[ids[5]], "capital_key_unique").success
+    for n in range(3):
+        assert outcomes[ids[n]].passed

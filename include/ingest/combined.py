@@ -33,10 +33,17 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from include.ingest.results import ValidationOutcome, _summarise
-from include.ingest.typed import batch_of_typed_sql, mark_duplicates
+from include.ingest.typed import batch_of_typed_sql, mark_duplicates, typed_table_sql
 from include.registry.datasets import Dataset
 from include.registry.ddl import q
-from include.registry.expectations import MAX_EXAMPLES, RESULT_FORMAT, unique_flags
+from include.registry.expectations import (
+    MAX_EXAMPLES,
+    PERIOD_PARAMETER,
+    PERIOD_SUFFIX,
+    RESULT_FORMAT,
+    _sql_literal,
+    unique_flags,
+)
 
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import ExpectationValidationResult
@@ -57,9 +64,17 @@ COMBINED_FORMAT: dict[str, Any] = {**RESULT_FORMAT, "unexpected_index_column_nam
                                    "partial_unexpected_count": ALL_ROWS}
 
 
-def combinable(failed: list[ExpectationValidationResult]) -> bool:
-    """Whether every one of ``failed`` can be run over many batches at once and split per batch."""
-    return all(r.expectation_config.meta.get("kind") in ROW_LOCAL_KINDS for r in failed)
+#: what a row's ``<column>__period`` reads in a table of batches with different periods where it equals its
+#: own batch's submission period (:func:`suspects`): the one value the period rule then expects
+OWN_PERIOD = "(the submission's period)"
+
+
+def combinable(failed: list[ExpectationValidationResult], own_period: bool = False) -> bool:
+    """Whether every one of ``failed`` can be run over many batches at once and split per batch (with
+    ``own_period``, period_match too: each row's period was compared with its own batch's, see
+    :func:`suspects`)."""
+    kinds = ROW_LOCAL_KINDS | ({"period_match"} if own_period else set())
+    return all(r.expectation_config.meta.get("kind") in kinds for r in failed)
 
 
 def chunk_size() -> int:
@@ -251,3 +266,66 @@ def _outcome(group, batch_id: int, name: str, screened: list[ExpectationValidati
              "warnings: %s", batch_id, group.table, group.dataset.name, period, rows,
              "passed" if out.passed else "FAILED", out.seconds,
              [r.rule_name for r in out.critical_failures] or "none", [r.rule_name for r in out.warnings] or "none")
+
+
+def suspects(group, ids: list[int]) -> None:
+    """The batches ``ids`` of ``group`` whose period column differs from their submission's period, each
+    validated with the whole suite as if alone, but in combined runs: one typed table of them (unique
+    flags per batch), where ``<column>__period`` reads :data:`OWN_PERIOD` on rows whose period equals
+    their own batch's submission period (else it keeps its value), so that the period rule, run with
+    that one expected value, is decided row by row against each row's own submission; a screen of the
+    suite, then the failed expectations with their lines, split per batch. Batches a run cannot split
+    are validated one by one (``group.single``)."""
+    for n in range(0, len(ids), chunk_size()):
+        chunk = ids[n:n + chunk_size()]
+        if not _suspects_together(group, chunk):
+            for batch_id in chunk:
+                group.single(batch_id)
+
+
+def _suspects_together(group, ids: list[int]) -> bool:
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    t0 = time.perf_counter()
+    ds = group.dataset
+    typed = f"{group.table}_x{ids[0]}_{len(ids)}"
+    group._drop(typed)
+    periods = [group.members[i][0] for i in ids]
+    own = sorted({c for r in ds.rules if r.kind == "period_match" for c in r.columns})
+    with group.engine.begin() as conn:
+        conn.exec_driver_sql("set local parallel_tuple_cost = 0.001")
+        conn.exec_driver_sql(typed_table_sql(ds, group.table, batch_ids=ids, typed_name=typed))
+        if own:
+            sets = ", ".join(f"{q(c + PERIOD_SUFFIX)} = case when t.{q(c + PERIOD_SUFFIX)} = m.period "
+                             f"then {_sql_literal(OWN_PERIOD)} else t.{q(c + PERIOD_SUFFIX)} end" for c in own)
+            conn.exec_driver_sql(
+                f"update landing.{q(typed)} t set {sets} from unnest(array[{', '.join(map(str, map(int, ids)))}]"
+                f"::bigint[], array[{', '.join(_sql_literal(p) for p in periods)}]::text[]) as m(id, period) "
+                "where t._batch_id = m.id")
+        mark_duplicates(conn, ds, typed, within="_batch_id")
+        rows = {int(b): int(n) for b, n in conn.exec_driver_sql(
+            f"select _batch_id, count(*) from landing.{q(typed)} group by 1")}
+        columns = group._columns(conn, typed)
+    try:
+        slot = group.rt.slot(group.url, ds, typed)
+        run_id = RunIdentifier(run_name=f"{typed}-{len(ids)}-suspects")
+        ((_, screen),) = slot.screen.run(expectation_parameters={PERIOD_PARAMETER: [OWN_PERIOD]},
+                                         run_id=run_id).run_results.items()
+        screened = list(screen.results)
+        failed = [r for r in screened if not r.success]
+        if not combinable(failed, own_period=True):
+            return False
+        per_batch: dict[int, list] | None = {i: [] for i in ids}
+        if failed:
+            with group.rt.details_checkpoint(slot, combined_expectations(failed, columns),
+                                             result_format=COMBINED_FORMAT) as run:
+                ((_, res),) = run([OWN_PERIOD], run_id).run_results.items()
+            per_batch = split(failed, list(res.results), {i: rows.get(i, 0) for i in ids})
+    finally:
+        group._drop(typed)
+    if per_batch is None:
+        log.warning("%s: the combined run could not be split per batch; validating them one by one", typed)
+        return False
+    for i in ids:
+        _outcome(group, i, f"{group.table}[{i}]", screened, per_batch[i], t0)
+    return True

@@ -448,8 +448,13 @@ def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[in
     with _LOCK, private_files():
         group = _GroupValidation(_runtime(), url, table, dataset, members, docs_dir)
         suspects = group.suspects()
-        for batch_id in sorted(suspects & set(members)):
-            group.single(batch_id)
+        if group.site or len(suspects & set(members)) < 2:  # with Data Docs: each batch's own pages
+            for batch_id in sorted(suspects & set(members)):
+                group.single(batch_id)
+        else:
+            from include.ingest import combined
+
+            combined.suspects(group, sorted(suspects & set(members)))
         rest = sorted(set(members) - suspects)
         try:
             if rest:
