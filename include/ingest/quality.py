@@ -438,7 +438,9 @@ def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[in
     lines, :meth:`_GroupValidation.detail`); the others are screened together once more, so GX itself
     passes every batch that passes. Only if that screen fails too (or nothing could be attributed) is the
     group bisected, down to single batches. Batches whose period column differs from their submission's
-    go straight to per-batch validation: the shared period parameter never lets a wrong period through.
+    never join the group screen (its shared period parameter could let a wrong period through): they are
+    validated with the whole suite, each row's period against its own submission's
+    (:func:`include.ingest.combined.suspects`; one by one when alone or with Data Docs).
 
     Returns the outcomes and the group screen's typed table, kept (``landing.<name>``, with the batch
     ids it holds, every non-suspect batch of the group) for promotion to read instead of casting the
