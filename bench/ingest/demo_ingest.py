@@ -23,8 +23,29 @@ import sys
 import time
 from pathlib import Path
 
+_DUMP_SQL = {
+    "batch": "select submission_id, dataset, file_name, status, loaded_rows, detail->>'reason' from ops.batch "
+             "order by 1, 2",
+    "dq_result": "select b.submission_id, b.dataset, r.rule_name, r.expectation_type, r.severity, r.success, "
+                 "r.element_count, r.unexpected_count, r.examples from ops.dq_result r "
+                 "join ops.batch b using (batch_id) order by 1, 2, 3",
+}
 
-def run(landing: Path, home: Path, profile: Path | None = None) -> dict:
+
+def dump(conn, out: Path) -> dict:
+    """Every batch's outcome and every rule result, keyed by submission and dataset (not by batch id, which
+    depends on the order of work), one JSON line each: two runs on the same input compare with ``cmp``."""
+    counts = {}
+    with os.fdopen(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:  # masked examples
+        for name, sql in _DUMP_SQL.items():
+            rows = conn.execute(sql).fetchall()
+            counts[name] = len(rows)
+            for row in rows:
+                f.write(json.dumps([name, *row], ensure_ascii=False, sort_keys=True, default=str) + "\n")
+    return counts
+
+
+def run(landing: Path, home: Path, profile: Path | None = None, dump_to: Path | None = None) -> dict:
     import cProfile
 
     import psycopg
@@ -59,7 +80,9 @@ def run(landing: Path, home: Path, profile: Path | None = None) -> dict:
         seconds = time.perf_counter() - t0
         with psycopg.connect(libpq_url(admin_url(state))) as conn:
             statuses = dict(conn.execute("select status, count(*) from ops.batch group by 1 order by 1").fetchall())
-        return {"seconds": round(seconds, 1), "shards (submissions, seconds)": shards, "statuses": statuses,
+            dumped = dump(conn, dump_to) if dump_to else None
+        return {**({"dumped": dumped} if dumped else {}),
+                "seconds": round(seconds, 1), "shards (submissions, seconds)": shards, "statuses": statuses,
                 "load_average": [round(x, 1) for x in os.getloadavg()]}
     finally:
         server.down()
@@ -71,6 +94,8 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--home", type=Path, required=True, help="a new state directory (must not exist)")
     ap.add_argument("--profile", type=Path, default=None, help="write a cProfile of the ingest here")
     ap.add_argument("--keep", action="store_true", help="keep the state directory")
+    ap.add_argument("--dump", type=Path, default=None,
+                    help="write every batch's outcome and rule result here (JSON lines), to compare runs")
     ap.add_argument("--log", action="store_true", help="the loader's per-group log on stderr")
     args = ap.parse_args(argv)
     if not (args.landing / ".").is_dir():
@@ -82,7 +107,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.log:
         logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s %(message)s")
     try:
-        print(json.dumps(run(args.landing, args.home, args.profile)), flush=True)
+        print(json.dumps(run(args.landing, args.home, args.profile, args.dump)), flush=True)
     finally:
         if not args.keep:
             shutil.rmtree(args.home, ignore_errors=True)

@@ -205,29 +205,43 @@ def _groups(batches: list[dict]) -> list[list[dict]]:
 def process_batches(conn: psycopg.Connection, url: str, batch_ids: list[int], state: StatePaths,
                     dag_run_id: str | None = None) -> list[BatchOutcome]:
     """Drive batches from wherever they stopped to a terminal status. A batch interrupted after
-    verification (loaded or validated, but not promoted) is reloaded from the archive."""
-    outcomes: list[BatchOutcome] = []
+    verification (loaded or validated, but not promoted) is reloaded from the archive. A group's
+    promotion runs on a second connection while the next group of the same dataset is loaded and
+    validated (:class:`include.ingest.overlap.Promoter`), when nothing that group's load or gate reads
+    depends on it; each promotion is still one transaction, in group order."""
+    from include.ingest.overlap import Promoter
+
     pending: dict[str, list[dict]] = {}
+    parts: list[list[BatchOutcome]] = [[]]
     with conn.transaction():  # one commit for all the verifications, not one per file
         rows = [b for b in _batch_rows(conn, list(dict.fromkeys(batch_ids))) if b["status"] not in TERMINAL]
         verified = verify_many(conn, [b for b in rows if b["status"] == "received"], dag_run_id)
         for b in rows:
             out = verified.get(b["batch_id"])
             if out:
-                outcomes.append(out)
+                parts[0].append(out)
                 continue
             pending.setdefault(b["dataset"], []).append(b)
-    for name in processing_order(pending):  # referenced datasets first (customers before loans ...)
-        ds = get(name)
-        for group in _groups(pending[name]):
-            try:
-                outcomes.extend(_process_group(conn, url, ds, group, state, dag_run_id))
-            except psycopg.OperationalError:
-                raise  # the server went away: nothing to decide here, a rerun resumes
-            except Exception as e:  # one group's failure must not stop the others (issue #14)
-                log.exception("%s: group of %d batches could not be processed", name, len(group))
-                outcomes.extend(_fail_group(conn, ds, group, e, dag_run_id))
-    return outcomes
+    with Promoter(url, conn, _fail_group, dag_run_id) as promoter:
+        for name in processing_order(pending):  # referenced datasets first (customers before loans ...)
+            ds = get(name)
+            for group in _groups(pending[name]):
+                part: list[BatchOutcome] = []
+                parts.append(part)
+                if not promoter.may_overlap(ds, group):
+                    promoter.wait()  # what this group reads depends on the previous group's promotion
+                try:
+                    promote = _prepare_group(conn, url, ds, group, state, dag_run_id, part)
+                except psycopg.OperationalError:
+                    raise  # the server went away: nothing to decide here, a rerun resumes
+                except Exception as e:  # one group's failure must not stop the others (issue #14)
+                    log.exception("%s: group of %d batches could not be processed", name, len(group))
+                    part.extend(_fail_group(conn, ds, group, e, dag_run_id))
+                    continue
+                if promote is not None:
+                    promoter.submit(ds, group, promote, part)
+            promoter.wait()  # the next dataset may reference this one
+    return [o for part in parts for o in part]
 
 
 def _fail_group(conn: psycopg.Connection, ds: Dataset, group: list[dict], e: Exception,
@@ -242,10 +256,10 @@ def _fail_group(conn: psycopg.Connection, ds: Dataset, group: list[dict], e: Exc
             for b in group if b["batch_id"] in left]
 
 
-def _process_group(conn: psycopg.Connection, url: str, ds: Dataset, group: list[dict], state: StatePaths,
-                   dag_run_id: str | None) -> list[BatchOutcome]:
-    """COPY, validate and promote one group of a dataset's batches."""
-    outcomes: list[BatchOutcome] = []
+def _prepare_group(conn: psycopg.Connection, url: str, ds: Dataset, group: list[dict], state: StatePaths,
+                   dag_run_id: str | None, outcomes: list[BatchOutcome]):
+    """COPY and validate one group of a dataset's batches (their rejections appended to ``outcomes``);
+    returns its promotion, ``promote(connection) -> outcomes``, or None when nothing was loaded."""
     name = ds.name
     t = time.perf_counter()
     table = ddl.landing_table(ds, group[0]["batch_id"])
@@ -254,27 +268,30 @@ def _process_group(conn: psycopg.Connection, url: str, ds: Dataset, group: list[
     t_copy = time.perf_counter() - t
     if not loaded:
         conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("landing", table)))
-        return outcomes
+        return None
     t = time.perf_counter()
     passed, details, typed = gate_group(conn, url, ds, table, group, loaded, state, dag_run_id)
     t_validate = time.perf_counter() - t
-    t = time.perf_counter()
-    try:
-        promoted = promote_group(conn, ds, table, group, passed, loaded, dag_run_id, state, typed=typed)
-    except BaseException:
-        if typed:  # the landing table stays for the rerun; the typed table is rebuilt then
-            conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("landing", typed[0])))
-        raise
-    t_promote = time.perf_counter() - t
-    for out in promoted:
-        out.seconds = {"copy": t_copy, "validate": t_validate, "promote": t_promote}
-        if out.status == "quarantined":
-            out.reason = "; ".join(f"{r.rule_name} ({r.unexpected_count} rows)"
-                                   for r in details[out.batch_id].critical_failures)
-    outcomes.extend(promoted)
-    log.info("%s: %d batches, %d rows: copy %.2fs, validate %.2fs, promote %.2fs", name, len(group),
-             sum(loaded.values()), t_copy, t_validate, t_promote)
-    return outcomes
+
+    def promote(pconn: psycopg.Connection) -> list[BatchOutcome]:
+        t = time.perf_counter()
+        try:
+            promoted = promote_group(pconn, ds, table, group, passed, loaded, dag_run_id, state, typed=typed)
+        except BaseException:
+            if typed:  # the landing table stays for the rerun; the typed table is rebuilt then
+                pconn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("landing", typed[0])))
+            raise
+        t_promote = time.perf_counter() - t
+        for out in promoted:
+            out.seconds = {"copy": t_copy, "validate": t_validate, "promote": t_promote}
+            if out.status == "quarantined":
+                out.reason = "; ".join(f"{r.rule_name} ({r.unexpected_count} rows)"
+                                       for r in details[out.batch_id].critical_failures)
+        log.info("%s: %d batches, %d rows: copy %.2fs, validate %.2fs, promote %.2fs", name, len(group),
+                 sum(loaded.values()), t_copy, t_validate, t_promote)
+        return promoted
+
+    return promote
 
 
 def ingest_manifests(url: str, manifest_paths: list[Path], state: StatePaths | None = None,

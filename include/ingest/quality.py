@@ -101,7 +101,6 @@ from include.ingest.results import RuleResult, ValidationOutcome, _summarise
 from include.ingest.typed import (
     _create_typed_table,
     _drop_typed_table,
-    batch_of_typed_sql,
     mark_duplicates,
     typed_table_name,
     typed_table_sql,
@@ -290,41 +289,17 @@ class _GroupValidation:
     def detail(self, ids: list[int], screened: list[ExpectationValidationResult]) -> None:
         """Per-batch results of failing batches of the kept table (``screened``: its screen's results). What
         that screen passed holds in each batch (rules are row-local or per institution and period, which no
-        two batches of a group share; period mismatches never reach it); what it failed runs on each batch
-        alone with counts and lines, one checkpoint built once. With Data Docs: :meth:`single` each."""
+        two batches of a group share; period mismatches never reach it); what it failed runs once over all
+        these batches together and is split per batch, or, for rules that cannot be split, on each batch
+        alone, one checkpoint built once (:func:`include.ingest.combined.detail`). With Data Docs:
+        :meth:`single` each."""
         if self.site:
             for batch_id in ids:
                 self.single(batch_id)
             return
-        from great_expectations.core.run_identifier import RunIdentifier
+        from include.ingest import combined
 
-        failed = [r for r in screened if not r.success]
-        kept = self.kept[0]
-        with self.engine.begin() as conn:  # each batch's rows are read from the kept table, by an index
-            columns = self._columns(conn, kept)
-            conn.exec_driver_sql(f"create index if not exists {q(kept + '_batch')} on landing.{q(kept)} (_batch_id)")
-        with self.rt.details_checkpoint(self.rt.slot(self.url, self.dataset, kept), failed) as run:
-            for batch_id in ids:
-                t0 = time.perf_counter()
-                typed, (period, rows) = f"{self.table}_d{batch_id}", self.members[batch_id]
-                self._drop(typed)
-                with self.engine.begin() as conn:
-                    conn.exec_driver_sql(batch_of_typed_sql(self.dataset, kept, columns, batch_id, typed))
-                    mark_duplicates(conn, self.dataset, typed, references=False)
-                try:
-                    self.rt.slot(self.url, self.dataset, typed)  # re-points the checkpoint's asset
-                    ((_, res),) = run(period, RunIdentifier(run_name=f"{typed}-{period}")).run_results.items()
-                finally:
-                    self._drop(typed)
-                results = _summarise(self.dataset, screened, list(res.results), rows)
-                out = self.out[batch_id] = ValidationOutcome(
-                    batch_table=typed, results=results, seconds=time.perf_counter() - t0,
-                    passed=not any(not r.success and r.severity == "critical" for r in results))
-                log.info("validated batch %d of landing.%s (%s, period %s, %d rows): %s in %.2fs; critical "
-                         "failures: %s; warnings: %s", batch_id, self.table, self.dataset.name, period, rows,
-                         "passed" if out.passed else "FAILED", out.seconds,
-                         [r.rule_name for r in out.critical_failures] or "none",
-                         [r.rule_name for r in out.warnings] or "none")
+        combined.detail(self, ids, screened)
 
     def attribute(self, ids: list[int]) -> set[int]:
         """The batches of the kept typed table (holding ``ids``) where an expectation the group screen
@@ -355,7 +330,7 @@ class _GroupValidation:
             slot = self.rt.slot(self.url, self.dataset, typed)
             periods = sorted({self.members[i][0] for i in ids})
             fmt = {"result_format": "COMPLETE", "unexpected_index_column_names": ["_batch_id"],
-                   "partial_unexpected_count": 20, "return_unexpected_index_query": False}
+                   "partial_unexpected_count": 100_000, "return_unexpected_index_query": False}
             ((_, detail),) = self.rt.details(slot, column_map, periods, RunIdentifier(run_name=f"{typed}-attribute"),
                                              None, result_format=fmt).run_results.items()
             for r in detail.results:
@@ -463,7 +438,9 @@ def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[in
     lines, :meth:`_GroupValidation.detail`); the others are screened together once more, so GX itself
     passes every batch that passes. Only if that screen fails too (or nothing could be attributed) is the
     group bisected, down to single batches. Batches whose period column differs from their submission's
-    go straight to per-batch validation: the shared period parameter never lets a wrong period through.
+    never join the group screen (its shared period parameter could let a wrong period through): they are
+    validated with the whole suite, each row's period against its own submission's
+    (:func:`include.ingest.combined.suspects`; one by one when alone or with Data Docs).
 
     Returns the outcomes and the group screen's typed table, kept (``landing.<name>``, with the batch
     ids it holds, every non-suspect batch of the group) for promotion to read instead of casting the
@@ -473,8 +450,13 @@ def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[in
     with _LOCK, private_files():
         group = _GroupValidation(_runtime(), url, table, dataset, members, docs_dir)
         suspects = group.suspects()
-        for batch_id in sorted(suspects & set(members)):
-            group.single(batch_id)
+        if group.site or len(suspects & set(members)) < 2:  # with Data Docs: each batch's own pages
+            for batch_id in sorted(suspects & set(members)):
+                group.single(batch_id)
+        else:
+            from include.ingest import combined
+
+            combined.suspects(group, sorted(suspects & set(members)))
         rest = sorted(set(members) - suspects)
         try:
             if rest:

@@ -101,15 +101,17 @@ def batch_of_typed_sql(dataset: Dataset, source: str, columns: list[str], batch_
             f"where _batch_id = {int(batch_id)}")
 
 
-def mark_duplicates(conn, dataset: Dataset, typed_name: str, references: bool = True) -> None:
+def mark_duplicates(conn, dataset: Dataset, typed_name: str, references: bool = True,
+                    within: str | None = None) -> None:
     """Set the unique and (unless not ``references``) references rules' flags of ``landing.<typed_name>``
     (a SQLAlchemy connection, in the transaction that built it). Unique: true on every row whose key occurs
-    more than once. One hash aggregate finds whether any key repeats (the usual answer is no: nothing else
-    runs); if one does, the rows are flagged by the window ``count(*) over (partition by key) > 1``, exactly
-    the rule."""
+    more than once (with ``within``, e.g. ``_batch_id``: more than once in the same value of that column,
+    i.e. each batch's own duplicates). One hash aggregate finds whether any key repeats (the usual answer
+    is no: nothing else runs); if one does, the rows are flagged by the window
+    ``count(*) over (partition by key) > 1``, exactly the rule."""
     typed = f"landing.{q(typed_name)}"
     for flag, key in unique_flags(dataset):
-        cols = ", ".join(q(c) for c in key)
+        cols = ", ".join(q(c) for c in ([within] if within else []) + key)
         if not conn.exec_driver_sql(f"select exists (select 1 from {typed} group by {cols} "
                                     "having count(*) > 1)").scalar():
             continue

@@ -1,0 +1,331 @@
+"""The failing batches of a group in one GX details run, its results split per batch.
+
+A group whose screen failed used to run the failed expectations once per failing batch (a typed table
+of the batch, then a checkpoint run): hundreds of runs for the demo's loan groups, where the warning
+``loan_customer_known`` fails in every month of an institution whose customer file was rejected. Here
+one typed table holds every failing batch (``_batch_id`` kept), its unique flags computed per batch
+(:func:`include.ingest.typed.mark_duplicates` with ``within="_batch_id"``), and ONE details checkpoint
+runs the failed expectations on it:
+
+* column-map expectations (not_null, between, in_set, regex, column_pair_le) with result format
+  COMPLETE and ``unexpected_index_column_names = ["_batch_id", "_line"]``: every offending row comes
+  back with its batch and line, so each batch's unexpected count is the number of its rows in the index
+  list and its examples are its lowest lines;
+* our SQL expectations (UnexpectedRowsExpectation) with the rule's own query run over the table with
+  each row's batch carried in ``_line`` (``batch * SCALE + line``, as the attribution does), grouped by
+  batch: one result row per batch with its count and its lowest 20 lines and values. Grouped, because
+  GX fetches at most ``MAX_RESULT_RECORDS`` rows of such a query (batches are run in chunks of that
+  many), and a plain list of rows would be cut there.
+
+Each batch's element count is its row count in the typed table. This is exact only for rules that are
+decided row by row (or per key within one batch: the unique flags, set per batch): every kind of the
+registry but ``period_match``, whose expected value (the submission's period) differs per batch;
+:func:`combinable` says whether a group's failed expectations qualify, and the caller otherwise runs
+them batch by batch. ``tests/test_quality.py`` checks that each failing batch gets exactly the per-rule
+results (success, element and unexpected counts, examples with lines) it gets when validated alone.
+"""
+
+from __future__ import annotations
+
+import copy
+import logging
+import time
+from typing import TYPE_CHECKING, Any
+
+from include.ingest.results import ValidationOutcome, _summarise
+from include.ingest.typed import batch_of_typed_sql, mark_duplicates, typed_table_sql
+from include.registry.datasets import Dataset
+from include.registry.ddl import q
+from include.registry.expectations import (
+    MAX_EXAMPLES,
+    PERIOD_PARAMETER,
+    PERIOD_SUFFIX,
+    RESULT_FORMAT,
+    _sql_literal,
+    unique_flags,
+)
+
+if TYPE_CHECKING:
+    from great_expectations.core.expectation_validation_result import ExpectationValidationResult
+
+log = logging.getLogger(__name__)
+
+#: a row's batch carried in its line number: batch id * this + line (bigint holds it)
+SCALE = 10_000_000_000
+#: rule kinds whose expectations are decided row by row (unique: per key within the batch, flagged per
+#: batch); period_match is not: its expected value is the batch's own submission period
+ROW_LOCAL_KINDS = frozenset({"not_null", "between", "in_set", "regex", "column_pair_le", "unique", "uscc",
+                             "resident_id", "lei", "ratio_between", "references", "reconciles", "type"})
+_ROWS = "unexpected_rows_expectation"
+#: GX limits a column-map expectation's index list (SQL) to partial_unexpected_count rows: no limit here
+ALL_ROWS = 2**31 - 1
+#: the combined run's result format: every offending row of a column-map expectation, with its batch
+COMBINED_FORMAT: dict[str, Any] = {**RESULT_FORMAT, "unexpected_index_column_names": ["_batch_id", "_line"],
+                                   "partial_unexpected_count": ALL_ROWS}
+
+
+#: what a row's ``<column>__period`` reads in a table of batches with different periods where it equals its
+#: own batch's submission period (:func:`suspects`): the one value the period rule then expects
+OWN_PERIOD = "(the submission's period)"
+
+
+def combinable(failed: list[ExpectationValidationResult], own_period: bool = False) -> bool:
+    """Whether every one of ``failed`` can be run over many batches at once and split per batch (with
+    ``own_period``, period_match too: each row's period was compared with its own batch's, see
+    :func:`suspects`)."""
+    kinds = ROW_LOCAL_KINDS | ({"period_match"} if own_period else set())
+    return all(r.expectation_config.meta.get("kind") in kinds for r in failed)
+
+
+def chunk_size() -> int:
+    """At most this many batches per combined run: one result row per batch of each SQL expectation,
+    and GX fetches at most MAX_RESULT_RECORDS of them."""
+    from great_expectations.constants import MAX_RESULT_RECORDS
+
+    return MAX_RESULT_RECORDS
+
+
+def combined_table_sql(dataset: Dataset, source: str, columns: list[str], ids: list[int], name: str) -> str:
+    """``create unlogged table landing.<name>`` holding the batches ``ids`` of the group typed table
+    ``landing.<source>`` (``columns``: its columns), the unique flags cleared (``mark_duplicates`` with
+    ``within="_batch_id"`` sets them per batch); casts, row and references flags as they are (row-local)."""
+    unique = {flag for flag, _ in unique_flags(dataset)}
+    cols = ", ".join(f"false as {q(c)}" if c in unique else q(c) for c in columns)
+    batches = ", ".join(str(int(i)) for i in ids)
+    return (f"create unlogged table landing.{q(name)} as select {cols} from landing.{q(source)} "
+            f"where _batch_id = any(array[{batches}]::bigint[])")
+
+
+def per_batch_query(query: str, columns: list[str]) -> str:
+    """An UnexpectedRowsExpectation's query (``_line``, ``value`` per offending row, reading ``{batch}``)
+    run over a table of many batches: one row per batch with ``_n`` (its offending rows), ``_lines`` and
+    ``_values`` (its lowest MAX_EXAMPLES lines, in order). The rule's own query is unchanged; it reads
+    the rows with their batch carried in ``_line``."""
+    others = ", ".join(q(c) for c in columns if c != "_line")
+    carried = f"(select _batch_id * {SCALE} + _line as _line, {others} from {{batch}}) as _carried"
+    inner = query.replace("{batch}", carried)
+    return (f"select _line / {SCALE} as _batch_id, count(*) as _n, "
+            f"(array_agg(_line % {SCALE} order by _line))[1:{MAX_EXAMPLES}] as _lines, "
+            f"(array_agg(value order by _line))[1:{MAX_EXAMPLES}] as _values "
+            f"from ({inner}) as _u group by 1")
+
+
+class _Failed:
+    """What the details checkpoint reads of a failed result: its expectation's configuration."""
+
+    def __init__(self, expectation_config) -> None:
+        self.expectation_config = expectation_config
+
+
+def combined_expectations(failed: list[ExpectationValidationResult], columns: list[str]) -> list[_Failed]:
+    """The failed expectations as the combined run runs them: SQL expectations grouped per batch
+    (:func:`per_batch_query`), column-map expectations as they are (the result format adds the batch)."""
+    out = []
+    for r in failed:
+        cfg = r.expectation_config
+        if cfg.type == _ROWS:
+            cfg = copy.deepcopy(cfg)
+            kwargs = dict(cfg.kwargs)
+            kwargs["unexpected_rows_query"] = per_batch_query(kwargs["unexpected_rows_query"], columns)
+            cfg.kwargs = kwargs
+        out.append(_Failed(cfg))
+    return out
+
+
+def split(failed: list[ExpectationValidationResult], combined: list[ExpectationValidationResult],
+          rows: dict[int, int]) -> dict[int, list[ExpectationValidationResult]] | None:
+    """The combined run's results as each batch's own (``rows``: batch id -> its row count), keyed by the
+    ``failed`` expectations' configurations. None if any result cannot be split (an exception, a
+    column-map result without its index list, counts that do not add up): then run batch by batch."""
+    from great_expectations.core.expectation_validation_result import ExpectationValidationResult
+
+    by_identity = {_identity(r.expectation_config): r for r in combined}
+    out: dict[int, list[ExpectationValidationResult]] = {i: [] for i in rows}
+    for f in failed:
+        cfg = f.expectation_config
+        r = by_identity.get(_identity(cfg))
+        if r is None or _raised(r):
+            return None
+        result = r.result or {}
+        per_batch = _rows_per_batch(result) if cfg.type == _ROWS else _index_per_batch(result)
+        if per_batch is None or not set(per_batch) <= set(rows):
+            return None
+        for i, n in rows.items():
+            count, examples = per_batch.get(i, (0, []))
+            if cfg.type == _ROWS:
+                res = {"observed_value": count, "details": {"unexpected_rows": examples}}
+            else:
+                res = {"element_count": n, "unexpected_count": count, "partial_unexpected_index_list": examples}
+            out[i].append(ExpectationValidationResult(success=count == 0, expectation_config=cfg, result=res))
+    return out
+
+
+def _identity(cfg) -> tuple:
+    return cfg.meta["rule"], tuple(cfg.meta["columns"]), cfg.type, str(cfg.kwargs.get("column"))
+
+
+def _raised(r: ExpectationValidationResult) -> bool:
+    info = r.exception_info or {}
+    return any(c.get("raised_exception") for c in [info, *(v for v in info.values() if isinstance(v, dict))])
+
+
+def _rows_per_batch(result: dict) -> dict[int, tuple[int, list[dict]]] | None:
+    rows = (result.get("details") or {}).get("unexpected_rows")
+    if rows is None or len(rows) != result.get("observed_value"):
+        return None
+    return {int(r["_batch_id"]): (int(r["_n"]), [{"_line": int(line), "value": value}
+                                                 for line, value in zip(r["_lines"], r["_values"], strict=True)])
+            for r in rows}
+
+
+def _index_per_batch(result: dict) -> dict[int, tuple[int, list[dict]]] | None:
+    index = result.get("unexpected_index_list")
+    count = int(result.get("unexpected_count") or 0)
+    if index is None or len(index) != count:
+        return None
+    grouped: dict[int, list[dict]] = {}
+    for row in index:
+        grouped.setdefault(int(row["_batch_id"]), []).append(row)
+    return {i: (len(g), sorted(g, key=lambda row: int(row["_line"]))[:MAX_EXAMPLES]) for i, g in grouped.items()}
+
+
+def detail(group, ids: list[int], screened: list[ExpectationValidationResult]) -> None:
+    """``group`` (an ``include.ingest.quality._GroupValidation`` whose kept typed table holds ``ids``): the
+    expectations its screen failed (``screened``: that screen's results), run on the batches ``ids`` in
+    combined runs of at most :func:`chunk_size` batches when :func:`combinable`, else (or where a combined
+    run cannot be split) on each batch alone, one checkpoint built once. Records ``group.out[i]``."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    failed = [r for r in screened if not r.success]
+    kept = group.kept[0]
+    with group.engine.begin() as conn:  # each batch's rows are read from the kept table, by an index
+        columns = group._columns(conn, kept)
+        conn.exec_driver_sql(f"create index if not exists {q(kept + '_batch')} on landing.{q(kept)} (_batch_id)")
+    rest = ids
+    if combinable(failed):
+        size = chunk_size()
+        rest = [i for n in range(0, len(ids), size) if not _together(group, ids[n:n + size], screened, columns)
+                for i in ids[n:n + size]]
+    if not rest:
+        return
+    with group.rt.details_checkpoint(group.rt.slot(group.url, group.dataset, kept), failed) as run:
+        for batch_id in rest:
+            t0 = time.perf_counter()
+            typed, period = f"{group.table}_d{batch_id}", group.members[batch_id][0]
+            group._drop(typed)
+            with group.engine.begin() as conn:
+                conn.exec_driver_sql(batch_of_typed_sql(group.dataset, kept, columns, batch_id, typed))
+                mark_duplicates(conn, group.dataset, typed, references=False)
+            try:
+                group.rt.slot(group.url, group.dataset, typed)  # re-points the checkpoint's asset
+                ((_, res),) = run(period, RunIdentifier(run_name=f"{typed}-{period}")).run_results.items()
+            finally:
+                group._drop(typed)
+            _outcome(group, batch_id, typed, screened, list(res.results), t0)
+
+
+def _together(group, ids: list[int], screened: list[ExpectationValidationResult], columns: list[str]) -> bool:
+    """The failed expectations run once over the batches ``ids`` together and split per batch; False
+    (nothing recorded) if the results cannot be split."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    t0 = time.perf_counter()
+    failed = [r for r in screened if not r.success]
+    typed = f"{group.table}_c{ids[0]}_{len(ids)}"
+    group._drop(typed)
+    with group.engine.begin() as conn:
+        conn.exec_driver_sql(combined_table_sql(group.dataset, group.kept[0], columns, ids, typed))
+        mark_duplicates(conn, group.dataset, typed, references=False, within="_batch_id")
+        rows = {int(b): int(n) for b, n in conn.exec_driver_sql(
+            f"select _batch_id, count(*) from landing.{q(typed)} group by 1")}
+    try:
+        slot = group.rt.slot(group.url, group.dataset, typed)
+        periods = sorted({group.members[i][0] for i in ids})
+        with group.rt.details_checkpoint(slot, combined_expectations(failed, columns),
+                                         result_format=COMBINED_FORMAT) as run:
+            ((_, res),) = run(periods, RunIdentifier(run_name=f"{typed}-{len(ids)}-batches")).run_results.items()
+    finally:
+        group._drop(typed)
+    per_batch = split(failed, list(res.results), {i: rows.get(i, 0) for i in ids})
+    if per_batch is None:
+        log.warning("%s: the combined details run could not be split per batch; running them one by one", typed)
+        return False
+    for i in ids:
+        _outcome(group, i, f"{group.table}[{i}]", screened, per_batch[i], t0)
+    return True
+
+
+def _outcome(group, batch_id: int, name: str, screened: list[ExpectationValidationResult],
+             details: list[ExpectationValidationResult], t0: float) -> None:
+    period, rows = group.members[batch_id]
+    results = _summarise(group.dataset, screened, details, rows)
+    out = group.out[batch_id] = ValidationOutcome(
+        batch_table=name, results=results, seconds=time.perf_counter() - t0,
+        passed=not any(not r.success and r.severity == "critical" for r in results))
+    log.info("validated batch %d of landing.%s (%s, period %s, %d rows): %s in %.2fs; critical failures: %s; "
+             "warnings: %s", batch_id, group.table, group.dataset.name, period, rows,
+             "passed" if out.passed else "FAILED", out.seconds,
+             [r.rule_name for r in out.critical_failures] or "none", [r.rule_name for r in out.warnings] or "none")
+
+
+def suspects(group, ids: list[int]) -> None:
+    """The batches ``ids`` of ``group`` whose period column differs from their submission's period, each
+    validated with the whole suite as if alone, but in combined runs: one typed table of them (unique
+    flags per batch), where ``<column>__period`` reads :data:`OWN_PERIOD` on rows whose period equals
+    their own batch's submission period (else it keeps its value), so that the period rule, run with
+    that one expected value, is decided row by row against each row's own submission; a screen of the
+    suite, then the failed expectations with their lines, split per batch. Batches a run cannot split
+    are validated one by one (``group.single``)."""
+    for n in range(0, len(ids), chunk_size()):
+        chunk = ids[n:n + chunk_size()]
+        if not _suspects_together(group, chunk):
+            for batch_id in chunk:
+                group.single(batch_id)
+
+
+def _suspects_together(group, ids: list[int]) -> bool:
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    t0 = time.perf_counter()
+    ds = group.dataset
+    typed = f"{group.table}_x{ids[0]}_{len(ids)}"
+    group._drop(typed)
+    periods = [group.members[i][0] for i in ids]
+    own = sorted({c for r in ds.rules if r.kind == "period_match" for c in r.columns})
+    with group.engine.begin() as conn:
+        conn.exec_driver_sql("set local parallel_tuple_cost = 0.001")
+        conn.exec_driver_sql(typed_table_sql(ds, group.table, batch_ids=ids, typed_name=typed))
+        if own:
+            sets = ", ".join(f"{q(c + PERIOD_SUFFIX)} = case when t.{q(c + PERIOD_SUFFIX)} = m.period "
+                             f"then {_sql_literal(OWN_PERIOD)} else t.{q(c + PERIOD_SUFFIX)} end" for c in own)
+            conn.exec_driver_sql(
+                f"update landing.{q(typed)} t set {sets} from unnest(array[{', '.join(map(str, map(int, ids)))}]"
+                f"::bigint[], array[{', '.join(_sql_literal(p) for p in periods)}]::text[]) as m(id, period) "
+                "where t._batch_id = m.id")
+        mark_duplicates(conn, ds, typed, within="_batch_id")
+        rows = {int(b): int(n) for b, n in conn.exec_driver_sql(
+            f"select _batch_id, count(*) from landing.{q(typed)} group by 1")}
+        columns = group._columns(conn, typed)
+    try:
+        slot = group.rt.slot(group.url, ds, typed)
+        run_id = RunIdentifier(run_name=f"{typed}-{len(ids)}-suspects")
+        ((_, screen),) = slot.screen.run(expectation_parameters={PERIOD_PARAMETER: [OWN_PERIOD]},
+                                         run_id=run_id).run_results.items()
+        screened = list(screen.results)
+        failed = [r for r in screened if not r.success]
+        if not combinable(failed, own_period=True):
+            return False
+        per_batch: dict[int, list] | None = {i: [] for i in ids}
+        if failed:
+            with group.rt.details_checkpoint(slot, combined_expectations(failed, columns),
+                                             result_format=COMBINED_FORMAT) as run:
+                ((_, res),) = run([OWN_PERIOD], run_id).run_results.items()
+            per_batch = split(failed, list(res.results), {i: rows.get(i, 0) for i in ids})
+    finally:
+        group._drop(typed)
+    if per_batch is None:
+        log.warning("%s: the combined run could not be split per batch; validating them one by one", typed)
+        return False
+    for i in ids:
+        _outcome(group, i, f"{group.table}[{i}]", screened, per_batch[i], t0)
+    return True
