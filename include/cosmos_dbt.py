@@ -44,10 +44,6 @@ MANIFEST = paths().dbt_target / "manifest.json"
 # watcher (default): one `dbt build` for the whole selection, model tasks report each node's result.
 # local: one `dbt build` per node (slower: a dbt start-up per node; the fallback if watcher misbehaves).
 MODE = ExecutionMode(os.environ.get("SUPERVISION_DBT_EXECUTION", "watcher"))
-# dbt threads of the producer's `dbt build`. More than the 2 cores: most of a node's time is dbt's own work
-# (compile, DDL round trips, bookkeeping) or waiting on the server, so 4 threads keep both cores busy while the
-# long chain of flow models runs on one (bench/README.md "Warehouse", 7 Dec).
-THREADS = int(os.environ.get("SUPERVISION_DBT_THREADS", "4"))
 DBT_EXECUTABLE = Path(os.environ.get("SUPERVISION_DBT_EXECUTABLE", Path(os.sys.executable).parent / "dbt"))
 
 
@@ -73,7 +69,7 @@ def dbt_task_group(group_id: str, select: list[str] | None = None,
             profile_name="supervision",
             target_name="transformer",
             profile_mapping=PostgresUserPasswordProfileMapping(
-                conn_id="supervision_transformer", profile_args={"schema": "staging", "threads": THREADS}),
+                conn_id="supervision_transformer", profile_args={"schema": "staging", "threads": 2}),
         ),
         execution_config=ExecutionConfig(dbt_executable_path=str(DBT_EXECUTABLE), execution_mode=MODE),
         render_config=RenderConfig(load_method=LoadMode.DBT_MANIFEST, test_behavior=test_behavior,
