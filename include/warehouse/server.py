@@ -36,6 +36,11 @@ log = logging.getLogger(__name__)
 SUPERUSER = "postgres"
 DATABASE = "supervision"
 SYSTEM_USER = "pgserver"
+# Settings passed on every start (so existing installations get them too, unlike postgresql.conf, written once
+# by initdb). wal_level minimal: a table created and filled in one transaction (every dbt table model: CREATE
+# TABLE AS, then a rename) is written without WAL, fsynced at commit instead; the embedded server has no
+# replicas or WAL archive (max_wal_senders must be 0 with it). Measured in bench/README.md "Warehouse".
+START_SETTINGS = {"wal_level": "minimal", "max_wal_senders": "0"}
 
 
 def _pg_bin_dir() -> Path:
@@ -245,8 +250,9 @@ class EmbeddedServer:
         port = port or self._remembered_port() or self._free_port()
         sock = self._socket_dir()
         logfile = self.pgdata / "server.log"
+        options = " ".join(f"-c {name}={value}" for name, value in START_SETTINGS.items())
         start = [_bin("pg_ctl"), "-D", str(self.pgdata), "-w", "-t", str(int(timeout)),
-                 "-l", str(logfile), "-o", f"-h 127.0.0.1 -p {port} -k {sock}", "start"]
+                 "-l", str(logfile), "-o", f"-h 127.0.0.1 -p {port} -k {sock} {options}", "start"]
         # After a SIGKILL the old server's children take a moment to notice and release shared
         # memory; a start in that window fails ("pre-existing shared memory block"): retry briefly.
         for attempt in range(6):
