@@ -161,7 +161,8 @@ pairs_flagged as (
         on
             pairs_lagged.counterparty_institution_code = payer_seen.institution_code
             and pairs_lagged.counterparty_account = payer_seen.account_no
-    left join institution_start as payer_start on pairs_lagged.counterparty_institution_code = payer_start.institution_code
+    left join institution_start as payer_start
+        on pairs_lagged.counterparty_institution_code = payer_start.institution_code
     left join accounts as counterparty
         on
             pairs_lagged.counterparty_institution_code = counterparty.institution_code
