@@ -17,9 +17,10 @@
 -- upstream_payers is the 2-hop fan-in: the most payers any of this month's payers had in its own window (money
 -- collected from many and forwarded through this account). new_conduit_payers is the other 2-hop signal: payers
 -- that were themselves pass-through accounts for this account (laundering fan-in), with conduit_share and
--- new_payer_share (a utility's or landlord's payers pay every month) as its shares. new_account_payers: the payers
--- of an account that is new to the data (a collector opened for the scheme is paid by many at once; the import
--- has no opening date, so "new" is first seen after its institution's first month). inflow_burstiness and
+-- new_payer_share (a utility's or landlord's payers pay every month) as its shares; new_conduit_payers also counts
+-- fresh sources (payers first seen the month they paid it, funded from outside the data). new_account_payers (the
+-- payers of an account new to the data) is evidence only: as a typology it found outside collectors but flooded the
+-- simulator's queue with new accounts (bench/README.md, 7 Dec). inflow_burstiness and
 -- peak_day_ratio (int_flows__account_inflow_timing: when in the month the inflows arrived) are evidence with a
 -- peer percentile (pr_inflow_burstiness), not weighed into any typology: their effect on recall is not measured.
 -- Incremental by period: a month's percentiles compare the accounts of that month only, and its 2-hop
@@ -32,7 +33,7 @@
 {%- set signals_ranked = ['payers', 'new_payers', 'individual_share', 'elderly_share', 'keyword_share', 'round_share',
     'inflow_dispersion', 'outflow_concentration', 'pass_through', 'periodic_repaid_payers', 'periodic_payees',
     'payout_keyword_share', 'elsewhere_share', 'upstream_payers', 'large_payers', 'large_individual_payers',
-    'new_conduit_payers', 'conduit_share', 'new_payer_share', 'new_account_payers'] %}
+    'new_conduit_payers', 'conduit_share', 'new_payer_share'] %}
 with
 
 {% if is_incremental() %}

@@ -73,12 +73,18 @@ month_totals as (
 -- after its institution's first month is new to the data (the import carries no opening date). A collector
 -- opened for a scheme is paid by many as soon as it appears; a payer that appears the month it pays, with
 -- money that did not come from an account in the data, is a fresh source (a one-off account fed in cash).
+-- (A full build reads every month already: month_totals' account-months suffice; an incremental build reads
+-- every month of the upstream model for this.)
 first_seen as (
     select
         institution_code,
         account_no,
         min(period) as first_period
+    {% if is_incremental() %}
     from {{ ref('int_flows__counterparty_months') }}
+    {% else %}
+    from month_totals
+    {% endif %}
     group by institution_code, account_no
 ),
 
@@ -88,6 +94,19 @@ institution_start as (
         min(first_period) as first_period
     from first_seen
     group by institution_code
+),
+
+payer_months as (
+    select
+        month_totals.*,
+        first_seen.first_period,
+        institution_start.first_period as institution_first_period
+    from month_totals
+    inner join first_seen
+        on
+            month_totals.institution_code = first_seen.institution_code
+            and month_totals.account_no = first_seen.account_no
+    inner join institution_start on month_totals.institution_code = institution_start.institution_code
 ),
 
 -- A payout repeats when the same amount went to the same counterparty in the previous month (exact),
@@ -144,25 +163,19 @@ pairs_flagged as (
         ) as is_conduit_inflow,
         coalesce(
             pairs_lagged.n_in > 0
-            and payer_seen.first_period = pairs_lagged.period
-            and payer_seen.first_period > payer_start.first_period
+            and payer_totals.first_period = pairs_lagged.period
+            and payer_totals.first_period > payer_totals.institution_first_period
             and pairs_lagged.in_amount >= {{ var('flow_conduit_share') }} * payer_totals.out_amount
             and payer_totals.in_amount < {{ var('flow_conduit_share') }} * pairs_lagged.in_amount,
             false
         ) as is_fresh_source_inflow
     from pairs_lagged
     left join large_inflow on pairs_lagged.period = large_inflow.period
-    left join month_totals as payer_totals
+    left join payer_months as payer_totals
         on
             pairs_lagged.counterparty_institution_code = payer_totals.institution_code
             and pairs_lagged.counterparty_account = payer_totals.account_no
             and pairs_lagged.period = payer_totals.period
-    left join first_seen as payer_seen
-        on
-            pairs_lagged.counterparty_institution_code = payer_seen.institution_code
-            and pairs_lagged.counterparty_account = payer_seen.account_no
-    left join institution_start as payer_start
-        on pairs_lagged.counterparty_institution_code = payer_start.institution_code
     left join accounts as counterparty
         on
             pairs_lagged.counterparty_institution_code = counterparty.institution_code
