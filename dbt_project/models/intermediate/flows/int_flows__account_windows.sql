@@ -14,10 +14,11 @@
 -- of each month's inflow that left the same month), round and purpose-keyword inflows, payers whose inflow is
 -- large for the month (a quantile, not yuan), equal payouts back to payers (exact, and within a tolerance after a
 -- gap of up to var('flow_payout_max_gap_months') months), new conduit payers (new payers that paid in one
--- month of the window and passed on to this account most of what they received and paid out that month, or fresh
--- sources: accounts first seen that month, after their institution's first month, that paid this account most of
--- what they paid out with money that did not come from an account in the data), and the payers of an account new
--- to the data (new_account_payers: first seen inside the window, after its institution's first month). One row
+-- month of the window and passed on to this account most of what they received and paid out that month; with
+-- var('flow_fresh_sources_as_conduits') also fresh sources), fresh sources (fresh_source_payers: accounts first seen
+-- that month, after their institution's first month, that paid this account most of what they paid out with money
+-- that did not come from an account in the data), and the payers of an account new to the data
+-- (new_account_payers: first seen inside the window, after its institution's first month; evidence only). One row
 -- per account-month in which the account received money from a known counterparty account. Peer percentiles and
 -- scores: int_flows__account_scores.
 -- Incremental by period: months with newer counterparty-month rows are recomputed, reading back the
@@ -298,7 +299,10 @@ per_counterparty as (
             bool_or(is_conduit_inflow and is_new_payer_month)
             and count(distinct pair_period) filter (where n_in > 0) = 1
         )
-        or bool_or(is_fresh_source_inflow) as is_new_conduit_payer,
+        or (
+            {{ 'true' if var('flow_fresh_sources_as_conduits') else 'false' }}
+            and bool_or(is_fresh_source_inflow)
+        ) as is_new_conduit_payer,
         bool_or(is_fresh_source_inflow) as is_fresh_source_payer,
         min(example_in_txn_id) as example_in_txn_id,
         min(example_out_txn_id) as example_out_txn_id,
