@@ -13,8 +13,12 @@
 -- cross-institution payers, inflow and outflow concentration (HHI by count and by amount), pass-through (the part
 -- of each month's inflow that left the same month), round and purpose-keyword inflows, payers whose inflow is
 -- large for the month (a quantile, not yuan), equal payouts back to payers (exact, and within a tolerance after a
--- gap of up to var('flow_payout_max_gap_months') months), and new conduit payers (new payers that paid in one
--- month of the window and passed on to this account most of what they received and paid out that month). One row
+-- gap of up to var('flow_payout_max_gap_months') months), new conduit payers (new payers that paid in one
+-- month of the window and passed on to this account most of what they received and paid out that month; with
+-- var('flow_fresh_sources_as_conduits') also fresh sources), fresh sources (fresh_source_payers: accounts first seen
+-- that month, after their institution's first month, that paid this account most of what they paid out with money
+-- that did not come from an account in the data), and the payers of an account new to the data
+-- (new_account_payers: first seen inside the window, after its institution's first month; evidence only). One row
 -- per account-month in which the account received money from a known counterparty account. Peer percentiles and
 -- scores: int_flows__account_scores.
 -- Incremental by period: months with newer counterparty-month rows are recomputed, reading back the
@@ -63,6 +67,47 @@ month_totals as (
         sum(out_amount) as out_amount
     from pairs
     group by institution_code, account_no, period
+),
+
+-- When each account was first seen in the data (its first month with any transaction, in or out, over every
+-- month loaded, not only the months read back) and when its institution's data starts: an account first seen
+-- after its institution's first month is new to the data (the import carries no opening date). A collector
+-- opened for a scheme is paid by many as soon as it appears; a payer that appears the month it pays, with
+-- money that did not come from an account in the data, is a fresh source (a one-off account fed in cash).
+-- (A full build reads every month already: month_totals' account-months suffice; an incremental build reads
+-- every month of the upstream model for this.)
+first_seen as (
+    select
+        institution_code,
+        account_no,
+        min(period) as first_period
+    {% if is_incremental() %}
+    from {{ ref('int_flows__counterparty_months') }}
+    {% else %}
+    from month_totals
+    {% endif %}
+    group by institution_code, account_no
+),
+
+institution_start as (
+    select
+        institution_code,
+        min(first_period) as first_period
+    from first_seen
+    group by institution_code
+),
+
+payer_months as (
+    select
+        month_totals.*,
+        first_seen.first_period,
+        institution_start.first_period as institution_first_period
+    from month_totals
+    inner join first_seen
+        on
+            month_totals.institution_code = first_seen.institution_code
+            and month_totals.account_no = first_seen.account_no
+    inner join institution_start on month_totals.institution_code = institution_start.institution_code
 ),
 
 -- A payout repeats when the same amount went to the same counterparty in the previous month (exact),
@@ -116,10 +161,18 @@ pairs_flagged as (
             and pairs_lagged.in_amount >= {{ var('flow_conduit_share') }} * payer_totals.in_amount
             and pairs_lagged.in_amount >= {{ var('flow_conduit_share') }} * payer_totals.out_amount,
             false
-        ) as is_conduit_inflow
+        ) as is_conduit_inflow,
+        coalesce(
+            pairs_lagged.n_in > 0
+            and payer_totals.first_period = pairs_lagged.period
+            and payer_totals.first_period > payer_totals.institution_first_period
+            and pairs_lagged.in_amount >= {{ var('flow_conduit_share') }} * payer_totals.out_amount
+            and payer_totals.in_amount < {{ var('flow_conduit_share') }} * pairs_lagged.in_amount,
+            false
+        ) as is_fresh_source_inflow
     from pairs_lagged
     left join large_inflow on pairs_lagged.period = large_inflow.period
-    left join month_totals as payer_totals
+    left join payer_months as payer_totals
         on
             pairs_lagged.counterparty_institution_code = payer_totals.institution_code
             and pairs_lagged.counterparty_account = payer_totals.account_no
@@ -188,6 +241,7 @@ windowed as (
         pairs_flagged.counterparty_is_elsewhere,
         pairs_flagged.is_large_inflow,
         pairs_flagged.is_conduit_inflow,
+        pairs_flagged.is_fresh_source_inflow,
         pairs_flagged.example_in_txn_id,
         pairs_flagged.example_out_txn_id,
         pairs_flagged.source_batch_id
@@ -241,8 +295,15 @@ per_counterparty as (
         bool_or(counterparty_is_elderly) as is_elderly,
         bool_or(counterparty_is_elsewhere) as is_elsewhere,
         bool_or(is_large_inflow) as is_large_payer,
-        bool_or(is_conduit_inflow and is_new_payer_month)
-        and count(distinct pair_period) filter (where n_in > 0) = 1 as is_new_conduit_payer,
+        (
+            bool_or(is_conduit_inflow and is_new_payer_month)
+            and count(distinct pair_period) filter (where n_in > 0) = 1
+        )
+        or (
+            {{ 'true' if var('flow_fresh_sources_as_conduits') else 'false' }}
+            and bool_or(is_fresh_source_inflow)
+        ) as is_new_conduit_payer,
+        bool_or(is_fresh_source_inflow) as is_fresh_source_payer,
         min(example_in_txn_id) as example_in_txn_id,
         min(example_out_txn_id) as example_out_txn_id,
         max(source_batch_id) as source_batch_id,
@@ -279,6 +340,7 @@ final as (
         count(*) filter (where per_counterparty.is_large_payer and per_counterparty.is_individual)
             as large_individual_payers,
         count(*) filter (where per_counterparty.is_new_conduit_payer) as new_conduit_payers,
+        count(*) filter (where per_counterparty.is_fresh_source_payer) as fresh_source_payers,
         count(*) filter (where per_counterparty.has_periodic_payout) as periodic_payees,
         count(*) filter (
             where per_counterparty.n_in > 0 and per_counterparty.has_periodic_payout
@@ -311,10 +373,24 @@ final as (
 
 select
     final.*,
-    pass_through.passed_through_amount / nullif(final.inflow_amount, 0) as pass_through_share
+    pass_through.passed_through_amount / nullif(final.inflow_amount, 0) as pass_through_share,
+    account_seen.first_period as first_seen_period,
+    -- payers of an account new to the data (first seen inside this window, after its institution's first month)
+    case
+        when
+            account_seen.first_period > account_start.first_period
+            and {{ month_gap('final.period', 'account_seen.first_period') }} < {{ w }}
+            then final.payers
+        else 0
+    end as new_account_payers
 from final
 left join pass_through
     on
         final.institution_code = pass_through.institution_code
         and final.account_no = pass_through.account_no
         and final.period = pass_through.period
+left join first_seen as account_seen
+    on
+        final.institution_code = account_seen.institution_code
+        and final.account_no = account_seen.account_no
+left join institution_start as account_start on final.institution_code = account_start.institution_code
