@@ -105,11 +105,17 @@ def sample_fit(panel: Panel, rows: pd.DataFrame, max_negatives: int | None) -> p
     calibrator sees every row of its later periods (so probabilities are of the real prevalence), and the
     holdout, the validation folds and the guardrails are measured on every row."""
     s = panel.spec
-    neg = rows[s.label] == 0
+    return sample_negatives(rows, s.label, [c for c in content_columns(rows, s) if c in (s.period, s.label,
+                                                                                        *s.features)], max_negatives)
+
+
+def sample_negatives(rows: pd.DataFrame, label: str, cols: list[str], max_negatives: int | None) -> pd.DataFrame:
+    """Every row whose ``label`` is not 0 and at most about ``max_negatives`` of the others, picked by a hash of
+    their ``cols`` and occurrence among identical rows under the fixed ``ROW_HASH_KEY`` (see ``sample_fit``)."""
+    neg = rows[label] == 0
     n_neg = int(neg.sum())
     if not max_negatives or n_neg <= max_negatives:
         return rows
-    cols = [c for c in content_columns(rows, s) if c in (s.period, s.label, *s.features)]
     content = content_hash(rows, cols)
     occurrence = pd.Series(content).groupby(content, sort=False).cumcount().to_numpy()
     h = pd.util.hash_pandas_object(pd.DataFrame({"content": content, "occurrence": occurrence}), index=False,
