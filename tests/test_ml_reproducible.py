@@ -147,3 +147,31 @@ def test_the_account_model_is_the_same_under_another_installations_identifiers(a
         other[k]["scores"] = {back[e]: v for e, v in other[k]["scores"].items()}
     _same({k: v for k, v in first.items() if k != "fingerprint"},
           {k: v for k, v in other.items() if k != "fingerprint"})
+
+
+def test_order_and_negative_sample_follow_content_not_ids():
+    """Without a warehouse: rows identical but for their ids (many zero-activity account-months are) and ids
+    re-keyed, rows shuffled: the content of the ordered panel and of the sampled fit rows is the same, and the
+    sample keeps every case and about the share asked of the non-cases."""
+    from ml.panel import build
+    from ml.spec import PanelSpec
+    from ml.train import sample_fit
+
+    rng = np.random.default_rng(3)
+    n = 6000
+    raw = pd.DataFrame({"entity": [f"a{i % 1500}" for i in range(n)],
+                        "period": [f"2025-{1 + i // 1500:02d}" for i in range(n)],
+                        "x": np.where(rng.random(n) < 0.7, 0.0, rng.integers(0, 4, n)).astype(float),
+                        "y": np.where(rng.random(n) < 0.5, np.nan, 1.0),
+                        "label": (rng.random(n) < 0.02).astype(float)})
+    spec = PanelSpec(entity="entity", period="period", label="label", features=("x", "y"))
+    a = build(raw, spec, "a")
+    rekeyed = raw.assign(entity=raw["entity"].map(lambda e: f"tk_{hash(('salt', e)) & 0xFFFFFFFF:08x}{e}"))
+    b = build(rekeyed.sample(frac=1.0, random_state=1), spec, "b")
+    content = ["period", "label", "x", "y"]
+    pd.testing.assert_frame_equal(a.frame[content], b.frame[content])
+    sa, sb = (sample_fit(p, p.labelled, 1000) for p in (a, b))
+    pd.testing.assert_frame_equal(sa[content].reset_index(drop=True), sb[content].reset_index(drop=True))
+    assert int(sa["label"].sum()) == int(raw["label"].sum())
+    assert 800 <= int((sa["label"] == 0).sum()) <= 1200
+    assert a.frame.duplicated(content).sum() > 1000  # the case this is about: interchangeable rows
