@@ -10,6 +10,11 @@ folds fitted in threads (``ml.train.fits_in_parallel``). The holdout, validation
 guardrail figures and the scores of the latest month must be identical, not merely close. Before
 ``ml.panel.build`` put the rows in one order, the bootstrap intervals (drawn by row position), the top-k
 ties and the fitted coefficients followed the read order.
+
+Across installations (issue #12): account ids are HMAC tokens under each installation's own key, so the same
+world gets other ids elsewhere; the panel is trained again with every id re-keyed and must give the same
+figures and the same score per (re-mapped) account. Before ``ml.panel.canonical_order`` and the content-keyed
+``ml.train.sample_fit``, the order, the negative sample and the early-stopping split followed the ids.
 """
 
 from __future__ import annotations
