@@ -18,7 +18,7 @@ import numpy as np
 import pandas as pd
 
 from ml.errors import MLError
-from ml.panel import Panel
+from ml.panel import Panel, canonical_order
 
 KINDS = ("lag1", "diff1", "diff4", "trend4")
 _TREND_W = np.array([-1.5, -0.5, 0.5, 1.5]) / 5.0  # slope weights for x[t-3..t]
@@ -59,7 +59,8 @@ def derive(panel: Panel, kinds: tuple[str, ...]) -> Panel:
             stack = np.column_stack([lagged[3][:, j], lagged[2][:, j], lagged[1][:, j], now[:, j]])
             new[f"{f}__trend4"] = stack @ _TREND_W
     out = pd.concat([frame.drop(columns="_i"), pd.DataFrame(new, index=frame.index)], axis=1)
-    return Panel(out, replace(s, features=(*s.features, *new)), panel.source,
+    spec = replace(s, features=(*s.features, *new))
+    return Panel(canonical_order(out, spec), spec, panel.source,  # the new features are content too
                  {**panel.handling, "derived": list(kinds)})
 
 

@@ -21,6 +21,9 @@ from ml.errors import MLError
 
 
 def _db() -> Path | None:
+    from ml.registry import wait_for_warm_up  # light: MLflow is imported inside registry's functions
+
+    wait_for_warm_up()  # never read the database while MLflow creates it (ml.registry.warm_up)
     if os.environ.get("SUPERVISION_MLFLOW_TRACKING_URI"):
         return None
     from include.config import paths

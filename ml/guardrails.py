@@ -49,12 +49,13 @@ def bootstrap(y, model_score, base_score=None, n: int = BOOTSTRAP, seed: int = S
     if base_score is not None:
         scores["baseline"] = np.nan_to_num(np.asarray(base_score, dtype=float))
     parts = {k: _ap_parts(y, v) for k, v in scores.items()}
+    y_in = {k: y[order] for k, (order, _) in parts.items()}  # the labels in each score's order, once
     draws = {k: [] for k in scores}
     chance = []
     for _ in range(n):
         w = np.bincount(np.r_[rng.choice(pos, len(pos)), rng.choice(neg, len(neg))], minlength=len(y)).astype(float)
         for k, (order, last) in parts.items():
-            draws[k].append(_ap(y[order], w[order], last))
+            draws[k].append(_ap(y_in[k], w[order], last))
         chance.append(float((w * y).sum() / w.sum()))
     ones = np.ones(len(y))
     point = {k: _ap(y[o], ones[o], last) for k, (o, last) in parts.items()}

@@ -58,6 +58,52 @@ class Panel:
         return hashlib.sha256(pd.util.hash_pandas_object(f, index=False).to_numpy().tobytes()).hexdigest()
 
 
+#: The fixed key of every hash that picks rows for fitting (``ml.train.sample_fit``): a constant of the code, the
+#: same on every installation (16 bytes, as pandas' ``hash_pandas_object`` wants).
+ROW_HASH_KEY = "supervision-ml-1"
+
+
+def content_columns(frame: pd.DataFrame, spec: PanelSpec) -> list[str]:
+    """What a row says, without who it is about: period, label, features, baseline and extras (not the entity)."""
+    cols = [spec.period, spec.label, *spec.features, *([spec.baseline] if spec.baseline else []), *spec.extra]
+    return [c for c in dict.fromkeys(cols) if c in frame.columns and c != spec.entity]
+
+
+def content_hash(frame: pd.DataFrame, cols: list[str]) -> np.ndarray:
+    """A 64-bit hash of each row's values in ``cols`` under the fixed ``ROW_HASH_KEY`` (uint64 array)."""
+    return pd.util.hash_pandas_object(frame[cols], index=False, hash_key=ROW_HASH_KEY).to_numpy()
+
+
+def canonical_order(frame: pd.DataFrame, spec: PanelSpec) -> pd.DataFrame:
+    """The rows in an order that depends on their content only: by period, label and a hash of the content
+    (period, label, features, baseline, extras: ``content_columns``, not the entity), a stable sort.
+
+    Fits, the boosting's early-stopping split, the negative sample, bootstrap draws and top-k ties all follow
+    row order. A table read without ORDER BY comes back in its physical order (different after another build
+    of the same data: issue #17), and the account ids are HMAC tokens under each installation's own key
+    (``include.privacy.pseudonymise``), so an order by entity differs between two installations of the same
+    world (issue #12). Ordered by content, two rows keep the order they came in only if they are identical in
+    everything a model sees, and such rows are interchangeable: the arrays the models fit and are judged on
+    are the same. Should two different rows of a period share a hash (a 64-bit collision), the rows are sorted
+    by every content column instead (exact, ~10x slower on the account panel)."""
+    cols = content_columns(frame, spec)
+    h = content_hash(frame, cols)
+    out = frame.assign(_content=h).sort_values([spec.period, spec.label, "_content"], kind="mergesort",
+                                               na_position="last", ignore_index=True)
+    hs = out.pop("_content").to_numpy()
+    tie = np.flatnonzero(hs[1:] == hs[:-1])
+    for c in cols:
+        if not len(tie):
+            break
+        x = out[c].to_numpy()
+        a, b = x[tie], x[tie + 1]
+        same = (a == b) | (pd.isna(a) & pd.isna(b))
+        if not same.all():
+            log.info("%s: two different rows share a content hash; sorting by every content column", c)
+            return frame.sort_values(cols, kind="mergesort", na_position="last", ignore_index=True)
+    return out
+
+
 def read_source(source: str, db_url: str | None = None) -> tuple[pd.DataFrame, int]:
     """The raw frame and the line number of its first data row (2 for a CSV with a header, else 1)."""
     p = Path(source)
@@ -171,11 +217,7 @@ def build(frame: pd.DataFrame, spec: PanelSpec, source: str, first_line: int = 1
         rows = [int(i) + first_line for i in np.flatnonzero(dup)[:5]]
         raise PanelError(f"{source}: rows {rows} repeat the same ({spec.entity}, {spec.period}) "
                          "(rule: entity_period_unique)")
-    # one order whatever the source's: a table read without ORDER BY comes back in its physical order, which
-    # differs between two builds of the same data; models, early-stopping splits, bootstrap draws and top-k
-    # ties all depend on row order, so without this the same data gave different models (issue #17)
-    out = out.sort_values([spec.period, spec.entity], kind="mergesort", ignore_index=True)
-    panel = Panel(out, spec, source, {"infinite_values": infinite})
+    panel = Panel(canonical_order(out, spec), spec, source, {"infinite_values": infinite})
     for col, n in infinite.items():
         log.warning("%s: %d infinite values in %s, clipped to the training percentile range (rule: inf_clipped)",
                     source, n, col)

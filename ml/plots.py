@@ -41,7 +41,7 @@ def roc_pr(results: list, out: Path) -> None:
                 fpr, tpr, _ = roc_curve(y, s)
                 ax.plot(fpr, tpr, label=f"{r.name} (AUC {r.holdout['roc_auc']:.3f})")
             else:
-                prec, rec, _ = precision_recall_curve(y, s)
+                prec, rec, _ = precision_recall_curve(y, s, drop_intermediate=True)  # same curve, its corners only
                 ax.plot(rec, prec, label=f"{r.name} (AP {r.holdout['pr_auc']:.3f})")
         if kind == "roc":
             ax.plot([0, 1], [0, 1], ls=":", c="grey", label="chance")

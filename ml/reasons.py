@@ -49,6 +49,10 @@ def explain(model, rows: pd.DataFrame, texts: dict[str, tuple[str, str]], units:
     medians = {f: float(X[f][np.isfinite(X[f])].median()) if np.isfinite(X[f]).any() else float("nan")
                for f in model.features}
     eff = effects(model, rows, medians)
+    values = X.to_numpy()
+    # each feature's known values (NaN left out, +-inf kept) sorted once: the share of peers below or above a
+    # value is a binary search, not a pass over every peer for every reason (20 s on ~13,000 accounts)
+    known = [np.sort(values[:, j][~np.isnan(values[:, j])]) for j in range(values.shape[1])]
     out = []
     for i in range(len(rows)):
         row = []
@@ -56,16 +60,16 @@ def explain(model, rows: pd.DataFrame, texts: dict[str, tuple[str, str]], units:
             if len(row) >= top or not eff[i, j] > 1e-9:
                 break
             f = model.features[j]
-            v, med = X[f].iat[i], medians[f]
+            v, med = values[i, j], medians[f]
             if not np.isfinite(v) and not np.isinf(v) or v == med:
                 continue
-            col = X[f][np.isfinite(X[f]) | np.isinf(X[f])]
-            higher = float((col < v).mean())
+            col = known[j]
+            higher = float(np.searchsorted(col, v, side="left") / len(col))  # share of peers below v
             above = v > med
             zh, en = texts.get(f, (f, f))
             u = units.get(f, "")
             vs, ms = fmt(v, u) if np.isfinite(v) else ("∞" if v > 0 else "-∞"), fmt(med, u)
-            lower = float((col > v).mean())
+            lower = float((len(col) - np.searchsorted(col, v, side="right")) / len(col))  # share above v
             pos_en = f"higher than {higher:.0%} of peers" if above else f"lower than {lower:.0%} of peers"
             pos_zh = f"高于{higher:.0%}的同业" if above else f"低于{lower:.0%}的同业"
             row.append({

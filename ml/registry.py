@@ -21,6 +21,7 @@ import logging
 import math
 import os
 import tempfile
+import threading
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -50,7 +51,42 @@ def artifact_root() -> str:
     return (paths().home / "mlflow" / "artifacts").as_uri()
 
 
+_WARM: threading.Thread | None = None
+_WARM_LOCK = threading.Lock()
+
+
+def _open_stores() -> None:
+    try:
+        from mlflow import MlflowClient
+
+        uri = tracking_uri()
+        MlflowClient(tracking_uri=uri, registry_uri=uri).search_registered_models(max_results=1)
+    except Exception as e:  # noqa: BLE001 - the real call after it reports any problem with the store
+        log.debug("MLflow warm-up: %s", e)
+
+
+def warm_up() -> None:
+    """Import MLflow and open its stores in a background thread while the candidates fit: on a fresh
+    installation MLflow creates its tracking database first (its schema migrations: ~13-20 s on a busy
+    2-core machine, then ~5 s of imports), which otherwise ran after the fits, before the first version could
+    be registered. MLflow caches the opened stores per URI, so the later :func:`client` reuses them; it (and
+    every ``ml.fastreg`` read of the database) waits for the warm-up to end first, so two threads never
+    create the database at once and nothing reads it half-made."""
+    global _WARM
+    with _WARM_LOCK:
+        if _WARM is None:
+            _WARM = threading.Thread(target=_open_stores, name="mlflow-warm-up", daemon=True)
+            _WARM.start()
+
+
+def wait_for_warm_up() -> None:
+    t = _WARM
+    if t is not None and t.is_alive() and t is not threading.current_thread():
+        t.join()
+
+
 def client():
+    wait_for_warm_up()
     from mlflow import MlflowClient
 
     uri = tracking_uri()

@@ -27,11 +27,30 @@ METRIC_ROWS = ("roc_auc", "pr_auc", "brier", "ece", "predicted_over_observed", "
                "recall_top10", "precision_top1", "precision_top5", "precision_top10", "n", "positives", "prevalence")
 
 
+#: Non-case rows of the holdout the permutation importance uses at most (every case is used): the report's
+#: feature ranking only; every metric, interval and guardrail is measured on every holdout row.
+IMPORTANCE_NEGATIVES = 20_000
+IMPORTANCE_REPEATS = 5
+
+
+def importance_rows(r: Result, panel_rows: pd.DataFrame) -> pd.DataFrame:
+    """The holdout rows the permutation importance is measured on: every case and at most
+    ``IMPORTANCE_NEGATIVES`` non-cases, a fixed sample by content (``ml.train.sample_negatives``)."""
+    from ml.train import sample_negatives
+
+    m = r.model.meta
+    cols = [c for c in (m["period"], m["label"], *r.model.features) if c in panel_rows.columns]
+    return sample_negatives(panel_rows, m["label"], cols, IMPORTANCE_NEGATIVES)
+
+
 def importance(r: Result, panel_rows: pd.DataFrame) -> dict[str, float]:
-    """|standardised coefficient| for logreg; permutation importance (PR-AUC drop) on the holdout otherwise."""
+    """|standardised coefficient| for logreg; permutation importance (PR-AUC drop) on the holdout otherwise
+    (on ``importance_rows``: the account panel's holdout has ~80k rows, and each of 5 repeats x 20 features
+    scores them all: half a minute on a busy machine for a ranking of features)."""
     own = r.model.importance()
     if own is not None:
         return own
+    panel_rows = importance_rows(r, panel_rows)
     from joblib import parallel_backend
     from sklearn.inspection import permutation_importance
 
@@ -44,7 +63,8 @@ def importance(r: Result, panel_rows: pd.DataFrame) -> dict[str, float]:
     # one feature per thread (the permutations are drawn up front from random_state: the same on any machine)
     with one_thread_each(), parallel_backend("threading", n_jobs=workers()):
         pi = permutation_importance(r.model.calibrated, panel_rows[r.model.features], y,
-                                    scoring="average_precision", n_repeats=5, random_state=0, n_jobs=workers())
+                                    scoring="average_precision", n_repeats=IMPORTANCE_REPEATS, random_state=0,
+                                    n_jobs=workers())
     return dict(zip(r.model.features, pi.importances_mean.round(6).tolist(), strict=True))
 
 
@@ -166,6 +186,12 @@ def write(out: Path, model_name: str, r: Result, others: list[Result], holdout_r
     d.img(["score_by_level.png"])
     coefs = r.model.coefficients()
     d.h(2, "Feature importance")
+    if coefs is None and imp:
+        used = importance_rows(r, holdout_rows)
+        d.p(f"Permutation importance: mean drop of the holdout PR-AUC over {IMPORTANCE_REPEATS} shuffles of each "
+            f"feature, on {len(used)} of the {len(holdout_rows)} holdout rows"
+            + (f" (every case and a fixed sample of {IMPORTANCE_NEGATIVES} non-cases: a ranking of features, not "
+               "a metric; the metrics above use every row)." if len(used) < len(holdout_rows) else "."))
     d.table(["feature", "importance", *(["coefficient"] if coefs else [])],
             [[k, v, *([coefs[k]] if coefs else [])]
              for k, v in sorted(imp.items(), key=lambda kv: -np.nan_to_num(kv[1], nan=-1))])

@@ -23,7 +23,7 @@ import numpy as np
 import pandas as pd
 
 from ml import guardrails, metrics, models
-from ml.panel import Panel
+from ml.panel import ROW_HASH_KEY, Panel, content_columns, content_hash
 from ml.splits import Split, SplitError, SplitPlan, rolling_origin
 
 log = logging.getLogger(__name__)
@@ -90,8 +90,14 @@ def holdout_split(panel: Panel, cfg: TrainConfig) -> Split:
 
 
 def sample_fit(panel: Panel, rows: pd.DataFrame, max_negatives: int | None) -> pd.DataFrame:
-    """Every positive row and at most ``max_negatives`` negative ones, the same rows whatever the order
-    (a keyed hash of entity and period, not a random draw).
+    """Every positive row and at most ``max_negatives`` negative ones: the same rows whatever their order and
+    whatever the installation (not a random draw).
+
+    A negative is kept when a hash of its content (period, label, features: ``ml.panel.content_columns``) and
+    of its occurrence among identical rows, under the code's fixed ``ROW_HASH_KEY``, falls under the share to
+    keep. Not of the entity: account ids are tokens under each installation's own key, so a hash of them kept
+    other negatives on another installation of the same world (issue #12). Identical rows are interchangeable,
+    so which of them is the first occurrence does not matter.
 
     The candidates weight the classes to equal totals (``class_weight="balanced"``), so their objective is
     the mean loss over positives plus the mean loss over negatives: a uniform sample of the negatives
@@ -99,11 +105,21 @@ def sample_fit(panel: Panel, rows: pd.DataFrame, max_negatives: int | None) -> p
     calibrator sees every row of its later periods (so probabilities are of the real prevalence), and the
     holdout, the validation folds and the guardrails are measured on every row."""
     s = panel.spec
-    neg = rows[s.label] == 0
+    return sample_negatives(rows, s.label, [c for c in content_columns(rows, s) if c in (s.period, s.label,
+                                                                                        *s.features)], max_negatives)
+
+
+def sample_negatives(rows: pd.DataFrame, label: str, cols: list[str], max_negatives: int | None) -> pd.DataFrame:
+    """Every row whose ``label`` is not 0 and at most about ``max_negatives`` of the others, picked by a hash of
+    their ``cols`` and occurrence among identical rows under the fixed ``ROW_HASH_KEY`` (see ``sample_fit``)."""
+    neg = rows[label] == 0
     n_neg = int(neg.sum())
     if not max_negatives or n_neg <= max_negatives:
         return rows
-    h = pd.util.hash_pandas_object(rows[[s.entity, s.period]], index=False).to_numpy()
+    content = content_hash(rows, cols)
+    occurrence = pd.Series(content).groupby(content, sort=False).cumcount().to_numpy()
+    h = pd.util.hash_pandas_object(pd.DataFrame({"content": content, "occurrence": occurrence}), index=False,
+                                   hash_key=ROW_HASH_KEY).to_numpy()
     keep = ~neg.to_numpy() | (h < np.uint64(int(max_negatives / n_neg * 2.0**64)))
     return rows[keep]
 

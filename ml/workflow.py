@@ -33,13 +33,29 @@ def reports_root() -> Path:
     return paths().home / "ml_reports"
 
 
+def _memo(panel: Panel) -> dict:
+    """Results computed once per panel object and configuration (``score_risk`` trains every candidate on
+    the one panel it read): deterministic functions of the panel's rows, so sharing them changes nothing."""
+    return panel.__dict__.setdefault("_memo", {})
+
+
 def prepared(panel: Panel, cfg: TrainConfig) -> Panel:
     """Derived features, then the data handling of ``ml.handling`` on the split's training periods."""
     if "nan_policy" in panel.handling:
         return panel
-    panel = derive.derive(panel, derive.parse(cfg.derive))
-    split = holdout_split(panel, cfg)
-    return handling.prepare(panel, split.train, cfg.nan_policy, cfg.allow_leaky)
+    memo = _memo(panel)
+    if ("prepared", cfg) not in memo:
+        p = derive.derive(panel, derive.parse(cfg.derive))
+        memo["prepared", cfg] = handling.prepare(p, holdout_split(p, cfg).train, cfg.nan_policy, cfg.allow_leaky)
+    return memo["prepared", cfg]
+
+
+def baseline(panel: Panel, cfg: TrainConfig) -> Result:
+    """The rule baseline's out-of-time results on a prepared panel (once per panel and configuration)."""
+    memo = _memo(panel)
+    if ("baseline", cfg) not in memo:
+        memo["baseline", cfg] = evaluate_candidate(panel, "baseline", cfg)
+    return memo["baseline", cfg]
 
 
 def train_key(panel: Panel, cfg: TrainConfig, kind: str) -> str:
@@ -72,9 +88,11 @@ def train_one(panel: Panel, model_name: str, kind: str, cfg: TrainConfig = DEFAU
     key = train_key(panel, cfg, kind)
     if register and (same := _reused(panel, model_name, kind, cfg)):
         return same
+    if register:
+        registry.warm_up()  # MLflow's store opens while the candidate fits
     levels = levels or LevelConfig.parse()
     res = result or evaluate_candidate(panel, kind, cfg)
-    base = [evaluate_candidate(panel, "baseline", cfg)] if panel.spec.baseline else []
+    base = [baseline(panel, cfg)] if panel.spec.baseline else []
     model = res.model
     model.meta["psi_reference"] = drift.reference(panel.rows(model_periods(model)), model.features,
                                                   period=panel.spec.period,
