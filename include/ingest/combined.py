@@ -21,8 +21,9 @@ Each batch's element count is its row count in the typed table. This is exact on
 decided row by row (or per key within one batch: the unique flags, set per batch): every kind of the
 registry but ``period_match``, whose expected value (the submission's period) differs per batch;
 :func:`combinable` says whether a group's failed expectations qualify, and the caller otherwise runs
-them batch by batch. ``tests/test_quality.py`` checks that each failing batch gets exactly the per-rule
-results (success, element and unexpected counts, examples with lines) it gets when validated alone.
+them batch by batch. ``tests/test_quality.py`` and ``tests/test_quality_combined.py`` check that each
+failing batch gets exactly the per-rule results (success, element and unexpected counts, examples with
+lines) it gets when validated alone.
 """
 
 from __future__ import annotations
@@ -246,9 +247,16 @@ def _together(group, ids: list[int], screened: list[ExpectationValidationResult]
             ((_, res),) = run(periods, RunIdentifier(run_name=f"{typed}-{len(ids)}-batches")).run_results.items()
     finally:
         group._drop(typed)
-    per_batch = split(failed, list(res.results), {i: rows.get(i, 0) for i in ids})
+    return _record(group, typed, ids, screened, split(failed, list(res.results), {i: rows.get(i, 0) for i in ids}),
+                   t0)
+
+
+def _record(group, typed: str, ids: list[int], screened: list[ExpectationValidationResult],
+            per_batch: dict[int, list[ExpectationValidationResult]] | None, t0: float) -> bool:
+    """Each batch's outcome from a combined run's results split per batch; False (nothing recorded) when
+    the run could not be split, so that the caller validates the batches one by one."""
     if per_batch is None:
-        log.warning("%s: the combined details run could not be split per batch; running them one by one", typed)
+        log.warning("%s: the combined run could not be split per batch; validating them one by one", typed)
         return False
     for i in ids:
         _outcome(group, i, f"{group.table}[{i}]", screened, per_batch[i], t0)
@@ -323,9 +331,4 @@ def _suspects_together(group, ids: list[int]) -> bool:
             per_batch = split(failed, list(res.results), {i: rows.get(i, 0) for i in ids})
     finally:
         group._drop(typed)
-    if per_batch is None:
-        log.warning("%s: the combined run could not be split per batch; validating them one by one", typed)
-        return False
-    for i in ids:
-        _outcome(group, i, f"{group.table}[{i}]", screened, per_batch[i], t0)
-    return True
+    return _record(group, typed, ids, screened, per_batch, t0)
