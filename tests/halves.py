@@ -10,8 +10,8 @@ PostgreSQL in its own temporary ``SUPERVISION_HOME``, its own base temp), on a f
 The split is by module and made from pytest's own collection (each item's fixture closure), so it needs no
 list of files to keep current. ``pytest --half a`` (or ``b``) runs one half; without ``--half`` nothing is
 deselected. ``python -m tests.halves --basetemp DIR`` runs both halves, prints both reports when both have
-finished (each to its own log meanwhile: no interleaved dots), then one total line, and exits non-zero if
-either half failed.
+finished (each to its own log meanwhile: no interleaved dots, only one progress line a minute), then one total
+line, and exits non-zero if either half failed.
 """
 
 from __future__ import annotations
@@ -137,12 +137,43 @@ def _start(argv: list[str], log: Path, cwd: Path | None = None) -> subprocess.Po
                                 preexec_fn=lambda: signal.signal(signal.SIGINT, signal.SIG_DFL))
 
 
+_PERCENT = re.compile(r"\[\s*(\d+)%\]")
+_PROGRESS_LINE = re.compile(r"^[.FEsxX]+\s+\[\s*\d+%\]$")
+
+
+def progress_of(log: str) -> tuple[int | None, int]:
+    """A half's progress from its ``-q`` log: the last ``[ NN%]`` pytest printed, and how many F/E marks so far."""
+    percents = _PERCENT.findall(log)
+    bad = sum(line.count("F") + line.count("E") for line in log.splitlines() if _PROGRESS_LINE.match(line.strip()))
+    return (int(percents[-1]) if percents else None), bad
+
+
+def _wait(jobs: list[tuple[str, subprocess.Popen, Path]], started: float, every: float) -> list[int]:
+    """Wait for every job, printing one progress line per ``every`` seconds (0: none) while the halves run."""
+    last = time.monotonic()
+    while any(p.poll() is None for _, p, _ in jobs):
+        time.sleep(1.0)
+        if every and time.monotonic() - last >= every:
+            last = time.monotonic()
+            parts = []
+            for name, p, log in jobs:
+                if name == "sqlfluff":
+                    continue
+                percent, bad = progress_of(log.read_text(errors="replace"))
+                state = "done" if p.poll() is not None else (f"{percent}%" if percent is not None else "starting")
+                parts.append(f"half {name} {state}" + (f" ({bad} failed so far)" if bad else ""))
+            print(f"  {(time.monotonic() - started) / 60:.0f} min: " + ", ".join(parts), flush=True)
+    return [p.wait() for _, p, _ in jobs]
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(prog="python -m tests.halves", description=__doc__.split("\n\n")[0])
     ap.add_argument("--basetemp", required=True, type=Path,
                     help="a directory of this run's own: each half's base temp and log go under it")
     ap.add_argument("--sqlfluff", action="store_true",
                     help="also lint the dbt models with sqlfluff beside the halves (one process)")
+    ap.add_argument("--progress", type=float, default=60.0, metavar="SECONDS",
+                    help="print one progress line per this many seconds while the halves run (0: none)")
     ap.add_argument("pytest_args", nargs="*", help="more pytest arguments for both halves (after --)")
     args = ap.parse_args(argv)
     args.basetemp.mkdir(mode=0o700, parents=True, exist_ok=True)
@@ -160,7 +191,7 @@ def main(argv: list[str] | None = None) -> int:
             log = args.basetemp / "sqlfluff.log"
             jobs.append(("sqlfluff", _start([str(Path(sys.executable).parent / "sqlfluff"), "lint", "models",
                                              "--processes", "1"], log, cwd=ROOT / "dbt_project"), log))
-        codes = [p.wait() for _, p, _ in jobs]
+        codes = _wait(jobs, started, args.progress)
     except KeyboardInterrupt:
         _stop([p for _, p, _ in jobs])
         for name, _, log in jobs:

@@ -43,6 +43,17 @@ def test_the_runner_adds_up_both_closing_lines():
     assert summary_counts("collected 0 items\n") == {}
 
 
+def test_the_progress_line_reads_the_last_percentage_and_counts_failures():
+    from tests.halves import progress_of
+    log = ("============ test session starts ============\n"
+           "........................................ [  9%]\n"
+           "....F...........E.........s............. [ 18%]\n"
+           "....F..\n")
+    assert progress_of(log) == (18, 2)  # the unfinished line has no percentage yet: not counted
+    assert progress_of("") == (None, 0)
+    assert progress_of("ImportError while loading conftest\nE   ModuleNotFoundError\n") == (None, 0)
+
+
 def _collect(*halves: str) -> list[tuple[set[str], int]]:
     """``pytest --collect-only --half H`` for each half, side by side: (its test ids, the whole count)."""
     procs = [subprocess.Popen([sys.executable, "-m", "pytest", "-q", "-p", "no:cacheprovider", "--collect-only",
