@@ -34,6 +34,7 @@ PAINTED = ('[data-test=chart-container] canvas, [data-test=chart-container] tabl
 
 
 NO_RESULTS = "No results were returned for this query"
+LOADED_MACHINE_MS = 120_000  # a wait for Superset on 2 cores beside another pytest process and sqlfluff
 # charts on the page showing something: a painted canvas/table/number, or Superset's "no results" state
 PAINTED_CHARTS = f"""[...document.querySelectorAll('[data-test=chart-grid-component]')].filter(c =>
     [...c.querySelectorAll('{PAINTED}')].some(e => e.offsetHeight > 0) || c.innerText.includes('{NO_RESULTS}')
@@ -112,20 +113,21 @@ def _institutions(built_warehouse, bureau: str) -> set[str]:
 def _open_all(browser, base: str, username: str, password: str, out: Path) -> dict:
     """Log in, open every dashboard; per slug: chart data responses, error panels, first-paint seconds."""
     page = browser.new_page(viewport={"width": 1600, "height": 1200})
+    page.set_default_timeout(LOADED_MACHINE_MS)  # goto/fill/click: Superset's first pages are slow on a busy machine
     responses: list = []
     page.on("response", lambda r: responses.append(r) if "/api/v1/chart/data" in r.url else None)
     page.goto(f"{base}/login/")
     page.fill("#username", username)
     page.fill("#password", password)
     page.keyboard.press("Enter")
-    page.wait_for_url("**/superset/welcome/**", timeout=60_000)
+    page.wait_for_url("**/superset/welcome/**", timeout=LOADED_MACHINE_MS)
     seen: dict = {}
     for slug, dash in DASHBOARDS.items():
         responses.clear()
         start = time.monotonic()
         page.goto(f"{base}/superset/dashboard/{slug}/")
         page.wait_for_function(f"[...document.querySelectorAll('{PAINTED}')].some(e => e.offsetHeight > 0)"
-                               f" || document.body.innerText.includes('{NO_RESULTS}')", timeout=60_000)
+                               f" || document.body.innerText.includes('{NO_RESULTS}')", timeout=LOADED_MACHINE_MS)
         first_paint = time.monotonic() - start
         expected = len(_charts_in(dash))
         deadline = time.monotonic() + 60
@@ -133,7 +135,7 @@ def _open_all(browser, base: str, username: str, password: str, out: Path) -> di
             page.wait_for_timeout(200)
         page.wait_for_load_state("networkidle")
         page.wait_for_function("document.querySelectorAll('[data-test=\"loading-indicator\"]').length === 0",
-                               timeout=60_000)
+                               timeout=LOADED_MACHINE_MS)
         results = []
         for r in list(responses):
             body = r.json() if r.status == 200 else {}
@@ -206,11 +208,12 @@ def test_dashboards_render_for_two_bureaus_and_hq_and_stay_inside_the_bureau(
 
     # the offline DQ pages, linked from the 数据质量 dashboard: bureau A reads its own, not bureau B's
     page = browser.new_page()
+    page.set_default_timeout(LOADED_MACHINE_MS)
     page.goto(f"{base}/login/")
     page.fill("#username", f"sup_{a.lower()}")
     page.fill("#password", logins["postgres"][f"sup_{a.lower()}"])
     page.keyboard.press("Enter")
-    page.wait_for_url("**/superset/welcome/**", timeout=60_000)
+    page.wait_for_url("**/superset/welcome/**", timeout=LOADED_MACHINE_MS)
     page.goto(f"{base}/superset/dashboard/data-quality/")
     page.click("text=Data-quality page of every submission")
     page.wait_for_url(f"**/supervision/dq/{a}/index.html", timeout=30_000)
