@@ -133,6 +133,21 @@ def make_gbm() -> Pipeline:
 CANDIDATES = {"logreg": make_logreg, "gbm": make_gbm}
 
 
+def make_rule() -> Pipeline:
+    """The panel's rule score alone (its one column, missing as 0 as the baseline reads it) in a logistic
+    regression: the rule's ranking, turned into probabilities by the same calibration as the candidates."""
+    return Pipeline([
+        ("impute", SimpleImputer(strategy="constant", fill_value=0.0, keep_empty_features=True)),
+        ("model", LogisticRegression(class_weight="balanced", max_iter=5000)),
+    ])
+
+
+#: Not a candidate: the calibrated rule, fitted only when no candidate passes its guardrails (``ml.dag_tasks``),
+#: so that supervisors get the rule's warnings, said as such, rather than none when the rule is the best scorer.
+RULE = "rule"
+FALLBACKS = {RULE: make_rule}
+
+
 class TrainingError(CannotTrain):
     pass
 
@@ -214,7 +229,8 @@ def fit(kind: str, features: list[str], X_fit: pd.DataFrame, y_fit: pd.Series, X
         y_cal: pd.Series | None, cv_groups: pd.Series | None = None) -> TrainedModel:
     """Fit on the fit rows; calibrate on the later calibration rows, or cross-fitted (``X_cal`` None,
     folds from ``cv_groups``, the rows' periods)."""
-    if kind not in CANDIDATES:
+    builders = {**CANDIDATES, **FALLBACKS}
+    if kind not in builders:
         raise TrainingError(f"unknown candidate {kind!r}; candidates are {sorted(CANDIDATES)}")
     _check_classes(y_fit, "fit")
     if kind == "gbm" and len(y_fit) > 10_000 and int(y_fit.sum()) < 2:  # early stopping holds out a stratified 10%
@@ -222,13 +238,16 @@ def fit(kind: str, features: list[str], X_fit: pd.DataFrame, y_fit: pd.Series, X
                             "needs 2 (rule: both_classes_present)")
     if X_cal is not None:
         _check_classes(y_cal, "calibration")
-    base = CANDIDATES[kind]()
+    base = builders[kind]()
     with one_thread_each():  # small panels: OpenMP threads only contend (10x slower on a busy machine)
         base.fit(X_fit[features], y_fit.astype(int))
+    if kind == RULE and not base[-1].coef_[0][0] > 0:
+        raise TrainingError(f"the rule score {features[0]} does not rise with the event rate in the fit periods "
+                            "(rule: rule_rises_with_risk)")
     if X_cal is None:
         y = y_fit.astype(int).reset_index(drop=True)
         method = "isotonic" if int(y.sum()) >= 2 * ISOTONIC_MIN_POSITIVES else "sigmoid"
-        cal = CalibratedClassifierCV(CANDIDATES[kind](), method=method,
+        cal = CalibratedClassifierCV(builders[kind](), method=method,
                                      cv=_cv_folds(cv_groups.reset_index(drop=True), y))
         with one_thread_each():
             cal.fit(X_fit[features].reset_index(drop=True), y)

@@ -18,7 +18,7 @@ class Preset:
     entity_type: str  # ml.risk_scores.entity_type
     source: str  # schema.table
     spec: PanelSpec
-    texts: dict[str, tuple[str, str]]  # feature -> (zh, en), for reasons in words
+    texts: dict[str, tuple[str, str]]  # feature (and the baseline) -> (zh, en), for reasons in words
     units: dict[str, str] = field(default_factory=dict)  # feature -> unit for reasons: % (a fraction), pp, days...
 
 
@@ -86,7 +86,7 @@ ACCOUNT = Preset(
     spec=PanelSpec(
         entity="account_key", period="period", label="label_case_6m",
         features=tuple(_ACCOUNT_TEXTS), baseline="flow_score"),
-    texts=_ACCOUNT_TEXTS,
+    texts={**_ACCOUNT_TEXTS, **feature_texts(("flow_score",))},  # the rule too: its reasons if it scores (ml.dag_tasks)
     units={f: "%" for f in _ACCOUNT_TEXTS if f.startswith("pr_")},
 )
 

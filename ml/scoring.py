@@ -73,7 +73,9 @@ def score(panel: Panel, model_name: str, entity_type: str, db_url: str, levels: 
                 "values (%s, %s, %s, %s, %s, %s) on conflict (model_name, model_version, period, feature) "
                 "do update set psi = excluded.psi, level = excluded.level, computed_at = now()",
                 [(model_name, version, period.date(), r.feature, float(r.psi), r.level) for r in dr.itertuples()])
-    status.record(db_url, entity_type, model_name, True, "scored", f"scored by {model_name} v{version}", version)
+    by = (f"the calibrated rule {model.meta.get('rule')} ({model_name} v{version}): no learned model beat it"
+          if model.kind == "rule" else f"{model_name} v{version} ({model.kind})")
+    status.record(db_url, entity_type, model_name, True, "scored", f"scored by {by}", version)
     large = dr.loc[dr["level"] == "large", "feature"].tolist()
     if large:
         log.warning("%s v%s: large drift (PSI > %.2f) in %s for period %s", model_name, version, drift.LARGE,

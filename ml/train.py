@@ -126,12 +126,13 @@ def sample_negatives(rows: pd.DataFrame, label: str, cols: list[str], max_negati
 
 def _fit(panel: Panel, kind: str, split: Split, max_negatives: int | None = None) -> models.TrainedModel:
     s = panel.spec
+    features = [s.baseline] if kind == models.RULE else list(s.features)  # the calibrated rule reads its column only
     f = panel.rows(split.fit)
     if split.calibrate_cv:  # the calibrator is cross-fitted on these rows: they stay whole
-        return models.fit(kind, list(s.features), f, f[s.label], None, None, cv_groups=f[s.period])
+        return models.fit(kind, features, f, f[s.label], None, None, cv_groups=f[s.period])
     f = sample_fit(panel, f, max_negatives)
     c = panel.rows(split.calibrate)
-    return models.fit(kind, list(s.features), f, f[s.label], c, c[s.label])
+    return models.fit(kind, features, f, f[s.label], c, c[s.label])
 
 
 def _pred(panel: Panel, rows: pd.DataFrame, score) -> pd.DataFrame:
@@ -184,8 +185,9 @@ def fits_in_parallel(fn, splits: list[Split]) -> list:
 
 def evaluate_candidate(panel: Panel, kind: str, cfg: TrainConfig = DEFAULT_CONFIG, split: Split | None = None
                        ) -> Result:
-    """``kind`` is a model in ``models.CANDIDATES`` or ``"baseline"`` (the panel's rule score column)."""
-    if kind == "baseline" and not panel.spec.baseline:
+    """``kind`` is a model in ``models.CANDIDATES``, ``"baseline"`` (the panel's rule score column, as is) or
+    ``models.RULE`` (that column calibrated into probabilities: judged against chance, not against itself)."""
+    if kind in ("baseline", models.RULE) and not panel.spec.baseline:
         raise SplitError("this panel has no baseline column")
     is_prob = kind != "baseline"
     split = split or holdout_split(panel, cfg)
@@ -216,7 +218,7 @@ def evaluate_candidate(panel: Panel, kind: str, cfg: TrainConfig = DEFAULT_CONFI
         fit_rows = panel.rows(split.fit)
         fit_pos = int(fit_rows[panel.spec.label].sum())
         fitted = len(fit_rows) if split.calibrate_cv else len(sample_fit(panel, fit_rows, cfg.max_fit_negatives))
-        res.guardrails = guardrails.check(fit_pos, res.holdout, res.bootstrap, base is not None)
+        res.guardrails = guardrails.check(fit_pos, res.holdout, res.bootstrap, base is not None and kind != models.RULE)
         model.meta.update({
             "entity": panel.spec.entity, "period": panel.spec.period, "label": panel.spec.label,
             **split.as_meta(), "split": split.describe(), "embargo": cfg.embargo,

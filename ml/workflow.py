@@ -21,7 +21,7 @@ from include.config import paths
 from ml import derive, drift, fastreg, handling, metrics, registry, report
 from ml.errors import CannotTrain, MLError
 from ml.levels import LevelConfig
-from ml.models import CANDIDATES, TrainingError
+from ml.models import CANDIDATES, RULE, TrainingError
 from ml.panel import Panel
 from ml.promotion import promote  # noqa: F401 - the workflow's last step, light to import on its own
 from ml.train import DEFAULT_CONFIG, Result, TrainConfig, evaluate_candidate, holdout_split
@@ -82,7 +82,7 @@ def train_one(panel: Panel, model_name: str, kind: str, cfg: TrainConfig = DEFAU
     """Train and evaluate one candidate, write its report (with ``others`` on the same plots), register it;
     or return the identical version already registered."""
     t = time.perf_counter()
-    if kind not in CANDIDATES:
+    if kind not in CANDIDATES and kind != RULE:
         raise MLError(f"unknown candidate {kind!r}; candidates are {', '.join(CANDIDATES)}")
     panel = prepared(panel, cfg)
     key = train_key(panel, cfg, kind)
@@ -97,7 +97,10 @@ def train_one(panel: Panel, model_name: str, kind: str, cfg: TrainConfig = DEFAU
     model.meta["psi_reference"] = drift.reference(panel.rows(model_periods(model)), model.features,
                                                   period=panel.spec.period,
                                                   seasonal=tuple(x.strip() for x in (cfg.seasonal or "").split(",")))
-    model.meta["baseline_holdout"] = base[0].holdout if base else None
+    # the calibrated rule is not promoted over the rule's own figures (it is the rule): judged against chance
+    model.meta["baseline_holdout"] = base[0].holdout if base and kind != RULE else None
+    if kind == RULE:
+        model.meta["rule"] = panel.spec.baseline
     model.meta["nan_policy"] = panel.handling.get("nan_policy", {})
     model.meta["derive"] = cfg.derive
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")

@@ -35,7 +35,8 @@ def test_every_feature_of_a_panel_has_a_docs_block_with_a_zh_en_name(preset):
         assert col in docs, f"{preset}: {col} has no docs block"
         zh, en = feature_docs.short_name(docs[col])
         assert re.search(r"[\u4e00-\u9fff]", zh) and re.search(r"[A-Za-z]", en), (col, zh, en)
-    assert PRESETS[preset].texts == {f: feature_docs.short_name(docs[f]) for f in spec.features}
+    # the baseline too: when the calibrated rule scores (ml.dag_tasks.rule_instead), its reasons name it
+    assert PRESETS[preset].texts == {f: feature_docs.short_name(docs[f]) for f in (*spec.features, spec.baseline)}
 
 
 def test_the_mart_columns_use_the_docs_blocks_and_every_block_is_used():

@@ -66,6 +66,7 @@ def warning_levels(conn) -> dict:
                           "order by updated_at desc limit 1").fetchone()
     return {"institutions_by_level": {lvl: counts.get(lvl, 0) for lvl in LEVEL_ORDER},
             "model_status": None if status is None or status[0] == "scored" else status[1],
+            "scored_by": status[1] if status is not None and status[0] == "scored" else None,
             "top_red": [{"institution": code, "name": name, "period": str(period), "probability": round(p, 3),
                          "reasons": _in_words(reasons, overrides)}
                         for code, name, period, p, reasons, overrides in red]}
@@ -150,6 +151,8 @@ def render(s: dict) -> list[str]:
                          + (why if len(why) <= 200 else why[:199] + "…"))
         else:
             lines.append("Institutions by early-warning level: " + ", ".join(f"{k} {v}" for k, v in lv.items()))
+            if w.get("scored_by"):
+                lines.append(f"  {w['scored_by'][:200]}")
         for r in w["top_red"]:
             lines.append(f"  red: {r['name']} ({r['institution']}, {r['period']}, p={r['probability']})")
             for reason in r["reasons"]:
