@@ -88,19 +88,24 @@ def choose_and_promote(preset: str, trained: list[dict], db_url: str, loaded: Pa
     g = meta.get("guardrails") or {}
     short = g.get("short", "") if not g.get("passed") else "not promoted"
     if not d.promote and fastreg.alias_version(p.model_name, "champion") is None:
-        if short != "no model: too few cases" and (rule := rule_instead(preset, db_url, loaded, d.reason)):
-            return rule
-        status.record(db_url, p.entity_type, p.model_name, False, short or "no model", d.reason)
+        reason = d.reason
+        if short != "no model: too few cases":
+            rule = rule_instead(preset, db_url, loaded, d.reason)
+            if isinstance(rule, dict):
+                return rule
+            reason += f"; {rule}" if rule else ""
+        status.record(db_url, p.entity_type, p.model_name, False, short or "no model", reason)
     return {"model_name": p.model_name, "challenger": challenger, "promoted": d.promote, "reason": d.reason,
             "short": short}
 
 
-def rule_instead(preset: str, db_url: str, loaded: Panel, why_not: str) -> dict | None:
+def rule_instead(preset: str, db_url: str, loaded: Panel, why_not: str) -> dict | str | None:
     """No champion and no learned challenger passed: fit the panel's rule score, calibrated (``models.RULE``), and
     make it the champion if it passes its own guardrails (events enough, better than chance with its interval
     above zero, calibrated). Supervisors then get the rule's warnings, said to be the rule's, instead of none:
     the learned models failed against that very rule. A later retrain's learned challenger must beat it by the
-    promotion margin on the same holdout to replace it. None when the rule does not pass either."""
+    promotion margin on the same holdout to replace it. When the rule does not pass either: why, in one line
+    (None for a panel without a rule)."""
     from ml import workflow
     from ml.models import RULE
     from ml.presets import PRESETS
@@ -111,12 +116,13 @@ def rule_instead(preset: str, db_url: str, loaded: Panel, why_not: str) -> dict 
     rule = train_candidate(preset, RULE, db_url, loaded)
     g = rule.get("guardrails") or {}
     if rule.get("skipped") or not g.get("passed"):
-        log.info("%s: the calibrated rule %s does not pass either: %s", p.model_name, p.spec.baseline,
-                 rule.get("skipped") or g.get("failed"))
-        return None
+        why = (f"the rule {p.spec.baseline} alone, calibrated, does not pass either: "
+               f"{rule.get('skipped') or g.get('failed')}")
+        log.info("%s: %s", p.model_name, why)
+        return why
     d = workflow.promote(loaded, p.model_name, rule["version"])
     if not d.promote:
-        return None
+        return f"the rule {p.spec.baseline} alone, calibrated, is not promoted: {d.reason}"
     return {"model_name": p.model_name, "challenger": rule["version"], "promoted": True, "short": "rule",
             "reason": f"the calibrated rule {p.spec.baseline} (v{rule['version']}) scores: no learned model passed "
                       f"({why_not})"}
