@@ -65,7 +65,9 @@ def run_product(csv_path: Path, home: Path) -> dict:
     return times
 
 
-FLOW_MODELS = ("int_flows__account_windows", "int_flows__account_scores", "flow_alerts")
+# with each account's first month (account_windows reads it; a state built before it has no such table)
+FLOW_MODELS = ("int_flows__account_first_seen", "int_flows__account_windows", "int_flows__account_scores",
+               "flow_alerts")
 
 
 def rebuild_flows(home: Path) -> dict:

@@ -70,23 +70,17 @@ month_totals as (
 ),
 
 -- When each account was first seen in the data (its first month with any transaction, in or out, over every
--- month loaded, not only the months read back) and when its institution's data starts: an account first seen
--- after its institution's first month is new to the data (the import carries no opening date). A collector
--- opened for a scheme is paid by many as soon as it appears; a payer that appears the month it pays, with
--- money that did not come from an account in the data, is a fresh source (a one-off account fed in cash).
--- (A full build reads every month already: month_totals' account-months suffice; an incremental build reads
--- every month of the upstream model for this.)
+-- month loaded, not only the months read back: int_flows__account_first_seen, incremental, one row per account)
+-- and when its institution's data starts: an account first seen after its institution's first month is new to the
+-- data (the import carries no opening date). A collector opened for a scheme is paid by many as soon as it
+-- appears; a payer that appears the month it pays, with money that did not come from an account in the data, is a
+-- fresh source (a one-off account fed in cash).
 first_seen as (
     select
         institution_code,
         account_no,
-        min(period) as first_period
-    {% if is_incremental() %}
-    from {{ ref('int_flows__counterparty_months') }}
-    {% else %}
-    from month_totals
-    {% endif %}
-    group by institution_code, account_no
+        first_period
+    from {{ ref('int_flows__account_first_seen') }}
 ),
 
 institution_start as (
