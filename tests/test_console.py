@@ -120,3 +120,14 @@ def test_expected_training_outcomes_are_counted_and_dag_modules_named(tmp_path):
         "features dropped from a training panel (constant or empty; the model card lists them)": 1}
     router.close_files()
     assert b"feature x dropped" in (tmp_path / "run.log").read_bytes()  # kept in the log file
+
+
+def test_a_command_needing_the_stopped_server_says_so_in_one_line(tmp_path, capsys, monkeypatch):
+    from include.cli import main
+
+    home = tmp_path / "home"
+    home.mkdir(mode=0o700)
+    monkeypatch.setenv("SUPERVISION_HOME", str(home))
+    assert main(["dbt", "--", "ls"]) == 2
+    err = capsys.readouterr().err
+    assert err == "supervision: the embedded warehouse is not running; start it with `supervision up`\n"

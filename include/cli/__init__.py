@@ -98,8 +98,14 @@ def main(argv: list[str] | None = None) -> int:
     args = build_parser().parse_args(argv)
     logging.basicConfig(level=logging.DEBUG if args.verbose else logging.WARNING,
                         format="%(levelname)s %(name)s: %(message)s")
-    if getattr(args, "tool", None):
-        return importlib.import_module(args.tool).main(args.tool_args) or 0
-    if getattr(args, "dbt_args", None) and args.dbt_args[:1] == ["--"]:
-        args.dbt_args = args.dbt_args[1:]
-    return args.func(args) or 0
+    from include.warehouse.server import NotRunning
+
+    try:
+        if getattr(args, "tool", None):
+            return importlib.import_module(args.tool).main(args.tool_args) or 0
+        if getattr(args, "dbt_args", None) and args.dbt_args[:1] == ["--"]:
+            args.dbt_args = args.dbt_args[1:]
+        return args.func(args) or 0
+    except NotRunning as e:  # any sub-command that needs the server: one line, not a traceback
+        print(f"supervision: {e}", file=sys.stderr)
+        return 2

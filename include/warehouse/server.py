@@ -82,6 +82,10 @@ def _running_as_root() -> bool:
     return hasattr(os, "geteuid") and os.geteuid() == 0
 
 
+class NotRunning(RuntimeError):
+    """A command needs the embedded server and it is not running (the CLI says so in one line)."""
+
+
 @dataclass
 class ServerInfo:
     pgdata: Path
@@ -309,7 +313,7 @@ class EmbeddedServer:
     def admin_url(self, database: str = DATABASE) -> str:
         info = self._read_postmaster()
         if not info.running:
-            raise RuntimeError("the embedded warehouse is not running; start it with `supervision up`")
+            raise NotRunning("the embedded warehouse is not running; start it with `supervision up`")
         from urllib.parse import quote
 
         return (f"postgresql+psycopg://{SUPERUSER}:{quote(self.superuser_password(), safe='')}"
