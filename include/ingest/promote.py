@@ -95,8 +95,9 @@ def token_table(conn: psycopg.Connection, ds: Dataset, source: str, batches: lis
     ``batches`` of ``landing.<source>`` (a landing or typed table), in the caller's transaction.
 
     A group's rows repeat few identifiers (the small world's 987,836 transactions hold 106,336
-    distinct account numbers and names), so each keyed hash is computed once per distinct value, by the same SQL as row by row
-    (:func:`include.privacy.pseudonymise.token_sql`, on the value as submitted), and the rows join it:
+    distinct account numbers and names), so each keyed hash is computed once per distinct value, by
+    the same SQL as row by row (:func:`include.privacy.pseudonymise.token_sql`, on the value as
+    submitted), and the rows join it:
     the same tokens. ``''`` is never in it (a join miss, NULL, as token_sql gives)."""
     pii = [c for c in ds.columns if c.pii]
     name = f"{source}_tokens"
