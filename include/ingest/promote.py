@@ -1,6 +1,9 @@
 """Promotion: one transaction moves a validated group's clean batches into ``raw`` and failing ones
 into ``quarantine`` (personal identifiers tokenised in both), records statuses, and supersedes
-earlier versions of the same (institution, period, dataset)."""
+earlier versions of the same (institution, period, dataset).
+
+Into ``raw``, each distinct identifier is tokenised once (:func:`token_table`) and the rows join the
+tokens; into ``quarantine`` (few rows), row by row. Both use the same SQL, so the same tokens."""
 
 from __future__ import annotations
 
@@ -22,7 +25,7 @@ def promote_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list
     """One transaction: clean batches into raw, failing ones into quarantine (personal identifiers
     tokenised in both), statuses and supersession recorded, the landing table dropped. All of it
     or none of it. ``typed``: the group's typed table the gate kept (name, batch ids it holds): the
-    clean batches it holds are read from it (already cast, see :func:`typed_insert`), dropped here too."""
+    clean batches it holds are read from it (already cast, see :func:`raw_insert`), dropped here too."""
     tbl = sql.Identifier("landing", table)
     key = load_key(state)
     pseudonym = sql_params(key)
