@@ -31,10 +31,23 @@ _DUMP_SQL = {
                  "join ops.batch b using (batch_id) order by 1, 2, 3",
 }
 
+#: the raw and quarantine tables of batches (partitioned parents, not their partitions)
+_TABLES_SQL = ("select format('%I.%I', n.nspname, c.relname) from pg_class c "
+               "join pg_namespace n on n.oid = c.relnamespace where n.nspname in ('raw', 'quarantine') "
+               "and c.relkind in ('r', 'p') and not c.relispartition and exists (select 1 from pg_attribute a "
+               "where a.attrelid = c.oid and a.attname = '_batch_id' and not a.attisdropped) order by 1")
+#: every file's rows in raw or quarantine, as stored (tokens included; the batch id and load time depend on
+#: the order of work and the clock): a digest per file, comparable across runs under the same
+#: pseudonymisation key (set SUPERVISION_PSEUDONYM_KEY for both runs)
+_ROWS_SQL = ("select b.submission_id, b.dataset, b.file_name, count(*), md5(string_agg((to_jsonb(t) - '_batch_id' "
+             "- '_loaded_at' - '_quarantined_at')::text, E'\\n' order by t._line)) from {table} t "
+             "join ops.batch b on b.batch_id = t._batch_id group by 1, 2, 3 order by 1, 2, 3")
+
 
 def dump(conn, out: Path) -> dict:
     """Every batch's outcome and every rule result, keyed by submission and dataset (not by batch id, which
-    depends on the order of work), one JSON line each: two runs on the same input compare with ``cmp``."""
+    depends on the order of work), one JSON line each, then a digest of each file's rows in raw and
+    quarantine (:data:`_ROWS_SQL`): two runs on the same input compare with ``cmp``."""
     counts = {}
     with os.fdopen(os.open(out, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600), "w") as f:  # masked examples
         for name, sql in _DUMP_SQL.items():
@@ -42,6 +55,11 @@ def dump(conn, out: Path) -> dict:
             counts[name] = len(rows)
             for row in rows:
                 f.write(json.dumps([name, *row], ensure_ascii=False, sort_keys=True, default=str) + "\n")
+        counts["rows"] = 0
+        for (table,) in conn.execute(_TABLES_SQL).fetchall():
+            for row in conn.execute(_ROWS_SQL.format(table=table)).fetchall():
+                counts["rows"] += row[3]
+                f.write(json.dumps(["rows", table, *row], ensure_ascii=False, default=str) + "\n")
     return counts
 
 
