@@ -138,14 +138,15 @@ def _start(argv: list[str], log: Path, cwd: Path | None = None) -> subprocess.Po
 
 
 _PERCENT = re.compile(r"\[\s*(\d+)%\]")
-_PROGRESS_LINE = re.compile(r"^[.FEsxX]+\s+\[\s*\d+%\]$")
+_PROGRESS_LINE = re.compile(r"^([.FEsxX]+)(\s+\[\s*\d+%\])?$")
 
 
-def progress_of(log: str) -> tuple[int | None, int]:
-    """A half's progress from its ``-q`` log: the last ``[ NN%]`` pytest printed, and how many F/E marks so far."""
+def progress_of(log: str) -> tuple[int | None, int, int]:
+    """A half's progress from its ``-q`` log: the last ``[ NN%]`` pytest printed, the tests done (one mark
+    each, the unfinished line too) and how many of them failed (F/E marks)."""
     percents = _PERCENT.findall(log)
-    bad = sum(line.count("F") + line.count("E") for line in log.splitlines() if _PROGRESS_LINE.match(line.strip()))
-    return (int(percents[-1]) if percents else None), bad
+    marks = "".join(m.group(1) for line in log.splitlines() if (m := _PROGRESS_LINE.match(line.strip())))
+    return (int(percents[-1]) if percents else None), len(marks), marks.count("F") + marks.count("E")
 
 
 def _wait(jobs: list[tuple[str, subprocess.Popen, Path]], started: float, every: float) -> list[int]:
@@ -159,9 +160,10 @@ def _wait(jobs: list[tuple[str, subprocess.Popen, Path]], started: float, every:
             for name, p, log in jobs:
                 if name == "sqlfluff":
                     continue
-                percent, bad = progress_of(log.read_text(errors="replace"))
-                state = "done" if p.poll() is not None else (f"{percent}%" if percent is not None else "starting")
-                parts.append(f"half {name} {state}" + (f" ({bad} failed so far)" if bad else ""))
+                percent, done, bad = progress_of(log.read_text(errors="replace"))
+                state = "finished" if p.poll() is not None else f"{done} tests done" + (
+                    f" ({percent}%)" if percent is not None else "")
+                parts.append(f"half {name} {state}" + (f", {bad} failed so far" if bad else ""))
             print(f"  {(time.monotonic() - started) / 60:.0f} min: " + ", ".join(parts), flush=True)
     return [p.wait() for _, p, _ in jobs]
 

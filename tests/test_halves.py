@@ -49,9 +49,10 @@ def test_the_progress_line_reads_the_last_percentage_and_counts_failures():
            "........................................ [  9%]\n"
            "....F...........E.........s............. [ 18%]\n"
            "....F..\n")
-    assert progress_of(log) == (18, 2)  # the unfinished line has no percentage yet: not counted
-    assert progress_of("") == (None, 0)
-    assert progress_of("ImportError while loading conftest\nE   ModuleNotFoundError\n") == (None, 0)
+    assert progress_of(log) == (18, 87, 3)  # the unfinished line counts, its percentage is not printed yet
+    assert progress_of("") == (None, 0, 0)
+    assert progress_of("....") == (None, 4, 0)  # the first line, before its percentage
+    assert progress_of("ImportError while loading conftest\nE   ModuleNotFoundError\n") == (None, 0, 0)
 
 
 def _collect(*halves: str) -> list[tuple[set[str], int]]:
