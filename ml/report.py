@@ -28,8 +28,10 @@ METRIC_ROWS = ("roc_auc", "pr_auc", "brier", "ece", "predicted_over_observed", "
 
 
 #: Non-case rows of the holdout the permutation importance uses at most (every case is used): the report's
-#: feature ranking only; every metric, interval and guardrail is measured on every holdout row.
-IMPORTANCE_NEGATIVES = 20_000
+#: feature ranking only; every metric, interval and guardrail is measured on every holdout row. On the firm
+#: panel of small/7 (49 cases, 27,350 non-cases in the holdout) 5,000 instead of 20,000 took 7.0 s instead
+#: of 24.4 s and ranked the 38 features alike (rank correlation 0.96, the same top three): bench/README.md.
+IMPORTANCE_NEGATIVES = 5_000
 IMPORTANCE_REPEATS = 5
 
 
