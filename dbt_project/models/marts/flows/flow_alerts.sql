@@ -44,12 +44,23 @@ account_scores as (
     where entity_type = 'account'
 ),
 
+-- Ties of flow_score at a bureau's capacity are common (percentile scores: in ~1/3 of bureau-months on small/7
+-- the last place is shared). They are broken by what the account-month shows (its other typology scores, its
+-- inflow, its payers), not by account_no: that is a token under each installation's own key, so breaking ties
+-- by it alerted other accounts, and gave the firm model other red-flag counts, on another installation of the
+-- same data (bench/README.md, "Early-warning models"). account_no stays last for rows equal in all of these.
 ranked as (
     select
         scores.*,
         row_number() over (
             partition by scores.bureau_code, scores.period
-            order by scores.flow_score desc, scores.institution_code asc, scores.account_no asc
+            order by
+                scores.flow_score desc,
+                ({% for typology in weights %}scores.score_{{ typology }}{{ ' + ' if not loop.last }}{% endfor %}) desc,
+                scores.inflow_amount desc nulls last,
+                scores.payers desc nulls last,
+                scores.institution_code asc,
+                scores.account_no asc
         ) as queue_rank
     from scores
 ),
