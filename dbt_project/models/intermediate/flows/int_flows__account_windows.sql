@@ -15,10 +15,10 @@
 -- large for the month (a quantile, not yuan), equal payouts back to payers (exact, and within a tolerance after a
 -- gap of up to var('flow_payout_max_gap_months') months), new conduit payers (new payers that paid in one
 -- month of the window and passed on to this account most of what they received and paid out that month; plus the
--- fresh sources when the window has at least var('flow_fresh_source_min_payers') of them), fresh sources
--- (fresh_source_payers: accounts first seen
--- that month, after their institution's first month, that paid this account most of what they paid out with money
--- that did not come from an account in the data), and the payers of an account new to the data
+-- fresh sources that paid at least the month's var('flow_fresh_source_min_quantile') quantile of inflows, when the
+-- window has at least var('flow_fresh_source_min_payers') of them), fresh sources (fresh_source_payers: accounts
+-- first seen that month, after their institution's first month, that paid this account most of what they paid out
+-- with money that did not come from an account in the data), and the payers of an account new to the data
 -- (new_account_payers: first seen inside the window, after its institution's first month; evidence only). One row
 -- per account-month in which the account received money from a known counterparty account. Peer percentiles and
 -- scores: int_flows__account_scores.
