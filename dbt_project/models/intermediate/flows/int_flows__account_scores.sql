@@ -17,9 +17,9 @@
 -- upstream_payers is the 2-hop fan-in: the most payers any of this month's payers had in its own window (money
 -- collected from many and forwarded through this account). new_conduit_payers is the other 2-hop signal: payers
 -- that were themselves pass-through accounts for this account (laundering fan-in), with conduit_share and
--- new_payer_share (a utility's or landlord's payers pay every month) as its shares; with
--- var('flow_fresh_sources_as_conduits') new_conduit_payers also counts fresh sources (payers first seen the month
--- they paid it, funded from outside the data). new_account_payers (the
+-- new_payer_share (a utility's or landlord's payers pay every month) as its shares; new_conduit_payers also counts
+-- fresh sources (payers first seen the month they paid it, funded from outside the data) that paid at least the
+-- month's median inflow, where there are several (int_flows__account_windows). new_account_payers (the
 -- payers of an account new to the data) is evidence only: as a typology it found outside collectors but flooded the
 -- simulator's queue with new accounts (bench/README.md, 7 Dec). inflow_burstiness and
 -- peak_day_ratio (int_flows__account_inflow_timing: when in the month the inflows arrived) are evidence with a

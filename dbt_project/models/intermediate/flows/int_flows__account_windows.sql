@@ -14,10 +14,11 @@
 -- of each month's inflow that left the same month), round and purpose-keyword inflows, payers whose inflow is
 -- large for the month (a quantile, not yuan), equal payouts back to payers (exact, and within a tolerance after a
 -- gap of up to var('flow_payout_max_gap_months') months), new conduit payers (new payers that paid in one
--- month of the window and passed on to this account most of what they received and paid out that month; with
--- var('flow_fresh_sources_as_conduits') also fresh sources), fresh sources (fresh_source_payers: accounts first seen
--- that month, after their institution's first month, that paid this account most of what they paid out with money
--- that did not come from an account in the data), and the payers of an account new to the data
+-- month of the window and passed on to this account most of what they received and paid out that month; plus the
+-- fresh sources that paid at least the month's var('flow_fresh_source_min_quantile') quantile of inflows, when the
+-- window has at least var('flow_fresh_source_min_payers') of them), fresh sources (fresh_source_payers: accounts
+-- first seen that month, after their institution's first month, that paid this account most of what they paid out
+-- with money that did not come from an account in the data), and the payers of an account new to the data
 -- (new_account_payers: first seen inside the window, after its institution's first month; evidence only). One row
 -- per account-month in which the account received money from a known counterparty account. Peer percentiles and
 -- scores: int_flows__account_scores.
@@ -48,7 +49,9 @@ accounts as (
 large_inflow as (
     select
         period,
-        percentile_cont({{ var('flow_large_inflow_quantile') }}) within group (order by in_amount) as min_amount
+        percentile_cont({{ var('flow_large_inflow_quantile') }}) within group (order by in_amount) as min_amount,
+        percentile_cont({{ var('flow_fresh_source_min_quantile') }}) within group (order by in_amount)
+            as min_fresh_source_amount
     from pairs
     where n_in > 0 and counterparty_account <> ''
     group by period
@@ -163,7 +166,9 @@ pairs_flagged as (
             and pairs_lagged.in_amount >= {{ var('flow_conduit_share') }} * payer_totals.out_amount
             and payer_totals.in_amount < {{ var('flow_conduit_share') }} * pairs_lagged.in_amount,
             false
-        ) as is_fresh_source_inflow
+        ) as is_fresh_source_inflow,
+        pairs_lagged.n_in > 0 and pairs_lagged.in_amount >= large_inflow.min_fresh_source_amount
+            as is_fresh_source_sized
     from pairs_lagged
     left join large_inflow on pairs_lagged.period = large_inflow.period
     left join payer_months as payer_totals
@@ -236,6 +241,7 @@ windowed as (
         pairs_flagged.is_large_inflow,
         pairs_flagged.is_conduit_inflow,
         pairs_flagged.is_fresh_source_inflow,
+        pairs_flagged.is_fresh_source_inflow and pairs_flagged.is_fresh_source_sized as is_sized_fresh_source_inflow,
         pairs_flagged.example_in_txn_id,
         pairs_flagged.example_out_txn_id,
         pairs_flagged.source_batch_id
@@ -289,15 +295,10 @@ per_counterparty as (
         bool_or(counterparty_is_elderly) as is_elderly,
         bool_or(counterparty_is_elsewhere) as is_elsewhere,
         bool_or(is_large_inflow) as is_large_payer,
-        (
-            bool_or(is_conduit_inflow and is_new_payer_month)
-            and count(distinct pair_period) filter (where n_in > 0) = 1
-        )
-        or (
-            {{ 'true' if var('flow_fresh_sources_as_conduits') else 'false' }}
-            and bool_or(is_fresh_source_inflow)
-        ) as is_new_conduit_payer,
+        bool_or(is_conduit_inflow and is_new_payer_month)
+        and count(distinct pair_period) filter (where n_in > 0) = 1 as is_new_conduit_payer,
         bool_or(is_fresh_source_inflow) as is_fresh_source_payer,
+        coalesce(bool_or(is_sized_fresh_source_inflow), false) as is_sized_fresh_source_payer,
         min(example_in_txn_id) as example_in_txn_id,
         min(example_out_txn_id) as example_out_txn_id,
         max(source_batch_id) as source_batch_id,
@@ -333,7 +334,19 @@ final as (
         count(*) filter (where per_counterparty.is_large_payer) as large_payers,
         count(*) filter (where per_counterparty.is_large_payer and per_counterparty.is_individual)
             as large_individual_payers,
-        count(*) filter (where per_counterparty.is_new_conduit_payer) as new_conduit_payers,
+        -- fresh sources that paid at least the month's var('flow_fresh_source_min_quantile') quantile of inflows count
+        -- as conduits where the window has at least var('flow_fresh_source_min_payers') of them: a collector fed by
+        -- one-off accounts, not a shop whose one-off customers make small purchases
+        count(*) filter (where per_counterparty.is_new_conduit_payer)
+        + case
+            when
+                count(*) filter (where per_counterparty.is_sized_fresh_source_payer)
+                >= {{ var('flow_fresh_source_min_payers') }}
+                then count(*) filter (
+                    where per_counterparty.is_sized_fresh_source_payer and not per_counterparty.is_new_conduit_payer
+                )
+            else 0
+        end as new_conduit_payers,
         count(*) filter (where per_counterparty.is_fresh_source_payer) as fresh_source_payers,
         count(*) filter (where per_counterparty.has_periodic_payout) as periodic_payees,
         count(*) filter (
