@@ -41,7 +41,15 @@ class Panel:
 
     @property
     def labelled(self) -> pd.DataFrame:
-        return self.frame[self.frame[self.spec.label].notna()]
+        """The rows with a known label. Computed once per ``frame`` object and label: every split of every
+        candidate asks for it (on the account panel, ~330k rows, over a hundred times per ``score_risk``).
+        A panel's frame is never changed in place (``ml.derive``, ``ml.handling`` and ``ml.scoring`` copy it);
+        a new frame assigned to ``frame`` is a new key. Do not modify the returned frame."""
+        c = self.__dict__.get("_labelled")
+        if c is None or c[0] is not self.frame or c[1] != self.spec.label:
+            c = (self.frame, self.spec.label, self.frame[self.frame[self.spec.label].notna()])
+            self.__dict__["_labelled"] = c
+        return c[2]
 
     def periods(self, labelled_only: bool = True) -> list[pd.Timestamp]:
         f = self.labelled if labelled_only else self.frame
@@ -52,10 +60,16 @@ class Panel:
         return f[f[self.spec.period].isin(periods)]
 
     def fingerprint(self) -> str:
-        """sha256 of the labelled rows (entity, period, label, features), order-independent."""
-        cols = [self.spec.entity, self.spec.period, self.spec.label, *self.spec.features]
-        f = self.labelled[cols].sort_values([self.spec.entity, self.spec.period])
-        return hashlib.sha256(pd.util.hash_pandas_object(f, index=False).to_numpy().tobytes()).hexdigest()
+        """sha256 of the labelled rows (entity, period, label, features), order-independent. Computed once per
+        ``frame`` object and spec (each candidate's train key and registered metadata ask for it)."""
+        c = self.__dict__.get("_fingerprint")
+        if c is None or c[0] is not self.frame or c[1] != self.spec:
+            cols = [self.spec.entity, self.spec.period, self.spec.label, *self.spec.features]
+            f = self.labelled[cols].sort_values([self.spec.entity, self.spec.period])
+            c = (self.frame, self.spec,
+                 hashlib.sha256(pd.util.hash_pandas_object(f, index=False).to_numpy().tobytes()).hexdigest())
+            self.__dict__["_fingerprint"] = c
+        return c[2]
 
 
 #: The fixed key of every hash that picks rows for fitting (``ml.train.sample_fit``): a constant of the code, the

@@ -12,27 +12,25 @@ from ml.levels import LevelConfig, assign
 from ml.metrics import reliability
 
 
-def _plt():
-    import matplotlib
+def _figure(figsize: tuple[float, float]):
+    """A figure and its axes drawn by Agg straight to a PNG: no pyplot (its import, its global figure
+    manager and its lock are not needed to write files, and a ``Figure`` of its own is safe in any thread)."""
+    from matplotlib.figure import Figure
 
-    matplotlib.use("Agg")
-    import matplotlib.pyplot as plt
-
-    return plt
+    fig = Figure(figsize=figsize)
+    return fig, fig.subplots()
 
 
 def _save(fig, path: Path) -> None:
     fig.tight_layout()
     fig.savefig(path, dpi=90)
-    _plt().close(fig)
 
 
 def roc_pr(results: list, out: Path) -> None:
     from sklearn.metrics import precision_recall_curve, roc_curve
 
-    plt = _plt()
     for kind, fname in (("roc", "roc.png"), ("pr", "pr.png")):
-        fig, ax = plt.subplots(figsize=(5, 4))
+        fig, ax = _figure((5, 4))
         for r in results:
             y, s = r.holdout_pred["label"], r.holdout_pred["score"]
             if y.nunique() < 2:
@@ -55,8 +53,7 @@ def roc_pr(results: list, out: Path) -> None:
 
 def calibration(results: list, out: Path) -> dict[str, pd.DataFrame]:
     """Reliability on log-spaced bins for every probability model; returns the bins per model."""
-    plt = _plt()
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = _figure((5, 4))
     bins = {}
     for r in results:
         if r.name == "baseline":
@@ -74,19 +71,17 @@ def calibration(results: list, out: Path) -> dict[str, pd.DataFrame]:
 
 
 def importance_plot(imp: dict[str, float], name: str, out: Path) -> None:
-    plt = _plt()
     items = sorted(((k, v) for k, v in imp.items() if v is not None and np.isfinite(v)), key=lambda kv: kv[1])[-15:]
-    fig, ax = plt.subplots(figsize=(6, max(2.5, 0.3 * len(items) + 1)))
+    fig, ax = _figure((6, max(2.5, 0.3 * len(items) + 1)))
     ax.barh([k for k, _ in items], [v for _, v in items])
     ax.set(title=f"Feature importance ({'|std. coefficient|' if name == 'logreg' else 'permutation, PR-AUC'})")
     _save(fig, out / "importance.png")
 
 
 def levels_plot(r, levels: LevelConfig, out: Path) -> pd.DataFrame:
-    plt = _plt()
     pred = r.holdout_pred.assign(level=assign(r.holdout_pred["score"].to_numpy(), levels))
     order = [lv for lv in ("red", "orange", "yellow", "blue", "none") if (pred["level"] == lv).any()]
-    fig, ax = plt.subplots(figsize=(5, 4))
+    fig, ax = _figure((5, 4))
     ax.boxplot([pred.loc[pred["level"] == lv, "score"] for lv in order], tick_labels=order)
     ax.set(yscale="log", ylabel="calibrated probability", title="Score distribution by warning level")
     _save(fig, out / "score_by_level.png")
