@@ -59,6 +59,15 @@ class Panel:
         f = self.labelled if labelled_only else self.frame
         return f[f[self.spec.period].isin(periods)]
 
+    def labelled_content_hash(self, cols: tuple[str, ...]) -> np.ndarray:
+        """``content_hash(self.labelled, cols)``, computed once per ``frame`` object, label and columns
+        (``ml.train.fit_sample`` takes each fit's rows from it)."""
+        memo = self.__dict__.setdefault("_content_hash", {})
+        c = memo.get((cols, self.spec.label))
+        if c is None or c[0] is not self.frame:
+            c = memo[cols, self.spec.label] = (self.frame, content_hash(self.labelled, list(cols)))
+        return c[1]
+
     def fingerprint(self) -> str:
         """sha256 of the labelled rows (entity, period, label, features), order-independent. Computed once per
         ``frame`` object and spec (each candidate's train key and registered metadata ask for it)."""

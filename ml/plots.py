@@ -15,8 +15,10 @@ from ml.metrics import reliability
 def _figure(figsize: tuple[float, float]):
     """A figure and its axes drawn by Agg straight to a PNG: no pyplot (its import, its global figure
     manager and its lock are not needed to write files, and a ``Figure`` of its own is safe in any thread)."""
+    import matplotlib
     from matplotlib.figure import Figure
 
+    matplotlib.use("Agg")  # a backend named: reading an unresolved one (boxplot copies rcParams) imports pyplot
     fig = Figure(figsize=figsize)
     return fig, fig.subplots()
 
