@@ -237,9 +237,10 @@ def evaluate_candidate(panel: Panel, kind: str, cfg: TrainConfig = DEFAULT_CONFI
         rows = panel.rows(split.test)
         base = baseline_score(panel, rows) if panel.spec.baseline else None
         res.bootstrap = guardrails.bootstrap(hold["label"], hold["score"], base)
-        fit_rows = panel.rows(split.fit)
-        fit_pos = int(fit_rows[panel.spec.label].sum())
-        fitted = len(fit_rows) if split.calibrate_cv else len(fit_sample(panel, split.fit, cfg.max_fit_negatives))
+        lab = panel.labelled  # counted, not copied
+        in_fit = lab[panel.spec.period].isin(split.fit).to_numpy()
+        n_fit, fit_pos = int(in_fit.sum()), int(lab[panel.spec.label].to_numpy()[in_fit].sum())
+        fitted = n_fit if split.calibrate_cv else len(fit_sample(panel, split.fit, cfg.max_fit_negatives))
         res.guardrails = guardrails.check(fit_pos, res.holdout, res.bootstrap, base is not None and kind != models.RULE)
         model.meta.update({
             "entity": panel.spec.entity, "period": panel.spec.period, "label": panel.spec.label,
@@ -249,7 +250,7 @@ def evaluate_candidate(panel: Panel, kind: str, cfg: TrainConfig = DEFAULT_CONFI
             "holdout_fingerprint": holdout_fingerprint(panel, split.test), "code_version": code_version(),
             "holdout_metrics": res.holdout, "backtest_metrics": backtest, "lead_time": lead,
             "bootstrap": res.bootstrap, "guardrails": res.guardrails, "data_handling": panel.handling,
-            "fit_rows": {"rows": len(fit_rows), "fitted_on": fitted, "positives": fit_pos,
+            "fit_rows": {"rows": n_fit, "fitted_on": fitted, "positives": fit_pos,
                          "max_negatives": cfg.max_fit_negatives},
         })
         log.info("%s split %s; validation pr_auc=%s; holdout pr_auc=%.3f roc_auc=%.3f; guardrails %s", kind,
