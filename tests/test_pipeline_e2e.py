@@ -159,6 +159,9 @@ def test_the_closing_story_counts_what_the_run_did(first_run, e2e_warehouse):
         scored = conn.execute("select count(distinct entity_id) from ml.risk_scores "
                               "where entity_type = 'institution'").fetchone()[0]
         flows = conn.execute("select count(*) from marts_flows.flow_alerts").fetchone()[0]
+        firms = conn.execute("select count(distinct entity_id) from ml.risk_scores where entity_type = 'firm'"
+                             ).fetchone()[0]
+        firm_status = conn.execute("select reason_en from ml.model_status where entity_type = 'firm'").fetchone()
     assert s["gate"]["by_status"] == statuses
     assert s["gate"]["files_received"] == sum(statuses.values())
     # (scored may be 0 here: with this world's few quarters score_risk may have no champion to score with)
@@ -166,6 +169,10 @@ def test_the_closing_story_counts_what_the_run_did(first_run, e2e_warehouse):
     assert len(s["warnings"]["top_red"]) == min(3, s["warnings"]["institutions_by_level"]["red"])
     assert all(r["reasons"] and r["name"] for r in s["warnings"]["top_red"])
     assert s["flows"]["flow_alerts"] == flows
+    assert sum(s["firms"]["firms_by_level"].values()) == firms
+    assert s["firms"]["status"] == (firm_status[0] if firm_status else None)
     text = render(s)
+    if firms or firm_status:
+        assert any(line.startswith("Firms by early-warning level: ") for line in text)
     assert any(line.startswith("Submissions: ") for line in text)
     assert all(len(line) <= 300 for line in text)

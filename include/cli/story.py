@@ -72,6 +72,18 @@ def warning_levels(conn) -> dict:
                         for code, name, period, p, reasons, overrides in red]}
 
 
+def firm_levels(conn) -> dict:
+    """Firms by their latest early-warning level, and what scores them (or why nothing does)."""
+    counts = dict(conn.execute("""
+        select warning_level, count(*) from (
+            select distinct on (entity_id) warning_level from ml.risk_scores where entity_type = 'firm'
+            order by entity_id, period desc, scored_at desc) latest group by 1""").fetchall())
+    status = conn.execute("select status, reason_en from ml.model_status where entity_type = 'firm' "
+                          "order by updated_at desc limit 1").fetchone()
+    return {"firms_by_level": {lvl: counts.get(lvl, 0) for lvl in LEVEL_ORDER},
+            "status": None if status is None else status[1]}
+
+
 def _in_words(reasons: list | None, overrides: list | None, n: int = 3) -> list[str]:
     """Rule overrides first (they raised the level), then the model's top reasons with their values."""
     out = [o["text_en"] for o in (overrides or []) if isinstance(o, dict) and o.get("text_en")]
@@ -106,7 +118,7 @@ def story(state=None) -> dict:
     p = state or paths()
     out: dict = {}
     with psycopg.connect(libpq_url(admin_url()), autocommit=True) as conn:
-        for key, fn in (("gate", gate), ("warnings", warning_levels), ("flows", flow_queue)):
+        for key, fn in (("gate", gate), ("warnings", warning_levels), ("firms", firm_levels), ("flows", flow_queue)):
             try:
                 out[key] = fn(conn)
             except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn) as e:
@@ -157,6 +169,13 @@ def render(s: dict) -> list[str]:
             lines.append(f"  red: {r['name']} ({r['institution']}, {r['period']}, p={r['probability']})")
             for reason in r["reasons"]:
                 lines.append(f"       - {reason}")
+    fl = s.get("firms", {})
+    if "firms_by_level" in fl and (any(fl["firms_by_level"].values()) or fl.get("status")):
+        why = fl.get("status") or ""
+        lines.append("Firms by early-warning level: "
+                     + (", ".join(f"{k} {v}" for k, v in fl["firms_by_level"].items())
+                        if any(fl["firms_by_level"].values()) else "none yet")
+                     + (f" ({why if len(why) <= 180 else why[:179] + '…'})" if why else ""))
     f = s.get("flows", {})
     if "flow_alerts" in f:
         lines.append(f"Suspicious-flow queue: {f['awaiting_decision']} alerts awaiting a decision "
