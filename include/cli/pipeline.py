@@ -127,12 +127,13 @@ class _ParseOnce:
     def __enter__(self) -> _ParseOnce:
         import airflow.dag_processing.dagbag as dagbag
 
-        self.module, self.real, self.bags = dagbag, dagbag.BundleDagBag, {}
+        self.module, self.original, self.bags = dagbag, dagbag.BundleDagBag, {}
+        self.real = self.original  # what parses a bag
         dagbag.BundleDagBag = self.bag
         return self
 
     def __exit__(self, *exc) -> None:
-        self.module.BundleDagBag = self.real
+        self.module.BundleDagBag = self.original
 
     def bag(self, dag_folder=None, *args, **kwargs):
         if args:  # not the call dag.test() makes: no reuse
