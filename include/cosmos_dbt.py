@@ -61,7 +61,11 @@ def dbt_task_group(group_id: str, select: list[str] | None = None,
     test_behavior = TestBehavior.AFTER_EACH if watcher else TestBehavior.BUILD
     operator_args = {"install_deps": False, "dbt_cmd_flags": ["--indirect-selection", "cautious"]}
     if watcher:
-        operator_args |= {"deferrable": False, "poke_interval": 5}
+        # --no-write-json: the producer's dbt would write manifest.json and semantic_manifest.json twice
+        # and run_results.json into its throw-away copy of the project (seconds of its start and end);
+        # Cosmos reads the node results from dbt's events, the partial-parse state is written anyway.
+        operator_args |= {"deferrable": False, "poke_interval": 5,
+                          "dbt_cmd_flags": [*operator_args["dbt_cmd_flags"], "--no-write-json"]}
     group = DbtTaskGroup(
         group_id=group_id,
         project_config=ProjectConfig(dbt_project_path=DBT_PROJECT_DIR, manifest_path=MANIFEST),
