@@ -49,22 +49,34 @@ def feedback_example(outbox: Path, conn) -> str | None:
     return str(any_) if any_ else None
 
 
+def _latest(entity_type: str) -> str:
+    """Each entity's latest score of ``entity_type`` (a CTE named ``latest``)."""
+    return f"""with latest as (
+        select distinct on (entity_id) entity_id, period, probability, warning_level, reasons, overrides
+        from ml.risk_scores where entity_type = '{entity_type}'
+        order by entity_id, period desc, scored_at desc)"""
+
+
+def _levels_and_status(conn, entity_type: str) -> tuple[dict, tuple | None]:
+    """Entities of ``entity_type`` by their latest level (every level of ``LEVEL_ORDER``), and the panel's
+    ``ml.model_status`` row (status, reason) if any."""
+    counts = dict(conn.execute(_latest(entity_type) + " select warning_level, count(*) from latest group by 1"
+                               ).fetchall())
+    status = conn.execute("select status, reason_en from ml.model_status where entity_type = %s "
+                          "order by updated_at desc limit 1", (entity_type,)).fetchone()
+    return {lvl: counts.get(lvl, 0) for lvl in LEVEL_ORDER}, status
+
+
 def warning_levels(conn) -> dict:
     """Institutions by their latest early-warning level; the three riskiest red ones with reasons."""
-    latest = """with latest as (
-        select distinct on (entity_id) entity_id, period, probability, warning_level, reasons, overrides
-        from ml.risk_scores where entity_type = 'institution'
-        order by entity_id, period desc, scored_at desc)"""
-    counts = dict(conn.execute(latest + " select warning_level, count(*) from latest group by 1").fetchall())
-    red = conn.execute(latest + """
+    levels, status = _levels_and_status(conn, "institution")
+    red = conn.execute(_latest("institution") + """
         select l.entity_id, coalesce(i.name, l.entity_id), l.period, l.probability, l.reasons, l.overrides
         from latest l left join lateral (
             select name from raw.institution where institution_code = l.entity_id
             order by report_period desc limit 1) i on true
         where l.warning_level = 'red' order by l.probability desc limit 3""").fetchall()
-    status = conn.execute("select status, reason_en from ml.model_status where entity_type = 'institution' "
-                          "order by updated_at desc limit 1").fetchone()
-    return {"institutions_by_level": {lvl: counts.get(lvl, 0) for lvl in LEVEL_ORDER},
+    return {"institutions_by_level": levels,
             "model_status": None if status is None or status[0] == "scored" else status[1],
             "scored_by": status[1] if status is not None and status[0] == "scored" else None,
             "top_red": [{"institution": code, "name": name, "period": str(period), "probability": round(p, 3),
@@ -74,14 +86,8 @@ def warning_levels(conn) -> dict:
 
 def firm_levels(conn) -> dict:
     """Firms by their latest early-warning level, and what scores them (or why nothing does)."""
-    counts = dict(conn.execute("""
-        select warning_level, count(*) from (
-            select distinct on (entity_id) warning_level from ml.risk_scores where entity_type = 'firm'
-            order by entity_id, period desc, scored_at desc) latest group by 1""").fetchall())
-    status = conn.execute("select status, reason_en from ml.model_status where entity_type = 'firm' "
-                          "order by updated_at desc limit 1").fetchone()
-    return {"firms_by_level": {lvl: counts.get(lvl, 0) for lvl in LEVEL_ORDER},
-            "status": None if status is None else status[1]}
+    levels, status = _levels_and_status(conn, "firm")
+    return {"firms_by_level": levels, "status": None if status is None else status[1]}
 
 
 def _in_words(reasons: list | None, overrides: list | None, n: int = 3) -> list[str]:
