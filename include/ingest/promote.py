@@ -130,8 +130,8 @@ def raw_insert(conn: psycopg.Connection, ds: Dataset, source: str, batches: list
 
     ``typed``: the source is the gate's typed table, whose typed twins are the values the landing
     table's casts give (include/ingest/typed.py; NULL only where the type rule failed, which a clean
-    batch never does), so nothing is cast twice; else the landing table's text is cast here, as
-    :func:`include.registry.ddl.typed_select` does (an empty string is NULL)."""
+    batch never does), so nothing is cast twice; else the landing table's text is cast here
+    (:func:`include.registry.ddl.cast_text`: an empty string is NULL)."""
     tokens = token_table(conn, ds, source, batches, pseudonym) if any(c.pii for c in ds.columns) else None
     exprs, joins = [], []
     for i, c in enumerate(ds.columns):
@@ -139,12 +139,12 @@ def raw_insert(conn: psycopg.Connection, ds: Dataset, source: str, batches: list
         if c.pii:
             joins.append(f"left join landing.{q(tokens)} k{i} on k{i}.kind = '{c.pii}' and k{i}.v = {col}")
             exprs.append(f"k{i}.t")
+        elif not typed:
+            exprs.append(ddl.cast_text(col, c.pg_type))
         elif c.pg_type == "text":
-            exprs.append(f"nullif({col}, '')" if not typed else col)
-        elif typed:
-            exprs.append(f"t.{q(c.name + TYPED_SUFFIX)}::{c.pg_type}")
+            exprs.append(col)
         else:
-            exprs.append(f"nullif({col}, '')::{c.pg_type}")
+            exprs.append(f"t.{q(c.name + TYPED_SUFFIX)}::{c.pg_type}")
     cols = ", ".join(q(c) for c in ds.column_names)
     conn.execute(f"insert into raw.{q(ds.name)} ({cols}, _batch_id, _file_sha256, _line) select {', '.join(exprs)}, "
                  f"t._batch_id, b.file_sha256, t._line from landing.{q(source)} t "

@@ -78,6 +78,12 @@ def quarantine_ddl(dataset: Dataset) -> str:
             f"    _quarantined_at timestamptz not null default now()\n)")
 
 
+def cast_text(expr: str, pg_type: str) -> str:
+    """A landing table's text ``expr`` as the registry's type: an empty string is NULL."""
+    e = f"nullif({expr}, '')"
+    return e if pg_type == "text" else f"{e}::{pg_type}"
+
+
 def typed_select(dataset: Dataset) -> str:
     """``select <typed columns>, l._batch_id, b.file_sha256, l._line from {landing} l ...`` where the
     batch is one of ``%(batches)s``: a template for ``psycopg.sql.SQL(...).format`` that casts a
@@ -85,10 +91,11 @@ def typed_select(dataset: Dataset) -> str:
     identifiers by their tokens (include/privacy/pseudonymise.py; needs its ``sql_params``)."""
     exprs = []
     for c in dataset.columns:
-        e = f"nullif(l.{q(c.name)}, '')"
         if c.pii:
-            e = token_sql(e, c.pii)
-        exprs.append(e if c.pg_type == "text" else f"{e}::{c.pg_type}")
+            e = token_sql(f"nullif(l.{q(c.name)}, '')", c.pii)
+            exprs.append(e if c.pg_type == "text" else f"{e}::{c.pg_type}")
+        else:
+            exprs.append(cast_text(f"l.{q(c.name)}", c.pg_type))
     return ("select " + ", ".join(exprs) + ", l._batch_id, b.file_sha256, l._line from {} l "
             "join ops.batch b on b.batch_id = l._batch_id where l._batch_id = any(%(batches)s)")
 
