@@ -175,8 +175,9 @@ def _instead_lines(d: dict | None) -> list[str]:
         names = ", ".join(f"{r['name']} ({r['institution']}, total CAR {r['total_car']:.2%})"
                           if r["total_car"] is not None else f"{r['name']} ({r['institution']})"
                           for r in d["lowest_car"])
-        lines.append(f"  instead, {d['below_capital_minimum']} institutions are below a capital minimum in "
-                     f"{d['period']} (a rule breached, not a warning level)" + (f": {names}" if names else ""))
+        line = (f"  instead, {d['below_capital_minimum']} institutions are below a capital minimum in "
+                f"{d['period']} (a rule breached, not a warning level)" + (f": {names}" if names else ""))
+        lines.append(line if len(line) <= 240 else line[:239] + "…")
     return lines
 
 
