@@ -77,12 +77,22 @@ def warning_levels(conn) -> dict:
             order by report_period desc limit 1) i on true
         where l.warning_level = 'red' order by l.probability desc limit 3""").fetchall()
     return {"institutions_by_level": levels, "instead": None if status is None or status[0] == "scored" else
-            without_model(conn),
+            _or_none(without_model, conn),
             "model_status": None if status is None or status[0] == "scored" else status[1],
             "scored_by": status[1] if status is not None and status[0] == "scored" else None,
             "top_red": [{"institution": code, "name": name, "period": str(period), "probability": round(p, 3),
                          "reasons": _in_words(reasons, overrides)}
                         for code, name, period, p, reasons, overrides in red]}
+
+
+def _or_none(fn, conn):
+    """``fn(conn)``, or None when its marts are not built (the rest of the section still tells)."""
+    import psycopg
+
+    try:
+        return fn(conn)
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
+        return None
 
 
 def without_model(conn) -> dict:
