@@ -60,6 +60,7 @@ def _features(conn, table: str) -> pd.DataFrame:
 
 @pytest.fixture(scope="module")
 def builds(warehouse):
+    from include.cli.story import without_model
     from include.cli.warehouse import _dbt
     from include.config import paths
     from simulator import build_world
@@ -72,7 +73,13 @@ def builds(warehouse):
         try:
             _dbt(["seed", "--quiet"])
             _dbt(["run", "--quiet", "--select", "+institution_quarter_training"])
-            full = (_features(conn, "institution_quarter_features"), _features(conn, "institution_quarter_labels"))
+            full = (_features(conn, "institution_quarter_features"), _features(conn, "institution_quarter_labels"),
+                    _features(conn, "institution_quarter_training"))
+            instead = without_model(conn)  # over the whole marts: compared with them read at the same moment
+            cur = conn.execute("select f.period, f.car_below_minimum, f.total_car, t.label_high_risk_4q "
+                               "from marts_features.institution_quarter_features f join "
+                               "marts_features.institution_quarter_training t using (institution_code, period)")
+            whole = pd.DataFrame(cur.fetchall(), columns=[d.name for d in cur.description])
             _dbt(["run", "--quiet", "--select", "institution_quarter_features", "institution_quarter_labels",
                   "--vars", json.dumps({"features_as_of": str(cut)})],
                  target=paths().dbt_target.with_name("dbt_target_as_of"))  # keeps the shared partial parse valid
@@ -90,7 +97,8 @@ def builds(warehouse):
                 for table in ("institution_quarter_features", "institution_quarter_labels",
                               "institution_quarter_training"):
                     conn.execute(f"delete from marts_features.{table} where institution_code like %s", (PREFIX + "%",))
-    return {"cut": cut, "full": full, "cut_build": cut_build, "scorer_rows": scorer_rows, "world": world}
+    return {"cut": cut, "full": full, "cut_build": cut_build, "scorer_rows": scorer_rows, "world": world,
+            "instead": (instead, whole)}
 
 
 def _upto(frame: pd.DataFrame, cut) -> pd.DataFrame:
@@ -146,3 +154,30 @@ def test_labels_come_from_the_regulators_records(builds):
 
 def test_the_scorer_role_reads_the_training_panel(builds):
     assert builds["scorer_rows"] > 0
+
+
+def test_the_training_panel_keeps_only_complete_four_quarter_labels(builds):
+    """A right-censored label (1 to 3 of the 4 quarters rated so far) says "no event yet": the labels mart keeps
+    it for supervisors, the panel the models fit, calibrate and are judged on does not (bench/README, 7 Dec)."""
+    labels, train = builds["full"][1], builds["full"][2]
+    m = labels.merge(train[["institution_code", "period", "label_high_risk_4q"]], on=["institution_code", "period"],
+                     how="outer", suffixes=("", "_train"), validate="one_to_one", indicator=True)
+    assert (m["_merge"] == "both").all()
+    censored = m[m["quarters_observed"].between(1, 3)]
+    assert censored["label_high_risk_4q"].notna().any()  # the labels mart has censored labels (tiny: 4 quarters)
+    assert m.loc[m["quarters_observed"] < 4, "label_high_risk_4q_train"].isna().all()
+    complete = m[m["quarters_observed"] == 4]
+    assert (complete["label_high_risk_4q"].astype(int) == complete["label_high_risk_4q_train"].astype(int)).all()
+
+
+def test_without_a_model_the_story_counts_complete_labels_and_capital_breaches(builds):
+    d, whole = builds["instead"]
+    tiny = builds["full"][2]
+    assert tiny["label_high_risk_4q"].isna().all()  # tiny has 4 quarters: no quarter has 4 later ones
+    assert d["labelled_quarters"] == whole.loc[whole["label_high_risk_4q"].notna(), "period"].nunique()
+    assert d["labelled_events"] == int(whole["label_high_risk_4q"].fillna(0).sum())
+    latest = whole[whole["period"] == whole["period"].max()]
+    assert d["period"] == str(latest["period"].iat[0])
+    assert d["below_capital_minimum"] == int(latest["car_below_minimum"].sum()) > 0
+    below = sorted(round(float(x), 4) for x in latest.loc[latest["car_below_minimum"] == 1, "total_car"])
+    assert [r["total_car"] for r in d["lowest_car"]] == below[:3]  # the lowest capital ratios first

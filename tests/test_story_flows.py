@@ -18,3 +18,20 @@ def test_the_story_says_why_alerts_have_no_account_score():
 def test_no_line_when_the_account_model_scores():
     lines = render({**BASE, "flows": {"flow_alerts": 40, "awaiting_decision": 38, "account_model": None}})
     assert not [x for x in lines if "account risk score" in x]
+
+
+def test_the_story_says_why_no_institution_is_warned_and_what_to_act_on():
+    why = "no model: too few cases: min_fit_positives: 4 events in the fit periods (need 10)"
+    instead = {"labelled_quarters": 4, "labelled_from": "2024-03-31", "labelled_until": "2024-12-31",
+               "labelled_events": 14, "period": "2025-12-31", "below_capital_minimum": 6,
+               "lowest_car": [{"institution": "K0002", "name": "Bank A", "total_car": 0.0711},
+                              {"institution": "S0016", "name": "Bank B", "total_car": None}]}
+    levels = dict.fromkeys(("red", "orange", "yellow", "blue", "none"), 0)
+    lines = render({**BASE, "warnings": {"institutions_by_level": levels, "model_status": why, "top_red": [],
+                                         "instead": instead}})
+    i = lines.index(f"Institutions by early-warning level: none yet, the institution model is not in use: {why}")
+    assert lines[i + 1] == ("  a warning is the probability of a rating 5/6/S or a takeover within four quarters; "
+                            "4 quarters have all four rated (2024-03-31..2024-12-31, 14 events): the models are "
+                            "fitted, calibrated and tested out of time on these alone")
+    assert lines[i + 2] == ("  instead, 6 institutions are below a capital minimum in 2025-12-31 (a rule breached, "
+                            "not a warning level): Bank A (K0002, total CAR 7.11%), Bank B (S0016)")

@@ -76,12 +76,44 @@ def warning_levels(conn) -> dict:
             select name from raw.institution where institution_code = l.entity_id
             order by report_period desc limit 1) i on true
         where l.warning_level = 'red' order by l.probability desc limit 3""").fetchall()
-    return {"institutions_by_level": levels,
+    return {"institutions_by_level": levels, "instead": None if status is None or status[0] == "scored" else
+            _or_none(without_model, conn),
             "model_status": None if status is None or status[0] == "scored" else status[1],
             "scored_by": status[1] if status is not None and status[0] == "scored" else None,
             "top_red": [{"institution": code, "name": name, "period": str(period), "probability": round(p, 3),
                          "reasons": _in_words(reasons, overrides)}
                         for code, name, period, p, reasons, overrides in red]}
+
+
+def _or_none(fn, conn):
+    """``fn(conn)``, or None when its marts are not built (the rest of the section still tells)."""
+    import psycopg
+
+    try:
+        return fn(conn)
+    except (psycopg.errors.UndefinedTable, psycopg.errors.UndefinedColumn):
+        return None
+
+
+def without_model(conn) -> dict:
+    """When no model scores institutions: what the panel has to learn from (quarters whose four-quarter
+    look-ahead is complete, their events) and what a supervisor can act on instead: the institutions below a
+    capital minimum in the latest quarter, a breach of a rule, not a warning level."""
+    labelled = conn.execute(
+        """select count(distinct period), min(period), max(period), coalesce(sum(label_high_risk_4q), 0)
+           from marts_features.institution_quarter_training where label_high_risk_4q is not null""").fetchone()
+    below = conn.execute(
+        """select f.period, f.institution_code, coalesce(i.name, f.institution_code), f.total_car
+           from marts_features.institution_quarter_features f left join lateral (
+               select name from raw.institution where institution_code = f.institution_code
+               order by report_period desc limit 1) i on true
+           where f.period = (select max(period) from marts_features.institution_quarter_features)
+             and f.car_below_minimum = 1 order by f.total_car nulls last""").fetchall()
+    return {"labelled_quarters": labelled[0], "labelled_from": str(labelled[1]) if labelled[1] else None,
+            "labelled_until": str(labelled[2]) if labelled[2] else None, "labelled_events": int(labelled[3]),
+            "period": str(below[0][0]) if below else None, "below_capital_minimum": len(below),
+            "lowest_car": [{"institution": c, "name": n, "total_car": None if car is None else round(float(car), 4)}
+                           for _, c, n, car in below[:3]]}
 
 
 def firm_levels(conn) -> dict:
@@ -140,6 +172,25 @@ def story(state=None) -> dict:
     return out
 
 
+def _instead_lines(d: dict | None) -> list[str]:
+    """Why there is no institution warning, in words, and the capital breaches to act on instead."""
+    if not d:
+        return []
+    lines = [f"  a warning is the probability of a rating 5/6/S or a takeover within four quarters; "
+             f"{d['labelled_quarters']} quarters have all four rated"
+             + (f" ({d['labelled_from']}..{d['labelled_until']}, {d['labelled_events']} events)"
+                if d["labelled_quarters"] else "")
+             + ": the models are fitted, calibrated and tested out of time on these alone"]
+    if d["period"]:
+        names = ", ".join(f"{r['name']} ({r['institution']}, total CAR {r['total_car']:.2%})"
+                          if r["total_car"] is not None else f"{r['name']} ({r['institution']})"
+                          for r in d["lowest_car"])
+        line = (f"  instead, {d['below_capital_minimum']} institutions are below a capital minimum in "
+                f"{d['period']} (a rule breached, not a warning level)" + (f": {names}" if names else ""))
+        lines.append(line if len(line) <= 240 else line[:239] + "…")
+    return lines
+
+
 def render(s: dict) -> list[str]:
     """The story as at most ~30 short lines."""
     lines = ["", "=== what happened ==="]
@@ -167,6 +218,7 @@ def render(s: dict) -> list[str]:
             why = w["model_status"]
             lines.append("Institutions by early-warning level: none yet, the institution model is not in use: "
                          + (why if len(why) <= 200 else why[:199] + "…"))
+            lines.extend(_instead_lines(w.get("instead")))
         else:
             lines.append("Institutions by early-warning level: " + ", ".join(f"{k} {v}" for k, v in lv.items()))
             if w.get("scored_by"):

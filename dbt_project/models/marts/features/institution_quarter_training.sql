@@ -1,5 +1,10 @@
 -- The institution panel the models train and score on: the point-in-time features with the label
--- next to them (label null for the latest periods, which are scored, not trained on).
+-- next to them. The label is the four-quarter one of institution_quarter_labels, kept only where all
+-- four quarters it looks ahead to are observed (quarters_observed = 4): a right-censored label (the
+-- latest labelled periods: 1 to 3 of the 4 quarters rated so far) says "no event yet", not "no event
+-- within four quarters", and a model predicting the four-quarter probability must not be fitted,
+-- calibrated or judged against it (bench/README "Early-warning models", 7 Dec). Null otherwise: the
+-- latest period is scored, the censored ones are neither trained on nor scored.
 with
 
 features as (
@@ -13,7 +18,7 @@ labels as (
 final as (
     select
         features.*,
-        labels.label_high_risk_4q,
+        case when labels.quarters_observed = 4 then labels.label_high_risk_4q end as label_high_risk_4q,
         labels.quarters_observed,
         labels.first_event_period
     from features
