@@ -46,27 +46,74 @@ def panel(preset: str, db_url: str) -> Panel:
     return load(p.source, p.spec, db_url)
 
 
-def train_candidate(preset: str, kind: str, db_url: str, loaded: Panel | None = None) -> dict:
+def train_candidate(preset: str, kind: str, db_url: str, loaded: Panel | None = None, result=None) -> dict:
     """One candidate trained and registered; ``{"skipped": reason, "short": ...}`` if the panel cannot train.
-    ``loaded``: the preset's panel already read from ``db_url`` (``score_preset`` reads it once for all steps)."""
+    ``loaded``: the preset's panel already read from ``db_url`` (``score_preset`` reads it once for all steps);
+    ``result``: the candidate already evaluated on it (``train_candidates``): only its report and registration
+    are left."""
     from ml import workflow
     from ml.dag_tasks import PRESET_CONFIG
-    from ml.errors import CannotTrain
     from ml.metrics_json import safe
     from ml.presets import PRESETS
-    from ml.splits import SplitError
 
     p = PRESETS[preset]
     if loaded is None:
         loaded = panel(preset, db_url)
     try:
-        out = workflow.train_one(loaded, p.model_name, kind, PRESET_CONFIG)
-    except CannotTrain as e:
-        return {"model_name": p.model_name, "candidate": kind, "skipped": str(e), "short": e.short}
-    except SplitError as e:  # a panel too short for the split: also nothing to retry
-        return {"model_name": p.model_name, "candidate": kind, "skipped": str(e), "short": "no model: too few cases"}
+        out = workflow.train_one(loaded, p.model_name, kind, PRESET_CONFIG, result=result)
+    except Exception as e:  # noqa: BLE001 - _skipped re-raises anything but "cannot train"
+        return _skipped(p.model_name, kind, e)
     return safe({k: out.get(k) for k in ("model_name", "candidate", "version", "report", "holdout", "backtest",
                                          "lead", "guardrails", "seconds")})
+
+
+def _skipped(model_name: str, kind: str, e: Exception) -> dict:
+    from ml.errors import CannotTrain
+    from ml.splits import SplitError
+
+    if isinstance(e, CannotTrain):
+        return {"model_name": model_name, "candidate": kind, "skipped": str(e), "short": e.short}
+    if isinstance(e, SplitError):  # a panel too short for the split: also nothing to retry
+        return {"model_name": model_name, "candidate": kind, "skipped": str(e), "short": "no model: too few cases"}
+    raise e
+
+
+def train_candidates(preset: str, kinds: tuple[str, ...], db_url: str, loaded: Panel) -> list[dict]:
+    """``[train_candidate(preset, kind, db_url, loaded) for kind in kinds]``, the same dicts and versions, with
+    each candidate's report and registration (figures, permutation importance, MLflow: one thread, mostly
+    Python) done in a background thread while the next candidate's fits and bootstrap run in this one (the fits
+    in ``ml.train.workers()`` threads). The reports are registered one after the other in ``kinds`` order, so
+    the version numbers are those of the sequential loop; every figure is computed by the same code on the same
+    rows (the fits pin their own thread counts: ``ml.models.one_thread_each``)."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from ml import registry, workflow
+    from ml.dag_tasks import PRESET_CONFIG
+    from ml.presets import PRESETS
+    from ml.train import evaluate_candidate
+
+    name = PRESETS[preset].model_name
+    try:
+        prepared = workflow.prepared(loaded, PRESET_CONFIG)
+        # asked before MLflow's store opens (an own registration never matches another candidate's train key)
+        reused = {k: workflow.reused(prepared, name, k, PRESET_CONFIG) for k in kinds}
+    except Exception as e:  # noqa: BLE001 - what train_one would raise for every candidate
+        return [_skipped(name, k, e) for k in kinds]
+    if not all(reused.values()):
+        registry.warm_up()  # MLflow's store opens while the first candidate fits
+    out = []
+    with ThreadPoolExecutor(1, thread_name_prefix="ml-report") as pool:
+        for k in kinds:
+            if reused[k]:
+                out.append(pool.submit(train_candidate, preset, k, db_url, loaded))
+                continue
+            try:
+                res = evaluate_candidate(prepared, k, PRESET_CONFIG)
+            except Exception as e:  # noqa: BLE001
+                out.append(_skipped(name, k, e))
+                continue
+            out.append(pool.submit(train_candidate, preset, k, db_url, loaded, res))
+        return [o if isinstance(o, dict) else o.result() for o in out]
 
 
 def choose_and_promote(preset: str, trained: list[dict], db_url: str, loaded: Panel | None = None) -> dict:
@@ -149,7 +196,7 @@ def score_preset(preset: str, db_url: str, run_id: str | None = None) -> dict:
     loaded = panel(preset, db_url)  # read once: training, promotion and scoring all use the same rows
     if not has_champion(preset):
         log.info("%s has no champion yet: training the candidates and applying the guardrails", p.model_name)
-        trained = [train_candidate(preset, kind, db_url, loaded) for kind in CANDIDATES]
+        trained = train_candidates(preset, CANDIDATES, db_url, loaded)
         decision = choose_and_promote(preset, trained, db_url, loaded)
         if not decision["promoted"]:
             log.info("%s: %s; nothing scored", p.model_name, decision["reason"])

@@ -111,15 +111,21 @@ def register(model_name: str, model: TrainedModel, report_dir: Path, tags: dict[
     rid = run.info.run_id
     m = model.meta
     try:
-        for k, v in {"candidate": model.kind, "features": len(model.features), "embargo": m["embargo"],
-                     "calibration": model.calibration_method, "fit_periods": m["split"]["fit"],
-                     "calibration_periods": m["split"]["calibrate"], "holdout": m["split"]["holdout"],
-                     "panel_source": m["panel_source"], "code_version": m["code_version"],
-                     "guardrails": (m.get("guardrails") or {}).get("short", "")}.items():
-            c.log_param(rid, k, v)
-        for k, v in {**_flat("holdout", m["holdout_metrics"]), **_flat("validation", m["backtest_metrics"]),
-                     **_flat("lead", m["lead_time"]), **_flat("bootstrap", m.get("bootstrap") or {})}.items():
-            c.log_metric(rid, k, v)
+        from mlflow.entities import Metric, Param
+        from mlflow.utils.time import get_current_time_millis
+
+        # one batch (one transaction of the store) instead of a round trip and a commit per parameter and metric:
+        # the same parameters (as strings, as log_param stores them) and metrics (step 0, as log_metric logs them)
+        params = {"candidate": model.kind, "features": len(model.features), "embargo": m["embargo"],
+                  "calibration": model.calibration_method, "fit_periods": m["split"]["fit"],
+                  "calibration_periods": m["split"]["calibrate"], "holdout": m["split"]["holdout"],
+                  "panel_source": m["panel_source"], "code_version": m["code_version"],
+                  "guardrails": (m.get("guardrails") or {}).get("short", "")}
+        now = get_current_time_millis()
+        metrics = {**_flat("holdout", m["holdout_metrics"]), **_flat("validation", m["backtest_metrics"]),
+                   **_flat("lead", m["lead_time"]), **_flat("bootstrap", m.get("bootstrap") or {})}
+        c.log_batch(rid, metrics=[Metric(k, v, now, 0) for k, v in metrics.items()],
+                    params=[Param(k, str(v)) for k, v in params.items()])
         with tempfile.TemporaryDirectory() as tmp:
             md = Path(tmp) / "model"
             md.mkdir()

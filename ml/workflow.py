@@ -63,7 +63,8 @@ def train_key(panel: Panel, cfg: TrainConfig, kind: str) -> str:
                           .encode()).hexdigest()[:32]
 
 
-def _reused(panel: Panel, model_name: str, kind: str, cfg: TrainConfig) -> dict | None:
+def reused(panel: Panel, model_name: str, kind: str, cfg: TrainConfig) -> dict | None:
+    """The registered version trained on the same (prepared) data and configuration, or None."""
     key = train_key(panel, cfg, kind)
     same = [v for v in fastreg.versions(model_name) if v.get("train_key") == key]
     if not same:
@@ -86,7 +87,7 @@ def train_one(panel: Panel, model_name: str, kind: str, cfg: TrainConfig = DEFAU
         raise MLError(f"unknown candidate {kind!r}; candidates are {', '.join(CANDIDATES)}")
     panel = prepared(panel, cfg)
     key = train_key(panel, cfg, kind)
-    if register and (same := _reused(panel, model_name, kind, cfg)):
+    if register and (same := reused(panel, model_name, kind, cfg)):
         return same
     if register:
         registry.warm_up()  # MLflow's store opens while the candidate fits
@@ -153,7 +154,7 @@ def train(panel: Panel, model_name: str, candidates: tuple[str, ...] = tuple(CAN
     log.info("%s split: %s", model_name, split.describe())
     runs, failed, results = [], {}, {}
     for k in candidates:  # evaluate every candidate first: each report shows them all on the same plots
-        if register and (same := _reused(panel, model_name, k, cfg)):
+        if register and (same := reused(panel, model_name, k, cfg)):
             runs.append(same)
             continue
         try:

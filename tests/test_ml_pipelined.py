@@ -1,0 +1,111 @@
+"""``score_risk`` trains a panel's candidates with each report and registration in a background thread while the
+next candidate fits (``ml.dag_tasks.train_candidates``): the same versions, figures, guardrail verdicts, reports
+and MLflow runs as one candidate after the other (``train_candidate`` in a loop), and the MLflow run's parameters
+and metrics (logged in one batch by ``ml.registry.register``) are those of the model's metadata.
+
+The panel is a CSV unrelated to the simulator (entities by month, events following one count plus noise), trained
+under two model names of the same data: one sequentially, one pipelined."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pandas as pd
+import pytest
+
+from ml import dag_tasks, fastreg, registry
+from ml.candidates import KINDS
+from ml.panel import PanelSpec, load
+from ml.presets import PRESETS, Preset
+
+TEXTS = {"events": ("事件", "events"), "noise_a": ("噪声甲", "noise a"), "noise_b": ("噪声乙", "noise b")}
+SPEC = PanelSpec("entity", "month", "label", ("events", "noise_a", "noise_b"), "events")
+
+
+def _panel_csv(path, n: int = 700, months: int = 12, seed: int = 5):
+    rng = np.random.default_rng(seed)
+    rate = rng.gamma(0.5, 1.5, n)
+    rows = []
+    for m, month in enumerate(pd.date_range("2023-01-31", periods=months, freq="ME")):
+        events = rng.poisson(rate)
+        noise_a = rng.normal(0, 1, n).round(4)
+        label = (rng.random(n) < 1 / (1 + np.exp(-(-4.2 + 0.6 * events + 0.8 * noise_a)))).astype(float)
+        rows.append(pd.DataFrame({"entity": [f"E{i:04d}" for i in range(n)], "month": month.date().isoformat(),
+                                  "events": events, "noise_a": noise_a, "noise_b": rng.uniform(0, 1, n).round(4),
+                                  "label": label if m < months - 1 else np.nan}))
+    pd.concat(rows).to_csv(path, index=False)
+    return path
+
+
+@pytest.fixture(scope="module")
+def both(warehouse):
+    mp = pytest.MonkeyPatch()
+    csv = _panel_csv(warehouse.state.home / "pipelined.csv")
+    for name in ("seq_pipe_test", "bg_pipe_test"):
+        mp.setitem(PRESETS, name, Preset(name, "firm", str(csv), SPEC, TEXTS))
+    try:
+        url = warehouse.role_url("scorer")
+        seq = [dag_tasks.train_candidate("seq_pipe_test", k, url, load(str(csv), SPEC)) for k in KINDS]
+        bg = dag_tasks.train_candidates("bg_pipe_test", KINDS, url, load(str(csv), SPEC))
+        yield {"seq": seq, "bg": bg, "seq_versions": fastreg.versions("seq_pipe_test"),
+               "bg_versions": fastreg.versions("bg_pipe_test")}
+    finally:
+        mp.undo()
+
+
+def _same(d: dict) -> dict:
+    """What must not depend on the way of training: all but the timing, the report's path and the model name."""
+    return {k: v for k, v in d.items() if k not in ("seconds", "report", "model_name")}
+
+
+def test_pipelined_candidates_are_the_sequential_ones(both):
+    seq, bg = both["seq"], both["bg"]
+    assert [t["candidate"] for t in bg] == list(KINDS)
+    assert [t["version"] for t in bg] == [t["version"] for t in seq] == [str(i + 1) for i in range(len(KINDS))]
+    assert not any(t.get("skipped") for t in bg), bg
+    for s, b in zip(seq, bg, strict=True):
+        assert _same(b) == _same(s), b["candidate"]
+    tags = ("candidate", "holdout_pr_auc", "holdout_roc_auc", "holdout_brier", "baseline_pr_auc", "validation_pr_auc",
+            "guardrails", "train_key", "holdout_fingerprint")
+    for s, b in zip(both["seq_versions"], both["bg_versions"], strict=True):
+        assert {k: b.get(k) for k in tags} == {k: s.get(k) for k in tags}
+    for kind, s, b in zip(KINDS, seq, bg, strict=True):  # the reports' figures and tables alike
+        ms, mb = (json.loads((fastreg.local_dir(v["source"]).parent / "report" / "metrics.json").read_text())
+                  for v in (both["seq_versions"][int(s["version"]) - 1], both["bg_versions"][int(b["version"]) - 1]))
+        assert (mb["importance"], mb["reliability"], mb["by_period"]) == \
+            (ms["importance"], ms["reliability"], ms["by_period"]), kind
+
+
+def test_a_run_holds_every_parameter_and_finite_metric_of_its_model(both):
+    c = registry.client()
+    for v in both["bg_versions"]:
+        _, m = fastreg.meta("bg_pipe_test", v["version"])
+        run = c.get_run(v["run_id"])
+        assert run.data.params == {
+            "candidate": v["candidate"], "features": "3", "embargo": str(m["embargo"]),
+            "calibration": m["calibration_method"], "fit_periods": m["split"]["fit"],
+            "calibration_periods": m["split"]["calibrate"], "holdout": m["split"]["holdout"],
+            "panel_source": m["panel_source"], "code_version": m["code_version"],
+            "guardrails": m["guardrails"].get("short", "")}
+        flat = registry._flat
+        want = {**flat("holdout", m["holdout_metrics"]), **flat("validation", m["backtest_metrics"]),
+                **flat("lead", m["lead_time"]), **flat("bootstrap", m["bootstrap"])}
+        assert run.data.metrics == pytest.approx(want) and len(want) > 20
+        assert run.info.status == "FINISHED"
+
+
+def test_a_candidate_that_cannot_train_is_skipped_and_the_others_still_register(warehouse):
+    mp = pytest.MonkeyPatch()
+    csv = _panel_csv(warehouse.state.home / "pipelined_short.csv", months=3)  # too short for any split
+    mp.setitem(PRESETS, "short_pipe_test", Preset("short_pipe_test", "firm", str(csv), SPEC, TEXTS))
+    try:
+        out = dag_tasks.train_candidates("short_pipe_test", KINDS, warehouse.role_url("scorer"),
+                                         load(str(csv), SPEC))
+        seq = [dag_tasks.train_candidate("short_pipe_test", k, warehouse.role_url("scorer"), load(str(csv), SPEC))
+               for k in KINDS]
+    finally:
+        mp.undo()
+    assert [t["candidate"] for t in out] == list(KINDS)
+    assert out == seq and all(t["skipped"] and t["short"] for t in out), out
+    assert fastreg.versions("short_pipe_test") == []
