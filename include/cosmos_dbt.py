@@ -2,6 +2,10 @@
 builds models (``build_warehouse`` builds all of them; ``score_risk`` rebuilds the serving marts that
 read ``ml.risk_scores`` after scoring).
 
+The watcher tasks are Cosmos' own classes with one change (include/cosmos_watcher.py): the producer also
+pushes every node's result in one XCom, and a model's task reads that one XCom on its first try instead of
+five execution-API requests (Cosmos' own poke for everything else: retries, a producer that died).
+
 Rendered from dbt's ``manifest.json`` (``LoadMode.DBT_MANIFEST``, made by ``supervision
 dbt-parse``). Execution mode ``watcher`` (Cosmos ``ExecutionMode.WATCHER``, the default here): one
 producer task runs a single ``dbt build`` of the selection with dbt's own threads (models, seeds,
@@ -39,6 +43,7 @@ from cosmos.constants import (
 from cosmos.profiles import PostgresUserPasswordProfileMapping
 
 from include.config import DBT_PROJECT_DIR, paths
+from include.cosmos_watcher import use_summary
 
 MANIFEST = paths().dbt_target / "manifest.json"
 # watcher (default): one `dbt build` for the whole selection, model tasks report each node's result.
@@ -82,6 +87,7 @@ def dbt_task_group(group_id: str, select: list[str] | None = None,
     )
     if watcher:
         _producer_first(group)
+        use_summary(_tasks(group))  # include/cosmos_watcher.py: one XCom of the build's results per task
     for task in _tasks(group):
         if getattr(task, "partial_parse", False) and getattr(task, "cache_dir", None):
             seed_partial_parse(Path(task.cache_dir))

@@ -72,8 +72,10 @@ def test_build_warehouse_runs_one_dbt_build_watched_per_model(airflow_dagbag):
     tasks = {t.task_id: t for t in airflow_dagbag.dags["build_warehouse"].tasks}
     producers = [i for i in tasks if i.endswith(".dbt_producer_watcher")]
     assert producers == ["dbt.dbt_producer_watcher"]
-    model = tasks["dbt.capital_adequacy.run"]
-    assert type(model).__name__ == "DbtRunWatcherOperator", type(model).__name__
+    from cosmos.operators.watcher import DbtRunWatcherOperator
+
+    model = tasks["dbt.capital_adequacy.run"]  # Cosmos' class, reading node_results (include/cosmos_watcher.py)
+    assert isinstance(model, DbtRunWatcherOperator), type(model).__name__
     assert "dbt.capital_adequacy.test" in tasks and "dbt.stg_submissions__capital_reports.run" in tasks
     producer = tasks["dbt.dbt_producer_watcher"]
     roots = [t for i, t in tasks.items() if i.startswith("dbt.") and t is not producer

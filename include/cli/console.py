@@ -56,7 +56,8 @@ OUTCOMES = {
 #: console names the DAG file instead.
 _DAG_MODULE = re.compile(r"^unusual_prefix_[0-9a-f]{40}_")
 
-#: Watcher operators that only report a node's result from the producer's one ``dbt build``.
+#: Watcher operators that only report a node's result from the producer's one ``dbt build`` (and their
+#: subclasses, include/cosmos_watcher.py).
 WATCHER_TYPES = ("DbtRunWatcherOperator", "DbtTestWatcherOperator", "DbtSeedWatcherOperator",
                  "DbtSnapshotWatcherOperator", "DbtSourceWatcherOperator", "DbtBuildWatcherOperator")
 
@@ -306,7 +307,7 @@ class TaskProgress:
             state = str(getattr(ti.state, "value", ti.state))
             if self.bar is not None:
                 self.bar.advance(self.bar_task)
-            if type(task).__name__ in WATCHER_TYPES and state == "success":
+            if state == "success" and any(c.__name__ in WATCHER_TYPES for c in type(task).__mro__):
                 self.watched.setdefault(state, []).append(secs)
             else:
                 label = ti.task_id + (f"[{ti.map_index}]" if ti.map_index >= 0 else "")
