@@ -409,11 +409,11 @@ select
     -- institution's first month, where there is no earlier month to compare with
     case
         when {{ w }} > 1 and {{ month_gap('final.period', 'account_start.first_period') }} >= 1
-            then month_payers.month_payers::numeric / (
-                1 + month_payers.earlier_month_payers::numeric
+            then month_payers.month_payers::float8 / (
+                1 + month_payers.earlier_month_payers::float8
                 / greatest(1, least({{ w - 1 }}, {{ month_gap('final.period', 'account_start.first_period') }}))
             )
-        else 0
+        else 0::float8
     end as payer_surge
 from final
 left join pass_through
