@@ -24,6 +24,8 @@
 -- simulator's queue with new accounts (bench/README.md, 7 Dec). inflow_burstiness and
 -- peak_day_ratio (int_flows__account_inflow_timing: when in the month the inflows arrived) are evidence with a
 -- peer percentile (pr_inflow_burstiness), not weighed into any typology: their effect on recall is not measured.
+-- payer_surge (int_flows__account_windows: the month's payers against the window's earlier months) ranks a
+-- sudden crowd of payers on the account's own history, not only on its peers'.
 -- Incremental by period: a month's percentiles compare the accounts of that month only, and its 2-hop
 -- fan-in reads that month's windows, so a build recomputes whole months from the first month with
 -- counterparty-month rows newer than the last build (the months int_flows__account_windows recomputes)
@@ -34,7 +36,7 @@
 {%- set signals_ranked = ['payers', 'new_payers', 'individual_share', 'elderly_share', 'keyword_share', 'round_share',
     'inflow_dispersion', 'outflow_concentration', 'pass_through', 'periodic_repaid_payers', 'periodic_payees',
     'payout_keyword_share', 'elsewhere_share', 'upstream_payers', 'large_payers', 'large_individual_payers',
-    'new_conduit_payers', 'conduit_share', 'new_payer_share'] %}
+    'new_conduit_payers', 'conduit_share', 'new_payer_share', 'payer_surge'] %}
 with
 
 {% if is_incremental() %}

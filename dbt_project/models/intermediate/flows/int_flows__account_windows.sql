@@ -274,6 +274,20 @@ pass_through as (
     group by institution_code, account_no, period
 ),
 
+-- Payer surge: the account's payers in the month itself against its payers in each earlier month of the window (a
+-- collector is paid by many at once; a shop, a landlord or a utility is paid by about as many every month). Counted
+-- per month of the window here; the ratio is taken in the final select.
+month_payers as (
+    select
+        institution_code,
+        account_no,
+        period,
+        coalesce(count(*) filter (where pair_period = period and n_in > 0), 0) as month_payers,
+        coalesce(count(*) filter (where pair_period < period and n_in > 0), 0) as earlier_month_payers
+    from windowed
+    group by institution_code, account_no, period
+),
+
 per_counterparty as (
     select
         institution_code,
@@ -389,7 +403,18 @@ select
             and {{ month_gap('final.period', 'account_seen.first_period') }} < {{ w }}
             then final.payers
         else 0
-    end as new_account_payers
+    end as new_account_payers,
+    -- payers in the month itself over one plus the mean payers of the window's earlier months inside the
+    -- institution's data (a count of pair-months: a payer paying in two earlier months counts in both); 0 in the
+    -- institution's first month, where there is no earlier month to compare with
+    case
+        when {{ w }} > 1 and {{ month_gap('final.period', 'account_start.first_period') }} >= 1
+            then month_payers.month_payers::float8 / (
+                1 + month_payers.earlier_month_payers::float8
+                / greatest(1, least({{ w - 1 }}, {{ month_gap('final.period', 'account_start.first_period') }}))
+            )
+        else 0::float8
+    end as payer_surge
 from final
 left join pass_through
     on
@@ -401,3 +426,8 @@ left join first_seen as account_seen
         final.institution_code = account_seen.institution_code
         and final.account_no = account_seen.account_no
 left join institution_start as account_start on final.institution_code = account_start.institution_code
+left join month_payers
+    on
+        final.institution_code = month_payers.institution_code
+        and final.account_no = month_payers.account_no
+        and final.period = month_payers.period

@@ -1,8 +1,8 @@
 -- Suspected illegal-fundraising flows (#12): the top of a ranked queue, not the output of hard gates.
 -- Every account-month is scored per typology (int_flows__account_scores: collection, periodic payouts, fan-in
--- collector, pass-through mule, fan-in fed by conduits) from peer percentiles of its flow signals; each bureau
--- receives its var('flow_alert_capacity') best-scored eligible account-months per month. Every alert carries its
--- evidence: its top typology, the raw value and peer percentile of every signal any typology weighs
+-- collector, pass-through mule, fan-in fed by conduits, payer surge) from peer percentiles of its flow signals;
+-- each bureau receives its var('flow_alert_capacity') best-scored eligible account-months per month. Every alert
+-- carries its evidence: its top typology, the raw value and peer percentile of every signal any typology weighs
 -- (var('flow_weights')), and example transactions.
 {#- sqlfluff's templater has no dbt vars (var() is a stand-in there): lint with a one-signal stand-in -#}
 {%- set weights = var('flow_weights') if var('flow_weights') is mapping else {'collection': {'payers': 1}} %}
