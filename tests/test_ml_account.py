@@ -41,6 +41,18 @@ def test_case_labels_come_from_the_regulators_case_records(built_copy):
     assert set(t["label_case_6m"].dropna().unique()) <= {0, 1}
 
 
+def test_the_account_panel_keeps_only_complete_six_month_labels(built_copy):
+    """Labelled only where all six months ahead are observed; a right-censored month (1 to 5 observed) has no
+    label, not even a positive already seen (bench/README, 7 Dec censor8); the complete ones are 1 exactly
+    when a case or a confirmed alert falls in the window."""
+    t = _training(built_copy)
+    assert t["months_observed"].between(1, 5).any() and (t["months_observed"] == 6).any()
+    assert t.loc[t["months_observed"] < 6, "label_case_6m"].isna().all()
+    complete = t[t["months_observed"] == 6]
+    seen = complete["first_case_period"].notna() | complete["first_confirmed_period"].notna()
+    assert (complete["label_case_6m"].astype(int) == seen.astype(int)).all()
+
+
 @pytest.fixture(scope="module")
 def confirmed(built_copy):
     """A supervisor confirms the first-ranked flow alert of each of the last four labelled months (in the
