@@ -29,8 +29,8 @@
 --     yet (months_observed < 6: a later observed month changes it and its label);
 --   * six months before the earliest alert month of a supervisor's decision on a flow alert newer than
 --     the stored `built_disposition_id` (a confirmation labels t - 6 .. t);
---   * the earliest month stored with a label while months_observed < 6 (a table built before the
---     complete-label rule: never true of a table built with it);
+--   * the same earliest month with months_observed < 6 also without anything new when some such month is
+--     stored with a label (a table built before the complete-label rule: never true of one built with it);
 -- and leaves earlier months alone. The holder of an account never changes (int_entities__accounts_latest).
 {%- set signals = ['payers', 'new_payers', 'individual_share', 'elderly_share', 'keyword_share', 'round_share',
     'inflow_dispersion', 'outflow_concentration', 'pass_through', 'periodic_repaid_payers', 'periodic_payees',
@@ -46,10 +46,8 @@
     {%- endfor %}
     {%- set unobserved = first_period_where(this, 'built.months_observed < ' ~ label_window_months()) %}
     {%- if starts and unobserved %}{% do starts.append(month_start_before(unobserved, 0)) %}{% endif %}
-    {#- a table written before the complete-label rule (7 Dec) stores censored labels: recompute from them #}
-    {%- set censored = first_period_where(this, 'built.months_observed < ' ~ label_window_months()
-        ~ ' and built.label_case_6m is not null') %}
-    {%- if censored %}{% do starts.append(month_start_before(censored, 0)) %}{% endif %}
+    {%- if unobserved and first_period_where(this, 'built.label_case_6m is not null and built.months_observed < '
+        ~ label_window_months()) %}{% do starts.append(month_start_before(unobserved, 0)) %}{% endif %}
 {%- endif %}
 {%- set from_period = starts | min if starts else none %}
 with
