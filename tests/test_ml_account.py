@@ -30,7 +30,8 @@ def test_case_labels_come_from_the_regulators_case_records(built_copy):
     cases = _frame(built_copy, "select uscc, report_period from staging.stg_submissions__regulator_cases "
                                "where entity_type = '企业' and case_type = '非法集资'")
     from_cases = t[t["first_case_period"].notna()]
-    assert len(from_cases) > 0 and (from_cases["label_case_6m"] == 1).all()
+    complete = from_cases["months_observed"] == 6  # a right-censored month has no label (test below)
+    assert complete.any() and (from_cases.loc[complete, "label_case_6m"] == 1).all()
     for r in from_cases.itertuples():
         theirs = cases[cases["uscc"] == r.holder_uscc]["report_period"]
         ahead = [p for p in theirs if r.period < p <= (pd.Timestamp(r.period) + pd.offsets.MonthEnd(6)).date()]
@@ -39,6 +40,18 @@ def test_case_labels_come_from_the_regulators_case_records(built_copy):
     for uscc, opened in cases.itertuples(index=False):
         assert not ((t["holder_uscc"] == uscc) & (t["period"] >= opened)).any()
     assert set(t["label_case_6m"].dropna().unique()) <= {0, 1}
+
+
+def test_the_account_panel_keeps_only_complete_six_month_labels(built_copy):
+    """Labelled only where all six months ahead are observed; a right-censored month (1 to 5 observed) has no
+    label, not even a positive already seen (bench/README, 7 Dec censor8); the complete ones are 1 exactly
+    when a case or a confirmed alert falls in the window."""
+    t = _training(built_copy)
+    assert t["months_observed"].between(1, 5).any() and (t["months_observed"] == 6).any()
+    assert t.loc[t["months_observed"] < 6, "label_case_6m"].isna().all()
+    complete = t[t["months_observed"] == 6]
+    seen = complete["first_case_period"].notna() | complete["first_confirmed_period"].notna()
+    assert (complete["label_case_6m"].astype(int) == seen.astype(int)).all()
 
 
 @pytest.fixture(scope="module")

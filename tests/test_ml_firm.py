@@ -154,6 +154,22 @@ def test_the_training_panel_leaves_out_firms_the_regulator_already_has_a_case_on
     assert len(training) == len(features) - len(known)
 
 
+def test_the_training_panel_keeps_only_complete_six_month_labels(firm_builds):
+    """A right-censored label (1 to 5 of the 6 months observed so far) says "no case yet": the labels mart keeps
+    it for supervisors, the panel the models fit, calibrate and are judged on does not (bench/README, 7 Dec
+    censor8)."""
+    _, labels, training = firm_builds["full"]
+    m = training[["firm_uscc", "period", "label_case_6m", "months_observed"]].merge(
+        labels[["firm_uscc", "period", "label_case_6m"]], on=["firm_uscc", "period"], how="left",
+        suffixes=("", "_labels"), validate="one_to_one")
+    censored = m[m["months_observed"].between(1, 5)]
+    assert censored["label_case_6m_labels"].notna().any()  # the labels mart has censored labels
+    assert m.loc[m["months_observed"] < 6, "label_case_6m"].isna().all()
+    complete = m[m["months_observed"] == 6]
+    assert len(complete) and complete["label_case_6m"].notna().all()
+    assert (complete["label_case_6m"].astype(int) == complete["label_case_6m_labels"].astype(int)).all()
+
+
 def test_the_firm_preset_trains_and_scores_on_the_built_warehouse(firm_builds, built_copy):
     from ml import dag_tasks, scoring, workflow
     from ml.presets import FIRM

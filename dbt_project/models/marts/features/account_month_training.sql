@@ -11,9 +11,16 @@
 -- recorded, never from the simulator's answers. label_case_6m = 1 when the account's holder (a firm, by
 -- USCC) has an illegal-fundraising (非法集资) case opened in one of the next six months (t + 1 .. t + 6,
 -- stg_submissions__regulator_cases), or a supervisor confirmed a flow alert on the account for a month
--- in t .. t + 6 (ops.alert_disposition_current); 0 when neither and at least one of the six months is
--- observed (the regulator has reported records for it or a later month); null otherwise (scored, not
--- trained on). As for firms, months in which the holder already had such a case opened (at t or
+-- in t .. t + 6 (ops.alert_disposition_current); 0 when neither. Only where all six months ahead are
+-- observed (months_observed = label_window_months(): the regulator has reported records for t + 6 or a
+-- later month); null otherwise (the latest month is scored, the right-censored ones are neither trained
+-- on nor judged: "no case yet" is not "no case within six months", bench/README "Early-warning models",
+-- 7 Dec censor8). Also a positive in a censored window (a case or a confirmation already seen) is left
+-- null: keeping the positives of the censored months and not their negatives would make the latest
+-- labelled months all but positives (the default split calibrates and judges on them). A confirmation
+-- is not lost: it labels at once the complete months of its window (t = alert month - 6 ..), and its
+-- own and later months as they become complete; first_case_period / first_confirmed_period show it
+-- on every row. As for firms, months in which the holder already had such a case opened (at t or
 -- earlier) are left out: the regulator already knows it.
 -- Incremental by month (macros/rebuild_from_period.sql): a build recomputes the months from the earliest of
 --   * six months before the earliest period of an accepted batch newer than the stored `built_batch_id`
@@ -22,6 +29,8 @@
 --     yet (months_observed < 6: a later observed month changes it and its label);
 --   * six months before the earliest alert month of a supervisor's decision on a flow alert newer than
 --     the stored `built_disposition_id` (a confirmation labels t - 6 .. t);
+--   * the same earliest month with months_observed < 6 also without anything new when some such month is
+--     stored with a label (a table built before the complete-label rule: never true of one built with it);
 -- and leaves earlier months alone. The holder of an account never changes (int_entities__accounts_latest).
 {%- set signals = ['payers', 'new_payers', 'individual_share', 'elderly_share', 'keyword_share', 'round_share',
     'inflow_dispersion', 'outflow_concentration', 'pass_through', 'periodic_repaid_payers', 'periodic_payees',
@@ -37,6 +46,8 @@
     {%- endfor %}
     {%- set unobserved = first_period_where(this, 'built.months_observed < ' ~ label_window_months()) %}
     {%- if starts and unobserved %}{% do starts.append(month_start_before(unobserved, 0)) %}{% endif %}
+    {%- if unobserved and first_period_where(this, 'built.label_case_6m is not null and built.months_observed < '
+        ~ label_window_months()) %}{% do starts.append(month_start_before(unobserved, 0)) %}{% endif %}
 {%- endif %}
 {%- set from_period = starts | min if starts else none %}
 with
@@ -131,9 +142,10 @@ final as (
         case_events.first_case_period,
         confirmed_events.first_confirmed_period,
         case
+            when panel.months_observed < {{ label_window_months() }} then null
             when case_events.first_case_period is not null or confirmed_events.first_confirmed_period is not null
                 then 1
-            when panel.months_observed > 0 then 0
+            else 0
         end as label_case_6m,
         {{ watermark }}::bigint as built_batch_id,
         {{ dispositions }}::bigint as built_disposition_id
