@@ -134,6 +134,12 @@ def _login(page, base: str, username: str, password: str) -> None:
             print(f"\n{username}: login did not reach the welcome page, trying once more: {seen}")
 
 
+def _what_page_shows(page, log: Path) -> dict:
+    """For a failure message: where the page is, its first words, and the end of Superset's log."""
+    return {"url": page.url, "page": " ".join(page.inner_text("body").split())[:300],
+            "superset_log": log.read_text(errors="replace").splitlines()[-15:] if log.exists() else None}
+
+
 def _wait_first_paint(page, where: str, responses: list, log: Path) -> int:
     """Wait for the dashboard's first painted chart. A page that paints nothing in LOADED_MACHINE_MS is
     reloaded once (counted, printed with the timings); if it still paints nothing, the failure says what the
@@ -147,9 +153,7 @@ def _wait_first_paint(page, where: str, responses: list, log: Path) -> int:
             page.wait_for_function(painted, timeout=LOADED_MACHINE_MS)
             return attempt
         except PlaywrightTimeout:
-            seen = {"url": page.url, "chart_data": [r.status for r in responses],
-                    "page": " ".join(page.inner_text("body").split())[:300],
-                    "superset_log": log.read_text(errors="replace").splitlines()[-15:] if log.exists() else None}
+            seen = {"chart_data": [r.status for r in responses], **_what_page_shows(page, log)}
             if attempt:
                 wait_s = LOADED_MACHINE_MS // 1000
                 raise AssertionError(f"{where}: no chart painted in {wait_s} s twice: {seen}") from None
@@ -233,12 +237,12 @@ def test_dashboards_render_for_two_bureaus_and_hq_and_stay_inside_the_bureau(
     out.mkdir()
     timings = {}
     seen_by = {}
+    log = built_warehouse.state.home / "bi" / "superset.log"
     nonempty = {slug: sum(_source_rows(built_warehouse, c) > 0 for c in _charts_in(d))
                 for slug, d in DASHBOARDS.items()}
     for code in [*two_bureaus, "HQ"]:
         user = f"sup_{code.lower()}"
-        seen_by[code] = _open_all(browser, base, user, logins["postgres"][user], out,
-                                  built_warehouse.state.home / "bi" / "superset.log")
+        seen_by[code] = _open_all(browser, base, user, logins["postgres"][user], out, log)
         timings[user] = {slug: s["first_paint_s"] if not s["reloads"] else f"{s['first_paint_s']} (reloaded once)"
                          for slug, s in seen_by[code].items()}
         _check_rendered(seen_by[code], user, nonempty, sees_all=(code == "HQ"))
@@ -257,7 +261,14 @@ def test_dashboards_render_for_two_bureaus_and_hq_and_stay_inside_the_bureau(
     page.set_default_timeout(LOADED_MACHINE_MS)
     _login(page, base, f"sup_{a.lower()}", logins["postgres"][f"sup_{a.lower()}"])
     page.goto(f"{base}/superset/dashboard/data-quality/")
-    page.click("text=Data-quality page of every submission")
+    from playwright.sync_api import TimeoutError as PlaywrightTimeout
+
+    link = page.locator("text=Data-quality page of every submission")
+    try:
+        link.wait_for(timeout=LOADED_MACHINE_MS)
+    except PlaywrightTimeout:
+        raise AssertionError(f"data-quality dashboard without its DQ link: {_what_page_shows(page, log)}") from None
+    link.click()
     page.wait_for_url(f"**/supervision/dq/{a}/index.html", timeout=30_000)
     index_text = page.inner_text("body")
     assert all(code in page.content() for code in own_a) or own_a <= set(index_text.split())

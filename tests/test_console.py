@@ -114,6 +114,8 @@ def test_expected_training_outcomes_are_counted_and_dag_modules_named(tmp_path):
     router.write(_ev("warning", "marts_features.firm_month_training: feature x dropped: constant (0) in the "
                                 "training periods (rule: feature_dropped_constant)", logger="ml.handling"))
     router.write(_ev("warning", "The least populated class in y has only 2 members", logger="py.warnings"))
+    router.write(_ev("warning", "/x/numpy/lib/_nanfunctions_impl.py:1215: RuntimeWarning: All-NaN slice "
+                                "encountered\n  return fnb._ureduce(a, func=_nanmedian)", logger="py.warnings"))
     router.write(_ev("warning", "firm: not scored", logger="unusual_prefix_" + "ab" * 20 + "_score_risk"))
     assert shown == ["warning dags.score_risk: firm: not scored"]
     assert router.outcomes == {

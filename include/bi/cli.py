@@ -25,6 +25,7 @@ import signal
 import subprocess
 import sys
 import time
+from contextlib import closing
 from pathlib import Path
 
 from include.config import PROJECT_ROOT, StatePaths, paths
@@ -219,6 +220,15 @@ def _wait_healthy(base: str, timeout: float, state: StatePaths) -> None:
     raise BiError(f"Superset did not become healthy at {base}; see {state.home / 'bi' / 'superset.log'}")
 
 
+def _wal(db: Path) -> None:
+    """The metadata file in WAL mode (kept in the file): chart requests reading it never wait for a request
+    writing Superset's event log (pysqlite's "database is locked" otherwise possible under load)."""
+    import sqlite3
+
+    with closing(sqlite3.connect(db, timeout=30)) as conn:
+        conn.execute("pragma journal_mode=wal")
+
+
 def up(state: StatePaths, port: int = DEFAULT_PORT, quiet: bool = True, host: str = "127.0.0.1",
        foreground: bool = False) -> str:
     """Install (once), provision, start. `foreground` replaces this process with Superset (containers);
@@ -236,6 +246,7 @@ def up(state: StatePaths, port: int = DEFAULT_PORT, quiet: bool = True, host: st
         _run([superset, "db", "upgrade"], env, "superset db upgrade")
         _run([superset, "init"], env, "superset init")
         stamp.write_text(SUPERSET_PIN)
+    _wal(state.home / "bi" / "superset.db")
     cfg = {"assets": str(ASSETS), "warehouse_uri": _warehouse_uri(state), "bureaus": bureaus(),
            "admin_password": data["admin"], "users": data["postgres"]}
     _run([str(venv / "bin" / "python"), str(PROVISION)], env, "importing bi/assets", stdin=json.dumps(cfg))

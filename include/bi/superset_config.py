@@ -23,7 +23,10 @@ _SECRETS = Path(os.environ["SUPERVISION_BI_SECRETS"])
 _WAREHOUSE_DB = os.environ.get("SUPERVISION_BI_WAREHOUSE_DB", "supervision")
 
 SECRET_KEY = (_SECRETS / "superset_secret_key").read_text().strip()
-SQLALCHEMY_DATABASE_URI = f"sqlite:///{_HOME / 'superset.db'}?check_same_thread=false"
+# SQLite for the metadata: one gunicorn worker with 8 threads, and Superset writes an event row for most
+# requests; a dashboard's chart requests arrive together. `supervision bi up` puts the file in WAL mode
+# (readers never wait for the writer) and a writer waits up to 30 s for the lock instead of pysqlite's 5 s.
+SQLALCHEMY_DATABASE_URI = f"sqlite:///{_HOME / 'superset.db'}?check_same_thread=false&timeout=30"
 DATA_DIR = str(_HOME)
 UPLOAD_FOLDER = str(_HOME / "uploads")
 
