@@ -104,3 +104,37 @@ def test_retries_and_a_missing_summary_go_to_cosmos_own_poke(airflow_dagbag, mon
     absent = RunTI({"node_results": {}}, run_id="r-absent")
     assert _poke(run, absent) is True  # the build failed before this node: Cosmos checks the producer
     assert len(cosmos_pokes) == 3
+
+
+def test_in_the_in_process_runner_the_producer_pushes_its_nodes_once_as_the_summary():
+    """`supervision run|demo` (consumers run after the producer, in its process): Cosmos' per-node XComs stay
+    in its backup buffer and reach the consumers in `node_results`; any other key is pushed; and with no
+    buffer (Cosmos keeps none) nothing is left out. (The runner's DAGs succeeding on it: test_pipeline_e2e.)"""
+    from cosmos.operators._watcher.state import safe_xcom_push
+
+    from include import cosmos_watcher as cw
+
+    class PushTI:
+        def __init__(self):
+            self.pushed = {}
+
+        def xcom_push(self, key, value):
+            self.pushed[key] = value
+
+    ti = PushTI()
+    ti._cosmos_xcom_backup_buffer = {}
+    vars(ti)["xcom_push"] = cw.summary_only_push(ti)
+    node = {"model__supervision__m_status": {"status": "success", "outlet_uris": []},
+            "model__supervision__m_tests_status": "pass", "model__supervision__m_dbt_event": {"status": "success"},
+            "model__supervision__m_compiled_sql": "select 1", "test__supervision__t_status": "pass"}
+    for k, v in {**node, "task_status": "completed", "dbt_startup_events": [1]}.items():
+        safe_xcom_push(task_instance=ti, key=k, value=v)
+    assert ti.pushed == {"task_status": "completed", "dbt_startup_events": [1]}
+    assert ti._cosmos_xcom_backup_buffer == {**node, "task_status": "completed", "dbt_startup_events": [1]}
+    summary = cw.summary_of(ti._cosmos_xcom_backup_buffer)
+    assert summary == {k: v for k, v in node.items() if not k.startswith("test__")}
+
+    bare = PushTI()  # no backup buffer: every push goes through
+    vars(bare)["xcom_push"] = cw.summary_only_push(bare)
+    safe_xcom_push(task_instance=bare, key="model__supervision__m_status", value="success")
+    assert bare.pushed == {"model__supervision__m_status": "success"}

@@ -80,10 +80,15 @@ def run_dags(dag_ids: tuple[str, ...] = DAG_ORDER, preset: str = "tiny", seed: i
             return wrapped(*args, **kwargs)
 
         sdk_dag._run_task = run_task
+        from include.cosmos_watcher import SUMMARY_ONLY_ENV
+
+        # consumers run after their producer here: it pushes its nodes' results once (include/cosmos_watcher.py)
+        os.environ[SUMMARY_ONLY_ENV] = "1"
         try:
             return _run_in_turn(dag_ids, progress, router, logs)
         finally:
             sdk_dag._run_task = original
+            os.environ.pop(SUMMARY_ONLY_ENV, None)
 
 
 class DagStalled(RuntimeError):
