@@ -14,8 +14,9 @@ rows. On a build before the censoring rule the censored rows carry a label; afte
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+from bench.ml.results import save
 
 WINDOW = 6  # dbt macro label_window_months()
 
@@ -70,9 +71,7 @@ def main(argv: list[str] | None = None) -> int:
                   f"(prevalence {s['prevalence']}); censored {s['censored_rows']} rows "
                   f"(prevalence {s['censored']['prevalence']}) vs complete {s['complete']['rows']} "
                   f"(prevalence {s['complete']['prevalence']}); months observed {s['months_observed']}")
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(out, f, indent=2)
+    save(out, args.out)
     return 0
 
 

@@ -15,8 +15,9 @@ rating's noise)::
 from __future__ import annotations
 
 import argparse
-import json
 import sys
+
+from bench.ml.results import save
 
 
 def _cause(code: str, event_q, truth) -> str:
@@ -81,9 +82,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{name:9s} {s['rows']:4d} rows {s['events']:3d} events (prevalence {s['prevalence']:.3f}); "
               f"breach_count events {s['breach_count_events']} vs others {s['breach_count_others']}; "
               f"quarters observed {s['quarters_observed']}; causes {s['event_causes']}")
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(out, f, indent=2)
+    save(out, args.out)
     return 0
 
 

@@ -13,6 +13,8 @@ import json
 import sys
 from pathlib import Path
 
+from bench.ml.results import save
+
 
 def _r(x, n=4):
     return None if x is None else round(float(x), n)
@@ -49,9 +51,7 @@ def main(argv: list[str] | None = None) -> int:
             print(f"{model} {c['candidate']}: holdout {c['holdout']}; PR-AUC {c['pr_auc']} vs rule {c['rule_pr_auc']} "
                   f"(chance {c['holdout']['prevalence']}); predicted/observed {c['predicted_over_observed']}; "
                   f"failed: {[k for k, v in c['guardrails'].items() if v.startswith('FAIL')]}")
-    if args.out:
-        with open(args.out, "w") as f:
-            json.dump(out, f, indent=2)
+    save(out, args.out)
     return 0
 
 
