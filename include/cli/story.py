@@ -11,6 +11,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
+from include.cli.console import clip
+
 LEVEL_ORDER = ("red", "orange", "yellow", "blue", "none")
 
 
@@ -187,7 +189,7 @@ def _instead_lines(d: dict | None) -> list[str]:
                           for r in d["lowest_car"])
         line = (f"  instead, {d['below_capital_minimum']} institutions are below a capital minimum in "
                 f"{d['period']} (a rule breached, not a warning level)" + (f": {names}" if names else ""))
-        lines.append(line if len(line) <= 240 else line[:239] + "…")
+        lines.append(clip(line, 240))
     return lines
 
 
@@ -217,7 +219,7 @@ def render(s: dict) -> list[str]:
         if w.get("model_status") and not any(lv.values()):
             why = w["model_status"]
             lines.append("Institutions by early-warning level: none yet, the institution model is not in use: "
-                         + (why if len(why) <= 200 else why[:199] + "…"))
+                         + clip(why, 200))
             lines.extend(_instead_lines(w.get("instead")))
         else:
             lines.append("Institutions by early-warning level: " + ", ".join(f"{k} {v}" for k, v in lv.items()))
@@ -233,7 +235,7 @@ def render(s: dict) -> list[str]:
         lines.append("Firms by early-warning level: "
                      + (", ".join(f"{k} {v}" for k, v in fl["firms_by_level"].items())
                         if any(fl["firms_by_level"].values()) else "none yet")
-                     + (f" ({why if len(why) <= 180 else why[:179] + '…'})" if why else ""))
+                     + (f" ({clip(why, 180)})" if why else ""))
     f = s.get("flows", {})
     if "flow_alerts" in f:
         lines.append(f"Suspicious-flow queue: {f['awaiting_decision']} alerts awaiting a decision "
