@@ -26,6 +26,8 @@
 -- peer percentile (pr_inflow_burstiness), not weighed into any typology: their effect on recall is not measured.
 -- payer_surge (int_flows__account_windows: the month's payers against the window's earlier months) ranks a
 -- sudden crowd of payers on the account's own history, not only on its peers'.
+-- new_payer_share counts only payers known to be new (known_new_payers: first paid the account after its
+-- institution's first month in the data).
 -- Incremental by period: a month's percentiles compare the accounts of that month only, and its 2-hop
 -- fan-in reads that month's windows, so a build recomputes whole months from the first month with
 -- counterparty-month rows newer than the last build (the months int_flows__account_windows recomputes)
@@ -101,7 +103,9 @@ signals as (
         windows.elderly_payers::numeric / nullif(windows.payers, 0) as elderly_share,
         windows.elsewhere_payers::numeric / nullif(windows.payers, 0) as elsewhere_share,
         windows.new_conduit_payers::numeric / nullif(windows.payers, 0) as conduit_share,
-        windows.new_payers::numeric / nullif(windows.payers, 0) as new_payer_share,
+        -- payers known to be new (not those of the institution's first month, where every payer is "new": in the
+        -- window's first months that tied every account at a share of 1, so the signal weighed nothing there)
+        windows.known_new_payers::numeric / nullif(windows.payers, 0) as new_payer_share,
         windows.round_inflow_count::numeric / nullif(windows.inflow_count, 0) as round_share,
         windows.keyword_inflow_count::numeric / nullif(windows.inflow_count, 0) as keyword_share,
         windows.payout_keyword_count::numeric / nullif(windows.outflow_count, 0) as payout_keyword_share,

@@ -168,9 +168,11 @@ pairs_flagged as (
             false
         ) as is_fresh_source_inflow,
         pairs_lagged.n_in > 0 and pairs_lagged.in_amount >= large_inflow.min_fresh_source_amount
-            as is_fresh_source_sized
+            as is_fresh_source_sized,
+        coalesce(pairs_lagged.period > own_start.first_period, false) as is_after_institution_start
     from pairs_lagged
     left join large_inflow on pairs_lagged.period = large_inflow.period
+    left join institution_start as own_start on pairs_lagged.institution_code = own_start.institution_code
     left join payer_months as payer_totals
         on
             pairs_lagged.counterparty_institution_code = payer_totals.institution_code
@@ -235,6 +237,13 @@ windowed as (
             pairs_flagged.previous_in_period_of_pair is null
             or {{ month_gap('account_months.period', 'pairs_flagged.previous_in_period_of_pair') }} >= {{ 2 * w }}
         ) as is_new_payer_month,
+        -- known to be new: no earlier inflow of the pair and the pair-month after the institution's first month (in
+        -- that month every payer is "new": the data has no earlier month to have seen it in), or a long gap
+        pairs_flagged.n_in > 0
+        and (
+            (pairs_flagged.previous_in_period_of_pair is null and pairs_flagged.is_after_institution_start)
+            or {{ month_gap('account_months.period', 'pairs_flagged.previous_in_period_of_pair') }} >= {{ 2 * w }}
+        ) as is_known_new_payer_month,
         pairs_flagged.counterparty_is_individual,
         pairs_flagged.counterparty_is_elderly,
         pairs_flagged.counterparty_is_elsewhere,
@@ -305,6 +314,7 @@ per_counterparty as (
         bool_or(is_repeat_payout) as has_repeat_payout,
         bool_or(is_periodic_payout) as has_periodic_payout,
         bool_or(is_new_payer_month) as is_new_payer,
+        coalesce(bool_or(is_known_new_payer_month), false) as is_known_new_payer,
         bool_or(counterparty_is_individual) as is_individual,
         bool_or(counterparty_is_elderly) as is_elderly,
         bool_or(counterparty_is_elsewhere) as is_elsewhere,
@@ -344,6 +354,7 @@ final as (
         count(*) filter (where per_counterparty.n_out > 0) as payees,
         sum(per_counterparty.n_out) as outflow_count,
         count(*) filter (where per_counterparty.n_in > 0 and per_counterparty.is_new_payer) as new_payers,
+        count(*) filter (where per_counterparty.n_in > 0 and per_counterparty.is_known_new_payer) as known_new_payers,
         count(*) filter (where per_counterparty.n_in > 0 and per_counterparty.is_elsewhere) as elsewhere_payers,
         count(*) filter (where per_counterparty.is_large_payer) as large_payers,
         count(*) filter (where per_counterparty.is_large_payer and per_counterparty.is_individual)
