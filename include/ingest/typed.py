@@ -65,8 +65,10 @@ def typed_table_sql(dataset: Dataset, table: str, *, batch_ids: list[int] | None
     inner = ", ".join(f"nullif({q(c.name)}, '') as {q(c.name)}" for c in dataset.columns)
     # a group's typed table keeps each row's batch: promotion reads it (include/ingest/promote.py)
     outer = ["_batch_id", "_line"] if batch_ids else ["_line"]
+    names = list(outer)
     for c in dataset.columns:
         outer.append(q(c.name))
+        names.append(q(c.name))
         if c.pg_type == "text":
             continue
         typed = f"{q(c.name)}::{c.pg_type}"
@@ -74,22 +76,32 @@ def typed_table_sql(dataset: Dataset, table: str, *, batch_ids: list[int] | None
             typed = f"to_char({typed}, 'YYYY-MM-DD')"
         outer.append(f"case when {valid_sql(q(c.name), c.pg_type)} "
                      f"then {typed} end as {q(c.name + TYPED_SUFFIX)}")
-    for c in sorted({c for r in dataset.rules if r.kind == "period_match" for c in r.columns}):
-        pg_type = dataset.column(c).pg_type
-        typed = f"{q(c)}::{pg_type}" if pg_type != "text" else q(c)
-        if _base_type(pg_type) == "date":
-            typed = f"to_char({typed}, 'YYYY-MM-DD')"
-        outer.append(f"case when {q(c)} is null then '' when {valid_sql(q(c), pg_type)} "
-                     f"then {typed} end as {q(c + PERIOD_SUFFIX)}")
+        names.append(q(c.name + TYPED_SUFFIX))
     # the rules GX would otherwise evaluate by a full scan per query, twice (rows, then their count):
     # computed here once, in the same parallel pass; the duplicates by mark_duplicates afterwards
-    outer += [f"{pred} as {q(flag)}" for flag, pred in row_flags(dataset)]
-    outer += [f"false as {q(flag)}" for flag, _ in [*unique_flags(dataset), *reference_flags(dataset)]]
+    flags = [*[(f"{pred}", flag) for flag, pred in row_flags(dataset)],
+             *[("false", flag) for flag, _ in [*unique_flags(dataset), *reference_flags(dataset)]]]
+    outer += [f"{expr} as {q(flag)}" for expr, flag in flags]
+    # <column>__period: the typed twin, '' where the value is missing. A non-text column's twin is computed
+    # once, below, and read here (the check and cast of every value were done twice); the subquery is kept
+    # apart (offset 0: the planner would otherwise copy the twin's expression back in), so the casts and flags
+    # still run in the parallel workers and only this null test runs above them.
+    period = []
+    for c in sorted({c for r in dataset.rules if r.kind == "period_match" for c in r.columns}):
+        pg_type = dataset.column(c).pg_type
+        if pg_type != "text":
+            period.append(f"case when {q(c)} is null then '' else {q(c + TYPED_SUFFIX)} end as {q(c + PERIOD_SUFFIX)}")
+            continue
+        period.append(f"case when {q(c)} is null then '' when {valid_sql(q(c), pg_type)} "
+                      f"then {q(c)} end as {q(c + PERIOD_SUFFIX)}")
     where = f" where _batch_id = any(array[{', '.join(str(int(b)) for b in batch_ids)}]::bigint[])" if batch_ids else ""
-    return (f"create unlogged table landing.{q(typed_name or typed_table_name(table))} as\n"
-            f"select {', '.join(outer)}\n"
-            f"from (select {'_batch_id, ' if batch_ids else ''}_line, {inner} from landing.{q(table)}{where}) "
-            "as submitted")
+    source = (f"(select {'_batch_id, ' if batch_ids else ''}_line, {inner} from landing.{q(table)}{where}) "
+              "as submitted")
+    target = f"create unlogged table landing.{q(typed_name or typed_table_name(table))} as\n"
+    if not period:
+        return f"{target}select {', '.join(outer)}\nfrom {source}"
+    final = [*names, *period, *(q(flag) for _, flag in flags)]
+    return f"{target}select {', '.join(final)}\nfrom (select {', '.join(outer)}\nfrom {source} offset 0) as typed"
 
 
 
@@ -126,16 +138,17 @@ def mark_duplicates(conn, dataset: Dataset, typed_name: str, references: bool = 
 
 
 def _may_repeat(conn, typed: str, cols: str) -> bool:
-    """Whether a key ``cols`` may occur more than once in ``typed``. First one hash aggregate over a 64-bit
-    hash of each row's key (:func:`hash_record_extended`: equal keys, NULLs included, hash equal), whose
-    hash table fits in memory where one of the keys themselves (a million text triples) spills to disk: no
-    hash repeats, no key repeats. Only if a hash repeats (a duplicate, or a collision) does the exact
-    ``group by <key> having count(*) > 1`` decide."""
-    if not conn.exec_driver_sql(f"select exists (select 1 from {typed} group by hash_record_extended(row({cols}), 0) "
-                                "having count(*) > 1)").scalar():
-        return False
-    return bool(conn.exec_driver_sql(f"select exists (select 1 from {typed} group by {cols} "
-                                     "having count(*) > 1)").scalar())
+    """Whether the key ``cols`` occurs more than once in ``typed`` (NULLs equal, as GROUP BY has it). First
+    the 64-bit hashes of the keys (``hash_record_extended``: equal keys hash equal), sorted: a hash
+    aggregate of a million keys (text triples) costs about twice as much. No hash repeats: no key repeats.
+    Only if one does (a duplicate, or a collision) does ``group by <key> having count(*) > 1`` decide."""
+    was = conn.exec_driver_sql("select current_setting('enable_hashagg')").scalar()
+    conn.exec_driver_sql("set local enable_hashagg = off")
+    hashed = conn.exec_driver_sql(f"select exists (select 1 from {typed} group by hash_record_extended(row({cols}), 0) "
+                                  "having count(*) > 1)").scalar()
+    conn.exec_driver_sql(f"set local enable_hashagg = {'on' if was == 'on' else 'off'}")
+    return bool(hashed) and bool(conn.exec_driver_sql(f"select exists (select 1 from {typed} group by {cols} "
+                                                      "having count(*) > 1)").scalar())
 
 
 def _create_typed_table(engine, dataset: Dataset, table: str) -> int:
