@@ -17,6 +17,7 @@ from typing import TYPE_CHECKING, Any
 from include.privacy.masking import mask_sql
 from include.registry.datasets import DATASETS, Dataset, Rule
 from include.registry.ddl import q
+from include.registry.shapes import shape_sql
 
 if TYPE_CHECKING:
     import great_expectations as gx_types
@@ -214,7 +215,9 @@ def row_flags(dataset: Dataset) -> list[tuple[str, str]]:
         for c in rule.columns:
             if k in ("in_set", "regex") and dataset.column(c).pii:
                 values = ", ".join(_sql_literal(str(v)) for v in p.get("values", ()))
+                shape = shape_sql(q(c), p["pattern"]) if k == "regex" else None
                 bad = (f"not ({q(c)} = any(array[{values}]::text[]))" if k == "in_set"
+                       else f"not {shape}" if shape  # the same answer without the regex engine (shapes.py)
                        else f"{q(c)} !~ {_sql_literal(p['pattern'])}")
             elif k in _CHECK_FUNCTIONS:
                 bad = f"not {_CHECK_FUNCTIONS[k]}({q(c)})"
