@@ -27,7 +27,7 @@ def test_the_story_says_why_no_institution_is_warned_and_what_to_act_on():
                "lowest_car": [{"institution": "K0002", "name": "Bank A", "total_car": 0.0711},
                               {"institution": "S0016", "name": "Bank B", "total_car": None}]}
     levels = dict.fromkeys(("red", "orange", "yellow", "blue", "none"), 0)
-    lines = render({**BASE, "warnings": {"institutions_by_level": levels, "model_status": why, "top_red": [],
+    lines = render({**BASE, "warnings": {"institutions_by_level": levels, "model_status": why, "top_at_risk": [],
                                          "instead": instead}})
     i = lines.index(f"Institutions by early-warning level: none yet, the institution model is not in use: {why}")
     assert lines[i + 1] == ("  a warning is the probability of a rating 5/6/S or a takeover within four quarters; "
@@ -35,3 +35,15 @@ def test_the_story_says_why_no_institution_is_warned_and_what_to_act_on():
                             "fitted, calibrated and tested out of time on these alone")
     assert lines[i + 2] == ("  instead, 6 institutions are below a capital minimum in 2025-12-31 (a rule breached, "
                             "not a warning level): Bank A (K0002, total CAR 7.11%), Bank B (S0016)")
+
+
+def test_the_riskiest_institutions_are_named_with_their_level_and_reasons():
+    levels = {"red": 0, "orange": 2, "yellow": 0, "blue": 5, "none": 3}
+    top = [{"institution": "K0002", "name": "Bank A", "period": "2025-12-31", "probability": 0.13, "level": "orange",
+            "reasons": ["total capital adequacy ratio below the regulatory minimum"]}]
+    lines = render({**BASE, "warnings": {"institutions_by_level": levels, "model_status": None,
+                                         "scored_by": "scored by institution_risk v2 (gbm)", "top_at_risk": top}})
+    i = lines.index("Institutions by early-warning level: red 0, orange 2, yellow 0, blue 5, none 3")
+    assert lines[i + 1:i + 4] == ["  scored by institution_risk v2 (gbm)",
+                                  "  orange: Bank A (K0002, 2025-12-31, p=0.13)",
+                                  "       - total capital adequacy ratio below the regulatory minimum"]

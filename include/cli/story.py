@@ -2,8 +2,9 @@
 
 What came in and what the quality gate did with it (received / accepted / quarantined / rejected,
 the rules that stopped most files, one feedback file to open); institutions by early-warning level
-with the three highest-risk red ones and their reasons in words; the suspicious-flow queue; where to
-click. Read-only queries as the admin role; every section says so when its tables are not built yet.
+with the three highest-risk red ones (orange when none is red) and their reasons in words; the
+suspicious-flow queue; where to click. Read-only queries as the admin role; every section says so
+when its tables are not built yet.
 """
 
 from __future__ import annotations
@@ -70,21 +71,25 @@ def _levels_and_status(conn, entity_type: str) -> tuple[dict, tuple | None]:
 
 
 def warning_levels(conn) -> dict:
-    """Institutions by their latest early-warning level; the three riskiest red ones with reasons."""
+    """Institutions by their latest early-warning level; the three riskiest red ones with reasons (orange
+    ones when none is red: a supervisor still wants to know whom to look at first)."""
     levels, status = _levels_and_status(conn, "institution")
-    red = conn.execute(_latest("institution") + """
-        select l.entity_id, coalesce(i.name, l.entity_id), l.period, l.probability, l.reasons, l.overrides
+    top = conn.execute(_latest("institution") + """
+        select l.entity_id, coalesce(i.name, l.entity_id), l.period, l.probability, l.reasons, l.overrides,
+               l.warning_level
         from latest l left join lateral (
             select name from raw.institution where institution_code = l.entity_id
             order by report_period desc limit 1) i on true
-        where l.warning_level = 'red' order by l.probability desc limit 3""").fetchall()
+        where l.warning_level = 'red'
+           or (l.warning_level = 'orange' and not exists (select from latest where warning_level = 'red'))
+        order by l.probability desc, l.entity_id limit 3""").fetchall()
     return {"institutions_by_level": levels, "instead": None if status is None or status[0] == "scored" else
             _or_none(without_model, conn),
             "model_status": None if status is None or status[0] == "scored" else status[1],
             "scored_by": status[1] if status is not None and status[0] == "scored" else None,
-            "top_red": [{"institution": code, "name": name, "period": str(period), "probability": round(p, 3),
-                         "reasons": _in_words(reasons, overrides)}
-                        for code, name, period, p, reasons, overrides in red]}
+            "top_at_risk": [{"institution": code, "name": name, "period": str(period), "probability": round(p, 3),
+                         "reasons": _in_words(reasons, overrides), "level": level}
+                        for code, name, period, p, reasons, overrides, level in top]}
 
 
 def _or_none(fn, conn):
@@ -225,8 +230,9 @@ def render(s: dict) -> list[str]:
             lines.append("Institutions by early-warning level: " + ", ".join(f"{k} {v}" for k, v in lv.items()))
             if w.get("scored_by"):
                 lines.append(f"  {w['scored_by'][:200]}")
-        for r in w["top_red"]:
-            lines.append(f"  red: {r['name']} ({r['institution']}, {r['period']}, p={r['probability']})")
+        for r in w["top_at_risk"]:
+            lines.append(f"  {r.get('level', 'red')}: {r['name']} ({r['institution']}, {r['period']}, "
+                         f"p={r['probability']})")
             for reason in r["reasons"]:
                 lines.append(f"       - {reason}")
     fl = s.get("firms", {})
