@@ -54,7 +54,10 @@ batches as (
     select
         submissions.institution_code,
         submissions.period,
-        batches.status
+        batches.status,
+        batches.dataset in (
+            'customer_corporate', 'customer_individual', 'account', 'loan', 'guarantee', 'transaction'
+        ) as is_detail
     from {{ source('ops', 'batch') }} as batches
     inner join {{ source('ops', 'submission') }} as submissions
         on batches.submission_id = submissions.submission_id
@@ -116,14 +119,19 @@ history as (
                 and cases.report_period <= lagged.period
                 and cases.opened_date > lagged.period - interval '1 year'
         ) as penalty_cases_4q,
+        -- null (not zero) for a quarter without detail tables (the prudential history: quarterly
+        -- reports only), where the count would not be comparable with the window's
         (
-            select count(*)
+            select
+                case
+                    when bool_or(batches.is_detail)
+                        then count(*) filter (where batches.status in ('quarantined', 'rejected'))
+                end
             from batches
             where
                 batches.institution_code = lagged.institution_code
                 and batches.period > (date_trunc('quarter', lagged.period) - interval '1 day')::date
                 and batches.period <= lagged.period
-                and batches.status in ('quarantined', 'rejected')
         ) as rejected_batches_q
     from lagged
 ),
