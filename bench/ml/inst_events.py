@@ -7,8 +7,8 @@ the ``score_risk`` DAG uses, and per split the labelled rows, events, prevalence
 cause of every event row, read from the simulator's ground truth (bench may; the product never does):
 ``false_alarm`` (a planted rating 5 "for governance failings no indicator shows"), ``deteriorating`` /
 ``recovering`` (a planted health path), ``history_distress`` / ``history_dip`` (an episode of the prudential
-history, simulator.history, with its trough within a year of the event), ``takeover``, or ``noise`` (a rating of 5+ drawn from the
-rating's noise)::
+history, simulator.history, with its trough within a year of the event), ``takeover``, or ``noise`` (a
+rating of 5+ drawn from the rating's noise)::
 
     SUPERVISION_HOME=/tmp/x PYTHONPATH=<checkout> python bench/ml/inst_events.py [--out res.json]
 """
