@@ -129,6 +129,7 @@ def payload(world: World) -> dict:
         "seed": world.seed,
         "periods": [p.isoformat() for p in world.periods],
         "months": [m.isoformat() for m in world.months],
+        "history_quarters": [q.isoformat() for q in world.history.quarters] if world.history else [],
         "minimum_ratios": MIN_RATIOS,
         "institutions": [
             {
@@ -146,6 +147,9 @@ def payload(world: World) -> dict:
         "planted": {
             "capital_deterioration": [c for c in h.codes if det[c]],
             "recovery": [c for c in h.codes if rec[c]],
+            # the prudential history's episodes (a capital breach there is one of these, or noise)
+            "history_distress": sorted(ev.loc[ev["event"] == "history_distress", "institution_code"]),
+            "history_dip": sorted(ev.loc[ev["event"] == "history_dip", "institution_code"]),
             "designated_high_risk": sorted(ev.loc[ev["event"] == "designated_high_risk", "institution_code"]),
             "false_alarm_ratings": sorted(ev.loc[ev["event"] == "false_alarm_rating", "institution_code"]),
             "schemes": len(schemes),

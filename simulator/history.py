@@ -130,8 +130,10 @@ def _history_book(seed: int, book: pd.DataFrame, health: HealthPanel, quarters: 
     z = health.z[health.rows_of(codes)]
     z0 = np.asarray(z[:, -1])
     npl0 = np.where(total0 > 0, b0["npl_balance"].to_numpy(dtype=float) / np.maximum(total0, 1), 0.0)
-    npl_rate = np.clip(np.maximum(npl0, 0.005)[:, None] * np.exp(-0.5 * (z - z0[:, None]))
-                       * np.exp(rng.normal(0, 0.05, size=(n, h))), 0.0, 0.4)
+    # the window's first non-performing share, plus 1 point per unit of health below the window's start
+    # (a healthy lender's share stays about where the window starts it; a distressed one's rises)
+    npl_rate = np.clip(npl0[:, None] + 0.01 * np.maximum(z0[:, None] - z, 0.0)
+                       * np.exp(rng.normal(0, 0.1, size=(n, h))), 0.0, 0.4)
     out = pd.DataFrame({"institution_code": np.repeat(codes, h),
                         "report_period": np.tile(np.array(quarters, dtype="datetime64[D]"), n)})
     fen = lambda a: np.rint(np.asarray(a, dtype=float)).astype(np.int64).ravel()  # noqa: E731
@@ -147,8 +149,8 @@ def _history_book(seed: int, book: pd.DataFrame, health: HealthPanel, quarters: 
     out["loans_loss"] = (npl - sub - dbt).ravel()
     out["npl_balance"] = npl.ravel()
     share = {c: b0[c].to_numpy(dtype=float) / np.maximum(total0, 1) for c in _BOOK_SHARES}
-    sm = np.minimum(fen(tl * np.clip(np.maximum(share["loans_special_mention"], 0.01)[:, None]
-                                     * np.exp(-0.4 * (z - z0[:, None])), 0, 0.3)).reshape(n, h), tl - npl)
+    sm = np.minimum(fen(tl * np.clip(share["loans_special_mention"][:, None]
+                                     + 0.015 * np.maximum(z0[:, None] - z, 0.0), 0, 0.3)).reshape(n, h), tl - npl)
     out["loans_special_mention"] = sm.ravel()
     out["loans_normal"] = (tl - npl - sm).ravel()
     overdue = np.minimum(fen(npl * rng.uniform(1.0, 1.3, size=(n, 1))).reshape(n, h), tl)
