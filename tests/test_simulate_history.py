@@ -122,3 +122,14 @@ def test_a_distress_episode_breaches_capital_then_recovers_inside_the_history(wo
         ratings = w.history.frames["supervisory_rating"]
         mine = ratings[ratings["institution_code"] == r.institution_code]
         assert mine["rating"].astype(int).max() >= 5  # the regulator reacts (lagged) to the trough
+
+
+def test_delivery_defects_hit_the_window_only(tmp_path):
+    from simulator.generation import generate
+
+    p = replace(get_preset("tiny"), prudential_history_quarters=4, external_feeds=False)
+    summary = generate(tmp_path / "landing", tmp_path / "ground_truth", preset=p, seed=7, defects="default")
+    assert len(summary["history_quarters"]) == 4
+    defects = pd.read_csv(tmp_path / "ground_truth" / "defects.csv")
+    assert len(defects)
+    assert (pd.to_datetime(defects["period"]) > pd.Timestamp(summary["history_quarters"][-1])).all()
