@@ -54,10 +54,7 @@ batches as (
     select
         submissions.institution_code,
         submissions.period,
-        batches.status,
-        batches.dataset in (
-            'customer_corporate', 'customer_individual', 'account', 'loan', 'guarantee', 'transaction'
-        ) as is_detail
+        batches.status
     from {{ source('ops', 'batch') }} as batches
     inner join {{ source('ops', 'submission') }} as submissions
         on batches.submission_id = submissions.submission_id
@@ -119,12 +116,13 @@ history as (
                 and cases.report_period <= lagged.period
                 and cases.opened_date > lagged.period - interval '1 year'
         ) as penalty_cases_4q,
-        -- null (not zero) for a quarter without detail tables (the prudential history: quarterly
-        -- reports only), where the count would not be comparable with the window's
+        -- null (not zero) for a quarter without monthly deliveries (the prudential history before the
+        -- detail tables: quarterly reports at the quarter end only), where a count of the quarter's
+        -- batches would not be comparable with the monthly deliveries' counts
         (
             select
                 case
-                    when bool_or(batches.is_detail)
+                    when bool_or(batches.period < lagged.period)
                         then count(*) filter (where batches.status in ('quarantined', 'rejected'))
                 end
             from batches
