@@ -133,3 +133,11 @@ def test_delivery_defects_hit_the_window_only(tmp_path):
     defects = pd.read_csv(tmp_path / "ground_truth" / "defects.csv")
     assert len(defects)
     assert (pd.to_datetime(defects["period"]) > pd.Timestamp(summary["history_quarters"][-1])).all()
+
+
+def test_simulate_advance_keeps_the_history(worlds):
+    _, w = worlds
+    later = build_world(replace(w.preset, extra_months=3), 7)
+    assert later.history.quarters == w.history.quarters
+    for name, f in w.history.frames.items():
+        pd.testing.assert_frame_equal(later.history.frames[name], f)
