@@ -22,6 +22,7 @@ from simulator.entities import ages_at, build_firms, build_persons, build_shareh
 from simulator.frames import account_frame, customer_frames
 from simulator.guarantees import build_guarantees
 from simulator.health import HealthPanel, simulate_health
+from simulator.history import simulate_history
 from simulator.loan_months import understate_draws
 from simulator.patterns import Patterns, plan_patterns, scheme_extra_accounts
 from simulator.periods import month_end, month_ends, quarter_ends
@@ -136,12 +137,17 @@ def build_world(preset: str | Preset = "tiny", seed: int = 7) -> World:
                               .to_numpy(), "amount": dflt["contract"].to_numpy()})
     sup, events = supervise(seed, inst, health, quarters, months, firms, schemes, defaulted, t_base=qb, m_base=mb)
     frames.update(sup)
+    history = simulate_history(seed, p, inst, health, quarters[0], book)
+    if history is not None:  # regulator records dated after the history go with the window's own
+        for name, f in history.spill.items():
+            if len(f):
+                frames[name] = pd.concat([frames[name], f], ignore_index=True)
 
     world = World(preset=p, seed=seed, periods=quarters, universe=universe, health=health, frames=frames,
                   months=months, persons=persons, firms=firms, shareholders=shareholders, developers=developers,
                   banking=banking, patterns=patterns, schemes=schemes, events=events, txn_context=ctx,
                   health_ahead=health_ahead, base_months=mb, loan_detail=detail if p.stream_loans else None,
-                  overdue_firms=overdue_firms)
+                  overdue_firms=overdue_firms, history=history)
     if not p.stream_transactions:
         frames["transaction"] = pd.concat([month_transactions(ctx, m) for m in range(len(months))],
                                           ignore_index=True)

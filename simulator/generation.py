@@ -40,6 +40,11 @@ def generate(landing_dir: Path, ground_truth_dir: Path, preset: str | Preset = "
     t_build = time.perf_counter() - t0
     written = write_world(world, landing_dir, ground_truth_dir)
     subs = written.pop("written")
+    if world.history is not None:  # delivery defects are planted in the window's deliveries only: the history
+        # stands for the archive of reports and ratings already received (and the window's defects stay as
+        # they are without it)
+        old = {m.isoformat() for m in world.history.months}
+        subs = [s for s in subs if Path(s).parent.name not in old]
     types = world.universe.institutions["institution_type"].value_counts()
     n_txn = written["rows"]["transaction"]
     txn_s = written.pop("transaction_seconds")
@@ -59,6 +64,8 @@ def generate(landing_dir: Path, ground_truth_dir: Path, preset: str | Preset = "
         "seed": seed,
         "periods": [m.isoformat() for m in world.months],
         "quarters": [p.isoformat() for p in world.periods],
+        # quarters of prudential history before them (quarterly reports and the regulator's records only)
+        "history_quarters": [q.isoformat() for q in world.history.quarters] if world.history else [],
         "institutions": len(world.universe.institutions),
         "institutions_by_type": {t: int(types.get(t, 0)) for t in sorted(types.index)},
         "bureaus": len(world.universe.bureaus),

@@ -72,15 +72,25 @@ def _month_iso(world: World, m: int) -> str | None:
     return world.months[m].isoformat() if 0 <= m < len(world.months) else None
 
 
+def _events(world: World) -> pd.DataFrame:
+    """The institution events: the prudential history's (if any), then the window's."""
+    if world.history is None:
+        return world.events
+    return pd.concat([world.history.events, world.events], ignore_index=True)
+
+
 def payload(world: World) -> dict:
     inst = world.universe.institutions
     h = world.health
     det = dict(zip(h.codes, h.deteriorating.tolist(), strict=True))
     rec = dict(zip(h.codes, h.recovering.tolist(), strict=True))
-    ratios = capital_ratios(world.frames["capital_report"])
+    cap = world.frames["capital_report"]
+    if world.history is not None:  # the prudential history's reports and events are ground truth too
+        cap = pd.concat([world.history.frames["capital_report"], cap], ignore_index=True)
+    ratios = capital_ratios(cap)
     breach_cols = [f"breach_{k}" for k in MIN_RATIOS]
     breaches = ratios[ratios[breach_cols].any(axis=1)]
-    ev = world.events
+    ev = _events(world)
     bk_ = world.banking
     firms = world.firms
 
@@ -119,6 +129,7 @@ def payload(world: World) -> dict:
         "seed": world.seed,
         "periods": [p.isoformat() for p in world.periods],
         "months": [m.isoformat() for m in world.months],
+        "history_quarters": [q.isoformat() for q in world.history.quarters] if world.history else [],
         "minimum_ratios": MIN_RATIOS,
         "institutions": [
             {
@@ -136,6 +147,9 @@ def payload(world: World) -> dict:
         "planted": {
             "capital_deterioration": [c for c in h.codes if det[c]],
             "recovery": [c for c in h.codes if rec[c]],
+            # the prudential history's episodes (a capital breach there is one of these, or noise)
+            "history_distress": sorted(ev.loc[ev["event"] == "history_distress", "institution_code"]),
+            "history_dip": sorted(ev.loc[ev["event"] == "history_dip", "institution_code"]),
             "designated_high_risk": sorted(ev.loc[ev["event"] == "designated_high_risk", "institution_code"]),
             "false_alarm_ratings": sorted(ev.loc[ev["event"] == "false_alarm_rating", "institution_code"]),
             "schemes": len(schemes),
@@ -222,7 +236,7 @@ def tables(world: World) -> dict[str, pd.DataFrame]:
         "hard_negatives.csv": hard_negatives(world),
         "scheme_investors.csv": investors,
         "planted_guarantee_loans.csv": circles_loans,
-        "institution_events.csv": world.events.assign(quarter=world.events["quarter"].map(_iso)),
+        "institution_events.csv": _events(world).assign(quarter=_events(world)["quarter"].map(_iso)),
         "late_submissions.csv": world.lateness,
         "npl_understated.csv": _understated(world),
         "developer_financials.csv": world.developers.assign(report_period=world.developers["report_period"].map(_iso)),

@@ -65,6 +65,9 @@ class Preset:
     external_feeds: bool = True  # generate() also writes the external feeds beside the landing zone
     # --- time ---
     extra_months: int = 0  # months simulated after ``last_period`` (``simulate advance``); entities stay anchored
+    # quarters of prudential history before the window: quarterly reports, ratings, interventions and cases
+    # only, no detail table (simulator.history); its episodes are spread over the history
+    prudential_history_quarters: int = 0
 
     @property
     def window_end(self) -> date:
@@ -89,10 +92,10 @@ PRESETS: dict[str, Preset] = {
                    n_guarantee_circles=2, n_guarantee_chains=2),
     "small": Preset("small", n_institutions=80, n_quarters=8, n_firms=5_000, n_persons=50_000,
                     n_transactions=1_000_000, n_schemes=12, n_payroll=40, n_merchants=60,
-                    n_guarantee_circles=8, n_guarantee_chains=8),
+                    n_guarantee_circles=8, n_guarantee_chains=8, prudential_history_quarters=8),
     "medium": Preset("medium", n_institutions=200, n_quarters=8, n_firms=20_000, n_persons=200_000,
                      n_transactions=5_000_000, n_schemes=30, n_payroll=160, n_merchants=240,
-                     n_guarantee_circles=20, n_guarantee_chains=20),
+                     n_guarantee_circles=20, n_guarantee_chains=20, prudential_history_quarters=8),
     "large": Preset("large", n_institutions=400, n_quarters=8, n_firms=100_000, n_persons=1_000_000,
                     n_transactions=50_000_000, n_schemes=80, n_payroll=800, n_merchants=1_200,
                     n_guarantee_circles=60, n_guarantee_chains=60, stream_transactions=True, stream_loans=True,

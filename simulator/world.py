@@ -15,6 +15,7 @@ from include.registry.datasets import DATASETS
 from simulator import banking as bk
 from simulator.frames import dates, guarantee_frame, loan_frame
 from simulator.health import HealthPanel
+from simulator.history import History
 from simulator.loan_months import month_snapshots
 from simulator.patterns import Patterns
 from simulator.presets import Preset
@@ -55,6 +56,7 @@ class World:
     base_months: int | None = None  # months of the base window (the rest continue it: ``simulate advance``)
     loan_detail: LoanDetail | None = None  # set when the preset streams loans (``loan``/``guarantee`` not in frames)
     overdue_firms: pd.DataFrame | None = None  # uscc, first_overdue_month (external feeds) when loans stream
+    history: History | None = None  # prudential history before the window (Preset.prudential_history_quarters)
 
     # ---- month access (the writer, defect injection and `simulate advance` go through these)
     def transactions(self, m: int) -> pd.DataFrame:

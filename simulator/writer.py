@@ -47,17 +47,8 @@ def write_world(world: World, landing_dir: Path, ground_truth_dir: Path, *,
     txn_seconds = 0.0
     only = None if months is None else set(months)
     written: list[Path] = []
-    for m, month in enumerate(world.months):
-        if only is not None and m not in only:
-            continue
-        t0 = time.perf_counter()
-        txn = world.transactions(m)
-        txn_seconds += time.perf_counter() - t0  # transactions only (not the loans streamed with them)
-        peak_chunk = max(peak_chunk, len(txn))
-        frames = world.month_frames(m, transactions=txn)
-        del txn
-        if month_hook is not None:
-            frames = month_hook(world, m, frames)
+    def write_month(month, frames: dict[str, pd.DataFrame], submitted_at: dict) -> None:
+        nonlocal n_sub, n_files, n_bytes
         # per submitter: a dataset's text rows, or (frame, positions) of a big one, formatted when its
         # submission is written, so a month never holds all its big datasets as text at once
         per_sub: dict[str, dict[str, np.ndarray | tuple[pd.DataFrame, np.ndarray]]] = {}
@@ -82,16 +73,36 @@ def write_world(world: World, landing_dir: Path, ground_truth_dir: Path, *,
             files = {d: (format_frame(mine[d][0].iloc[mine[d][1]], d).to_numpy(dtype=object)
                          if isinstance(mine[d], tuple) else mine[d]) for d in DATASETS if d in mine}
             enc, comp = delivery[code]
-            sub = write_submission(landing_dir, code, month, 1, world.submitted_at[(code, month)], files,
+            sub = write_submission(landing_dir, code, month, 1, submitted_at[(code, month)], files,
                                    encoding=enc, compression=comp)
             written.append(sub)
             n_sub += 1
             n_files += len(files)
             n_bytes += sum(f.stat().st_size for f in sub.iterdir())
             del mine, files
-        del per_sub, frames
+
+    hist = world.history
+    if hist is not None and only is None:  # the prudential history: quarterly reports and the regulator's
+        for month in hist.months:
+            write_month(month, hist.month_frames(month), hist.submitted_at)
+    for m, month in enumerate(world.months):
+        if only is not None and m not in only:
+            continue
+        t0 = time.perf_counter()
+        txn = world.transactions(m)
+        txn_seconds += time.perf_counter() - t0  # transactions only (not the loans streamed with them)
+        peak_chunk = max(peak_chunk, len(txn))
+        frames = world.month_frames(m, transactions=txn)
+        del txn
+        if month_hook is not None:
+            frames = month_hook(world, m, frames)
+        write_month(month, frames, world.submitted_at)
+        del frames
     payload = _gt.payload(world)
-    _gt.write_ground_truth(ground_truth_dir, payload, world.health.long(), tables=_gt.tables(world))
+    health = world.health.long()
+    if hist is not None:
+        health = pd.concat([hist.health.long(), health], ignore_index=True)
+    _gt.write_ground_truth(ground_truth_dir, payload, health, tables=_gt.tables(world))
     return {
         "submissions": n_sub,
         "files": n_files,

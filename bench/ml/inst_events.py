@@ -6,8 +6,9 @@ the ``score_risk`` DAG uses, and per split the labelled rows, events, prevalence
 (``breach_count``) of events vs non-events, how many of the four look-ahead quarters are observed, and the
 cause of every event row, read from the simulator's ground truth (bench may; the product never does):
 ``false_alarm`` (a planted rating 5 "for governance failings no indicator shows"), ``deteriorating`` /
-``recovering`` (a planted health path), ``takeover``, or ``noise`` (a rating of 5+ drawn from the
-rating's noise)::
+``recovering`` (a planted health path), ``history_distress`` / ``history_dip`` (an episode of the prudential
+history, simulator.history, with its trough within a year of the event), ``takeover``, or ``noise`` (a
+rating of 5+ drawn from the rating's noise)::
 
     SUPERVISION_HOME=/tmp/x PYTHONPATH=<checkout> python bench/ml/inst_events.py [--out res.json]
 """
@@ -21,12 +22,19 @@ from bench.ml.results import save
 
 
 def _cause(code: str, event_q, truth) -> str:
+    import pandas as pd
+
     ev = truth[truth["institution_code"] == code]
     at = ev[ev["quarter"] == event_q]["event"].tolist()
     if "false_alarm_rating" in at:
         return "false_alarm"
     if "takeover" in at:
         return "takeover"
+    # a prudential-history episode (simulator.history) whose trough is within a year of the event
+    near = ev[(ev["quarter"] - event_q).abs() <= pd.Timedelta(days=370)]["event"].tolist()
+    for kind in ("history_distress", "history_dip"):
+        if kind in near:
+            return kind
     kinds = set(ev["event"])
     if "deterioration_onset" in kinds:
         return "deteriorating"

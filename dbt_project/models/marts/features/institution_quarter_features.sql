@@ -116,14 +116,20 @@ history as (
                 and cases.report_period <= lagged.period
                 and cases.opened_date > lagged.period - interval '1 year'
         ) as penalty_cases_4q,
+        -- null (not zero) for a quarter without monthly deliveries (the prudential history before the
+        -- detail tables: quarterly reports at the quarter end only), where a count of the quarter's
+        -- batches would not be comparable with the monthly deliveries' counts
         (
-            select count(*)
+            select
+                case
+                    when bool_or(batches.period < lagged.period)
+                        then count(*) filter (where batches.status in ('quarantined', 'rejected'))
+                end
             from batches
             where
                 batches.institution_code = lagged.institution_code
                 and batches.period > (date_trunc('quarter', lagged.period) - interval '1 day')::date
                 and batches.period <= lagged.period
-                and batches.status in ('quarantined', 'rejected')
         ) as rejected_batches_q
     from lagged
 ),
