@@ -263,6 +263,10 @@ account_month_flows as (
         least(sum(in_amount), sum(out_amount)) as passed_through_amount,
         count(*) filter (where n_in > 0) as month_payers
     from pairs_flagged
+    {% if is_incremental() %}
+    -- only the months some recomputed window reaches, not every month read back for the look-backs
+    where {{ month_gap('(select first_new_period.period from first_new_period)', 'period') }} < {{ w }}
+    {% endif %}
     group by institution_code, account_no, month_index
 ),
 
