@@ -262,39 +262,46 @@ windowed as (
             and account_months.pair_month_index = pairs_flagged.month_index
 ),
 
--- Per month of the window: how much of the month's inflow left the account the same month.
-monthly as (
+-- Per account and month (the pair-months' grain, before the window multiplies them): how much of the month's
+-- inflow left the account the same month, and its payers that month.
+account_month_flows as (
     select
         institution_code,
         account_no,
-        period,
-        least(sum(in_amount), sum(out_amount)) as passed_through_amount
-    from windowed
-    group by institution_code, account_no, period, pair_period
+        month_index,
+        least(sum(in_amount), sum(out_amount)) as passed_through_amount,
+        count(*) filter (where n_in > 0) as month_payers
+    from pairs_flagged
+    {% if is_incremental() %}
+    -- only the months some recomputed window reaches, not every month read back for the look-backs
+    where {{ month_gap('(select first_new_period.period from first_new_period)', 'period') }} < {{ w }}
+    {% endif %}
+    group by institution_code, account_no, month_index
 ),
 
-pass_through as (
+-- Summed over the months of each account-month's window (the months with a pair-month, as in windowed): the
+-- passed-through amount, and for the payer surge the account's payers in the month itself against its payers in
+-- each earlier month of the window (a collector is paid by many at once; a shop, a landlord or a utility is paid
+-- by about as many every month). Counted per month of the window here; the ratio is taken in the final select.
+window_flows as (
     select
-        institution_code,
-        account_no,
-        period,
-        sum(passed_through_amount) as passed_through_amount
-    from monthly
-    group by institution_code, account_no, period
-),
-
--- Payer surge: the account's payers in the month itself against its payers in each earlier month of the window (a
--- collector is paid by many at once; a shop, a landlord or a utility is paid by about as many every month). Counted
--- per month of the window here; the ratio is taken in the final select.
-month_payers as (
-    select
-        institution_code,
-        account_no,
-        period,
-        coalesce(count(*) filter (where pair_period = period and n_in > 0), 0) as month_payers,
-        coalesce(count(*) filter (where pair_period < period and n_in > 0), 0) as earlier_month_payers
-    from windowed
-    group by institution_code, account_no, period
+        window_months.institution_code,
+        window_months.account_no,
+        window_months.period,
+        sum(account_month_flows.passed_through_amount) as passed_through_amount,
+        coalesce(sum(account_month_flows.month_payers) filter (
+            where account_month_flows.month_index = {{ month_index('window_months.period') }}
+        ), 0) as month_payers,
+        coalesce(sum(account_month_flows.month_payers) filter (
+            where account_month_flows.month_index < {{ month_index('window_months.period') }}
+        ), 0) as earlier_month_payers
+    from window_months
+    inner join account_month_flows
+        on
+            window_months.institution_code = account_month_flows.institution_code
+            and window_months.account_no = account_month_flows.account_no
+            and window_months.pair_month_index = account_month_flows.month_index
+    group by window_months.institution_code, window_months.account_no, window_months.period
 ),
 
 per_counterparty as (
@@ -405,7 +412,7 @@ final as (
 
 select
     final.*,
-    pass_through.passed_through_amount / nullif(final.inflow_amount, 0) as pass_through_share,
+    window_flows.passed_through_amount / nullif(final.inflow_amount, 0) as pass_through_share,
     account_seen.first_period as first_seen_period,
     -- payers of an account new to the data (first seen inside this window, after its institution's first month)
     case
@@ -420,25 +427,20 @@ select
     -- institution's first month, where there is no earlier month to compare with
     case
         when {{ w }} > 1 and {{ month_gap('final.period', 'account_start.first_period') }} >= 1
-            then month_payers.month_payers::float8 / (
-                1 + month_payers.earlier_month_payers::float8
+            then window_flows.month_payers::float8 / (
+                1 + window_flows.earlier_month_payers::float8
                 / greatest(1, least({{ w - 1 }}, {{ month_gap('final.period', 'account_start.first_period') }}))
             )
         else 0::float8
     end as payer_surge
 from final
-left join pass_through
+left join window_flows
     on
-        final.institution_code = pass_through.institution_code
-        and final.account_no = pass_through.account_no
-        and final.period = pass_through.period
+        final.institution_code = window_flows.institution_code
+        and final.account_no = window_flows.account_no
+        and final.period = window_flows.period
 left join first_seen as account_seen
     on
         final.institution_code = account_seen.institution_code
         and final.account_no = account_seen.account_no
 left join institution_start as account_start on final.institution_code = account_start.institution_code
-left join month_payers
-    on
-        final.institution_code = month_payers.institution_code
-        and final.account_no = month_payers.account_no
-        and final.period = month_payers.period
