@@ -130,72 +130,32 @@ signals as (
             and windows.period = timing.period
 ),
 
--- The peer percentiles without a window sort of every account per signal (~20 sorts of the month's accounts took
--- ~14 s of a full build): percent_rank is (rank - 1) / (rows in the peer group - 1), 0 in a one-row group, and an
--- account's rank - 1 is the number of its peers with a lesser value. So each signal's distinct values are counted
--- per peer group (a hash aggregate), only those few rows are sorted to sum the counts below each value, and every
--- account looks its value up (an equi-join on the peer group and the value). Same values, ties and float8 division
--- as percent_rank (signals coalesced to 0, undefined burstiness to -1, as before).
-narrow as (
-    select
-        institution_code,
-        account_no,
-        period,
-        peer_institution_type,
-        peer_holder_type,
-        {% for s in signals_ranked %}
-        coalesce({{ s }}, 0) as {{ s }},
-        {% endfor %}
-        -- evidence only (not weighed): undefined burstiness (fewer than 3 inflows) ranks lowest
-        coalesce(inflow_burstiness, -1) as inflow_burstiness
-    from signals
-),
-
-{% for s in signals_ranked + ['inflow_burstiness'] %}
-values_{{ s }} as (
-    select
-        period,
-        peer_institution_type,
-        peer_holder_type,
-        signal_value,
-        (sum(n_rows) over peers - n_rows)::float8
-        / nullif(sum(n_rows) over (partition by period, peer_institution_type, peer_holder_type) - 1, 0)::float8
-            as pr_value
-    from (
-        select
-            period,
-            peer_institution_type,
-            peer_holder_type,
-            {{ s }} as signal_value,
-            count(*) as n_rows
-        from narrow
-        group by period, peer_institution_type, peer_holder_type, {{ s }}
-    ) as counted
-    window peers as (
-        partition by period, peer_institution_type, peer_holder_type order by signal_value
-        rows between unbounded preceding and current row
-    )
-),
-
-{% endfor %}
+-- ~20 sorts of the month's accounts, one per signal: on the keys and signals only, not on the wide rows (example
+-- transaction arrays and every window column), then joined back.
 ranked as (
     select
         narrow.institution_code,
         narrow.account_no,
         narrow.period,
         {% for s in signals_ranked %}
-        coalesce(values_{{ s }}.pr_value, 0) as pr_{{ s }},
+        percent_rank() over (peers order by coalesce(narrow.{{ s }}, 0)) as pr_{{ s }},
         {% endfor %}
-        coalesce(values_inflow_burstiness.pr_value, 0) as pr_inflow_burstiness
-    from narrow
-    {% for s in signals_ranked + ['inflow_burstiness'] %}
-    inner join values_{{ s }}
-        on
-            narrow.period = values_{{ s }}.period
-            and narrow.peer_institution_type = values_{{ s }}.peer_institution_type
-            and narrow.peer_holder_type = values_{{ s }}.peer_holder_type
-            and narrow.{{ s }} = values_{{ s }}.signal_value
-    {% endfor %}
+        -- evidence only (not weighed): undefined burstiness (fewer than 3 inflows) ranks lowest
+        percent_rank() over (peers order by coalesce(narrow.inflow_burstiness, -1)) as pr_inflow_burstiness
+    from (
+        select
+            institution_code,
+            account_no,
+            period,
+            peer_institution_type,
+            peer_holder_type,
+            {% for s in signals_ranked %}
+            {{ s }},
+            {% endfor %}
+            inflow_burstiness
+        from signals
+    ) as narrow
+    window peers as (partition by narrow.period, narrow.peer_institution_type, narrow.peer_holder_type)
 ),
 
 percentiles as (
