@@ -5,7 +5,7 @@ the record's number in the submitted file; personal identifiers masked)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import TYPE_CHECKING, Any
 
 from include.privacy.masking import mask, scrub
@@ -115,6 +115,20 @@ def _summarise(dataset: Dataset, screened: list[ExpectationValidationResult],
     none (screened results; UnexpectedRowsExpectation, which only counts offending rows); an
     expectation that passed the screen found 0 unexpected rows.
     """
+    return with_rows(_rule_results(dataset, screened, details), rows)
+
+
+def with_rows(results: list[RuleResult], rows: int) -> list[RuleResult]:
+    """Copies of ``results`` (from :func:`_rule_results`) for a batch of ``rows`` rows: ``rows`` is the
+    element count wherever GX reported none. Batches screened together summarise once, then each takes
+    its copy (the same RuleResults as :func:`_summarise` per batch)."""
+    return [replace(r, element_count=rows if r.element_count is None else r.element_count,
+                    examples=list(r.examples)) for r in results]
+
+
+def _rule_results(dataset: Dataset, screened: list[ExpectationValidationResult],
+                  details: list[ExpectationValidationResult]) -> list[RuleResult]:
+    """:func:`_summarise` without the batch's row count (element_count None where GX reported none)."""
     detailed = {_identity(r): r for r in details}
     by_rule: dict[str, list[ExpectationValidationResult]] = {}
     for r in screened:
@@ -147,7 +161,7 @@ def _summarise(dataset: Dataset, screened: list[ExpectationValidationResult],
             expectation_type=parts[0].expectation_config.type,
             severity=rule.severity,
             success=all(bool(r.success) for r in parts) and not errors,
-            element_count=rows if element_count is None else element_count,
+            element_count=element_count,
             unexpected_count=unexpected_count,
             examples=examples[:MAX_EXAMPLES],
             description_en=rule.en,
