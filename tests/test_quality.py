@@ -578,3 +578,16 @@ def test_a_failing_batch_of_a_group_gets_the_results_it_gets_alone(landing, load
         assert seen(outcomes[ids[i]]) == seen(alone)
     assert lines(rule(outcomes[ids[2]], "capital_report_not_null")) == [2, 3]
     assert not rule(outcomes[ids[5]], "capital_key_unique").success
+
+
+def test_with_rows_copies_every_field_and_fills_only_a_missing_element_count():
+    import dataclasses
+
+    from include.ingest.results import RuleResult, with_rows
+
+    unknown = RuleResult("r1", "expect_x", "critical", False, None, 3, [{"line": 2, "column": "c", "value": "v"}],
+                         "en", "zh", "boom")
+    known = dataclasses.replace(unknown, rule_name="r2", element_count=9, error=None)
+    out = with_rows([unknown, known], 7)
+    assert out == [dataclasses.replace(unknown, element_count=7), known]
+    assert out[0].examples is not unknown.examples and out[1] is not known  # copies: batches never share lists

@@ -5,7 +5,7 @@ the record's number in the submitted file; personal identifiers masked)."""
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
 from include.privacy.masking import mask, scrub
@@ -122,8 +122,10 @@ def with_rows(results: list[RuleResult], rows: int) -> list[RuleResult]:
     """Copies of ``results`` (from :func:`_rule_results`) for a batch of ``rows`` rows: ``rows`` is the
     element count wherever GX reported none. Batches screened together summarise once, then each takes
     its copy (the same RuleResults as :func:`_summarise` per batch)."""
-    return [replace(r, element_count=rows if r.element_count is None else r.element_count,
-                    examples=list(r.examples)) for r in results]
+    # the constructor, not dataclasses.replace (5x slower: ~20 rules for each of thousands of batches)
+    return [RuleResult(r.rule_name, r.expectation_type, r.severity, r.success,
+                       rows if r.element_count is None else r.element_count, r.unexpected_count, list(r.examples),
+                       r.description_en, r.description_zh, r.error) for r in results]
 
 
 def _rule_results(dataset: Dataset, screened: list[ExpectationValidationResult],
