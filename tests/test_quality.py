@@ -293,6 +293,38 @@ def test_process_objects_are_reused_and_nothing_is_left_behind(landing, loader_u
     assert left == 0
 
 
+def test_the_details_pass_replaces_stale_objects_and_cleans_up_when_it_fails(landing, loader_url):
+    """The details checkpoint removes its GX objects by name (not by listing the stores): a stale one
+    of the same name (an interrupted run) is replaced, and nothing stays after a pass that raised."""
+    from types import SimpleNamespace
+
+    import great_expectations as gx
+
+    dirty_rows = capital_rows(2)
+    dirty_rows[0]["total_rwa"] = None
+    dirty = landing(CAPITAL, dirty_rows)
+    first = quality.validate_landing(loader_url, dirty, CAPITAL, PERIOD)
+    assert not first.passed
+    runtime = gx_runtime._RUNTIME
+    slot = runtime.slots[(loader_url, CAPITAL.name)]
+    name = f"{slot.validation.name}__failed"
+    before = sorted(v.name for v in runtime.context.validation_definitions.all())
+    runtime.context.suites.add(gx.ExpectationSuite(name=name))  # a stale suite of the same name
+    again = quality.validate_landing(loader_url, dirty, CAPITAL, PERIOD)
+    assert [(r.rule_name, r.success, r.unexpected_count, r.examples) for r in again.results] == \
+        [(r.rule_name, r.success, r.unexpected_count, r.examples) for r in first.results]
+    with pytest.raises(RuntimeError, match="interrupted"):
+        failed = [SimpleNamespace(expectation_config=e.configuration) for e in slot.validation.suite.expectations[:1]]
+        with runtime.details_checkpoint(slot, failed) as run:
+            assert callable(run)
+            assert name in {s.name for s in runtime.context.suites.all()}
+            raise RuntimeError("interrupted")
+    for store in (runtime.context.checkpoints, runtime.context.validation_definitions, runtime.context.suites):
+        assert name not in {o.name for o in store.all()}
+    assert sorted(v.name for v in runtime.context.validation_definitions.all()) == before
+    runtime._discard(name)  # nothing there: no error
+
+
 def test_a_changed_dataset_definition_gets_its_own_suite(landing, loader_url):
     import dataclasses
 
@@ -546,3 +578,16 @@ def test_a_failing_batch_of_a_group_gets_the_results_it_gets_alone(landing, load
         assert seen(outcomes[ids[i]]) == seen(alone)
     assert lines(rule(outcomes[ids[2]], "capital_report_not_null")) == [2, 3]
     assert not rule(outcomes[ids[5]], "capital_key_unique").success
+
+
+def test_with_rows_copies_every_field_and_fills_only_a_missing_element_count():
+    import dataclasses
+
+    from include.ingest.results import RuleResult, with_rows
+
+    unknown = RuleResult("r1", "expect_x", "critical", False, None, 3, [{"line": 2, "column": "c", "value": "v"}],
+                         "en", "zh", "boom")
+    known = dataclasses.replace(unknown, rule_name="r2", element_count=9, error=None)
+    out = with_rows([unknown, known], 7)
+    assert out == [dataclasses.replace(unknown, element_count=7), known]
+    assert out[0].examples is not unknown.examples and out[1] is not known  # copies: batches never share lists

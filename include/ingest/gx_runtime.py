@@ -173,9 +173,7 @@ class _Runtime:
         runs it on each of its failing batches. Removed, with its stored results unless ``site``, on exit."""
         gx = self.gx
         name = f"{slot.validation.name}__failed"
-        for store in (self.context.checkpoints, self.context.validation_definitions, self.context.suites):
-            if name in {o.name for o in store.all()}:
-                store.delete(name)
+        self._discard(name)
         suite = self.context.suites.add(gx.ExpectationSuite(
             name=name, expectations=[r.expectation_config for r in failed],
             meta={"dataset": slot.dataset.name, "subset_of": slot.validation.suite.name}))
@@ -192,13 +190,23 @@ class _Runtime:
 
             yield run
         finally:
-            for store in (self.context.checkpoints, self.context.validation_definitions, self.context.suites):
-                if name in {o.name for o in store.all()}:
-                    store.delete(name)
+            self._discard(name)
             if not site:  # the detailed results quote submitted values (unmasked): not kept on disk
                 # GX's store turns the dots of a name into folders ("<source>.<dataset>__failed")
                 for folder in {self.results_dir / name, self.results_dir.joinpath(*name.split("."))}:
                     shutil.rmtree(folder, ignore_errors=True)
+
+    def _discard(self, name: str) -> None:
+        """Remove the checkpoint, validation definition and suite called ``name`` where they exist. Each by
+        its name: listing a store (``.all()``) deserialises every object in it, every suite again for each
+        validation definition, which cost a failing group more than its validation."""
+        from great_expectations.exceptions import DataContextError
+
+        for store in (self.context.checkpoints, self.context.validation_definitions, self.context.suites):
+            try:
+                store.delete(name)
+            except DataContextError:  # not there
+                pass
 
     def site(self, docs_dir: Path) -> str:
         docs_dir = docs_dir.resolve()

@@ -97,7 +97,7 @@ from typing import TYPE_CHECKING
 
 from include.config import private_files
 from include.ingest.gx_runtime import _LOCK, _Runtime, _runtime
-from include.ingest.results import RuleResult, ValidationOutcome, _summarise
+from include.ingest.results import RuleResult, ValidationOutcome, _rule_results, _summarise, with_rows
 from include.ingest.typed import (
     _create_typed_table,
     _drop_typed_table,
@@ -342,8 +342,9 @@ class _GroupValidation:
 
     def _passed(self, ids: list[int], passed: list[ExpectationValidationResult]) -> None:
         took = time.perf_counter() - self.t0
+        summary = _rule_results(self.dataset, passed, [])  # the same for every batch but its row count
         for i in ids:
-            results = _summarise(self.dataset, passed, [], self.members[i][1])
+            results = with_rows(summary, self.members[i][1])
             self.out[i] = ValidationOutcome(batch_table=f"{self.table}[{i}]", results=results, passed=True,
                                             seconds=took, data_docs_path=self.docs)
 
