@@ -231,7 +231,7 @@ def render(s: dict) -> list[str]:
             if w.get("scored_by"):
                 lines.append(f"  {w['scored_by'][:200]}")
         for r in w["top_at_risk"]:
-            lines.append(f"  {r.get('level', 'red')}: {r['name']} ({r['institution']}, {r['period']}, "
+            lines.append(f"  {r['level']}: {r['name']} ({r['institution']}, {r['period']}, "
                          f"p={r['probability']})")
             for reason in r["reasons"]:
                 lines.append(f"       - {reason}")
