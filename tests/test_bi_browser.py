@@ -16,7 +16,7 @@ import shutil
 import socket
 import time
 from pathlib import Path
-from urllib.parse import parse_qs, urlparse
+from urllib.parse import urlparse
 
 import pytest
 import yaml
@@ -141,32 +141,31 @@ def _what_page_shows(page, log: Path) -> dict:
             "superset_log": log.read_text(errors="replace").splitlines()[-15:] if log.exists() else None}
 
 
-def _wait_first_paint(page, where: str, responses: list, log: Path, relogin) -> int:
+def _wait_first_paint(page, where: str, responses: list, log: Path) -> int:
     """Wait for the dashboard's first painted chart. A page that paints nothing in LOADED_MACHINE_MS is
-    reloaded once (counted, printed with the timings); a page sent back to the login form (seen once, under
-    load, right after a login that had reached the welcome page: cause not found) is reloaded after
-    ``relogin()``, as a user would sign in again. If it still paints nothing, the failure says what the page
-    showed, which chart requests came back, and the end of Superset's log."""
+    reloaded once (counted, printed with the timings); if it still paints nothing, the failure says what the
+    page showed, which chart requests came back, and the end of Superset's log. A page sent back to the login
+    form fails at once: the user was signed out (a session cookie race once did that right after a login,
+    see test_the_login_pages_late_beacon_does_not_sign_the_user_out)."""
     from playwright.sync_api import TimeoutError as PlaywrightTimeout
 
     painted = (f"[...document.querySelectorAll('{PAINTED}')].some(e => e.offsetHeight > 0)"
-               f" || document.body.innerText.includes('{NO_RESULTS}')")
+               f" || document.body.innerText.includes('{NO_RESULTS}') || location.pathname.startsWith('/login')")
     for attempt in range(2):
         try:
             page.wait_for_function(painted, timeout=LOADED_MACHINE_MS)
-            return attempt
         except PlaywrightTimeout:
             seen = {"chart_data": [r.status for r in responses], **_what_page_shows(page, log)}
             if attempt:
                 wait_s = LOADED_MACHINE_MS // 1000
                 raise AssertionError(f"{where}: no chart painted in {wait_s} s twice: {seen}") from None
             print(f"\n{where}: no chart painted in {LOADED_MACHINE_MS // 1000} s, reloading once: {seen}")
-            target = page.url
-            if "/login/" in target:
-                target = parse_qs(urlparse(target).query).get("next", [target])[0]
-                relogin()
             responses.clear()
-            page.goto(target)
+            page.reload()
+            continue
+        if "/login" in urlparse(page.url).path:
+            raise AssertionError(f"{where}: signed out, sent back to the login form: {_what_page_shows(page, log)}")
+        return attempt
     return 1
 
 
@@ -182,8 +181,7 @@ def _open_all(browser, base: str, username: str, password: str, out: Path, log: 
         responses.clear()
         start = time.monotonic()
         page.goto(f"{base}/superset/dashboard/{slug}/")
-        reloads = _wait_first_paint(page, f"{username} {slug}", responses, log,
-                                    lambda: _login(page, base, username, password))
+        reloads = _wait_first_paint(page, f"{username} {slug}", responses, log)
         first_paint = time.monotonic() - start
         expected = len(_charts_in(dash))
         deadline = time.monotonic() + 60
@@ -236,6 +234,48 @@ def _check_rendered(seen: dict, username: str, nonempty: dict, sees_all: bool) -
             assert with_rows == nonempty[slug], (where, s["results"], nonempty[slug])
         else:
             assert (with_rows >= 1) == (nonempty[slug] >= 1), (where, s["results"], nonempty[slug])
+
+
+def _session_cookie(response) -> str | None:
+    return response.cookies.get("session")
+
+
+def test_the_login_pages_late_beacon_does_not_sign_the_user_out(superset):
+    """The race that sent a user back to the login form right after a login, played in order. The login page
+    sends its `spa_navigation` event as a beacon (POST /superset/log/) a second after loading, with the
+    logged-out cookie; a login submitted within that second races it. Superset refuses the beacon, and when
+    that refusal reached the browser after the login's answer, its logged-out session cookie replaced the
+    signed-in one: the next page went to /login/. Now a background request (Sec-Fetch-Mode not "navigate")
+    of a logged-out page leaves the cookie alone; the beacon is still refused, navigations still write."""
+    import re
+
+    import requests
+
+    base, logins = superset
+    user, password = "sup_hq", logins["postgres"]["sup_hq"]
+    navigate = {"Sec-Fetch-Mode": "navigate", "Sec-Fetch-Dest": "document"}
+    page = requests.get(f"{base}/login/", allow_redirects=False, timeout=60)  # no Sec-Fetch-*: not a browser
+    logged_out = _session_cookie(page)
+    assert page.status_code == 200 and logged_out, "the login page sets the session (its CSRF token)"
+    csrf = re.search(r'id="csrf_token"[^>]*value="([^"]+)"', page.text)
+    login = requests.post(f"{base}/login/", data={"username": user, "password": password, "csrf_token": csrf[1]},
+                          cookies={"session": logged_out}, headers=navigate, allow_redirects=False, timeout=60)
+    signed_in = _session_cookie(login)
+    assert login.status_code == 302 and signed_in, (login.status_code, login.headers)
+    # the beacon, sent before the login with the logged-out cookie, answered after it
+    beacon = requests.post(f"{base}/superset/log/?explode=events", data={"events": "[]"},
+                           cookies={"session": logged_out}, allow_redirects=False, timeout=60,
+                           headers={"Sec-Fetch-Mode": "no-cors", "Sec-Fetch-Dest": "empty"})
+    assert beacon.status_code == 302 and "/login/" in beacon.headers["Location"], "still refused"
+    assert _session_cookie(beacon) is None, "a logged-out page's beacon rewrote the session cookie"
+    dashboard = requests.get(f"{base}/superset/dashboard/data-quality/", cookies={"session": signed_in},
+                             headers=navigate, allow_redirects=False, timeout=60)
+    assert dashboard.status_code == 200, (dashboard.status_code, dashboard.headers.get("Location"))
+    # a logged-out navigation still gets its cookie written (and is sent to the login form)
+    anonymous = requests.get(f"{base}/superset/dashboard/data-quality/", cookies={"session": logged_out},
+                             headers=navigate, allow_redirects=False, timeout=60)
+    assert anonymous.status_code == 302 and "/login/" in anonymous.headers["Location"]
+    assert _session_cookie(anonymous), "a navigation's session changes are kept"
 
 
 def test_dashboards_render_for_two_bureaus_and_hq_and_stay_inside_the_bureau(

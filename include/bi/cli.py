@@ -251,8 +251,10 @@ def up(state: StatePaths, port: int = DEFAULT_PORT, quiet: bool = True, host: st
            "admin_password": data["admin"], "users": data["postgres"]}
     _run([str(venv / "bin" / "python"), str(PROVISION)], env, "importing bi/assets", stdin=json.dumps(cfg))
     write_dq_pages(state)
+    # --capture-output: Superset's own warnings and errors (its stderr) into superset.log, which a daemon
+    # would otherwise send to /dev/null; --umask: the daemon's log, pid and uploads private (0600)
     gunicorn = [str(venv / "bin" / "gunicorn"), "--workers", "1", "--threads", "8", "--timeout", "120",
-                "--bind", f"{host}:{port}", "--log-level", "warning"]
+                "--bind", f"{host}:{port}", "--log-level", "warning", "--capture-output", "--umask", "0077"]
     if foreground:
         os.umask(0o077)
         os.execve(gunicorn[0], [*gunicorn, "superset.app:create_app()"], env)
@@ -290,7 +292,8 @@ def main(argv: list[str] | None = None) -> int:
     p_up.add_argument("--foreground", action="store_true", help="run Superset in this process (containers)")
     sub.add_parser("down", help="stop Superset")
     sub.add_parser("status", help="is Superset running, where, and the venv")
-    sub.add_parser("install", help="only build the Superset virtualenv")
+    sub.add_parser("install", help="only build the Superset virtualenv").add_argument(
+        "--verbose", action="store_true", help="show pip's output")
     sub.add_parser("dq-pages", help="regenerate the offline data-quality pages (also done by `up`)")
     args = ap.parse_args(argv)
     state = paths()

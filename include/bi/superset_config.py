@@ -15,6 +15,7 @@ another bureau's cached result.
 """
 
 import json
+import logging
 import os
 from pathlib import Path
 
@@ -49,6 +50,50 @@ PREVENT_UNSAFE_DB_CONNECTIONS = True
 TALISMAN_ENABLED = False  # served on 127.0.0.1 over plain HTTP, no HTTPS redirects
 WTF_CSRF_ENABLED = True
 SESSION_COOKIE_SAMESITE = "Lax"
+# Superset's own records go to stderr, which `supervision bi up` captures into superset.log: warnings and
+# errors only (INFO is a line per start-up step).
+LOG_LEVEL = logging.WARNING
+CONTENT_SECURITY_POLICY_WARNING = False  # Talisman off on purpose (above): not a line at every start
+
+
+def _session_interface():
+    """Flask's signed-cookie sessions, except that a background request (fetch, beacon: the browser's
+    Sec-Fetch-Mode is not "navigate") that arrived without a signed-in user never rewrites the cookie.
+
+    Why: the session is the cookie, so concurrent requests race and the last response wins. The login
+    page logs a `spa_navigation` event, and Superset's frontend sends buffered events as a beacon (POST
+    /superset/log/) a second after the last one; a login submitted within that second races the beacon,
+    which carries the logged-out cookie. Superset refuses the beacon (a flash "Access is Denied", and
+    Flask-Login marks the session not fresh), so its response sets the logged-out session. On a busy
+    machine it can reach the browser after the login's response (Chromium applies it even after the page
+    has moved on): the browser holds the logged-out session again, the welcome page (already requested)
+    still opens, and the next page goes back to /login/. Nothing a logged-out page sends in the background
+    has anything to keep in the session (its CSRF token comes with the page, a navigation), so those
+    responses leave the cookie alone; the beacon is still refused.
+    Requests of signed-in users, navigations, and clients that send no Sec-Fetch-Mode are unchanged."""
+    from flask import request
+    from flask.sessions import SecureCookieSessionInterface
+
+    class Sessions(SecureCookieSessionInterface):
+        def open_session(self, app, req):
+            session = super().open_session(app, req)
+            if session is not None:
+                session.arrived_signed_in = "_user_id" in session
+            return session
+
+        def save_session(self, app, session, response):
+            background = request.headers.get("Sec-Fetch-Mode", "navigate") != "navigate"
+            if background and not getattr(session, "arrived_signed_in", True):
+                if session.accessed:
+                    response.vary.add("Cookie")
+                return
+            super().save_session(app, session, response)
+
+    return Sessions()
+
+
+def FLASK_APP_MUTATOR(app):  # noqa: N802 (Superset's name)
+    app.session_interface = _session_interface()
 
 
 def _logins() -> dict:
