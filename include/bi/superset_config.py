@@ -70,7 +70,9 @@ def _session_interface():
     still opens, and the next page goes back to /login/. Nothing a logged-out page sends in the background
     has anything to keep in the session (its CSRF token comes with the page, a navigation), so those
     responses leave the cookie alone; the beacon is still refused.
-    Requests of signed-in users, navigations, and clients that send no Sec-Fetch-Mode are unchanged."""
+    Requests of signed-in users, navigations, and clients that send no Sec-Fetch-Mode are unchanged
+    (browsers send it to localhost and over https; over plain http to another host they do not, and there
+    the race remains possible)."""
     from flask import request
     from flask.sessions import SecureCookieSessionInterface
 
