@@ -252,9 +252,9 @@ def up(state: StatePaths, port: int = DEFAULT_PORT, quiet: bool = True, host: st
     _run([str(venv / "bin" / "python"), str(PROVISION)], env, "importing bi/assets", stdin=json.dumps(cfg))
     write_dq_pages(state)
     # --capture-output: Superset's own warnings and errors (its stderr) into superset.log, which a daemon
-    # would otherwise send to /dev/null; --umask: the daemon's log, pid and uploads private (0600)
+    # would otherwise send to /dev/null
     gunicorn = [str(venv / "bin" / "gunicorn"), "--workers", "1", "--threads", "8", "--timeout", "120",
-                "--bind", f"{host}:{port}", "--log-level", "warning", "--capture-output", "--umask", "0077"]
+                "--bind", f"{host}:{port}", "--log-level", "warning", "--capture-output"]
     if foreground:
         os.umask(0o077)
         os.execve(gunicorn[0], [*gunicorn, "superset.app:create_app()"], env)
@@ -265,6 +265,10 @@ def up(state: StatePaths, port: int = DEFAULT_PORT, quiet: bool = True, host: st
         _port_file(state).write_text(str(port))
     base = url(state)
     _wait_healthy(base, 120, state)
+    # gunicorn's daemon sets umask 022 and makes its pid file 0644: private like the rest of the state
+    for f in (state.home / "bi" / "superset.log", _pidfile(state), _port_file(state), stamp):
+        if f.exists():
+            os.chmod(f, 0o600)
     return base
 
 
