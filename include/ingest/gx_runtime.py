@@ -4,9 +4,11 @@ Everything GX needs is built once and reused: the context (about 4 s, mostly imp
 source per database URL (its SQLAlchemy engine and connection pool), and per dataset the suite
 (:func:`include.registry.expectations.build_suite`), a table asset, its batch definition, a
 validation definition and the screening checkpoint; each batch only re-points the asset at its typed
-table. Validation results are stored as JSON under the state directory
-(``paths().gx_results / "validations"``), Data Docs (when asked for) under ``docs_dir``; neither ever
-goes into the repository.
+table. Checkpoints run through :meth:`_Runtime.run`, which checks their freshness once per checkpoint
+object instead of on every run. Validation results are stored as JSON under the state directory
+(``paths().gx_results / "validations"``): every screen's, and the details runs' (which quote submitted
+values) only when Data Docs are built from them; Data Docs (when asked for) go under ``docs_dir``;
+neither ever goes into the repository.
 """
 
 from __future__ import annotations
