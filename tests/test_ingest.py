@@ -420,3 +420,66 @@ def test_group_row_screens_reject_each_bad_file_with_its_line_and_promotion_from
                                 (codes[0],)).fetchone()
         conn.rollback()
     assert promoted == landing_cast[:len(CAPITAL_REPORT.column_names)]
+
+
+def test_files_failing_first_between_and_last_in_a_group_leave_the_others_loaded_with_their_lines(
+        warehouse, tmp_path, code):
+    """Each file's COPY runs under its own savepoint (taken with the file's settings in one round trip,
+    released with the next file's): a file rejected first, between two loaded files, or last rolls back
+    only its own rows; every loaded file keeps its rows, numbered from line 1 (the settings are the file's)."""
+    codes = [code + s for s in "ABCDE"]
+    admitted(warehouse, *codes)
+    header = ",".join(CAPITAL_REPORT.column_names)
+    malformed = f"{header}\n{','.join(capital_rows(codes[0])[0])},extra\n".encode()
+    manifests = [
+        submit(tmp_path, codes[0], [], declared_rows=1, raw=malformed),  # COPY fails: line 2
+        submit(tmp_path, codes[1], capital_rows(codes[1]) * 2),
+        submit(tmp_path, codes[2], capital_rows(codes[2]), declared_rows=3),  # loads, then the row count fails
+        submit(tmp_path, codes[3], capital_rows(codes[3]) * 3),
+        submit(tmp_path, codes[4], capital_rows(codes[4]), declared_rows=2),  # the group's last file
+    ]
+    outs = ingest_manifests(warehouse.role_url("loader"), manifests, warehouse.state)
+    assert len(outs) == 5
+    with warehouse.connect() as conn:
+        got = dict(conn.execute(
+            "select s.institution_code, b.status || ' ' || coalesce(b.detail->>'reason', '') from ops.batch b "
+            "join ops.submission s using (submission_id) where s.institution_code = any(%s)", (codes,)).fetchall())
+        lines = conn.execute(  # the loaded files' rows, kept in raw or (a duplicate key) in quarantine
+            "select institution_code, array_agg(_line order by _line) from (select institution_code, _line "
+            "from raw.capital_report union all select institution_code, _line from quarantine.capital_report) r "
+            "where institution_code = any(%s) group by 1 order by 1", (codes,)).fetchall()
+    assert got[codes[0]].startswith("rejected ") and "line 2: " in got[codes[0]] and "well_formed" in got[codes[0]]
+    assert got[codes[2]].startswith("rejected ") and "manifest_row_count" in got[codes[2]]
+    assert got[codes[4]].startswith("rejected ") and "manifest_row_count" in got[codes[4]]
+    assert got[codes[1]] == "quarantined " and got[codes[3]] == "quarantined "  # their repeated key
+    assert lines == [(codes[1], [1, 2]), (codes[3], [1, 2, 3])]
+
+
+def test_rule_results_go_to_dq_result_by_copy_with_their_examples_intact(warehouse, tmp_path, code):
+    """ops.dq_result is written by one COPY per group: examples holding tabs, newlines, carriage returns,
+    backslashes, quotes, COPY's own markers (\\N, \\.) and non-ASCII text come back exactly; a NUL (which
+    no submitted value can hold: the landing COPY refuses it) is refused as jsonb refuses it, nothing written."""
+    import psycopg
+
+    from include.ingest.loader import _record_results
+    from include.ingest.results import RuleResult, ValidationOutcome
+
+    (out,) = ingest_manifests(warehouse.role_url("loader"), [submit(tmp_path, code, capital_rows(code))],
+                              warehouse.state)
+    nasty = ["a\tb", "line1\nline2\r\n", "back\\slash \\N \\. \\t", "\"quoted\" 'single'", "银行 𝄞 é", "", None]
+    examples = [{"line": i + 1, "column": "c\tx", "value": v} for i, v in enumerate(nasty)]
+    results = [RuleResult("rule\twith tab", "expect_x", "warning", False, 7, None, examples),
+               RuleResult("plain", "expect_y", "critical", True, None, 0, [])]
+    outcome = ValidationOutcome(batch_table="t", results=results, passed=True, seconds=0.0)
+    with warehouse.connect("loader", autocommit=True) as conn:
+        _record_results(conn, {out.batch_id: outcome}, "tests")
+        stored = conn.execute("select rule_name, expectation_type, severity, success, element_count, "
+                              "unexpected_count, examples from ops.dq_result where batch_id = %s order by rule_name",
+                              (out.batch_id,)).fetchall()
+        assert stored == [("plain", "expect_y", "critical", True, None, 0, []),
+                          ("rule\twith tab", "expect_x", "warning", False, 7, None, examples)]
+        bad = [RuleResult("plain", "expect_y", "critical", True, 1, 0, [{"line": 1, "column": "c", "value": "a\x00b"}])]
+        with pytest.raises(psycopg.errors.UntranslatableCharacter):
+            _record_results(conn, {out.batch_id: ValidationOutcome("t", bad, True, 0.0)}, "tests")
+        assert conn.execute("select count(*) from ops.dq_result where batch_id = %s",
+                            (out.batch_id,)).fetchone()[0] == 2

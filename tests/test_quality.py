@@ -591,3 +591,58 @@ def test_with_rows_copies_every_field_and_fills_only_a_missing_element_count():
     out = with_rows([unknown, known], 7)
     assert out == [dataclasses.replace(unknown, element_count=7), known]
     assert out[0].examples is not unknown.examples and out[1] is not known  # copies: batches never share lists
+
+
+def test_freshness_is_checked_on_a_checkpoints_first_run_only(landing, loader_url, monkeypatch):
+    """The runtime runs a checkpoint without GX's per-run freshness check (every run serialised and compared
+    the checkpoint, its validation definition and its suite with their stored copies): the first run of
+    each checkpoint object checks, later runs of it do not; a rebuilt checkpoint (a changed definition)
+    is checked again, and one out of step with its stores fails as GX's own run would."""
+    import dataclasses
+
+    import great_expectations as gx
+
+    checks: list[str] = []
+    original = gx.Checkpoint.is_fresh
+
+    def counting(self):
+        checks.append(self.name)
+        return original(self)
+
+    monkeypatch.setattr(gx.Checkpoint, "is_fresh", counting)
+    renamed = dataclasses.replace(CAPITAL, name="capital_report_fresh")
+    table = landing(CAPITAL, capital_rows(2))
+    for _ in range(3):
+        assert quality.validate_landing(loader_url, table, renamed, PERIOD).passed
+    assert checks == ["capital_report_fresh_screen"]
+    runtime = gx_runtime._RUNTIME
+    first = runtime.slots[(loader_url, renamed.name)].screen
+    # a changed definition under the same name: new objects, checked on their first run
+    lenient = dataclasses.replace(renamed, rules=tuple(r for r in renamed.rules if r.kind != "not_null"))
+    assert quality.validate_landing(loader_url, table, lenient, PERIOD).passed
+    second = runtime.slots[(loader_url, renamed.name)].screen
+    assert second is not first and runtime.checked[second.name] is second
+    assert checks == ["capital_report_fresh_screen"] * 2
+    # out of step with its stores (its suite removed behind the runtime's back): the first run refuses
+    runtime.checked.pop(second.name)
+    runtime.context.suites.delete(renamed.name)
+    try:
+        with pytest.raises(Exception, match="(?i)suite"):
+            quality.validate_landing(loader_url, table, lenient, PERIOD)
+    finally:
+        runtime.context.suites.add(expectations.build_suite(lenient))
+
+
+def test_details_results_are_written_only_for_data_docs(landing, loader_url, warehouse, tmp_path):
+    """The details run quotes submitted values: without Data Docs its results never reach the results store
+    (only the screen's do); with Data Docs they are stored, as its pages are built from them."""
+    rows = capital_rows(2)
+    rows[0]["total_rwa"] = None
+    table = landing(CAPITAL, rows)
+    stored = warehouse.state.gx_results / "validations"
+    outcome = quality.validate_landing(loader_url, table, CAPITAL, PERIOD)
+    assert not outcome.passed and [r.unexpected_count for r in outcome.critical_failures] == [1]
+    assert [p for p in stored.rglob("*.json") if table in str(p)]  # the screen's result
+    assert not [p for p in stored.rglob("*.json") if table in str(p) and "__failed" in str(p)]
+    quality.validate_landing(loader_url, table, CAPITAL, PERIOD, docs_dir=tmp_path / "docs")
+    assert [p for p in stored.rglob("*.json") if table in str(p) and "__failed" in str(p)]

@@ -39,7 +39,6 @@ from include.registry.datasets import Dataset
 from include.registry.ddl import q
 from include.registry.expectations import (
     MAX_EXAMPLES,
-    PERIOD_PARAMETER,
     PERIOD_SUFFIX,
     RESULT_FORMAT,
     _sql_literal,
@@ -317,8 +316,7 @@ def _suspects_together(group, ids: list[int]) -> bool:
     try:
         slot = group.rt.slot(group.url, ds, typed)
         run_id = RunIdentifier(run_name=f"{typed}-{len(ids)}-suspects")
-        ((_, screen),) = slot.screen.run(expectation_parameters={PERIOD_PARAMETER: [OWN_PERIOD]},
-                                         run_id=run_id).run_results.items()
+        ((_, screen),) = group.rt.run(slot.screen, [OWN_PERIOD], run_id).run_results.items()
         screened = list(screen.results)
         failed = [r for r in screened if not r.success]
         if not combinable(failed, own_period=True):

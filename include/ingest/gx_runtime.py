@@ -4,16 +4,17 @@ Everything GX needs is built once and reused: the context (about 4 s, mostly imp
 source per database URL (its SQLAlchemy engine and connection pool), and per dataset the suite
 (:func:`include.registry.expectations.build_suite`), a table asset, its batch definition, a
 validation definition and the screening checkpoint; each batch only re-points the asset at its typed
-table. Validation results are stored as JSON under the state directory
-(``paths().gx_results / "validations"``), Data Docs (when asked for) under ``docs_dir``; neither ever
-goes into the repository.
+table. Checkpoints run through :meth:`_Runtime.run`, which checks their freshness once per checkpoint
+object instead of on every run. Validation results are stored as JSON under the state directory
+(``paths().gx_results / "validations"``): every screen's, and the details runs' (which quote submitted
+values) only when Data Docs are built from them; Data Docs (when asked for) go under ``docs_dir``;
+neither ever goes into the repository.
 """
 
 from __future__ import annotations
 
 import hashlib
 import logging
-import shutil
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -96,6 +97,8 @@ class _Runtime:
         self.sites: dict[Path, str] = {}
         self.suite_pages: set[tuple[str, str]] = set()
         self.suite_sources: dict[str, Dataset] = {}  # suite name -> the definition it was built from
+        #: checkpoint name -> the checkpoint object found fresh (in step with its stores) by its first run
+        self.checked: dict[str, Any] = {}
 
     def datasource(self, url: str):
         ds = self.datasources.get(url)
@@ -145,9 +148,50 @@ class _Runtime:
     def _remove(self, ds, name: str) -> None:
         """Remove a slot's checkpoint, validation definition and asset."""
         prefix = self._prefix(ds, name)
+        self.checked.pop(f"{prefix}_screen", None)
         self.context.checkpoints.delete(f"{prefix}_screen")
         self.context.validation_definitions.delete(prefix)
         ds.delete_asset(name)
+
+    def run(self, checkpoint, periods: list[str], run_id, store: bool = True):
+        """``checkpoint.run`` (its validation definitions, in order, then its actions) with the periods as
+        the period parameter, checking freshness once per checkpoint object, not on every run.
+
+        GX's own ``Checkpoint.run`` and ``ValidationDefinition.run`` check on every run that the
+        checkpoint, each validation definition and its suite equal their stored copies, serialising
+        and comparing all of them (a fifth of a screen's Python time). Here the first run of a
+        checkpoint object checks exactly that (and fails as GX does); later runs of the same object
+        skip it: the stores are this runtime's in-memory ones, and it changes them only by adding new
+        objects and removing old ones by name (:meth:`_discard`, :meth:`_remove`), which forget the
+        check. With ``store=False`` the results are not written to the validation results store.
+        """
+        if self.checked.get(checkpoint.name) is not checkpoint:
+            diagnostics = checkpoint.is_fresh()
+            if not diagnostics.success:
+                diagnostics.raise_for_error()
+            self.checked[checkpoint.name] = checkpoint
+        from great_expectations.validator.v1_validator import Validator
+
+        params = {PERIOD_PARAMETER: list(periods)}
+        checkpoint._prepare_checkpoint_run_for_context({}, params)
+        run_results = {}
+        for vd in checkpoint.validation_definitions:  # what ValidationDefinition.run does, less is_fresh
+            validator = Validator(batch_definition=vd.batch_definition, batch_parameters={},
+                                  result_format=checkpoint.result_format)
+            results = validator.validate_expectation_suite(vd.suite, params)
+            results.meta.update(validation_id=vd.id, checkpoint_id=checkpoint.id, run_id=run_id,
+                                validation_time=run_id.run_time, batch_parameters=None)
+            suite_id, result_id = vd._get_expectation_suite_and_validation_result_ids(validator=validator,
+                                                                                     run_id=run_id)
+            if store:
+                vd._validation_results_store.store_validation_results(
+                    suite_validation_result=results, suite_validation_result_identifier=result_id,
+                    expectation_suite_identifier=suite_id)
+            run_results[checkpoint._build_result_key(validation_definition=vd, run_id=run_id,
+                                                     batch_identifier=results.batch_id)] = results
+        result = checkpoint._construct_result(run_id=run_id, run_results=run_results)
+        checkpoint._run_actions(checkpoint_result=result)
+        return result
 
     def details(self, slot: _Slot, failed: list, period: str | list[str], run_id, site: str | None,
                 build_index: bool = True, result_format: dict | None = None):
@@ -170,7 +214,9 @@ class _Runtime:
                            result_format: dict | None = None) -> Iterator[Callable]:
         """A checkpoint running only the ``failed`` expectations with RESULT_FORMAT, built once and run as
         often as needed (``run(period, run_id)``; re-point the slot's asset between runs): a failing group
-        runs it on each of its failing batches. Removed, with its stored results unless ``site``, on exit."""
+        runs it on each of its failing batches. Removed on exit. Its results are written to the results store
+        only with ``site`` (its Data Docs pages are built from them): they quote submitted values (unmasked),
+        so without Data Docs they never reach the disk."""
         gx = self.gx
         name = f"{slot.validation.name}__failed"
         self._discard(name)
@@ -186,15 +232,12 @@ class _Runtime:
 
             def run(period: str | list[str], run_id):
                 periods = period if isinstance(period, list) else [period]
-                return checkpoint.run(expectation_parameters={PERIOD_PARAMETER: periods}, run_id=run_id)
+                # without Data Docs the results are not kept (they quote submitted values): not written
+                return self.run(checkpoint, periods, run_id, store=bool(site))
 
             yield run
         finally:
             self._discard(name)
-            if not site:  # the detailed results quote submitted values (unmasked): not kept on disk
-                # GX's store turns the dots of a name into folders ("<source>.<dataset>__failed")
-                for folder in {self.results_dir / name, self.results_dir.joinpath(*name.split("."))}:
-                    shutil.rmtree(folder, ignore_errors=True)
 
     def _discard(self, name: str) -> None:
         """Remove the checkpoint, validation definition and suite called ``name`` where they exist. Each by
@@ -202,6 +245,7 @@ class _Runtime:
         validation definition, which cost a failing group more than its validation."""
         from great_expectations.exceptions import DataContextError
 
+        self.checked.pop(name, None)
         for store in (self.context.checkpoints, self.context.validation_definitions, self.context.suites):
             try:
                 store.delete(name)

@@ -107,7 +107,7 @@ from include.ingest.typed import (
 )
 from include.registry.datasets import Dataset
 from include.registry.ddl import q
-from include.registry.expectations import PERIOD_PARAMETER, quality_rules
+from include.registry.expectations import quality_rules
 
 if TYPE_CHECKING:
     from great_expectations.core.expectation_validation_result import ExpectationValidationResult
@@ -144,7 +144,7 @@ def validate_landing(url: str, table: str, dataset: Dataset, period: str, *,
             slot = rt.slot(url, dataset, typed_table_name(table))
             site = rt.site(docs_dir) if docs_dir is not None else None
             run_id = RunIdentifier(run_name=f"{table}-{period}")
-            screened = slot.screen.run(expectation_parameters={PERIOD_PARAMETER: [period]}, run_id=run_id)
+            screened = rt.run(slot.screen, [period], run_id)
             ((key, screen),) = screened.run_results.items()
             failed = [r for r in screen.results if not r.success]
             details: list[ExpectationValidationResult] = []
@@ -268,8 +268,7 @@ class _GroupValidation:
         try:
             slot = self.rt.slot(self.url, self.dataset, typed)
             periods = sorted({self.members[i][0] for i in ids})
-            result = slot.screen.run(expectation_parameters={PERIOD_PARAMETER: periods},
-                                     run_id=RunIdentifier(run_name=f"{typed}-{len(ids)}-batches"))
+            result = self.rt.run(slot.screen, periods, RunIdentifier(run_name=f"{typed}-{len(ids)}-batches"))
             ((key, res),) = result.run_results.items()
             self.results = list(res.results)
             self.failed = [r for r in res.results if not r.success]
