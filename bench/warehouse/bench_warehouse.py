@@ -12,7 +12,7 @@ Steps (each timed; the build is `dbt run`, models only, seeds loaded before and 
    views' dbt nodes);
    then the same build again with nothing new, and the check build_warehouse makes first (skip: nothing
    the project reads changed; include/warehouse/fingerprint.py);
-4. with --history-factor F: advance until the landing zone holds F times the months of step 1, ingest,
+4. with --history-factor F: advance until the landing zone holds F times the preset's months, ingest,
    catch up (untimed), then advance one month, ingest, incremental build -> ratio to step 3.
 Goals (issue #6): step 3 <= 25% of step 2; step 4 <= 1.3x step 3. Prints one JSON document.
 """
@@ -133,7 +133,9 @@ def run(preset: str, seed: int, history_factor: int, skip_views: bool = False, n
         out["rerun_nothing_new_seconds"] = _timed_dbt(incremental, "rerun_nothing_new")
         out["skip_check"] = _skip_check()
     if history_factor > 1:
-        more = history_factor * base_months - len(landing_months(p.landing))
+        # the preset's months, not the landing zone's: its prudential history adds quarter ends before them
+        # (small: 45 month ends for 24 months), and F x 45 would advance past today
+        more = history_factor * preset.n_months - (preset.n_months + out["advance_1"]["months"])
         out["advance_history"] = _advance(preset, seed, more)
         out["catch_up_seconds"] = _timed_dbt(incremental)
         out["months_before_last_increment"] = len(landing_months(p.landing))

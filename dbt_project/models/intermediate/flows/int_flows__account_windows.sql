@@ -22,22 +22,36 @@
 -- (new_account_payers: first seen inside the window, after its institution's first month; evidence only). One row
 -- per account-month in which the account received money from a known counterparty account. Peer percentiles and
 -- scores: int_flows__account_scores.
--- Incremental by period: months with newer counterparty-month rows are recomputed, reading back the
--- window, the same length before it (new payers) and the payout gap. Example transactions are ordered
--- by amount, then id: ties in amount would otherwise make two builds of the same month differ.
+-- Incremental by period: months with newer counterparty-month rows (from the first of them, F) are
+-- recomputed. Their windows reach back to F's month minus w - 1; the pair-months there need the pair's
+-- previous inflow month if it is less than 2w months before the window's month (new payers) and its previous
+-- month if it is at most the payout gap before (payouts): so the pairs are read from F's month minus
+-- max(2w - 1, w - 1 + gap) on (an earlier month cannot change a recomputed row), and only the pair-months
+-- from F's month minus w - 1 on are flagged (joined to their month's quantiles, the payers' totals and the
+-- counterparty accounts). Both bounds are dates (initplans), so the scan compares the column, not a
+-- function of it. Example transactions are ordered by amount, then id: ties in amount would otherwise make
+-- two builds of the same month differ.
 with
 
 {% if is_incremental() %}
 {{ first_new_period_cte(ref('int_flows__counterparty_months')) }}
+
+read_back as (
+    select
+        (
+            date_trunc('month', first_new_period.period)
+            - make_interval(months => {{ [2 * w - 1, w - 1 + gap] | max }})
+        )::date as pairs_from,
+        (date_trunc('month', first_new_period.period) - make_interval(months => {{ w - 1 }}))::date as window_from
+    from first_new_period
+),
 {% endif %}
 
 -- not materialized: read again by each CTE below (a scan of the table), not spilled to a ~180 MB temporary store
 pairs as not materialized (
     select * from {{ ref('int_flows__counterparty_months') }}
     {% if is_incremental() %}
-    where
-        {{ month_gap('(select first_new_period.period from first_new_period)', 'period') }}
-        <= {{ 2 * w + gap }}
+    where period >= (select read_back.pairs_from from read_back)
     {% endif %}
 ),
 
@@ -54,7 +68,11 @@ large_inflow as (
         percentile_cont({{ var('flow_fresh_source_min_quantile') }}) within group (order by in_amount)
             as min_fresh_source_amount
     from pairs
-    where n_in > 0 and counterparty_account <> ''
+    where
+        n_in > 0 and counterparty_account <> ''
+        {% if is_incremental() %}
+        and period >= (select read_back.window_from from read_back)
+        {% endif %}
     group by period
 ),
 
@@ -70,6 +88,9 @@ month_totals as (
         sum(in_amount) as in_amount,
         sum(out_amount) as out_amount
     from pairs
+    {% if is_incremental() %}
+    where period >= (select read_back.window_from from read_back)
+    {% endif %}
     group by institution_code, account_no, period
 ),
 
@@ -183,7 +204,12 @@ pairs_flagged as (
         on
             pairs_lagged.counterparty_institution_code = counterparty.institution_code
             and pairs_lagged.counterparty_account = counterparty.account_no
-    where pairs_lagged.counterparty_account <> ''
+    where
+        pairs_lagged.counterparty_account <> ''
+        {% if is_incremental() %}
+        -- after the look-back's lag windows: only the months a recomputed window reaches
+        and pairs_lagged.period >= (select read_back.window_from from read_back)
+        {% endif %}
     -- a fence: planned on its own (its lookups joined to the ~0.9M pair-months, not to the window's ~1.5M rows,
     -- where the planner's row estimates collapse and it chose nested loops)
     offset 0  -- noqa: AM09
@@ -281,7 +307,7 @@ account_month_flows as (
         counterparty_account <> ''
         {% if is_incremental() %}
         -- only the months some recomputed window reaches, not every month read back for the look-backs
-        and {{ month_gap('(select first_new_period.period from first_new_period)', 'period') }} < {{ w }}
+        and period >= (select read_back.window_from from read_back)
         {% endif %}
     group by institution_code, account_no, {{ month_index('period') }}
 ),

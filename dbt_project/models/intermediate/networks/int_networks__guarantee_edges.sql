@@ -1,6 +1,11 @@
+{{ config(pre_hook="set local enable_nestloop = off") }}
 -- Guarantee edges between firms (guarantor -> borrower) from each institution's latest guarantee
 -- snapshot, with the guaranteed loan's lender and status. Individual guarantors are not firms and are
 -- left out of the firm network.
+-- Nested loops off for this statement (set local: the build's transaction only): PostgreSQL estimated
+-- the latest snapshot's firm guarantees at 1 row and left-joined the loans in a nested loop, reading
+-- every loan row again for each guarantee: 1,474 s on `medium` (2,272 rows) in a build that is rebuilt
+-- every month; with a hash join 1.5 s, the same rows.
 with
 
 guarantees as (
