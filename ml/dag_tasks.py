@@ -13,6 +13,7 @@ the portraits show that instead of a level.
 from __future__ import annotations
 
 import logging
+from contextlib import contextmanager
 from typing import TYPE_CHECKING
 
 if TYPE_CHECKING:
@@ -82,9 +83,11 @@ def train_candidates(preset: str, kinds: tuple[str, ...], db_url: str, loaded: P
     """``[train_candidate(preset, kind, db_url, loaded) for kind in kinds]``, the same dicts and versions, with
     each candidate's report and registration (figures, permutation importance, MLflow: one thread, mostly
     Python) done in a background thread while the next candidate's fits and bootstrap run in this one (the fits
-    in ``ml.train.workers()`` threads). The reports are registered one after the other in ``kinds`` order, so
-    the version numbers are those of the sequential loop; every figure is computed by the same code on the same
-    rows (the fits pin their own thread counts: ``ml.models.one_thread_each``)."""
+    in ``ml.train.workers()`` threads), or taken from ``evaluate_ahead`` when ``cold_training_ahead`` ran them
+    for this panel in another process on the same rows (the same train key). The reports are registered one
+    after the other in ``kinds`` order, so the version numbers are those of the sequential loop; every figure is
+    computed by the same code on the same rows (the fits pin their own thread counts:
+    ``ml.models.one_thread_each``)."""
     from concurrent.futures import ThreadPoolExecutor
 
     from ml import registry, workflow
@@ -101,6 +104,7 @@ def train_candidates(preset: str, kinds: tuple[str, ...], db_url: str, loaded: P
         return [_skipped(name, k, e) for k in kinds]
     if not all(reused.values()):
         registry.warm_up()  # MLflow's store opens while the first candidate fits
+    ahead = _evaluated_ahead(preset, prepared, [k for k in kinds if not reused[k]])
     out = []
     with ThreadPoolExecutor(1, thread_name_prefix="ml-report") as pool:
         for k in kinds:
@@ -108,7 +112,7 @@ def train_candidates(preset: str, kinds: tuple[str, ...], db_url: str, loaded: P
                 out.append(pool.submit(train_candidate, preset, k, db_url, loaded))
                 continue
             try:
-                res = evaluate_candidate(prepared, k, PRESET_CONFIG)
+                res = ahead.get(k) or evaluate_candidate(prepared, k, PRESET_CONFIG)
             except Exception as e:  # noqa: BLE001
                 out.append(_skipped(name, k, e))
                 continue
@@ -204,3 +208,98 @@ def score_preset(preset: str, db_url: str, run_id: str | None = None) -> dict:
     out = scoring.score(loaded, p.model_name, p.entity_type, db_url, LevelConfig.parse(),
                         p.texts, run_id=run_id, units=p.units)
     return safe({"scored": True, **out})
+
+
+#: ``preset -> Future`` of ``evaluate_ahead`` while ``cold_training_ahead`` is open (this process only).
+_AHEAD: dict = {}
+
+
+@contextmanager
+def cold_training_ahead(presets: tuple[str, ...], db_url: str):
+    """While the block runs, the candidates of every panel in ``presets`` without a champion are evaluated in
+    processes of their own, all at once (``evaluate_ahead``: the panel read, its fits, bootstrap and guardrail
+    figures); ``score_preset`` of such a panel then takes those results instead of evaluating them itself, and
+    only its reports, registration, promotion and scoring are left.
+
+    For ``supervision run|demo``: ``dag.test()`` runs the ``score_<preset>`` tasks one after the other in one
+    process, so without this the panels' fits never overlap another panel's reports or scoring (under a real
+    scheduler each task is a process of its own and this is not used). The results are the same: the same code
+    on the same rows (a result is used only when its train key, i.e. the rows' fingerprint, the configuration and
+    the candidate, is the one the task computes on the rows it read itself), the fits pinned to one thread each
+    (``ml.models.one_thread_each``), the bootstrap seeded. Anything that goes wrong in a process (a panel that
+    cannot train, a crash) is left to the task, which evaluates that candidate itself as before. Nothing is
+    started for fewer than two panels without a champion (nothing to overlap)."""
+    todo = [p for p in presets if not has_champion(p)]
+    if len(todo) < 2:
+        yield
+        return
+    import multiprocessing
+    from concurrent.futures import ProcessPoolExecutor
+
+    # spawn: this process runs threads (log routing, MLflow warm-up), which a fork would copy mid-lock
+    pool = ProcessPoolExecutor(len(todo), mp_context=multiprocessing.get_context("spawn"))
+    from ml.presets import PRESETS
+
+    try:
+        for p in todo:
+            _AHEAD[p] = pool.submit(evaluate_ahead, PRESETS[p].source, PRESETS[p].spec, db_url, CANDIDATES)
+        yield
+    finally:
+        for p in todo:
+            _AHEAD.pop(p, None)
+        pool.shutdown(wait=True, cancel_futures=True)
+
+
+def evaluate_ahead(source: str, spec, db_url: str, kinds: tuple[str, ...]) -> tuple[dict, list]:
+    """In a process of its own (``cold_training_ahead``): ``{kind: (train key, ml.train.Result)}`` for each
+    candidate that evaluates without error on the panel ``source`` / ``spec`` (a preset's, as ``panel`` reads it),
+    and the log records of the work, which the task logs as its own when it takes the results."""
+    records: list = []
+
+    class Keep(logging.Handler):
+        def emit(self, record: logging.LogRecord) -> None:
+            records.append((record.name, record.levelno, record.getMessage()))
+
+    root = logging.getLogger()
+    root.handlers[:] = [Keep()]
+    root.setLevel(logging.INFO)
+    logging.captureWarnings(True)  # library warnings become records too, logged by the task
+    out: dict = {}
+    try:
+        from ml import workflow
+        from ml.dag_tasks import PRESET_CONFIG
+        from ml.panel import load
+        from ml.train import evaluate_candidate
+
+        prepared = workflow.prepared(load(source, spec, db_url), PRESET_CONFIG)
+        for k in kinds:
+            try:
+                key = workflow.train_key(prepared, PRESET_CONFIG, k)
+                out[k] = (key, evaluate_candidate(prepared, k, PRESET_CONFIG))
+            except Exception:  # noqa: BLE001, S112 - the task evaluates it itself and reports it as it always did
+                continue
+    except Exception:  # noqa: BLE001 - the same: the task does the work
+        pass
+    return out, records
+
+
+def _evaluated_ahead(preset: str, prepared: Panel, kinds: list[str]) -> dict:
+    """The results of ``evaluate_ahead`` for ``kinds`` whose train key is the one on ``prepared`` (the rows this
+    task read), with its log records logged here; {} when nothing was evaluated ahead (or it failed)."""
+    fut = _AHEAD.pop(preset, None)
+    if fut is None or not kinds:
+        return {}
+    from ml import workflow
+    from ml.dag_tasks import PRESET_CONFIG
+
+    try:
+        done, records = fut.result()
+    except Exception as e:  # noqa: BLE001 - a crashed process: the task evaluates the candidates itself
+        log.info("%s: the candidates evaluated ahead are not available (%s); evaluating them here", preset, e)
+        return {}
+    same = {k: res for k, (key, res) in done.items()
+            if k in kinds and key == workflow.train_key(prepared, PRESET_CONFIG, k)}
+    if same:
+        for name, level, msg in records:
+            logging.getLogger(name).log(level, "%s", msg)
+    return same
