@@ -47,11 +47,12 @@ def panel(preset: str, db_url: str) -> Panel:
     return load(p.source, p.spec, db_url)
 
 
-def train_candidate(preset: str, kind: str, db_url: str, loaded: Panel | None = None, result=None) -> dict:
+def train_candidate(preset: str, kind: str, db_url: str, loaded: Panel | None = None, result=None,
+                    written=None) -> dict:
     """One candidate trained and registered; ``{"skipped": reason, "short": ...}`` if the panel cannot train.
     ``loaded``: the preset's panel already read from ``db_url`` (``score_preset`` reads it once for all steps);
     ``result``: the candidate already evaluated on it (``train_candidates``): only its report and registration
-    are left."""
+    are left; ``written``: the directory of its report, already written (``evaluate_ahead``)."""
     from ml import workflow
     from ml.dag_tasks import PRESET_CONFIG
     from ml.metrics_json import safe
@@ -61,7 +62,7 @@ def train_candidate(preset: str, kind: str, db_url: str, loaded: Panel | None = 
     if loaded is None:
         loaded = panel(preset, db_url)
     try:
-        out = workflow.train_one(loaded, p.model_name, kind, PRESET_CONFIG, result=result)
+        out = workflow.train_one(loaded, p.model_name, kind, PRESET_CONFIG, result=result, written=written)
     except Exception as e:  # noqa: BLE001 - _skipped re-raises anything but "cannot train"
         return _skipped(p.model_name, kind, e)
     return safe({k: out.get(k) for k in ("model_name", "candidate", "version", "report", "holdout", "backtest",
@@ -111,12 +112,13 @@ def train_candidates(preset: str, kinds: tuple[str, ...], db_url: str, loaded: P
             if reused[k]:
                 out.append(pool.submit(train_candidate, preset, k, db_url, loaded))
                 continue
+            res, written = ahead.get(k, (None, None))
             try:
-                res = ahead.get(k) or evaluate_candidate(prepared, k, PRESET_CONFIG)
+                res = res or evaluate_candidate(prepared, k, PRESET_CONFIG)
             except Exception as e:  # noqa: BLE001
                 out.append(_skipped(name, k, e))
                 continue
-            out.append(pool.submit(train_candidate, preset, k, db_url, loaded, res))
+            out.append(pool.submit(train_candidate, preset, k, db_url, loaded, res, written))
         return [o if isinstance(o, dict) else o.result() for o in out]
 
 
@@ -218,8 +220,8 @@ _AHEAD: dict = {}
 def cold_training_ahead(presets: tuple[str, ...], db_url: str):
     """While the block runs, the candidates of every panel in ``presets`` without a champion are evaluated in
     processes of their own, all at once (``evaluate_ahead``: the panel read, its fits, bootstrap and guardrail
-    figures); ``score_preset`` of such a panel then takes those results instead of evaluating them itself, and
-    only its reports, registration, promotion and scoring are left.
+    figures, the candidates' reports); ``score_preset`` of such a panel then takes those results instead of
+    evaluating them itself, and only its registrations, promotion and scoring are left.
 
     For ``supervision run|demo``: ``dag.test()`` runs the ``score_<preset>`` tasks one after the other in one
     process, so without this the panels' fits never overlap another panel's reports or scoring (under a real
@@ -242,7 +244,8 @@ def cold_training_ahead(presets: tuple[str, ...], db_url: str):
 
     try:
         for p in todo:
-            _AHEAD[p] = pool.submit(evaluate_ahead, PRESETS[p].source, PRESETS[p].spec, db_url, CANDIDATES)
+            _AHEAD[p] = pool.submit(evaluate_ahead, PRESETS[p].source, PRESETS[p].spec, PRESETS[p].model_name,
+                                    db_url, CANDIDATES)
         yield
     finally:
         for p in todo:
@@ -250,9 +253,10 @@ def cold_training_ahead(presets: tuple[str, ...], db_url: str):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def evaluate_ahead(source: str, spec, db_url: str, kinds: tuple[str, ...]) -> tuple[dict, list]:
-    """In a process of its own (``cold_training_ahead``): ``{kind: (train key, ml.train.Result)}`` for each
-    candidate that evaluates without error on the panel ``source`` / ``spec`` (a preset's, as ``panel`` reads it),
+def evaluate_ahead(source: str, spec, model_name: str, db_url: str, kinds: tuple[str, ...]) -> tuple[dict, list]:
+    """In a process of its own (``cold_training_ahead``): ``{kind: (train key, ml.train.Result, report directory
+    or None)}`` for each candidate that evaluates without error on the panel ``source`` / ``spec`` (a preset's, as
+    ``panel`` reads it), with its report written as ``train_candidate`` writes it (``ml.workflow.write_report``);
     and the log records of the work, which the task logs as its own when it takes the results."""
     records: list = []
 
@@ -275,17 +279,23 @@ def evaluate_ahead(source: str, spec, db_url: str, kinds: tuple[str, ...]) -> tu
         for k in kinds:
             try:
                 key = workflow.train_key(prepared, PRESET_CONFIG, k)
-                out[k] = (key, evaluate_candidate(prepared, k, PRESET_CONFIG))
+                res = evaluate_candidate(prepared, k, PRESET_CONFIG)
             except Exception:  # noqa: BLE001, S112 - the task evaluates it itself and reports it as it always did
                 continue
+            try:
+                written = workflow.write_report(prepared, model_name, k, PRESET_CONFIG, res)
+            except Exception:  # noqa: BLE001 - the task writes it
+                written = None
+            out[k] = (key, res, written)
     except Exception:  # noqa: BLE001 - the same: the task does the work
         pass
     return out, records
 
 
 def _evaluated_ahead(preset: str, prepared: Panel, kinds: list[str]) -> dict:
-    """The results of ``evaluate_ahead`` for ``kinds`` whose train key is the one on ``prepared`` (the rows this
-    task read), with its log records logged here; {} when nothing was evaluated ahead (or it failed)."""
+    """``{kind: (result, report directory or None)}`` of ``evaluate_ahead`` for ``kinds`` whose train key is the one
+    on ``prepared`` (the rows this task read), with its log records logged here; {} when nothing was evaluated
+    ahead (or it failed). The reports of results not taken are removed (never registered)."""
     fut = _AHEAD.pop(preset, None)
     if fut is None or not kinds:
         return {}
@@ -297,8 +307,13 @@ def _evaluated_ahead(preset: str, prepared: Panel, kinds: list[str]) -> dict:
     except Exception as e:  # noqa: BLE001 - a crashed process: the task evaluates the candidates itself
         log.info("%s: the candidates evaluated ahead are not available (%s); evaluating them here", preset, e)
         return {}
-    same = {k: res for k, (key, res) in done.items()
+    same = {k: (res, written) for k, (key, res, written) in done.items()
             if k in kinds and key == workflow.train_key(prepared, PRESET_CONFIG, k)}
+    for k, (_, _, written) in done.items():
+        if k not in same and written is not None:
+            import shutil
+
+            shutil.rmtree(written, ignore_errors=True)
     if same:
         for name, level, msg in records:
             logging.getLogger(name).log(level, "%s", msg)

@@ -141,6 +141,8 @@ def ahead(warehouse):
 
 
 def test_candidates_evaluated_ahead_are_the_sequential_ones(ahead):
+    from ml.workflow import reports_root
+
     assert ahead["here"] == [], "the candidates were evaluated again in the task's process"
     assert ahead["left"] == {}
     tags = ("candidate", "holdout_pr_auc", "holdout_roc_auc", "holdout_brier", "baseline_pr_auc", "validation_pr_auc",
@@ -158,6 +160,9 @@ def test_candidates_evaluated_ahead_are_the_sequential_ones(ahead):
             assert (ma["importance"], ma["reliability"], ma["by_period"]) == \
                 (mb["importance"], mb["reliability"], mb["by_period"])
     assert ahead["out"][5][1]["holdout"] != ahead["out"][6][1]["holdout"]  # two panels, not one twice
+    for s in (5, 6):  # each report written once (ahead, in the other process), the one registered
+        assert [t["report"] for t in ahead["out"][s]] == [str(d / "report.md") for d in sorted(
+            (reports_root() / f"ahead_{s}").iterdir(), key=lambda d: KINDS.index(d.name.split("-")[-1]))]
 
 
 def test_results_evaluated_ahead_on_other_rows_are_not_used(warehouse):
@@ -177,3 +182,7 @@ def test_results_evaluated_ahead_on_other_rows_are_not_used(warehouse):
         mp.undo()
     assert not any(t.get("skipped") for t in got), got
     assert [_same(t) for t in got] == [_same(t) for t in want]
+    from ml.workflow import reports_root
+
+    # the reports written ahead on the other rows are gone; those of the registered versions are there
+    assert sorted(d.name.split("-")[-1] for d in (reports_root() / "ahead_other").iterdir()) == sorted(KINDS)
