@@ -199,7 +199,8 @@ def score_preset(preset: str, db_url: str, run_id: str | None = None) -> dict:
     from ml.presets import PRESETS
 
     p = PRESETS[preset]
-    loaded = panel(preset, db_url)  # read once: training, promotion and scoring all use the same rows
+    # read once: training, promotion and scoring all use the same rows (those read ahead, if they were)
+    loaded = _read_ahead(preset) or panel(preset, db_url)
     if not has_champion(preset):
         log.info("%s has no champion yet: training the candidates and applying the guardrails", p.model_name)
         trained = train_candidates(preset, CANDIDATES, db_url, loaded)
@@ -220,14 +221,16 @@ _AHEAD: dict = {}
 def cold_training_ahead(presets: tuple[str, ...], db_url: str):
     """While the block runs, the candidates of every panel in ``presets`` without a champion are evaluated in
     processes of their own, all at once (``evaluate_ahead``: the panel read, its fits, bootstrap and guardrail
-    figures, the candidates' reports); ``score_preset`` of such a panel then takes those results instead of
-    evaluating them itself, and only its registrations, promotion and scoring are left.
+    figures, the candidates' reports); ``score_preset`` of such a panel then takes the rows read there and those
+    results instead of reading and evaluating them itself, and only its registrations, promotion and scoring are
+    left.
 
     For ``supervision run|demo``: ``dag.test()`` runs the ``score_<preset>`` tasks one after the other in one
     process, so without this the panels' fits never overlap another panel's reports or scoring (under a real
     scheduler each task is a process of its own and this is not used). The results are the same: the same code
     on the same rows (a result is used only when its train key, i.e. the rows' fingerprint, the configuration and
-    the candidate, is the one the task computes on the rows it read itself), the fits pinned to one thread each
+    the candidate, is the one the task computes on the rows it works on; the marts are not written while
+    ``score_risk`` scores, the serving marts are rebuilt after every panel), the fits pinned to one thread each
     (``ml.models.one_thread_each``), the bootstrap seeded. Anything that goes wrong in a process (a panel that
     cannot train, a crash) is left to the task, which evaluates that candidate itself as before. Nothing is
     started for fewer than two panels without a champion (nothing to overlap)."""
@@ -253,11 +256,13 @@ def cold_training_ahead(presets: tuple[str, ...], db_url: str):
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def evaluate_ahead(source: str, spec, model_name: str, db_url: str, kinds: tuple[str, ...]) -> tuple[dict, list]:
+def evaluate_ahead(source: str, spec, model_name: str, db_url: str, kinds: tuple[str, ...]
+                   ) -> tuple[dict, list, Panel | None]:
     """In a process of its own (``cold_training_ahead``): ``{kind: (train key, ml.train.Result, report directory
     or None)}`` for each candidate that evaluates without error on the panel ``source`` / ``spec`` (a preset's, as
     ``panel`` reads it), with its report written as ``train_candidate`` writes it (``ml.workflow.write_report``);
-    and the log records of the work, which the task logs as its own when it takes the results."""
+    and the log records of the work, which the task logs as its own when it takes the results; and the panel as
+    read (``score_preset`` takes it instead of reading it again)."""
     records: list = []
 
     class Keep(logging.Handler):
@@ -269,13 +274,16 @@ def evaluate_ahead(source: str, spec, model_name: str, db_url: str, kinds: tuple
     root.setLevel(logging.INFO)
     logging.captureWarnings(True)  # library warnings become records too, logged by the task
     out: dict = {}
+    read = None
     try:
         from ml import workflow
         from ml.dag_tasks import PRESET_CONFIG
-        from ml.panel import load
+        from ml.panel import Panel, load
         from ml.train import evaluate_candidate
 
-        prepared = workflow.prepared(load(source, spec, db_url), PRESET_CONFIG)
+        loaded = load(source, spec, db_url)
+        read = Panel(loaded.frame, loaded.spec, loaded.source, dict(loaded.handling))  # without its caches
+        prepared = workflow.prepared(loaded, PRESET_CONFIG)
         for k in kinds:
             try:
                 key = workflow.train_key(prepared, PRESET_CONFIG, k)
@@ -289,7 +297,16 @@ def evaluate_ahead(source: str, spec, model_name: str, db_url: str, kinds: tuple
             out[k] = (key, res, written)
     except Exception:  # noqa: BLE001 - the same: the task does the work
         pass
-    return out, records
+    return out, records, read
+
+
+def _read_ahead(preset: str) -> Panel | None:
+    """The panel ``evaluate_ahead`` read for ``preset`` (waiting for it), or None (not evaluated ahead, or failed)."""
+    fut = _AHEAD.get(preset)
+    try:
+        return fut.result()[2] if fut is not None else None
+    except Exception:  # noqa: BLE001 - _evaluated_ahead says so; the task reads the panel itself
+        return None
 
 
 def _evaluated_ahead(preset: str, prepared: Panel, kinds: list[str]) -> dict:
@@ -303,7 +320,7 @@ def _evaluated_ahead(preset: str, prepared: Panel, kinds: list[str]) -> dict:
     from ml.dag_tasks import PRESET_CONFIG
 
     try:
-        done, records = fut.result()
+        done, records, _ = fut.result()
     except Exception as e:  # noqa: BLE001 - a crashed process: the task evaluates the candidates itself
         log.info("%s: the candidates evaluated ahead are not available (%s); evaluating them here", preset, e)
         return {}

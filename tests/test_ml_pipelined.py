@@ -125,17 +125,20 @@ def ahead(warehouse):
 
     here = []  # the candidates this process evaluated itself (the rule baseline is not one)
     real = ml.train.evaluate_candidate
-    mp.setattr(ml.train, "evaluate_candidate", lambda p, kind, *a, **k: here.append(kind) or real(p, kind, *a, **k))
+    mp.setattr(ml.train, "evaluate_candidate",
+               lambda p, kind, *a, **k: (kind in KINDS and here.append(kind)) or real(p, kind, *a, **k))
     try:
         url = warehouse.role_url("scorer")
         with dag_tasks.cold_training_ahead(("ahead_5", "ahead_6"), url):
             assert set(dag_tasks._AHEAD) == {"ahead_5", "ahead_6"}
+            read = {s: dag_tasks._read_ahead(f"ahead_{s}") for s in csvs}  # what score_preset takes
             out = {s: dag_tasks.train_candidates(f"ahead_{s}", KINDS, url, load(str(csv), SPEC))
                    for s, csv in csvs.items()}
         evaluated_here = list(here)
         seq = {s: [dag_tasks.train_candidate(f"ahead_seq_{s}", k, url, load(str(csv), SPEC)) for k in KINDS]
                for s, csv in csvs.items()}
-        yield {"out": out, "seq": seq, "here": evaluated_here, "left": dict(dag_tasks._AHEAD)}
+        yield {"out": out, "seq": seq, "here": evaluated_here, "left": dict(dag_tasks._AHEAD), "read": read,
+               "csvs": csvs}
     finally:
         mp.undo()
 
@@ -144,6 +147,8 @@ def test_candidates_evaluated_ahead_are_the_sequential_ones(ahead):
     from ml.workflow import reports_root
 
     assert ahead["here"] == [], "the candidates were evaluated again in the task's process"
+    for s, csv in ahead["csvs"].items():  # the rows read ahead are the panel as the task would read it
+        pd.testing.assert_frame_equal(ahead["read"][s].frame, load(str(csv), SPEC).frame)
     assert ahead["left"] == {}
     tags = ("candidate", "holdout_pr_auc", "holdout_roc_auc", "holdout_brier", "baseline_pr_auc", "validation_pr_auc",
             "guardrails", "train_key", "holdout_fingerprint")
