@@ -246,9 +246,14 @@ def cold_training_ahead(presets: tuple[str, ...], db_url: str):
     from ml.presets import PRESETS
 
     try:
-        for p in todo:
-            _AHEAD[p] = pool.submit(evaluate_ahead, PRESETS[p].source, PRESETS[p].spec, PRESETS[p].model_name,
-                                    db_url, CANDIDATES)
+        try:
+            for p in todo:
+                _AHEAD[p] = pool.submit(evaluate_ahead, PRESETS[p].source, PRESETS[p].spec, PRESETS[p].model_name,
+                                        db_url, CANDIDATES)
+        except Exception as e:  # noqa: BLE001 - no process could start: the tasks do the work, as before
+            log.info("candidates not evaluated ahead (%s): each task evaluates its own", e)
+            for p in todo:
+                _AHEAD.pop(p, None)
         yield
     finally:
         for p in todo:

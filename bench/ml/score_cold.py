@@ -5,10 +5,13 @@ registered, the guardrails and the promotion rule applied, then the latest perio
     SUPERVISION_HOME=/tmp/x PYTHONPATH=<checkout> python bench/ml/score_cold.py --fresh-registry \
         [--presets institution,firm,account] [--profile account] [--out res.json]
 
-``--fresh-registry`` DELETES ``$SUPERVISION_HOME/mlflow`` and ``$SUPERVISION_HOME/ml_reports`` first (a
+As ``supervision run|demo`` runs the DAG, every panel's candidates are evaluated ahead in processes of their own
+(``ml.dag_tasks.cold_training_ahead``, when the code has it); ``--no-ahead`` scores the panels one after the other
+only. ``--fresh-registry`` DELETES ``$SUPERVISION_HOME/mlflow`` and ``$SUPERVISION_HOME/ml_reports`` first (a
 throwaway benchmark state only). ``--profile PRESET`` prints the 30 costliest calls (cumulative) of that
-panel. Prints, per panel, the seconds (wall, and CPU of every thread: the work whatever the load), whether it
-was scored, and the guardrail figures of each candidate.
+panel. Prints, per panel, the seconds (wall, and CPU of every thread of this process: the work whatever the
+load), whether it was scored, and the guardrail figures of each candidate; the total CPU includes the ended
+processes that evaluated ahead.
 """
 
 from __future__ import annotations
