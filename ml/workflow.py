@@ -79,9 +79,10 @@ def reused(panel: Panel, model_name: str, kind: str, cfg: TrainConfig) -> dict |
 
 def train_one(panel: Panel, model_name: str, kind: str, cfg: TrainConfig = DEFAULT_CONFIG,
               levels: LevelConfig | None = None, register: bool = True, others: list[Result] | None = None,
-              out_root: Path | None = None, result: Result | None = None) -> dict:
+              out_root: Path | None = None, result: Result | None = None, written: Path | None = None) -> dict:
     """Train and evaluate one candidate, write its report (with ``others`` on the same plots), register it;
-    or return the identical version already registered."""
+    or return the identical version already registered. ``result``: the candidate already evaluated on ``panel``;
+    ``written``: and its report already written by ``write_report`` into that directory."""
     t = time.perf_counter()
     if kind not in CANDIDATES and kind != RULE:
         raise MLError(f"unknown candidate {kind!r}; candidates are {', '.join(CANDIDATES)}")
@@ -91,8 +92,34 @@ def train_one(panel: Panel, model_name: str, kind: str, cfg: TrainConfig = DEFAU
         return same
     if register:
         registry.warm_up()  # MLflow's store opens while the candidate fits
-    levels = levels or LevelConfig.parse()
     res = result or evaluate_candidate(panel, kind, cfg)
+    base = [baseline(panel, cfg)] if panel.spec.baseline else []
+    if written is None:
+        out = write_report(panel, model_name, kind, cfg, res, levels, others, out_root)
+    else:
+        out = written
+    path = out / "report.md"
+    model = res.model
+    tags = {"train_key": key, "validation_pr_auc": f"{res.backtest.get('pr_auc', float('nan')):.6f}",
+            "baseline_pr_auc": f"{base[0].holdout['pr_auc']:.6f}" if base else "",
+            "holdout_periods": ",".join(model.meta["holdout_periods"]),
+            "guardrails": "passed" if res.guardrails["passed"] else f"failed: {res.guardrails['failed']}"[:4000]}
+    version = registry.register(model_name, model, out, tags) if register else None
+    return metrics.jsonsafe({
+        "model_name": model_name, "candidate": kind, "version": version, "reused": False, "report": str(path),
+        "split": model.meta["split"], "holdout": res.holdout, "backtest": res.backtest, "lead": res.lead,
+        "bootstrap": res.bootstrap, "guardrails": res.guardrails, "data_handling": panel.handling,
+        "baseline": {"holdout": base[0].holdout, "backtest": base[0].backtest, "lead": base[0].lead}
+        if base else None, "seconds": round(time.perf_counter() - t, 2)})
+
+
+def write_report(panel: Panel, model_name: str, kind: str, cfg: TrainConfig, res: Result,
+                 levels: LevelConfig | None = None, others: list[Result] | None = None,
+                 out_root: Path | None = None) -> Path:
+    """The evaluated candidate's last metadata (drift reference, baseline figures, data handling) on ``res.model``
+    and its report (with ``others`` and the rule baseline on the same plots) in a new directory, returned.
+    ``panel``: prepared (``prepared``)."""
+    levels = levels or LevelConfig.parse()
     base = [baseline(panel, cfg)] if panel.spec.baseline else []
     model = res.model
     model.meta["psi_reference"] = drift.reference(panel.rows(model_periods(model)), model.features,
@@ -106,18 +133,8 @@ def train_one(panel: Panel, model_name: str, kind: str, cfg: TrainConfig = DEFAU
     model.meta["derive"] = cfg.derive
     stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%f")
     out = (out_root or reports_root()) / model_name / f"{stamp}-{kind}"
-    path = report.write(out, model_name, res, [*(others or []), *base], panel.rows(_holdout(model)), levels)
-    tags = {"train_key": key, "validation_pr_auc": f"{res.backtest.get('pr_auc', float('nan')):.6f}",
-            "baseline_pr_auc": f"{base[0].holdout['pr_auc']:.6f}" if base else "",
-            "holdout_periods": ",".join(model.meta["holdout_periods"]),
-            "guardrails": "passed" if res.guardrails["passed"] else f"failed: {res.guardrails['failed']}"[:4000]}
-    version = registry.register(model_name, model, out, tags) if register else None
-    return metrics.jsonsafe({
-        "model_name": model_name, "candidate": kind, "version": version, "reused": False, "report": str(path),
-        "split": model.meta["split"], "holdout": res.holdout, "backtest": res.backtest, "lead": res.lead,
-        "bootstrap": res.bootstrap, "guardrails": res.guardrails, "data_handling": panel.handling,
-        "baseline": {"holdout": base[0].holdout, "backtest": base[0].backtest, "lead": base[0].lead}
-        if base else None, "seconds": round(time.perf_counter() - t, 2)})
+    report.write(out, model_name, res, [*(others or []), *base], panel.rows(_holdout(model)), levels)
+    return out
 
 
 def _holdout(model) -> list[pd.Timestamp]:

@@ -109,3 +109,85 @@ def test_a_candidate_that_cannot_train_is_skipped_and_the_others_still_register(
     assert [t["candidate"] for t in out] == list(KINDS)
     assert out == seq and all(t["skipped"] and t["short"] for t in out), out
     assert fastreg.versions("short_pipe_test") == []
+
+
+@pytest.fixture(scope="module")
+def ahead(warehouse):
+    """Two panels trained as `supervision run|demo` runs score_risk: their candidates evaluated ahead in processes
+    of their own (``ml.dag_tasks.cold_training_ahead``), then each panel's ``train_candidates``; and the same two
+    panels one candidate after the other under other names."""
+    mp = pytest.MonkeyPatch()
+    csvs = {s: _panel_csv(warehouse.state.home / f"ahead_{s}.csv", seed=s) for s in (5, 6)}
+    for s, csv in csvs.items():
+        for name in (f"ahead_{s}", f"ahead_seq_{s}"):
+            mp.setitem(PRESETS, name, Preset(name, "firm", str(csv), SPEC, TEXTS))
+    import ml.train
+
+    here = []  # the candidates this process evaluated itself (the rule baseline is not one)
+    real = ml.train.evaluate_candidate
+    mp.setattr(ml.train, "evaluate_candidate",
+               lambda p, kind, *a, **k: (kind in KINDS and here.append(kind)) or real(p, kind, *a, **k))
+    try:
+        url = warehouse.role_url("scorer")
+        with dag_tasks.cold_training_ahead(("ahead_5", "ahead_6"), url):
+            assert set(dag_tasks._AHEAD) == {"ahead_5", "ahead_6"}
+            read = {s: dag_tasks._read_ahead(f"ahead_{s}") for s in csvs}  # what score_preset takes
+            out = {s: dag_tasks.train_candidates(f"ahead_{s}", KINDS, url, load(str(csv), SPEC))
+                   for s, csv in csvs.items()}
+        evaluated_here = list(here)
+        seq = {s: [dag_tasks.train_candidate(f"ahead_seq_{s}", k, url, load(str(csv), SPEC)) for k in KINDS]
+               for s, csv in csvs.items()}
+        yield {"out": out, "seq": seq, "here": evaluated_here, "left": dict(dag_tasks._AHEAD), "read": read,
+               "csvs": csvs}
+    finally:
+        mp.undo()
+
+
+def test_candidates_evaluated_ahead_are_the_sequential_ones(ahead):
+    from ml.workflow import reports_root
+
+    assert ahead["here"] == [], "the candidates were evaluated again in the task's process"
+    for s, csv in ahead["csvs"].items():  # the rows read ahead are the panel as the task would read it
+        pd.testing.assert_frame_equal(ahead["read"][s].frame, load(str(csv), SPEC).frame)
+    assert ahead["left"] == {}
+    tags = ("candidate", "holdout_pr_auc", "holdout_roc_auc", "holdout_brier", "baseline_pr_auc", "validation_pr_auc",
+            "guardrails", "train_key", "holdout_fingerprint")
+    for s in (5, 6):
+        out, seq = ahead["out"][s], ahead["seq"][s]
+        assert [t["version"] for t in out] == [str(i + 1) for i in range(len(KINDS))]
+        assert not any(t.get("skipped") for t in out), out
+        for a, b in zip(out, seq, strict=True):
+            assert _same(a) == _same(b), (s, a["candidate"])
+        for a, b in zip(fastreg.versions(f"ahead_{s}"), fastreg.versions(f"ahead_seq_{s}"), strict=True):
+            assert {k: a.get(k) for k in tags} == {k: b.get(k) for k in tags}
+            ma, mb = (json.loads((fastreg.local_dir(v["source"]).parent / "report" / "metrics.json").read_text())
+                      for v in (a, b))
+            assert (ma["importance"], ma["reliability"], ma["by_period"]) == \
+                (mb["importance"], mb["reliability"], mb["by_period"])
+    assert ahead["out"][5][1]["holdout"] != ahead["out"][6][1]["holdout"]  # two panels, not one twice
+    for s in (5, 6):  # each report written once (ahead, in the other process), the one registered
+        assert [t["report"] for t in ahead["out"][s]] == [str(d / "report.md") for d in sorted(
+            (reports_root() / f"ahead_{s}").iterdir(), key=lambda d: KINDS.index(d.name.split("-")[-1]))]
+
+
+def test_results_evaluated_ahead_on_other_rows_are_not_used(warehouse):
+    """The task reads its own rows: when they are not those the process evaluated (another train key), the task
+    evaluates the candidates itself, as without the processes."""
+    mp = pytest.MonkeyPatch()
+    csv, other = (_panel_csv(warehouse.state.home / f"ahead_other_{s}.csv", seed=s) for s in (7, 8))
+    for name in ("ahead_other", "ahead_other_b"):
+        mp.setitem(PRESETS, name, Preset(name, "firm", str(csv), SPEC, TEXTS))
+    mp.setitem(PRESETS, "ahead_other_seq", Preset("ahead_other_seq", "firm", str(other), SPEC, TEXTS))
+    try:
+        url = warehouse.role_url("scorer")
+        with dag_tasks.cold_training_ahead(("ahead_other", "ahead_other_b"), url):
+            got = dag_tasks.train_candidates("ahead_other", KINDS, url, load(str(other), SPEC))
+        want = [dag_tasks.train_candidate("ahead_other_seq", k, url, load(str(other), SPEC)) for k in KINDS]
+    finally:
+        mp.undo()
+    assert not any(t.get("skipped") for t in got), got
+    assert [_same(t) for t in got] == [_same(t) for t in want]
+    from ml.workflow import reports_root
+
+    # the reports written ahead on the other rows are gone; those of the registered versions are there
+    assert sorted(d.name.split("-")[-1] for d in (reports_root() / "ahead_other").iterdir()) == sorted(KINDS)

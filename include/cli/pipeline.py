@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import subprocess
@@ -178,6 +179,19 @@ def _preimport_dbt(dag_ids) -> None:
         threading.Thread(target=load, name="dbt-import", daemon=True).start()
 
 
+def _ahead(dag_id: str):
+    """``score_risk``: ``dag.test()`` runs its ``score_<preset>`` tasks one after the other, so the panels without a
+    champion have their candidates evaluated in processes of their own, all at once, while it runs
+    (``ml.dag_tasks.cold_training_ahead``: the same figures; each task still reports, registers, promotes and
+    scores its panel and logs the work as its own)."""
+    if dag_id != "score_risk":
+        return contextlib.nullcontext()
+    from include.warehouse.connection import role_url
+    from ml.dag_tasks import DEFAULT_PRESETS, cold_training_ahead
+
+    return cold_training_ahead(DEFAULT_PRESETS, role_url("scorer"))
+
+
 def _run_in_turn(dag_ids, progress, router, logs) -> dict[str, str]:
     with _ParseOnce() as parse_once:
         return _run_parsed(dag_ids, progress, router, logs, parse_once.dags_folder_bag())
@@ -192,7 +206,7 @@ def _run_parsed(dag_ids, progress, router, logs, bag) -> dict[str, str]:
         t = time.perf_counter()
         dag = bag.dags[dag_id]
         try:
-            with progress.dag(dag_id, len(dag.tasks)):
+            with progress.dag(dag_id, len(dag.tasks)), _ahead(dag_id):
                 dr = dag.test()
             state = getattr(dr, "state", dr)
             states[dag_id] = str(getattr(state, "value", state))
