@@ -94,10 +94,7 @@ def train_one(panel: Panel, model_name: str, kind: str, cfg: TrainConfig = DEFAU
         registry.warm_up()  # MLflow's store opens while the candidate fits
     res = result or evaluate_candidate(panel, kind, cfg)
     base = [baseline(panel, cfg)] if panel.spec.baseline else []
-    if written is None:
-        out = write_report(panel, model_name, kind, cfg, res, levels, others, out_root)
-    else:
-        out = written
+    out = written or write_report(panel, model_name, kind, cfg, res, levels, others, out_root)
     path = out / "report.md"
     model = res.model
     tags = {"train_key": key, "validation_pr_auc": f"{res.backtest.get('pr_auc', float('nan')):.6f}",
