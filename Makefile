@@ -82,12 +82,13 @@ bench: bench-ingest bench-external bench-warehouse
 bench-warehouse: $(STAMP)
 	$(PY) -m bench.warehouse.bench_warehouse --preset small --seed 7
 
-# Ingest: raw COPY vs the validated path vs pandas.to_sql on 1M and 5M medium-preset transaction rows.
-# Needs the medium preset in $SUPERVISION_HOME (generated here if missing, ~3 min); figures in bench/README.md.
+# Ingest: raw COPY vs the floor of any land-then-promote load vs the validated path vs pandas.to_sql, on the
+# small world's ~1M transaction rows in $SUPERVISION_HOME (generated here if missing); figures in bench/README.md.
+# Without --profile: cProfile slows the validated path several times (add it by hand to see where time goes).
 bench-ingest: $(STAMP)
 	@ls "$${SUPERVISION_HOME:-$$HOME/.local/share/supervision}"/landing/*/*/*/transaction.csv* >/dev/null 2>&1 || \
 		$(SV) simulate generate --world small --seed 7
-	$(PY) -m bench.ingest.run --sizes 1000000 --profile --out bench/results/ingest.json
+	$(PY) -m bench.ingest.run --sizes 1000000 --out bench/results/ingest.json
 
 clean-state: $(STAMP)
 	-$(SV) down
