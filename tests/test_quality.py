@@ -646,3 +646,26 @@ def test_details_results_are_written_only_for_data_docs(landing, loader_url, war
     assert not [p for p in stored.rglob("*.json") if table in str(p) and "__failed" in str(p)]
     quality.validate_landing(loader_url, table, CAPITAL, PERIOD, docs_dir=tmp_path / "docs")
     assert [p for p in stored.rglob("*.json") if table in str(p) and "__failed" in str(p)]
+
+
+def test_gx_kwargs_from_one_configuration_equal_gx_own_methods():
+    """The gate's GX runtime replaces four kwargs lookups of GX's Expectation by the same lookups on one
+    configuration build per call (include/ingest/gx_runtime.py): on every expectation of every dataset's suite,
+    and with a runtime configuration or without, they return what GX's own methods return."""
+    gx = expectations._gx()
+    assert gx_runtime._kwargs_from_one_configuration(gx), "not installed: is GX still the release it was written for?"
+    own = gx_runtime.GX_OWN_KWARGS_METHODS
+    assert set(own) == {"_get_domain_kwargs", "_get_success_kwargs", "_get_success_kwarg", "_get_runtime_kwargs"}
+    runtime = {"result_format": {"result_format": "COMPLETE", "unexpected_index_column_names": ["_batch_id"]}}
+    seen = 0
+    for ds in DATASETS.values():
+        for e in expectations.build_suite(ds).expectations:
+            seen += 1
+            assert e._get_domain_kwargs() == own["_get_domain_kwargs"](e)
+            assert e._get_success_kwargs() == own["_get_success_kwargs"](e)
+            assert list(e._get_success_kwargs()) == list(own["_get_success_kwargs"](e))  # same order
+            for conf in (None, runtime):
+                assert e._get_runtime_kwargs(conf) == own["_get_runtime_kwargs"](e, conf)
+            for key in (*e.domain_keys, *e.success_keys, *e.runtime_keys):
+                assert e._get_success_kwarg(key, "d") == own["_get_success_kwarg"](e, key, "d")
+    assert seen > 100
