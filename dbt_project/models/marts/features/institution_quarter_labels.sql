@@ -4,6 +4,9 @@
 -- no later quarter has been rated yet; quarters_observed says how many of the four are (the last
 -- labelled periods are right-censored: their label covers the quarters observed so far). With the var
 -- `features_as_of` the labels are those known at that date (records for periods <= it).
+-- Each count and first event is one join on the window, aggregated per (institution, quarter): correlated
+-- sub-queries per row re-read the ratings and the interventions view for every institution-quarter, a cost of
+-- quarters x records, the square of the history (bench/README, "`small`/20548 with 4x history on current code").
 with
 
 features as (
@@ -44,37 +47,70 @@ windows as (
     from features
 ),
 
+-- (institution, quarter) is unique in the features (a tested key): one window per key, so each aggregate below
+-- holds exactly what the sub-query of its row gave
+observed as (
+    select
+        windows.institution_code,
+        windows.period,
+        count(*) as quarters_observed
+    from windows
+    inner join rated_quarters
+        on
+            windows.period < rated_quarters.report_period
+            and windows.window_end >= rated_quarters.report_period
+    group by windows.institution_code, windows.period
+),
+
+rating_events as (
+    select
+        windows.institution_code,
+        windows.period,
+        min(ratings.report_period) as first_period
+    from windows
+    inner join ratings
+        on
+            windows.institution_code = ratings.institution_code
+            and windows.period < ratings.report_period
+            and windows.window_end >= ratings.report_period
+    where ratings.rating_value >= 5
+    group by windows.institution_code, windows.period
+),
+
+takeover_events as (
+    select
+        windows.institution_code,
+        windows.period,
+        min(takeovers.event_quarter) as first_period
+    from windows
+    inner join takeovers
+        on
+            windows.institution_code = takeovers.institution_code
+            and windows.period < takeovers.event_quarter
+            and windows.window_end >= takeovers.event_quarter
+    group by windows.institution_code, windows.period
+),
+
 events as (
     select
         windows.institution_code,
         windows.period,
-        (
-            select count(*)
-            from rated_quarters
-            where
-                rated_quarters.report_period > windows.period
-                and rated_quarters.report_period <= windows.window_end
-        ) as quarters_observed,
-        least(
-            (
-                select min(ratings.report_period)
-                from ratings
-                where
-                    ratings.institution_code = windows.institution_code
-                    and ratings.report_period > windows.period
-                    and ratings.report_period <= windows.window_end
-                    and ratings.rating_value >= 5
-            ),
-            (
-                select min(takeovers.event_quarter)
-                from takeovers
-                where
-                    takeovers.institution_code = windows.institution_code
-                    and takeovers.event_quarter > windows.period
-                    and takeovers.event_quarter <= windows.window_end
-            )
-        ) as first_event_period
+        coalesce(observed.quarters_observed, 0) as quarters_observed,
+        -- least() ignores nulls: null only when there is neither event, as with the sub-queries
+        least(rating_events.first_period, takeover_events.first_period) as first_event_period
     from windows
+    left join observed
+        on
+            windows.institution_code = observed.institution_code
+            and windows.period = observed.period
+    left join rating_events
+        on
+            windows.institution_code = rating_events.institution_code
+            and windows.period = rating_events.period
+    left join takeover_events
+        on
+            windows.institution_code = takeover_events.institution_code
+            and windows.period = takeover_events.period
 ),
 
 final as (
