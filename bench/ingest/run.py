@@ -83,32 +83,40 @@ def _drop_database(admin: str, url: str) -> None:
         conn.execute(f'drop database if exists "{urlsplit(url).path.lstrip("/")}" with (force)')
 
 
-def bench_copy(url: str, files: list[tuple[Path, dict, dict]]) -> dict:
-    """COPY every file into an empty typed table (same column types as raw, no partitioning)."""
+def _copy_each(conn: psycopg.Connection, table: str, files: list[tuple[Path, dict, dict]]) -> tuple[int, int]:
+    """COPY every file into ``table`` in one transaction, each under a savepoint: a file COPY refuses (a
+    malformed file of a --defects landing, which the loader rejects too) is skipped. Returns (rows, files
+    skipped)."""
     from include.ingest.contract import ENCODINGS
     from include.ingest.files import _byte_stream
+
+    names = ", ".join(q(c.name) for c in TRANSACTION.columns)
+    rows = skipped = 0
+    with conn.transaction(), conn.cursor() as cur:
+        for m, _, e in files:
+            encoding = ENCODINGS[e["encoding"].lower()]
+            copy_sql = (f"copy {table} ({names}) from stdin with (format csv, header true, "
+                        f"delimiter '{e['delimiter']}', encoding '{encoding}')")
+            try:
+                with conn.transaction(), cur.copy(copy_sql) as copy:
+                    for chunk in _byte_stream(m.parent / e["file"], e.get("compression")):
+                        copy.write(chunk)
+            except (psycopg.errors.DataError, psycopg.errors.IntegrityError):
+                skipped += 1
+                continue
+            rows += cur.rowcount
+    return rows, skipped
+
+
+def bench_copy(url: str, files: list[tuple[Path, dict, dict]]) -> dict:
+    """COPY every file into an empty typed table (same column types as raw, no partitioning)."""
     from include.warehouse.connection import libpq_url
 
     cols = ", ".join(f"{q(c.name)} {c.pg_type}" for c in TRANSACTION.columns)
-    names = ", ".join(q(c.name) for c in TRANSACTION.columns)
     with psycopg.connect(libpq_url(url), autocommit=True) as conn:
         conn.execute(f"create table public.txn_copy ({cols})")
         t0 = time.perf_counter()
-        rows = 0
-        skipped = 0
-        with conn.transaction(), conn.cursor() as cur:
-            for m, _, e in files:
-                encoding = ENCODINGS[e["encoding"].lower()]
-                copy_sql = (f"copy public.txn_copy ({names}) from stdin with (format csv, header true, "
-                            f"delimiter '{e['delimiter']}', encoding '{encoding}')")
-                try:  # a malformed file (a --defects landing) is skipped, as the loader rejects it
-                    with conn.transaction(), cur.copy(copy_sql) as copy:
-                        for chunk in _byte_stream(m.parent / e["file"], e.get("compression")):
-                            copy.write(chunk)
-                except (psycopg.errors.DataError, psycopg.errors.IntegrityError):
-                    skipped += 1
-                    continue
-                rows += cur.rowcount
+        rows, skipped = _copy_each(conn, "public.txn_copy", files)
         seconds = time.perf_counter() - t0
     return {"rows": rows, "seconds": seconds, **({"files_skipped": skipped} if skipped else {})}
 
@@ -120,8 +128,6 @@ def bench_floor(url: str, files: list[tuple[Path, dict, dict]]) -> dict:
     check, no rule, no token, no ledger: the two writes a validated load cannot avoid (it must keep the
     submitted text to report a bad value with its line, and write the typed rows). ``full`` can at best
     approach it."""
-    from include.ingest.contract import ENCODINGS
-    from include.ingest.files import LoadError, _byte_stream, _split_header
     from include.registry.ddl import cast_text
     from include.warehouse.connection import libpq_url
 
@@ -139,19 +145,7 @@ def bench_floor(url: str, files: list[tuple[Path, dict, dict]]) -> dict:
         # a --defects landing has rows of other periods (the rule report_period_matches stops them)
         conn.execute("create table public.txn_floor_other partition of public.txn_floor default")
         t0 = time.perf_counter()
-        skipped = 0
-        with conn.transaction(), conn.cursor() as cur:
-            for m, _, e in files:
-                encoding = ENCODINGS[e["encoding"].lower()]
-                copy_sql = (f"copy public.txn_floor_landing ({names}) from stdin with (format csv, "
-                            f"delimiter '{e['delimiter']}', encoding '{encoding}', null '')")
-                try:  # a malformed file is skipped (the loader rejects it); so is one whose values do not cast
-                    with conn.transaction(), cur.copy(copy_sql) as copy:
-                        _, body = _split_header(_byte_stream(m.parent / e["file"], e.get("compression")))
-                        for chunk in body:
-                            copy.write(chunk)
-                except (psycopg.errors.DataError, psycopg.errors.IntegrityError, LoadError):
-                    skipped += 1
+        _, skipped = _copy_each(conn, "public.txn_floor_landing", files)
         t_land = time.perf_counter() - t0
         casts = ", ".join(cast_text(q(c.name), c.pg_type) for c in TRANSACTION.columns)
         insert = (f"insert into public.txn_floor ({names}, _batch_id, _line) "
