@@ -144,9 +144,14 @@ def advanced(built_copy):
                 f" select 1 from {models['account_month_training']} as a where a.label_case_6m = 1"
                 "  and a.institution_code = f.institution_code and a.account_no = f.account_no)"
                 " order by f.period, f.alert_id limit 1").fetchone()
+        with connect("transformer") as conn:
+            record_build(inputs_changed(conn, fp_state) or first, fp_state)  # as if the month had been built
+        with connect() as conn:
             conn.execute("select ops.record_disposition('flow_alert', %s, 'confirmed')", (alert_id,))
             before = conn.execute(f"select count(*), max(period) from {models['account_month_training']} "
                                   "where label_case_6m = 1").fetchone()
+        with connect("transformer") as conn:  # a decision is a table under a source view (not partitioned)
+            out["fingerprint_after_decision"] = inputs_changed(conn, fp_state)
         out["disposition_diff"] = _incremental_equals_full(connect, models, "account_month_training")
         with connect() as conn:
             out["disposition"] = (period, before, conn.execute(
@@ -168,6 +173,12 @@ def test_a_build_with_nothing_new_rewrites_no_row(advanced):
     before, after = advanced["untouched"]
     assert all(n > 0 for n, _ in before.values()), before
     assert after == before
+
+
+def test_a_supervisors_decision_read_through_a_source_view_changes_the_fingerprint(advanced):
+    """The build DAG's skip test sees tables that are not partitioned, and the tables under a source view
+    (the decisions under ops.alert_disposition_current): until 7 Dec it watched only partitioned raw tables."""
+    assert advanced["fingerprint_after_decision"] is not None
 
 
 def test_the_fingerprint_sees_no_change_without_new_data_and_a_change_after_a_month(advanced):

@@ -10,7 +10,10 @@ The fingerprint covers, cheaply and whatever the history:
   except the model outputs in schema ``ml`` (``score_risk`` writes them after every build and rebuilds the
   marts that read them itself: counting them would make every build trigger the next one):
   PostgreSQL's cumulative per-table counters of inserted, updated and deleted rows
-  (``pg_stat_all_tables``). They only grow; a statistics reset or a crash resets them, which reads as a
+  (``pg_stat_all_tables``) of the relation itself, its partitions, and the tables under a view (e.g. the
+  supervisors' decisions under ``ops.alert_disposition_current``). ``pg_partition_tree`` alone lists nothing
+  for a table that is not partitioned: until 7 Dec the external feeds (``raw_ext``) and ``ops`` tables were
+  left out. They only grow; a statistics reset or a crash resets them, which reads as a
   change (a build too many, never one too few);
 * ``ops.batch`` counted by dataset and status, with its largest id: the submissions' lifecycle, exact and
   transactional (the counters above are flushed when the writing session ends or goes idle, which the
@@ -60,11 +63,20 @@ def fingerprint(conn, manifest: Path) -> str:
     relations = source_relations(manifest)
     counters = conn.execute(
         """
-        with wanted as (
-            select to_regclass(name) as rel from unnest(%s::text[]) as name
+        with recursive wanted (rel) as (
+            select to_regclass(name)::oid from unnest(%s::text[]) as name where to_regclass(name) is not null
+            union
+            select depends.refobjid
+            from wanted
+            inner join pg_rewrite as rules on rules.ev_class = wanted.rel
+            inner join pg_depend as depends
+                on depends.classid = 'pg_rewrite'::regclass and depends.objid = rules.oid
+                and depends.refclassid = 'pg_class'::regclass and depends.refobjid <> wanted.rel
         ),
-        tree as (
-            select tree.relid from wanted, pg_partition_tree(wanted.rel) as tree where wanted.rel is not null
+        tree (relid) as (
+            select wanted.rel from wanted
+            union
+            select tree.relid from wanted, pg_partition_tree(wanted.rel) as tree
         )
         select stats.schemaname || '.' || stats.relname, stats.n_tup_ins, stats.n_tup_upd, stats.n_tup_del
         from tree inner join pg_stat_all_tables as stats on stats.relid = tree.relid
