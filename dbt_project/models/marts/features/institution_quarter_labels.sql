@@ -62,32 +62,31 @@ observed as (
     group by windows.institution_code, windows.period
 ),
 
-rating_events as (
+-- the high-risk events: a rating of 5, 6 or S, and a takeover, each in its quarter
+high_risk_events as (
     select
-        windows.institution_code,
-        windows.period,
-        min(ratings.report_period) as first_period
-    from windows
-    inner join ratings
-        on
-            windows.institution_code = ratings.institution_code
-            and windows.period < ratings.report_period
-            and windows.window_end >= ratings.report_period
-    where ratings.rating_value >= 5
-    group by windows.institution_code, windows.period
+        institution_code,
+        report_period as event_period
+    from ratings
+    where rating_value >= 5
+    union all
+    select
+        institution_code,
+        event_quarter as event_period
+    from takeovers
 ),
 
-takeover_events as (
+first_events as (
     select
         windows.institution_code,
         windows.period,
-        min(takeovers.event_quarter) as first_period
+        min(high_risk_events.event_period) as first_period
     from windows
-    inner join takeovers
+    inner join high_risk_events
         on
-            windows.institution_code = takeovers.institution_code
-            and windows.period < takeovers.event_quarter
-            and windows.window_end >= takeovers.event_quarter
+            windows.institution_code = high_risk_events.institution_code
+            and windows.period < high_risk_events.event_period
+            and windows.window_end >= high_risk_events.event_period
     group by windows.institution_code, windows.period
 ),
 
@@ -96,21 +95,16 @@ events as (
         windows.institution_code,
         windows.period,
         coalesce(observed.quarters_observed, 0) as quarters_observed,
-        -- least() ignores nulls: null only when there is neither event, as with the sub-queries
-        least(rating_events.first_period, takeover_events.first_period) as first_event_period
+        first_events.first_period as first_event_period  -- null only when the window holds no event
     from windows
     left join observed
         on
             windows.institution_code = observed.institution_code
             and windows.period = observed.period
-    left join rating_events
+    left join first_events
         on
-            windows.institution_code = rating_events.institution_code
-            and windows.period = rating_events.period
-    left join takeover_events
-        on
-            windows.institution_code = takeover_events.institution_code
-            and windows.period = takeover_events.period
+            windows.institution_code = first_events.institution_code
+            and windows.period = first_events.period
 ),
 
 final as (
