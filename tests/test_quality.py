@@ -527,10 +527,11 @@ def test_dense_failures_in_a_group_are_each_reported_and_the_index_lists_them_on
         assert f"{table}_b{i}" in index, i
 
 
-def test_failing_batches_are_attributed_set_based_not_bisected(landing, loader_url, monkeypatch):
-    """A failing group finds its failing batches in one pass over the kept typed table (a column-map rule
-    by a details run with _batch_id, an SQL rule by its own query per batch), validates those one by
-    one and confirms the rest with a single screen: two screens in all for 12 batches, not a bisection."""
+def test_a_failing_group_is_decided_by_one_details_run_not_bisected(landing, loader_url, monkeypatch):
+    """A failing group whose failed rules are row-local is decided by one details run of those rules over the
+    kept typed table, split per batch (include/ingest/combined.py, whole_group): one screen in all for 12
+    batches, no attribution, no confirming screen, no bisection; the failing batches get their lines and each
+    batch, failing or not, exactly the per-rule results its own validation gives."""
     bad_null = _shifted(capital_rows(2), 30)
     bad_null[1]["total_capital"] = None  # not_null: a column-map expectation
     bad_type = _shifted(capital_rows(2), 70)
@@ -546,13 +547,78 @@ def test_failing_batches_are_attributed_set_based_not_bisected(landing, loader_u
         screens.append((len(batch_ids), view))
         return real(self, batch_ids, keep, view)
 
+    def no_attribution(self, batch_ids):
+        raise AssertionError("attribution ran")
+
     monkeypatch.setattr(quality._GroupValidation, "screen", counted)
+    monkeypatch.setattr(quality._GroupValidation, "attribute", no_attribution)
     outcomes = quality.validate_group(loader_url, table, CAPITAL, members)
     assert sorted(i for i, o in outcomes.items() if not o.passed) == [ids[3], ids[7]]
     assert lines(rule(outcomes[ids[3]], "capital_report_not_null")) == [2]
     assert lines(rule(outcomes[ids[7]], "type_cet1_capital")) == [1]
     assert all(all(r.success for r in outcomes[i].results) for i in ids if i not in (ids[3], ids[7]))
-    assert screens == [(12, False), (10, True)]  # the confirming screen reads the kept typed table
+    assert screens == [(12, False)]
+    monkeypatch.undo()
+
+    def seen(out):
+        return [(r.rule_name, r.severity, r.success, r.element_count, r.unexpected_count, r.examples, r.error)
+                for r in out.results]
+
+    for i in (3, 7, 0, 11):  # the failing ones and two that pass
+        alone = quality.validate_landing(loader_url, landing(CAPITAL, batches[i][0]), CAPITAL, PERIOD)
+        assert seen(outcomes[ids[i]]) == seen(alone)
+        assert outcomes[ids[i]].passed == alone.passed
+
+
+def test_a_failing_group_of_one_batch_is_not_validated_again(landing, loader_url, monkeypatch):
+    """A group of one batch (a resubmission's) whose screen failed gets its lines from one details run of
+    the failed expectations over the kept table, whatever failed (here a unique rule too: the table's
+    duplicate flags are that batch's own), not from a second validation from scratch; the same results as
+    the batch validated alone."""
+    bad = _shifted(capital_rows(3), 40) + _shifted(capital_rows(1), 40)  # a key twice: capital_key_unique
+    bad[1]["total_capital"] = None  # and not_null
+    table, members = _group(landing, [(bad, PERIOD)])
+    (only,) = members
+
+    def no_single(self, batch_id):
+        raise AssertionError("validated again from scratch")
+
+    monkeypatch.setattr(quality._GroupValidation, "single", no_single)
+    outcomes = quality.validate_group(loader_url, table, CAPITAL, members)
+    monkeypatch.undo()
+    alone = quality.validate_landing(loader_url, landing(CAPITAL, bad), CAPITAL, PERIOD)
+
+    def seen(out):
+        return [(r.rule_name, r.severity, r.success, r.element_count, r.unexpected_count, r.examples, r.error)
+                for r in out.results]
+
+    assert not outcomes[only].passed
+    assert not rule(outcomes[only], "capital_key_unique").success
+    assert lines(rule(outcomes[only], "capital_report_not_null")) == [2]
+    assert seen(outcomes[only]) == seen(alone)
+
+
+def test_a_failing_unique_rule_takes_the_attribution_way(landing, loader_url, monkeypatch):
+    """A unique rule the group screen failed cannot be split from the kept table (its duplicate flags are
+    the group's): the failing batches are attributed set-based, validated alone, and the rest confirmed by
+    one screen of the kept table."""
+    bad_dup = _shifted(capital_rows(2), 500) * 2  # the key twice: capital_key_unique, an SQL rule
+    batches = [(_shifted(capital_rows(2), 10 * i), PERIOD) for i in range(6)]
+    batches[4] = (bad_dup, PERIOD)
+    table, members = _group(landing, batches)
+    ids = list(members)
+    screens = []
+    real = quality._GroupValidation.screen
+
+    def counted(self, batch_ids, keep=False, view=False):
+        screens.append((len(batch_ids), view))
+        return real(self, batch_ids, keep, view)
+
+    monkeypatch.setattr(quality._GroupValidation, "screen", counted)
+    outcomes = quality.validate_group(loader_url, table, CAPITAL, members)
+    assert sorted(i for i, o in outcomes.items() if not o.passed) == [ids[4]]
+    assert not rule(outcomes[ids[4]], "capital_key_unique").success
+    assert screens == [(6, False), (5, True)]  # the confirming screen reads the kept typed table
 
 
 def test_a_failing_batch_of_a_group_gets_the_results_it_gets_alone(landing, loader_url):

@@ -224,6 +224,42 @@ def detail(group, ids: list[int], screened: list[ExpectationValidationResult]) -
             _outcome(group, batch_id, typed, screened, list(res.results), t0)
 
 
+def whole_group(group, ids: list[int], screened: list[ExpectationValidationResult]) -> bool:
+    """Every batch of a failing group decided by ONE details run: the expectations the group screen failed
+    (``screened``: its results), run once over the group's kept typed table (which holds exactly ``ids``)
+    with each offending row's batch, split per batch (:func:`split`). A batch with no offending row passes
+    with the screen's results; one with any gets its counts and lines, as :func:`detail` gives it. What the
+    screen passed holds in each batch (see :meth:`include.ingest.quality._GroupValidation.detail`).
+
+    The attribution run, the copy of the failing batches, their details run and the confirming screen of
+    the others (four runs, two tables) become one run on a table that exists already; a group of one batch
+    (a resubmission's) no longer validates it again from scratch. A defective batch costs about what a clean
+    one does (issue #17). Applies, without Data Docs, to one batch whatever failed, and to many when every
+    failed expectation is row-local (:func:`combinable`) and none is a unique rule (the kept table's
+    duplicate flags are the group's, not each batch's); returns False (nothing recorded) otherwise, or if
+    the run cannot be split, and the caller takes the longer way."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    failed = [r for r in screened if not r.success]
+    # one batch: its own duplicate flags and its own period, so every kind splits
+    if group.site or group.kept is None or group.kept[1] != set(ids) or not failed or len(ids) > 1 and (
+            not combinable(failed) or any(r.expectation_config.meta.get("kind") == "unique" for r in failed)):
+        return False
+    t0 = time.perf_counter()
+    kept = group.kept[0]
+    with group.engine.begin() as conn:
+        columns = group._columns(conn, kept)
+        rows = {int(b): int(n) for b, n in conn.exec_driver_sql(
+            f"select _batch_id, count(*) from landing.{q(kept)} group by 1")}
+    slot = group.rt.slot(group.url, group.dataset, kept)
+    periods = sorted({group.members[i][0] for i in ids})
+    with group.rt.details_checkpoint(slot, combined_expectations(failed, columns),
+                                     result_format=COMBINED_FORMAT) as run:
+        ((_, res),) = run(periods, RunIdentifier(run_name=f"{kept}-{len(ids)}-whole")).run_results.items()
+    return _record(group, kept, ids, screened, split(failed, list(res.results), {i: rows.get(i, 0) for i in ids}),
+                   t0)
+
+
 def _together(group, ids: list[int], screened: list[ExpectationValidationResult], columns: list[str]) -> bool:
     """The failed expectations run once over the batches ``ids`` together and split per batch; False
     (nothing recorded) if the results cannot be split."""

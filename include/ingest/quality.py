@@ -384,11 +384,18 @@ class _GroupValidation:
 
 
 def _failing_group(group: _GroupValidation, ids: list[int]) -> None:
-    """A group whose screen (over the kept typed table) failed: the failing batches found set-based
+    """A group whose screen (over the kept typed table) failed. Usually decided by one run: the failed
+    expectations over the kept table, split per batch (:func:`include.ingest.combined.whole_group`).
+    Where that cannot be done (a unique or period rule failed, Data Docs, a result that does not split):
+    the failing batches found set-based
     (:meth:`_GroupValidation.attribute`) are validated one by one (:meth:`_GroupValidation.detail`), the
     others screened together again through a view of the kept table (GX confirms them; if that screen
     fails too, they are bisected as before). If the attribution itself fails, the group is bisected."""
     screened = group.results
+    from include.ingest import combined
+
+    if combined.whole_group(group, ids, screened):
+        return
     try:
         failing = group.attribute(ids)
     except Exception as e:  # a hint only: never let it decide anything
@@ -464,7 +471,10 @@ def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[in
                 if passed is not None:
                     group._passed(rest, passed)
                 elif len(rest) == 1:
-                    group.single(rest[0])
+                    from include.ingest import combined
+
+                    if not combined.whole_group(group, rest, group.results):
+                        group.single(rest[0])
                 else:
                     _failing_group(group, rest)
             group.build_index()
