@@ -8,6 +8,10 @@
    GX quality gate + promote into ``raw`` (with pseudonymisation) + feedback and DQ summary.
 4. ``to_sql``: ``pandas.read_csv`` + ``DataFrame.to_sql`` (what typical pipelines do), on at most
    ``--to-sql-rows`` rows (it is slow; its rows/s is what is compared).
+5. with ``--shards 2``: ``full`` again, in a second fresh database, as a deployed ``ingest_submissions`` runs
+   it: the submissions split by ``discover_shards`` and each shard ingested by its own process at the same
+   time (the DAG's mapped tasks on an executor with two slots; ``dag.test()`` in the demo runs them one
+   after the other); and ``copy`` again on as many connections at once (``copy_shards``), its fair anchor.
 
 Input: the state directory's transaction files (``make bench-ingest`` generates the ``small`` world if there
 are none; ``simulate generate --world medium`` for more), taken in landing order until each size is reached. Every size
@@ -177,25 +181,9 @@ def bench_full(url: str, files: list[tuple[Path, dict, dict]], state: StatePaths
     from include.ingest.loader import ingest_manifests
     from include.warehouse.connection import role_url
 
-    landing = state.home / "landing"
-    manifests = []
-    for m, manifest, e in files:
-        folder = landing / m.parent.relative_to(m.parents[3])
-        folder.mkdir(parents=True)
-        try:  # links are never followed by the loader (rule: no_links): a hard link, else a copy
-            os.link(m.parent / e["file"], folder / e["file"])
-        except OSError:
-            shutil.copyfile(m.parent / e["file"], folder / e["file"])
-        (folder / "manifest.json").write_text(json.dumps({**manifest, "files": [e]}))
-        manifests.append(folder / "manifest.json")
+    manifests = _one_file_submissions(files, state)
     loader = role_url("loader", state)
-    # a simulated world's institutions, admitted by the regulator before their first submission (the
-    # one-file submissions carry no institution record)
-    from include.ingest.admission import admit
-    from include.warehouse.connection import libpq_url
-
-    with psycopg.connect(libpq_url(loader), autocommit=True) as conn:
-        admit(conn, sorted({manifest["institution_code"] for _, manifest, _ in files}), "bench")
+    _admit_all(loader, files)
     # Once per process, not per row: importing GX and building its context (seconds; a minute on a
     # loaded machine) is measured apart from the load itself.
     from include.ingest.gx_runtime import _runtime
@@ -235,6 +223,123 @@ def bench_full(url: str, files: list[tuple[Path, dict, dict]], state: StatePaths
             "gx_warm_up_seconds_not_counted": round(warm_up, 2)}
 
 
+def _one_file_submissions(files: list[tuple[Path, dict, dict]], state: StatePaths) -> list[Path]:
+    """Each transaction file as a submission of its own under ``state``'s landing zone (a copy of the original
+    manifest listing only that file, the data file hard-linked, not copied)."""
+    landing = state.home / "landing"
+    manifests = []
+    for m, manifest, e in files:
+        folder = landing / m.parent.relative_to(m.parents[3])
+        folder.mkdir(parents=True)
+        try:  # links are never followed by the loader (rule: no_links): a hard link, else a copy
+            os.link(m.parent / e["file"], folder / e["file"])
+        except OSError:
+            shutil.copyfile(m.parent / e["file"], folder / e["file"])
+        (folder / "manifest.json").write_text(json.dumps({**manifest, "files": [e]}))
+        manifests.append(folder / "manifest.json")
+    return manifests
+
+
+def _admit_all(loader: str, files: list[tuple[Path, dict, dict]]) -> None:
+    """A simulated world's institutions, admitted by the regulator before their first submission (the
+    one-file submissions carry no institution record)."""
+    from include.ingest.admission import admit
+    from include.warehouse.connection import libpq_url
+
+    with psycopg.connect(libpq_url(loader), autocommit=True) as conn:
+        admit(conn, sorted({manifest["institution_code"] for _, manifest, _ in files}), "bench")
+
+
+def bench_copy_shards(url: str, files: list[tuple[Path, dict, dict]], shards: int) -> dict:
+    """``copy`` on ``shards`` connections at once (threads: psycopg waits for the server without the GIL),
+    the files dealt round-robin, into one empty typed table."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    from include.warehouse.connection import libpq_url
+
+    cols = ", ".join(f"{q(c.name)} {c.pg_type}" for c in TRANSACTION.columns)
+    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
+        conn.execute(f"create table public.txn_copy_shards ({cols})")
+    conns = [psycopg.connect(libpq_url(url), autocommit=True) for _ in range(shards)]
+    try:
+        t0 = time.perf_counter()
+        with ThreadPoolExecutor(shards) as pool:
+            done = list(pool.map(lambda i: _copy_each(conns[i], "public.txn_copy_shards", files[i::shards]),
+                                 range(shards)))
+        seconds = time.perf_counter() - t0
+    finally:
+        for c in conns:
+            c.close()
+    skipped = sum(s for _, s in done)
+    return {"rows": sum(r for r, _ in done), "seconds": seconds, **({"files_skipped": skipped} if skipped else {})}
+
+
+def bench_full_shards(url: str, files: list[tuple[Path, dict, dict]], state: StatePaths, shards: int) -> dict:
+    """``full`` as a deployed DAG runs it: ``discover_shards`` splits the submissions (by institution), and
+    one process per shard ingests its share (``ingest_shard``, what each mapped task calls), all at once.
+    Each process imports GX and builds its context first, untimed (as ``full``); the clock runs from the
+    moment every process is ready until the last one is done."""
+    import subprocess
+
+    from include.ingest.pipeline import discover_shards
+    from include.warehouse.connection import role_url
+
+    _one_file_submissions(files, state)
+    loader = role_url("loader", state)
+    _admit_all(loader, files)
+    parts = discover_shards(loader, state.home / "landing", max_shards=shards)
+    env = {**os.environ, "SUPERVISION_HOME": str(state.home)}
+    procs = []
+    for i, part in enumerate(parts):
+        listing = state.home / f"shard{i}.json"
+        listing.write_text(json.dumps(part))
+        procs.append(subprocess.Popen([sys.executable, "-m", "bench.ingest.run", "--shard-worker", str(listing)],
+                                      stdin=subprocess.PIPE, stdout=subprocess.PIPE, env=env, text=True))
+    try:
+        for p in procs:  # each prints "ready" once GX is warm
+            if p.stdout.readline().strip() != "ready":
+                raise SystemExit("a shard worker did not start")
+        t0 = time.perf_counter()
+        for p in procs:
+            p.stdin.write("go\n")
+            p.stdin.flush()
+        outs = [json.loads(p.stdout.readline()) for p in procs]
+        seconds = time.perf_counter() - t0
+    finally:
+        for p in procs:  # a worker still waiting for "go" reads the end of its input and stops
+            p.stdin.close()
+            try:
+                p.wait(timeout=60)
+            except subprocess.TimeoutExpired:
+                p.kill()
+                p.wait()
+    statuses: dict[str, int] = {}
+    for o in outs:
+        for k, n in o["batches"].items():
+            st = k.split(":")[1]
+            statuses[st] = statuses.get(st, 0) + n
+    return {"rows": sum(o["accepted_rows"].get("transaction", 0) for o in outs), "seconds": seconds,
+            "statuses": statuses, "shards": [[o["submissions"], round(o["seconds"], 2)] for o in outs]}
+
+
+def _shard_worker(listing: Path) -> int:
+    """One shard of :func:`bench_full_shards`: warm GX, say "ready", wait for "go", ingest, print the summary."""
+    from include.ingest.gx_runtime import _runtime
+    from include.ingest.pipeline import ingest_shard
+    from include.warehouse.connection import role_url
+
+    logging.basicConfig(level=logging.WARNING)
+    manifests = json.loads(listing.read_text())
+    _runtime()
+    print("ready", flush=True)
+    if sys.stdin.readline().strip() != "go":
+        return 1
+    t0 = time.perf_counter()
+    out = ingest_shard(role_url("loader", paths()), manifests)
+    print(json.dumps({**out, "seconds": time.perf_counter() - t0}), flush=True)
+    return 0
+
+
 def bench_to_sql(url: str, files: list[tuple[Path, dict, dict]], limit: int) -> dict:
     import pandas as pd
     import sqlalchemy
@@ -259,8 +364,14 @@ def main(argv: list[str] | None = None) -> int:
     ap.add_argument("--max-file-rows", type=int, default=None,
                     help="only files of at most this many rows (many small files: per-file costs)")
     ap.add_argument("--profile", action="store_true", help="cProfile the full path (written beside --out)")
+    ap.add_argument("--shards", type=int, default=1,
+                    help="also run the validated path as a deployed DAG does, in this many processes at once, "
+                         "and COPY on as many connections (default 1: not run)")
+    ap.add_argument("--shard-worker", type=Path, default=None, help=argparse.SUPPRESS)
     ap.add_argument("--out", type=Path, default=None)
     args = ap.parse_args(argv)
+    if args.shard_worker:
+        return _shard_worker(args.shard_worker)
     if args.out:
         args.out.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
@@ -278,8 +389,10 @@ def main(argv: list[str] | None = None) -> int:
         scratch = Path(tempfile.mkdtemp(prefix="bench-ingest-", dir=home.home))
         saved = os.environ.get("SUPERVISION_DATABASE_URL")
         os.environ["SUPERVISION_DATABASE_URL"] = url
+        sharded = {}
         try:
-            state = StatePaths(scratch)
+            state = StatePaths(scratch / "one")
+            state.home.mkdir(mode=0o700)
             shutil.copytree(home.secrets, state.secrets)  # same role passwords
             bootstrap(state)
             copy = bench_copy(url, files)
@@ -288,6 +401,18 @@ def main(argv: list[str] | None = None) -> int:
                 if args.profile else None
             full = bench_full(url, files, state, profile)
             to_sql = bench_to_sql(url, files, min(args.to_sql_rows, size))
+            if args.shards > 1:  # a second fresh database: the first holds every file accepted already
+                url2 = _fresh_database(admin)
+                os.environ["SUPERVISION_DATABASE_URL"] = url2
+                try:
+                    state2 = StatePaths(scratch / "shards")
+                    state2.home.mkdir(mode=0o700)
+                    shutil.copytree(home.secrets, state2.secrets)
+                    bootstrap(state2)
+                    sharded["copy_shards"] = bench_copy_shards(url2, files, args.shards)
+                    sharded["full_shards"] = bench_full_shards(url2, files, state2, args.shards)
+                finally:
+                    _drop_database(admin, url2)
         finally:
             if saved is None:
                 os.environ.pop("SUPERVISION_DATABASE_URL", None)
@@ -296,11 +421,14 @@ def main(argv: list[str] | None = None) -> int:
             _drop_database(admin, url)
             shutil.rmtree(scratch, ignore_errors=True)
         r = {"size": size, "files": len(files)}
-        for name, m in (("copy", copy), ("floor", floor), ("full", full), ("to_sql", to_sql)):
+        for name, m in (("copy", copy), ("floor", floor), ("full", full), ("to_sql", to_sql), *sharded.items()):
             r[name] = {**m, "rows_per_s": round(m["rows"] / m["seconds"]), "seconds": round(m["seconds"], 2)}
         r["full_vs_copy"] = round(r["full"]["rows_per_s"] / r["copy"]["rows_per_s"], 3)
         r["floor_vs_copy"] = round(r["floor"]["rows_per_s"] / r["copy"]["rows_per_s"], 3)
         r["to_sql_vs_copy"] = round(r["to_sql"]["rows_per_s"] / r["copy"]["rows_per_s"], 3)
+        if sharded:
+            r["full_shards_vs_copy"] = round(r["full_shards"]["rows_per_s"] / r["copy"]["rows_per_s"], 3)
+            r["full_shards_vs_copy_shards"] = round(r["full_shards"]["rows_per_s"] / r["copy_shards"]["rows_per_s"], 3)
         print(json.dumps(r, ensure_ascii=False), flush=True)
         results.append(r)
     if args.out:
@@ -311,6 +439,10 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{r['size']:>9}  {r['copy']['rows_per_s']:>12}  {r['floor']['rows_per_s']:>13}  "
               f"{r['full']['rows_per_s']:>12}  {r['to_sql']['rows_per_s']:>14}  {r['floor_vs_copy']:>11}  "
               f"{r['full_vs_copy']:>10}  {r['to_sql_vs_copy']:>12}", file=sys.stderr)
+        if "full_shards" in r:
+            print(f"{'':>9}  {args.shards} shards: copy {r['copy_shards']['rows_per_s']} rows/s, validated "
+                  f"{r['full_shards']['rows_per_s']} rows/s: {r['full_shards_vs_copy']} of one COPY, "
+                  f"{r['full_shards_vs_copy_shards']} of {args.shards} COPYs", file=sys.stderr)
     return 0
 
 
