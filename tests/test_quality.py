@@ -527,6 +527,12 @@ def test_dense_failures_in_a_group_are_each_reported_and_the_index_lists_them_on
         assert f"{table}_b{i}" in index, i
 
 
+def _seen(out):
+    """What the institution is told of a batch, rule by rule."""
+    return [(r.rule_name, r.severity, r.success, r.element_count, r.unexpected_count, r.examples, r.error)
+            for r in out.results]
+
+
 def test_a_failing_group_is_decided_by_one_details_run_not_bisected(landing, loader_url, monkeypatch):
     """A failing group whose failed rules are row-local is decided by one details run of those rules over the
     kept typed table, split per batch (include/ingest/combined.py, whole_group): one screen in all for 12
@@ -560,13 +566,9 @@ def test_a_failing_group_is_decided_by_one_details_run_not_bisected(landing, loa
     assert screens == [(12, False)]
     monkeypatch.undo()
 
-    def seen(out):
-        return [(r.rule_name, r.severity, r.success, r.element_count, r.unexpected_count, r.examples, r.error)
-                for r in out.results]
-
     for i in (3, 7, 0, 11):  # the failing ones and two that pass
         alone = quality.validate_landing(loader_url, landing(CAPITAL, batches[i][0]), CAPITAL, PERIOD)
-        assert seen(outcomes[ids[i]]) == seen(alone)
+        assert _seen(outcomes[ids[i]]) == _seen(alone)
         assert outcomes[ids[i]].passed == alone.passed
 
 
@@ -588,23 +590,20 @@ def test_a_failing_group_of_one_batch_is_not_validated_again(landing, loader_url
     monkeypatch.undo()
     alone = quality.validate_landing(loader_url, landing(CAPITAL, bad), CAPITAL, PERIOD)
 
-    def seen(out):
-        return [(r.rule_name, r.severity, r.success, r.element_count, r.unexpected_count, r.examples, r.error)
-                for r in out.results]
-
     assert not outcomes[only].passed
     assert not rule(outcomes[only], "capital_key_unique").success
     assert lines(rule(outcomes[only], "capital_report_not_null")) == [2]
-    assert seen(outcomes[only]) == seen(alone)
+    assert _seen(outcomes[only]) == _seen(alone)
 
 
-def test_a_failing_unique_rule_takes_the_attribution_way(landing, loader_url, monkeypatch):
-    """A unique rule the group screen failed cannot be split from the kept table (its duplicate flags are
-    the group's): the failing batches are attributed set-based, validated alone, and the rest confirmed by
-    one screen of the kept table."""
-    bad_dup = _shifted(capital_rows(2), 500) * 2  # the key twice: capital_key_unique, an SQL rule
+def test_a_failing_unique_rule_is_split_per_batch_not_across_files(landing, loader_url, monkeypatch):
+    """A unique rule the group screen failed: the kept table's duplicate flags (the group's: a key may
+    repeat across two files) are set again per batch, and the one details run splits them: the batch with
+    its own duplicate fails, the two files sharing a key across each other pass, as each does alone."""
+    bad_dup = _shifted(capital_rows(2), 500) * 2  # the key twice in one file: capital_key_unique, an SQL rule
     batches = [(_shifted(capital_rows(2), 10 * i), PERIOD) for i in range(6)]
     batches[4] = (bad_dup, PERIOD)
+    batches[5] = (_shifted(capital_rows(2), 0), PERIOD)  # batch 0's keys again, in another file
     table, members = _group(landing, batches)
     ids = list(members)
     screens = []
@@ -614,11 +613,19 @@ def test_a_failing_unique_rule_takes_the_attribution_way(landing, loader_url, mo
         screens.append((len(batch_ids), view))
         return real(self, batch_ids, keep, view)
 
+    def no_attribution(self, batch_ids):
+        raise AssertionError("attribution ran")
+
     monkeypatch.setattr(quality._GroupValidation, "screen", counted)
+    monkeypatch.setattr(quality._GroupValidation, "attribute", no_attribution)
     outcomes = quality.validate_group(loader_url, table, CAPITAL, members)
+    monkeypatch.undo()
     assert sorted(i for i, o in outcomes.items() if not o.passed) == [ids[4]]
     assert not rule(outcomes[ids[4]], "capital_key_unique").success
-    assert screens == [(6, False), (5, True)]  # the confirming screen reads the kept typed table
+    assert screens == [(6, False)]
+    for i in (4, 5, 0):
+        alone = quality.validate_landing(loader_url, landing(CAPITAL, batches[i][0]), CAPITAL, PERIOD)
+        assert _seen(outcomes[ids[i]]) == _seen(alone)
 
 
 def test_a_failing_batch_of_a_group_gets_the_results_it_gets_alone(landing, loader_url):
@@ -641,7 +648,7 @@ def test_a_failing_batch_of_a_group_gets_the_results_it_gets_alone(landing, load
         def seen(out):
             return [(r.rule_name, r.success, r.element_count, r.unexpected_count, r.examples) for r in out.results]
 
-        assert seen(outcomes[ids[i]]) == seen(alone)
+        assert _seen(outcomes[ids[i]]) == _seen(alone)
     assert lines(rule(outcomes[ids[2]], "capital_report_not_null")) == [2, 3]
     assert not rule(outcomes[ids[5]], "capital_key_unique").success
 

@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+import pytest
+
 from include.ingest import combined, quality
 from tests.test_quality import CAPITAL, PERIOD, _group, _shifted, capital_rows, landing, lines, loader_url, rule
 
@@ -14,7 +16,11 @@ def _seen(outcome: quality.ValidationOutcome) -> list[tuple]:
             for r in outcome.results]
 
 
-def test_failing_batches_in_one_run_get_what_each_gets_alone(landing, loader_url, monkeypatch):
+@pytest.mark.parametrize("way", ["whole_group", "attributed"])
+def test_failing_batches_in_one_run_get_what_each_gets_alone(landing, loader_url, monkeypatch, way):
+    """Both ways a failing group is split per batch: the one details run over the whole kept table
+    (``whole_group``, the usual one), and, where that cannot split, the attributed failing batches copied
+    and run together (``_together``)."""
     many_nulls = _shifted(capital_rows(25), 100)  # 25 offending lines: only the lowest 20 are examples
     for row in many_nulls:
         row["total_capital"] = None
@@ -33,14 +39,21 @@ def test_failing_batches_in_one_run_get_what_each_gets_alone(landing, loader_url
     ids = list(members)
 
     runs: list[tuple[list[int], bool]] = []
-    together = combined._together
+    together, whole = combined._together, combined.whole_group
 
-    def spy(group, chunk, screened, columns):
+    def spy_together(group, chunk, screened, columns):
         ok = together(group, chunk, screened, columns)
         runs.append((list(chunk), ok))
         return ok
 
-    monkeypatch.setattr(combined, "_together", spy)
+    def spy_whole(group, chunk, screened):
+        ok = whole(group, chunk, screened) if way == "whole_group" else False
+        if ok:
+            runs.append((list(chunk), ok))
+        return ok
+
+    monkeypatch.setattr(combined, "_together", spy_together)
+    monkeypatch.setattr(combined, "whole_group", spy_whole)
     outcomes = quality.validate_group(loader_url, table, CAPITAL, members)
 
     assert len(runs) == 1 and runs[0][1], runs  # one combined run, split

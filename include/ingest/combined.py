@@ -235,19 +235,26 @@ def whole_group(group, ids: list[int], screened: list[ExpectationValidationResul
     the others (four runs, two tables) become one run on a table that exists already; a group of one batch
     (a resubmission's) no longer validates it again from scratch. A defective batch costs about what a clean
     one does (issue #17). Applies, without Data Docs, to one batch whatever failed, and to many when every
-    failed expectation is row-local (:func:`combinable`) and none is a unique rule (the kept table's
-    duplicate flags are the group's, not each batch's); returns False (nothing recorded) otherwise, or if
+    failed expectation is row-local (:func:`combinable`; a failed unique rule: the kept table's duplicate
+    flags, the group's, are set again per batch first); returns False (nothing recorded) otherwise, or if
     the run cannot be split, and the caller takes the longer way."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     failed = [r for r in screened if not r.success]
-    # one batch: its own duplicate flags and its own period, so every kind splits
-    if group.site or group.kept is None or group.kept[1] != set(ids) or not failed or len(ids) > 1 and (
-            not combinable(failed) or any(r.expectation_config.meta.get("kind") == "unique" for r in failed)):
+    # one batch: its own period, so every kind splits
+    if group.site or group.kept is None or group.kept[1] != set(ids) or not failed or (
+            len(ids) > 1 and not combinable(failed)):
         return False
     t0 = time.perf_counter()
     kept = group.kept[0]
     with group.engine.begin() as conn:
+        if len(ids) > 1 and any(r.expectation_config.meta.get("kind") == "unique" for r in failed):
+            # each batch's own duplicates, not the group's (a key may repeat across files): cleared, then set
+            # per batch. Promotion never reads the flags; a screen of the table after this is exact per batch
+            # where it was a superset before.
+            for flag, _ in unique_flags(group.dataset):
+                conn.exec_driver_sql(f"update landing.{q(kept)} set {q(flag)} = false where {q(flag)}")
+            mark_duplicates(conn, group.dataset, kept, references=False, within="_batch_id")
         columns = group._columns(conn, kept)
         rows = {int(b): int(n) for b, n in conn.exec_driver_sql(
             f"select _batch_id, count(*) from landing.{q(kept)} group by 1")}
