@@ -84,15 +84,15 @@ def test_only_row_local_rules_are_combined():
         def __init__(self, kind):
             self.expectation_config = _Cfg(kind)
 
-    assert combined.combinable([_Result("not_null"), _Result("references"), _Result("unique")])
-    assert not combined.combinable([_Result("not_null"), _Result("period_match")])
+    assert combined.combinable([_Result("not_null"), _Result("references"), _Result("unique"),
+                                _Result("period_match")])
     assert not combined.combinable([_Result("some_new_kind")])
 
 
 def test_batches_with_a_wrong_period_in_one_run_get_what_each_gets_alone(landing, loader_url, monkeypatch):
-    """Batches whose period column differs from their submission's: each row's period is compared with its
-    own submission's, so a row carrying another suspect batch's period still fails (a shared period
-    parameter would pass it)."""
+    """Batches whose period column differs from their submission's, in the group screen with the others:
+    each row's period is compared with its own submission's, so a row carrying another batch's period still
+    fails (a shared period parameter would pass it); each batch gets what it gets alone."""
     other = "2024-06-30"
     crossed_a = _shifted(capital_rows(3), 600)  # submitted for PERIOD, one row says `other`
     crossed_a[1]["report_period"] = other
@@ -107,18 +107,19 @@ def test_batches_with_a_wrong_period_in_one_run_get_what_each_gets_alone(landing
     table, members = _group(landing, batches)
     ids = list(members)
 
-    runs: list[bool] = []
-    together = combined._suspects_together
+    screens: list[int] = []
+    real, singles = quality._GroupValidation.screen, []
 
-    def spy(group, chunk):
-        ok = together(group, chunk)
-        runs.append(ok)
-        return ok
+    def counted(self, batch_ids, keep=False, view=False):
+        screens.append(len(batch_ids))
+        return real(self, batch_ids, keep, view)
 
-    monkeypatch.setattr(combined, "_suspects_together", spy)
+    monkeypatch.setattr(quality._GroupValidation, "screen", counted)
+    monkeypatch.setattr(quality._GroupValidation, "single", lambda self, i: singles.append(i))
     outcomes = quality.validate_group(loader_url, table, CAPITAL, members)
+    monkeypatch.undo()
 
-    assert runs == [True]
+    assert screens == [len(ids)] and not singles  # one screen of the whole group, no batch alone
     assert sorted(i for i, o in outcomes.items() if not o.passed) == ids[3:]
     for n, rows, period in ((3, crossed_a, PERIOD), (4, crossed_b, other), (5, messy, PERIOD)):
         alone = quality.validate_landing(loader_url, landing(CAPITAL, rows), CAPITAL, period)

@@ -19,11 +19,12 @@ runs the failed expectations on it:
 
 Each batch's element count is its row count in the typed table. This is exact only for rules that are
 decided row by row (or per key within one batch: the unique flags, set per batch): every kind of the
-registry but ``period_match``, whose expected value (the submission's period) differs per batch;
-:func:`combinable` says whether a group's failed expectations qualify, and the caller otherwise runs
-them batch by batch. ``tests/test_quality.py`` and ``tests/test_quality_combined.py`` check that each
-failing batch gets exactly the per-rule results (success, element and unexpected counts, examples with
-lines) it gets when validated alone.
+registry, ``period_match`` included, since a group's typed table compares each row's period with its own
+submission's (:data:`include.ingest.typed.OWN_PERIOD`); :func:`combinable` says whether a group's failed
+expectations qualify (a kind added later may not), and the caller otherwise runs them batch by batch.
+``tests/test_quality.py`` and ``tests/test_quality_combined.py`` check that each failing batch gets
+exactly the per-rule results (success, element and unexpected counts, examples with lines) it gets when
+validated alone.
 """
 
 from __future__ import annotations
@@ -34,14 +35,12 @@ import time
 from typing import TYPE_CHECKING, Any
 
 from include.ingest.results import ValidationOutcome, _summarise
-from include.ingest.typed import batch_of_typed_sql, mark_duplicates, typed_table_sql
+from include.ingest.typed import OWN_PERIOD, batch_of_typed_sql, mark_duplicates
 from include.registry.datasets import Dataset
 from include.registry.ddl import q
 from include.registry.expectations import (
     MAX_EXAMPLES,
-    PERIOD_SUFFIX,
     RESULT_FORMAT,
-    _sql_literal,
     unique_flags,
 )
 
@@ -53,9 +52,10 @@ log = logging.getLogger(__name__)
 #: a row's batch carried in its line number: batch id * this + line (bigint holds it)
 SCALE = 10_000_000_000
 #: rule kinds whose expectations are decided row by row (unique: per key within the batch, flagged per
-#: batch); period_match is not: its expected value is the batch's own submission period
+#: batch; period_match: each row's period against its own submission's, include/ingest/typed.py OWN_PERIOD)
 ROW_LOCAL_KINDS = frozenset({"not_null", "between", "in_set", "regex", "column_pair_le", "unique", "uscc",
-                             "resident_id", "lei", "ratio_between", "references", "reconciles", "type"})
+                             "resident_id", "lei", "ratio_between", "references", "reconciles", "type",
+                             "period_match"})
 _ROWS = "unexpected_rows_expectation"
 #: GX limits a column-map expectation's index list (SQL) to partial_unexpected_count rows: no limit here
 ALL_ROWS = 2**31 - 1
@@ -64,17 +64,9 @@ COMBINED_FORMAT: dict[str, Any] = {**RESULT_FORMAT, "unexpected_index_column_nam
                                    "partial_unexpected_count": ALL_ROWS}
 
 
-#: what a row's ``<column>__period`` reads in a table of batches with different periods where it equals its
-#: own batch's submission period (:func:`suspects`): the one value the period rule then expects
-OWN_PERIOD = "(the submission's period)"
-
-
-def combinable(failed: list[ExpectationValidationResult], own_period: bool = False) -> bool:
-    """Whether every one of ``failed`` can be run over many batches at once and split per batch (with
-    ``own_period``, period_match too: each row's period was compared with its own batch's, see
-    :func:`suspects`)."""
-    kinds = ROW_LOCAL_KINDS | ({"period_match"} if own_period else set())
-    return all(r.expectation_config.meta.get("kind") in kinds for r in failed)
+def combinable(failed: list[ExpectationValidationResult]) -> bool:
+    """Whether every one of ``failed`` can be run over many batches at once and split per batch."""
+    return all(r.expectation_config.meta.get("kind") in ROW_LOCAL_KINDS for r in failed)
 
 
 def chunk_size() -> int:
@@ -218,7 +210,8 @@ def detail(group, ids: list[int], screened: list[ExpectationValidationResult]) -
                 mark_duplicates(conn, group.dataset, typed, references=False)
             try:
                 group.rt.slot(group.url, group.dataset, typed)  # re-points the checkpoint's asset
-                ((_, res),) = run(period, RunIdentifier(run_name=f"{typed}-{period}")).run_results.items()
+                # copied from the group's table: its rows' periods read OWN_PERIOD where they are the submission's
+                ((_, res),) = run([OWN_PERIOD], RunIdentifier(run_name=f"{typed}-{period}")).run_results.items()
             finally:
                 group._drop(typed)
             _outcome(group, batch_id, typed, screened, list(res.results), t0)
@@ -241,7 +234,7 @@ def whole_group(group, ids: list[int], screened: list[ExpectationValidationResul
     from great_expectations.core.run_identifier import RunIdentifier
 
     failed = [r for r in screened if not r.success]
-    # one batch: its own period, so every kind splits
+    # one batch: its own duplicate flags too, so every kind splits
     if group.site or group.kept is None or group.kept[1] != set(ids) or not failed or (
             len(ids) > 1 and not combinable(failed)):
         return False
@@ -259,10 +252,9 @@ def whole_group(group, ids: list[int], screened: list[ExpectationValidationResul
         rows = {int(b): int(n) for b, n in conn.exec_driver_sql(
             f"select _batch_id, count(*) from landing.{q(kept)} group by 1")}
     slot = group.rt.slot(group.url, group.dataset, kept)
-    periods = sorted({group.members[i][0] for i in ids})
     with group.rt.details_checkpoint(slot, combined_expectations(failed, columns),
                                      result_format=COMBINED_FORMAT) as run:
-        ((_, res),) = run(periods, RunIdentifier(run_name=f"{kept}-{len(ids)}-whole")).run_results.items()
+        ((_, res),) = run([OWN_PERIOD], RunIdentifier(run_name=f"{kept}-{len(ids)}-whole")).run_results.items()
     return _record(group, kept, ids, screened, split(failed, list(res.results), {i: rows.get(i, 0) for i in ids}),
                    t0)
 
@@ -283,10 +275,9 @@ def _together(group, ids: list[int], screened: list[ExpectationValidationResult]
             f"select _batch_id, count(*) from landing.{q(typed)} group by 1")}
     try:
         slot = group.rt.slot(group.url, group.dataset, typed)
-        periods = sorted({group.members[i][0] for i in ids})
         with group.rt.details_checkpoint(slot, combined_expectations(failed, columns),
                                          result_format=COMBINED_FORMAT) as run:
-            ((_, res),) = run(periods, RunIdentifier(run_name=f"{typed}-{len(ids)}-batches")).run_results.items()
+            ((_, res),) = run([OWN_PERIOD], RunIdentifier(run_name=f"{typed}-{len(ids)}-batches")).run_results.items()
     finally:
         group._drop(typed)
     return _record(group, typed, ids, screened, split(failed, list(res.results), {i: rows.get(i, 0) for i in ids}),
@@ -316,60 +307,3 @@ def _outcome(group, batch_id: int, name: str, screened: list[ExpectationValidati
              "warnings: %s", batch_id, group.table, group.dataset.name, period, rows,
              "passed" if out.passed else "FAILED", out.seconds,
              [r.rule_name for r in out.critical_failures] or "none", [r.rule_name for r in out.warnings] or "none")
-
-
-def suspects(group, ids: list[int]) -> None:
-    """The batches ``ids`` of ``group`` whose period column differs from their submission's period, each
-    validated with the whole suite as if alone, but in combined runs: one typed table of them (unique
-    flags per batch), where ``<column>__period`` reads :data:`OWN_PERIOD` on rows whose period equals
-    their own batch's submission period (else it keeps its value), so that the period rule, run with
-    that one expected value, is decided row by row against each row's own submission; a screen of the
-    suite, then the failed expectations with their lines, split per batch. Batches a run cannot split
-    are validated one by one (``group.single``)."""
-    for n in range(0, len(ids), chunk_size()):
-        chunk = ids[n:n + chunk_size()]
-        if not _suspects_together(group, chunk):
-            for batch_id in chunk:
-                group.single(batch_id)
-
-
-def _suspects_together(group, ids: list[int]) -> bool:
-    from great_expectations.core.run_identifier import RunIdentifier
-
-    t0 = time.perf_counter()
-    ds = group.dataset
-    typed = f"{group.table}_x{ids[0]}_{len(ids)}"
-    group._drop(typed)
-    periods = [group.members[i][0] for i in ids]
-    own = sorted({c for r in ds.rules if r.kind == "period_match" for c in r.columns})
-    with group.engine.begin() as conn:
-        conn.exec_driver_sql("set local parallel_tuple_cost = 0.001")
-        conn.exec_driver_sql(typed_table_sql(ds, group.table, batch_ids=ids, typed_name=typed))
-        if own:
-            sets = ", ".join(f"{q(c + PERIOD_SUFFIX)} = case when t.{q(c + PERIOD_SUFFIX)} = m.period "
-                             f"then {_sql_literal(OWN_PERIOD)} else t.{q(c + PERIOD_SUFFIX)} end" for c in own)
-            conn.exec_driver_sql(
-                f"update landing.{q(typed)} t set {sets} from unnest(array[{', '.join(map(str, map(int, ids)))}]"
-                f"::bigint[], array[{', '.join(_sql_literal(p) for p in periods)}]::text[]) as m(id, period) "
-                "where t._batch_id = m.id")
-        mark_duplicates(conn, ds, typed, within="_batch_id")
-        rows = {int(b): int(n) for b, n in conn.exec_driver_sql(
-            f"select _batch_id, count(*) from landing.{q(typed)} group by 1")}
-        columns = group._columns(conn, typed)
-    try:
-        slot = group.rt.slot(group.url, ds, typed)
-        run_id = RunIdentifier(run_name=f"{typed}-{len(ids)}-suspects")
-        ((_, screen),) = group.rt.run(slot.screen, [OWN_PERIOD], run_id).run_results.items()
-        screened = list(screen.results)
-        failed = [r for r in screened if not r.success]
-        if not combinable(failed, own_period=True):
-            return False
-        per_batch: dict[int, list] | None = {i: [] for i in ids}
-        if failed:
-            with group.rt.details_checkpoint(slot, combined_expectations(failed, columns),
-                                             result_format=COMBINED_FORMAT) as run:
-                ((_, res),) = run([OWN_PERIOD], run_id).run_results.items()
-            per_batch = split(failed, list(res.results), {i: rows.get(i, 0) for i in ids})
-    finally:
-        group._drop(typed)
-    return _record(group, typed, ids, screened, per_batch, t0)

@@ -46,7 +46,9 @@ in_set, regex     ExpectColumnValuesToBeInSet / ExpectColumnValuesToMatchRegex; 
                   the flag ``_rule<i>__<column>`` the typed table's single pass computed
 period_match      ExpectColumnValuesToBeInSet(value_set={"$PARAMETER": "period"}) on
                   ``<column>__period`` (the typed twin, ``''`` where missing, as NULLs are skipped):
-                  one suite for every period; the submission's period is an expectation parameter
+                  one suite for every period; the submission's period is an expectation parameter (a
+                  group's table reads OWN_PERIOD where a row's period is its own submission's, and
+                  that is the parameter: include/ingest/typed.py)
 column_pair_le    ExpectColumnPairValuesAToBeGreaterThanB(column_A=B, column_B=A, or_equal=True)
 unique            UnexpectedRowsExpectation selecting the rows whose flag ``_rule<i>__dup`` is set: the
                   typed table's build sets it where ``count(*) over (partition by key) > 1`` (typed
@@ -99,6 +101,7 @@ from include.config import private_files
 from include.ingest.gx_runtime import _LOCK, _Runtime, _runtime
 from include.ingest.results import RuleResult, ValidationOutcome, _rule_results, _summarise, with_rows
 from include.ingest.typed import (
+    OWN_PERIOD,
     _create_typed_table,
     _drop_typed_table,
     mark_duplicates,
@@ -212,14 +215,6 @@ class _GroupValidation:
                                         resource_identifiers=[ExpectationSuiteIdentifier(name=self.dataset.name)])
         self.index_stale = False
 
-    def suspects(self) -> set[int]:
-        """Batches whose period column differs from their own submission's period."""
-        period_col = q(self.dataset.period_column)
-        with self.engine.begin() as conn:
-            return {r[0] for r in conn.exec_driver_sql(
-                f"select distinct _batch_id from landing.{q(self.table)} "
-                f"where nullif({period_col}, '') is distinct from _period")}
-
     def _drop(self, name: str, view: bool = False) -> None:
         with self.engine.begin() as conn:
             conn.exec_driver_sql(f"drop {'view' if view else 'table'} if exists landing.{q(name)}")
@@ -267,8 +262,8 @@ class _GroupValidation:
                 mark_duplicates(conn, self.dataset, typed)
         try:
             slot = self.rt.slot(self.url, self.dataset, typed)
-            periods = sorted({self.members[i][0] for i in ids})
-            result = self.rt.run(slot.screen, periods, RunIdentifier(run_name=f"{typed}-{len(ids)}-batches"))
+            # each row's period was compared with its own submission's in the typed table (OWN_PERIOD)
+            result = self.rt.run(slot.screen, [OWN_PERIOD], RunIdentifier(run_name=f"{typed}-{len(ids)}-batches"))
             ((key, res),) = result.run_results.items()
             self.results = list(res.results)
             self.failed = [r for r in res.results if not r.success]
@@ -327,11 +322,11 @@ class _GroupValidation:
                     f"select distinct _line / {_LINE_SCALE} from ({query}) as u")}
         if column_map:
             slot = self.rt.slot(self.url, self.dataset, typed)
-            periods = sorted({self.members[i][0] for i in ids})
             fmt = {"result_format": "COMPLETE", "unexpected_index_column_names": ["_batch_id"],
                    "partial_unexpected_count": 100_000, "return_unexpected_index_query": False}
-            ((_, detail),) = self.rt.details(slot, column_map, periods, RunIdentifier(run_name=f"{typed}-attribute"),
-                                             None, result_format=fmt).run_results.items()
+            ((_, detail),) = self.rt.details(slot, column_map, [OWN_PERIOD],
+                                             RunIdentifier(run_name=f"{typed}-attribute"), None,
+                                             result_format=fmt).run_results.items()
             for r in detail.results:
                 if not r.success and not (r.result or {}).get("unexpected_index_list") and \
                         (r.result or {}).get("unexpected_count"):
@@ -438,33 +433,25 @@ def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[in
     """Validate every batch of a group landing table (``_batch_id``, ``_period`` columns; see
     include/registry/ddl.py). ``members``: batch id -> (submission period, row count).
 
-    The whole group is screened by one GX checkpoint run (pass/fail only, the group's periods as the
-    period parameter). If every expectation holds, every batch passes with the screen's results. Where
-    it fails, the failing batches are found set-based on the screen's typed table
-    (:meth:`_GroupValidation.attribute`) and each runs the failed expectations alone (counts and offending
-    lines, :meth:`_GroupValidation.detail`); the others are screened together once more, so GX itself
-    passes every batch that passes. Only if that screen fails too (or nothing could be attributed) is the
-    group bisected, down to single batches. Batches whose period column differs from their submission's
-    never join the group screen (its shared period parameter could let a wrong period through): they are
-    validated with the whole suite, each row's period against its own submission's
-    (:func:`include.ingest.combined.suspects`; one by one when alone or with Data Docs).
+    The whole group is screened by one GX checkpoint run (pass/fail only). Its typed table compares each
+    row's period with its own submission's (:data:`include.ingest.typed.OWN_PERIOD`, the period parameter
+    of every run on a group's table), so a batch whose period column is wrong fails there, even with
+    another batch's period. If every expectation holds, every batch passes with the screen's results.
+    Where it fails, one details run of the failed expectations over the same table, split per batch,
+    decides every batch (:func:`include.ingest.combined.whole_group`); where that cannot be done, the
+    failing batches are found set-based (:meth:`_GroupValidation.attribute`), each runs the failed
+    expectations (counts and offending lines, :meth:`_GroupValidation.detail`), and the others are
+    screened together once more, so GX itself passes every batch that passes. Only if that screen fails
+    too (or nothing could be attributed) is the group bisected, down to single batches.
 
     Returns the outcomes and the group screen's typed table, kept (``landing.<name>``, with the batch
-    ids it holds, every non-suspect batch of the group) for promotion to read instead of casting the
+    ids it holds, every batch of the group) for promotion to read instead of casting the
     landing table again; the caller drops it (:func:`drop_kept`, or with the landing table).
     """
     t0 = time.perf_counter()
     with _LOCK, private_files():
         group = _GroupValidation(_runtime(), url, table, dataset, members, docs_dir)
-        suspects = group.suspects()
-        if group.site or len(suspects & set(members)) < 2:  # with Data Docs: each batch's own pages
-            for batch_id in sorted(suspects & set(members)):
-                group.single(batch_id)
-        else:
-            from include.ingest import combined
-
-            combined.suspects(group, sorted(suspects & set(members)))
-        rest = sorted(set(members) - suspects)
+        rest = sorted(members)
         try:
             if rest:
                 passed = group.screen(rest, keep=True)

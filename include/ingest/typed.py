@@ -26,6 +26,10 @@ from include.registry.expectations import (
 )
 from include.registry.shapes import shape_sql
 
+#: what a row's ``<column>__period`` reads in a group's typed table (batches of different periods) where it
+#: equals its own batch's submission period: the one value the period rule expects of such a table
+OWN_PERIOD = "(the submission's period)"
+
 
 def typed_table_name(table: str) -> str:
     return f"{table}_typed"
@@ -60,7 +64,8 @@ def typed_table_sql(dataset: Dataset, table: str, *, batch_ids: list[int] | None
     Columns: ``_line``; every registry column as submitted (``''`` read as NULL); for every non-text
     column its typed twin ``<column>__typed`` (NULL exactly where ``pg_input_is_valid`` is false;
     dates as ISO text); for the period_match column(s) ``<column>__period``, the typed twin but
-    ``''`` where the value is missing. See the module docstring for why this is a table, not a view.
+    ``''`` where the value is missing, and, in a group's table (``batch_ids``), :data:`OWN_PERIOD` where it
+    equals the row's own submission period. See the module docstring for why this is a table, not a view.
     """
     inner = ", ".join(f"nullif({q(c.name)}, '') as {q(c.name)}" for c in dataset.columns)
     # a group's typed table keeps each row's batch: promotion reads it (include/ingest/promote.py)
@@ -86,20 +91,27 @@ def typed_table_sql(dataset: Dataset, table: str, *, batch_ids: list[int] | None
     # once, below, and read here (the check and cast of every value were done twice); the subquery is kept
     # apart (offset 0: the planner would otherwise copy the twin's expression back in), so the casts and flags
     # still run in the parallel workers and only this null test runs above them.
-    period = []
+    period = []  # (expression, column)
     for c in sorted({c for r in dataset.rules if r.kind == "period_match" for c in r.columns}):
         pg_type = dataset.column(c).pg_type
         if pg_type != "text":
-            period.append(f"case when {q(c)} is null then '' else {q(c + TYPED_SUFFIX)} end as {q(c + PERIOD_SUFFIX)}")
+            period.append((f"case when {q(c)} is null then '' else {q(c + TYPED_SUFFIX)} end", q(c + PERIOD_SUFFIX)))
             continue
-        period.append(f"case when {q(c)} is null then '' when {valid_sql(q(c), pg_type)} "
-                      f"then {q(c)} end as {q(c + PERIOD_SUFFIX)}")
+        period.append((f"case when {q(c)} is null then '' when {valid_sql(q(c), pg_type)} then {q(c)} end",
+                       q(c + PERIOD_SUFFIX)))
     where = f" where _batch_id = any(array[{', '.join(str(int(b)) for b in batch_ids)}]::bigint[])" if batch_ids else ""
-    source = (f"(select {'_batch_id, ' if batch_ids else ''}_line, {inner} from landing.{q(table)}{where}) "
+    source = (f"(select {'_batch_id, _period, ' if batch_ids else ''}_line, {inner} from landing.{q(table)}{where}) "
               "as submitted")
     target = f"create unlogged table landing.{q(typed_name or typed_table_name(table))} as\n"
     if not period:
         return f"{target}select {', '.join(outer)}\nfrom {source}"
+    if batch_ids:
+        # a group's batches have different periods: each row's period is compared with its own submission's
+        # (the landing row's _period), and where they agree it reads OWN_PERIOD, the one value the period
+        # rule then expects; a wrong period keeps its value (and fails), even if it is another batch's period
+        outer.append("_period")
+        period = [(f"case when {e} = _period then {_sql_literal(OWN_PERIOD)} else {e} end", name) for e, name in period]
+    period = [f"{e} as {name}" for e, name in period]
     final = [*names, *period, *(q(flag) for _, flag in flags)]
     return f"{target}select {', '.join(final)}\nfrom (select {', '.join(outer)}\nfrom {source} offset 0) as typed"
 
