@@ -80,3 +80,60 @@ def test_a_promotion_failing_in_the_background_rejects_only_its_group(warehouse,
     with warehouse.connect() as conn:
         left = conn.execute("select count(*) from pg_tables where schemaname = 'landing'").fetchone()[0]
     assert left == 0
+
+
+def _race(url: str, create) -> BaseException | None:
+    """Two shards' promotions creating the same new partition at once: the first holds it uncommitted while
+    the second tries (``create(conn)``), then commits; returns what the second one raised, if anything."""
+    import threading
+    import time
+
+    import psycopg
+
+    raised: list[BaseException] = []
+    with psycopg.connect(url) as first, psycopg.connect(url) as second:
+        create(first)  # in first's open transaction
+        pid = second.info.backend_pid
+
+        def other() -> None:
+            try:
+                create(second)
+                second.commit()
+            except BaseException as e:  # noqa: BLE001 - handed to the test
+                raised.append(e)
+                second.rollback()
+
+        t = threading.Thread(target=other)
+        t.start()
+        deadline = time.monotonic() + 30
+        while time.monotonic() < deadline:  # until the second one waits for the first's transaction
+            if first.execute("select wait_event_type = 'Lock' from pg_stat_activity where pid = %s",
+                             (pid,)).fetchone()[0]:
+                break
+            time.sleep(0.05)
+        first.commit()
+        t.join(30)
+    return raised[0] if raised else None
+
+
+def test_two_shards_creating_one_new_partition_at_once_both_go_on(warehouse):
+    """A deployed DAG runs its shards side by side: both promotions may create the same period's partition.
+    ``create table if not exists`` alone fails in the second one once the first commits (the race is real);
+    :func:`include.ingest.promote.create_partition` takes that as "it exists now" and goes on."""
+    import psycopg
+
+    from include.ingest.promote import create_partition
+    from include.registry import ddl
+    from include.registry.datasets import get
+    from include.warehouse.connection import libpq_url
+
+    ds = get("capital_report")
+    url = libpq_url(warehouse.role_url("loader"))
+    bare = _race(url, lambda conn: conn.execute(ddl.raw_partition_ddl(ds, "1999-11-30")))
+    assert isinstance(bare, (psycopg.errors.DuplicateTable, psycopg.errors.UniqueViolation)), bare
+    assert _race(url, lambda conn: create_partition(conn, ds, "1999-12-31")) is None
+    with psycopg.connect(url, autocommit=True) as conn:
+        found = conn.execute("select count(*) from pg_tables where schemaname = 'raw' and tablename = any(%s)",
+                             (["capital_report_p19991130", "capital_report_p19991231"],)).fetchone()[0]
+        conn.execute("drop table raw.capital_report_p19991130, raw.capital_report_p19991231")
+    assert found == 2

@@ -65,7 +65,7 @@ def promote_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list
         cols = sql.SQL(", ").join(sql.Identifier(c) for c in ds.column_names)
         if good:
             for period in sorted({b["period"].isoformat() for b in good}):
-                conn.execute(ddl.raw_partition_ddl(ds, period))
+                create_partition(conn, ds, period)
             held = typed[1] if typed else set()
             from_typed = [b["batch_id"] for b in good if b["batch_id"] in held]
             from_landing = [b["batch_id"] for b in good if b["batch_id"] not in held]
@@ -91,6 +91,21 @@ def promote_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list
         if typed:
             conn.execute(sql.SQL("drop table if exists {}").format(sql.Identifier("landing", typed[0])))
     return outcomes
+
+
+def create_partition(conn: psycopg.Connection, ds: Dataset, period: str) -> None:
+    """``raw.<dataset>``'s partition of ``period``, unless it exists, in the caller's transaction (created
+    and filled in one transaction, it is written without WAL and fsynced at commit: wal_level minimal).
+
+    Two shards promoting at once (a deployed ``ingest_submissions`` runs its mapped tasks side by side) may
+    both find a period's partition missing: ``create table if not exists`` is not atomic, and the second
+    one's insert into the catalogue waits for the first transaction, then fails ("already exists") once
+    it commits. That failure, under a savepoint, means the partition is there now: the promotion goes on."""
+    try:
+        with conn.transaction():
+            conn.execute(ddl.raw_partition_ddl(ds, period))
+    except (psycopg.errors.DuplicateTable, psycopg.errors.UniqueViolation):
+        pass
 
 
 def token_table(conn: psycopg.Connection, ds: Dataset, source: str, batches: list[int], pseudonym: dict) -> str:
