@@ -1,7 +1,8 @@
 {{ config(
     materialized='incremental',
     unique_key=['institution_code', 'period'],
-    incremental_strategy='delete+insert',
+    incremental_strategy='period_delete_insert',
+    post_hook="{{ period_index() }}",
     on_schema_change='fail',
     indexes=[{'columns': ['account_no', 'period']}],
 ) }}
