@@ -7,20 +7,17 @@
     new rows, a literal read from the temporary table when the statement is made (a row whose key is among the
     new rows' keys has one of their periods, so the predicate drops nothing the key match keeps; none when there
     are no new rows, as the key match then deletes nothing either). A literal, not a sub-query, so the planner
-    sees how few rows it keeps and reads them through the period index below.
+    sees how few rows it keeps and reads them through an index with `period` in it, where there is one.
 
-    period_index: the post-hook that gives the table a BRIN index on `columns` (default `period`), made only when
-    the table has no index of that method on exactly those columns: a table built before the hook gets it on its
-    next run, not only at a full refresh (dbt's `indexes` config makes one only when it creates the table). With
-    the literal above the delete of a new month reads no block range (nothing is at or after it yet): on `small`
-    with four times the history 0.67 s -> 0.001 s for int_flows__counterparty_months (4M rows), the index built
-    in 0.5 s. The look-backs `period >= (first new month)` of int_flows__account_windows and _scores are read
-    through it too (their SELECTs 6.4-8.5 -> 4.2-5.0 s and 2.6-2.8 -> 1.5-1.8 s on that state). BRIN, not a
-    b-tree: a b-tree on `period` also serves `min(period) ... where <filter>` by walking the index from the
-    oldest month until a row passes the filter (first_new_period_cte, first_period_where): 3.3 s and 1.9 s
-    instead of 0.9 s and 0.27 s for a parallel scan (bench/README.md, hist12). Named after the
-    table's oid, so the new table of a full refresh gets its own while the old one (renamed to __dbt_backup,
-    dropped after the commit) keeps its name until then.
+    No index on `period` goes with it. On `small` with four times the history (hist12, bench/README.md) a b-tree
+    made `min(period) ... where <filter>` walk the index from the oldest month (first_new_period_cte,
+    first_period_where: 3.3 s and 1.9 s instead of 0.9 s and 0.27 s), and a BRIN, fast to build (0.5 s on 4M
+    rows) and right for the delete of a new month (0.67 s -> 0.001 s), was also taken by the planner for the
+    `period >=` look-backs, which it slowed once a few months had been added (account_windows' SELECT 5.1-5.5 ->
+    5.8-7.8 s, account_month_training's 1.2 -> 1.8-2.8 s; suspected cause, seen at 1x: each month's rows also
+    land in the free tails of old pages, so most block ranges soon reach the recent months). Without an index the bounded
+    delete of int_flows__counterparty_months reads the `period` column through its (account_no, period) index:
+    0.14 s instead of a hash semi-join over 4M rows (0.67 s idle, 1.9-2.7 s in a build).
 -#}
 {% macro get_incremental_period_delete_insert_sql(arg_dict) %}
     {%- set source = arg_dict['temp_relation'] -%}
@@ -29,20 +26,4 @@
         "DBT_INTERNAL_DEST.period >= '" ~ first ~ "'::date" if first else 'false'] -%}
     {{ get_delete_insert_merge_sql(arg_dict['target_relation'], source, arg_dict['unique_key'],
         arg_dict['dest_columns'], predicates) }}
-{% endmacro %}
-
-{% macro period_index(columns=['period'], method='brin') %}
-    {%- if not execute -%}{{ return('') }}{%- endif -%}
-    {%- set wanted = method ~ ' (' ~ columns | join(', ') ~ ')' -%}
-    {%- set query -%}
-        select
-            '{{ this }}'::regclass::oid::text,
-            count(*) filter (where pg_get_indexdef(indexes.indexrelid) like '% USING {{ wanted }}')
-        from pg_index as indexes
-        where indexes.indrelid = '{{ this }}'::regclass
-    {%- endset -%}
-    {%- set found = run_query(query).rows[0] -%}
-    {%- if found[1] | int > 0 -%}{{ return('') }}{%- endif -%}
-    {{ return('create index ' ~ this.identifier[:40] ~ '_' ~ method ~ '_' ~ found[0] ~ ' on ' ~ this ~ ' using '
-        ~ wanted) }}
 {% endmacro %}

@@ -2,7 +2,6 @@
     materialized='incremental',
     unique_key=['institution_code', 'period'],
     incremental_strategy='period_delete_insert',
-    post_hook="{{ period_index() }}",
     on_schema_change='fail',
 ) }}
 -- depends_on: {{ source('ops', 'batch') }}, {{ source('ops', 'submission') }}

@@ -2,7 +2,6 @@
     materialized='incremental',
     unique_key=['period'],
     incremental_strategy='period_delete_insert',
-    post_hook="{{ period_index() }}",
     on_schema_change='append_new_columns',
 ) }}
 -- Scored flow typologies per account-month (#12). Every signal of int_flows__account_windows becomes a

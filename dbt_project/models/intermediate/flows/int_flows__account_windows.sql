@@ -2,7 +2,6 @@
     materialized='incremental',
     unique_key=['institution_code', 'account_no', 'period'],
     incremental_strategy='period_delete_insert',
-    post_hook="{{ period_index() }}",
     on_schema_change='append_new_columns',
 ) }}
 {%- set w = var('flow_window_months') | int %}

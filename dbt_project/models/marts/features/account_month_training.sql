@@ -2,7 +2,6 @@
     materialized='incremental',
     unique_key=['period'],
     incremental_strategy='period_delete_insert',
-    post_hook="{{ period_index() }}",
     on_schema_change='append_new_columns',
 ) }}
 -- depends_on: {{ source('ops', 'batch') }}, {{ source('ops', 'submission') }}
