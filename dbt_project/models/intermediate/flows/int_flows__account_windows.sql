@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key=['institution_code', 'account_no', 'period'],
-    incremental_strategy='delete+insert',
+    incremental_strategy='period_delete_insert',
     on_schema_change='append_new_columns',
 ) }}
 {%- set w = var('flow_window_months') | int %}

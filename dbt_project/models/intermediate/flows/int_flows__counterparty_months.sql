@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key=['institution_code', 'period'],
-    incremental_strategy='delete+insert',
+    incremental_strategy='period_delete_insert',
     on_schema_change='fail',
     indexes=[{'columns': ['account_no', 'period']}],
 ) }}

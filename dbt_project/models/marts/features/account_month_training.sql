@@ -1,7 +1,7 @@
 {{ config(
     materialized='incremental',
     unique_key=['period'],
-    incremental_strategy='delete+insert',
+    incremental_strategy='period_delete_insert',
     on_schema_change='append_new_columns',
 ) }}
 -- depends_on: {{ source('ops', 'batch') }}, {{ source('ops', 'submission') }}
