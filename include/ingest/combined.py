@@ -34,7 +34,7 @@ import logging
 import time
 from typing import TYPE_CHECKING, Any
 
-from include.ingest.results import ValidationOutcome, _summarise
+from include.ingest.results import RuleResult, ValidationOutcome, _rule_results, _summarise, with_rows
 from include.ingest.typed import OWN_PERIOD, batch_of_typed_sql, mark_duplicates
 from include.registry.datasets import Dataset
 from include.registry.ddl import q
@@ -256,7 +256,7 @@ def whole_group(group, ids: list[int], screened: list[ExpectationValidationResul
                                      result_format=COMBINED_FORMAT) as run:
         ((_, res),) = run([OWN_PERIOD], RunIdentifier(run_name=f"{kept}-{len(ids)}-whole")).run_results.items()
     return _record(group, kept, ids, screened, split(failed, list(res.results), {i: rows.get(i, 0) for i in ids}),
-                   t0)
+                   t0, quiet=True)
 
 
 def _together(group, ids: list[int], screened: list[ExpectationValidationResult], columns: list[str]) -> bool:
@@ -285,14 +285,31 @@ def _together(group, ids: list[int], screened: list[ExpectationValidationResult]
 
 
 def _record(group, typed: str, ids: list[int], screened: list[ExpectationValidationResult],
-            per_batch: dict[int, list[ExpectationValidationResult]] | None, t0: float) -> bool:
+            per_batch: dict[int, list[ExpectationValidationResult]] | None, t0: float, quiet: bool = False) -> bool:
     """Each batch's outcome from a combined run's results split per batch; False (nothing recorded) when
-    the run could not be split, so that the caller validates the batches one by one."""
+    the run could not be split (``quiet``: the caller has another way, say nothing), so that the caller
+    validates the batches another way. A batch without an offending row gets the results its own would
+    give (:func:`include.ingest.results._summarise`: counts 0, no examples, its row count), summarised once
+    for all such batches of the run (a thousand-batch group paid a summary per batch)."""
     if per_batch is None:
-        log.warning("%s: the combined run could not be split per batch; validating them one by one", typed)
+        log.log(logging.DEBUG if quiet else logging.WARNING,
+                "%s: the combined run could not be split per batch; validating them another way", typed)
         return False
+    from great_expectations.core.expectation_validation_result import ExpectationValidationResult
+
+    held: list[RuleResult] | None = None  # what every batch without an offending row gets, but its row count
     for i in ids:
-        _outcome(group, i, f"{group.table}[{i}]", screened, per_batch[i], t0)
+        details = per_batch[i]
+        if not all(r.success for r in details):
+            _outcome(group, i, f"{group.table}[{i}]", screened, details, t0)
+            continue
+        if held is None:  # as its own results give it: counts 0, no examples, the row count where GX gave one
+            held = _rule_results(group.dataset, screened, [ExpectationValidationResult(
+                success=True, expectation_config=r.expectation_config, result={}) for r in details])
+        results = with_rows(held, group.members[i][1])
+        group.out[i] = ValidationOutcome(batch_table=f"{group.table}[{i}]", results=results,
+                                         seconds=time.perf_counter() - t0,
+                                         passed=not any(not r.success and r.severity == "critical" for r in results))
     return True
 
 
