@@ -226,11 +226,11 @@ def whole_group(group, ids: list[int], screened: list[ExpectationValidationResul
 
     The attribution run, the copy of the failing batches, their details run and the confirming screen of
     the others (four runs, two tables) become one run on a table that exists already; a group of one batch
-    (a resubmission's) no longer validates it again from scratch. A defective batch costs about what a clean
-    one does (issue #17). Applies, without Data Docs, to one batch whatever failed, and to many when every
-    failed expectation is row-local (:func:`combinable`; a failed unique rule: the kept table's duplicate
-    flags, the group's, are set again per batch first); returns False (nothing recorded) otherwise, or if
-    the run cannot be split, and the caller takes the longer way."""
+    (a resubmission's) no longer validates it again from scratch (issue #17: a defective world cost 2.2x a
+    clean one per file on `tiny`, now ~1.5x; bench/README.md). Applies, without Data Docs, to one batch
+    whatever failed, and to many when every failed expectation is row-local (:func:`combinable`; a failed
+    unique rule: the kept table's duplicate flags, the group's, are set again per batch first); returns
+    False (nothing recorded) otherwise, or if the run cannot be split, and the caller takes the longer way."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     failed = [r for r in screened if not r.success]
