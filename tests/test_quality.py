@@ -533,6 +533,26 @@ def _seen(out):
             for r in out.results]
 
 
+def _validate_screens_counted(monkeypatch, loader_url, table, members):
+    """validate_group with its screens counted ((batches, through a view) each) and no attribution allowed."""
+    screens = []
+    real = quality._GroupValidation.screen
+
+    def counted(self, batch_ids, keep=False, view=False):
+        screens.append((len(batch_ids), view))
+        return real(self, batch_ids, keep, view)
+
+    def no_attribution(self, batch_ids):
+        raise AssertionError("attribution ran")
+
+    monkeypatch.setattr(quality._GroupValidation, "screen", counted)
+    monkeypatch.setattr(quality._GroupValidation, "attribute", no_attribution)
+    try:
+        return quality.validate_group(loader_url, table, CAPITAL, members), screens
+    finally:
+        monkeypatch.undo()
+
+
 def test_a_failing_group_is_decided_by_one_details_run_not_bisected(landing, loader_url, monkeypatch):
     """A failing group whose failed rules are row-local is decided by one details run of those rules over the
     kept typed table, split per batch (include/ingest/combined.py, whole_group): one screen in all for 12
@@ -546,25 +566,12 @@ def test_a_failing_group_is_decided_by_one_details_run_not_bisected(landing, loa
     batches[3], batches[7] = (bad_null, PERIOD), (bad_type, PERIOD)
     table, members = _group(landing, batches)
     ids = list(members)
-    screens = []
-    real = quality._GroupValidation.screen
-
-    def counted(self, batch_ids, keep=False, view=False):
-        screens.append((len(batch_ids), view))
-        return real(self, batch_ids, keep, view)
-
-    def no_attribution(self, batch_ids):
-        raise AssertionError("attribution ran")
-
-    monkeypatch.setattr(quality._GroupValidation, "screen", counted)
-    monkeypatch.setattr(quality._GroupValidation, "attribute", no_attribution)
-    outcomes = quality.validate_group(loader_url, table, CAPITAL, members)
+    outcomes, screens = _validate_screens_counted(monkeypatch, loader_url, table, members)
     assert sorted(i for i, o in outcomes.items() if not o.passed) == [ids[3], ids[7]]
     assert lines(rule(outcomes[ids[3]], "capital_report_not_null")) == [2]
     assert lines(rule(outcomes[ids[7]], "type_cet1_capital")) == [1]
     assert all(all(r.success for r in outcomes[i].results) for i in ids if i not in (ids[3], ids[7]))
     assert screens == [(12, False)]
-    monkeypatch.undo()
 
     for i in (3, 7, 0, 11):  # the failing ones and two that pass
         alone = quality.validate_landing(loader_url, landing(CAPITAL, batches[i][0]), CAPITAL, PERIOD)
@@ -606,20 +613,7 @@ def test_a_failing_unique_rule_is_split_per_batch_not_across_files(landing, load
     batches[5] = (_shifted(capital_rows(2), 0), PERIOD)  # batch 0's keys again, in another file
     table, members = _group(landing, batches)
     ids = list(members)
-    screens = []
-    real = quality._GroupValidation.screen
-
-    def counted(self, batch_ids, keep=False, view=False):
-        screens.append((len(batch_ids), view))
-        return real(self, batch_ids, keep, view)
-
-    def no_attribution(self, batch_ids):
-        raise AssertionError("attribution ran")
-
-    monkeypatch.setattr(quality._GroupValidation, "screen", counted)
-    monkeypatch.setattr(quality._GroupValidation, "attribute", no_attribution)
-    outcomes = quality.validate_group(loader_url, table, CAPITAL, members)
-    monkeypatch.undo()
+    outcomes, screens = _validate_screens_counted(monkeypatch, loader_url, table, members)
     assert sorted(i for i, o in outcomes.items() if not o.passed) == [ids[4]]
     assert not rule(outcomes[ids[4]], "capital_key_unique").success
     assert screens == [(6, False)]
