@@ -112,17 +112,28 @@ def _copy_each(conn: psycopg.Connection, table: str, files: list[tuple[Path, dic
     return rows, skipped
 
 
-def bench_copy(url: str, files: list[tuple[Path, dict, dict]]) -> dict:
-    """COPY every file into an empty typed table (same column types as raw, no partitioning)."""
+def bench_copy(url: str, files: list[tuple[Path, dict, dict]], connections: int = 1) -> dict:
+    """COPY every file into an empty typed table (same column types as raw, no partitioning); with
+    ``connections`` > 1, on that many connections at once (threads: psycopg waits for the server without the
+    GIL), the files dealt round-robin."""
+    from concurrent.futures import ThreadPoolExecutor
+
     from include.warehouse.connection import libpq_url
 
+    table = "public.txn_copy" if connections == 1 else "public.txn_copy_shards"
     cols = ", ".join(f"{q(c.name)} {c.pg_type}" for c in TRANSACTION.columns)
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute(f"create table public.txn_copy ({cols})")
+    conns = [psycopg.connect(libpq_url(url), autocommit=True) for _ in range(connections)]
+    try:
+        conns[0].execute(f"create table {table} ({cols})")
         t0 = time.perf_counter()
-        rows, skipped = _copy_each(conn, "public.txn_copy", files)
+        with ThreadPoolExecutor(connections) as pool:
+            done = list(pool.map(lambda i: _copy_each(conns[i], table, files[i::connections]), range(connections)))
         seconds = time.perf_counter() - t0
-    return {"rows": rows, "seconds": seconds, **({"files_skipped": skipped} if skipped else {})}
+    finally:
+        for c in conns:
+            c.close()
+    skipped = sum(s for _, s in done)
+    return {"rows": sum(r for r, _ in done), "seconds": seconds, **({"files_skipped": skipped} if skipped else {})}
 
 
 def bench_floor(url: str, files: list[tuple[Path, dict, dict]]) -> dict:
@@ -250,30 +261,6 @@ def _admit_all(loader: str, files: list[tuple[Path, dict, dict]]) -> None:
         admit(conn, sorted({manifest["institution_code"] for _, manifest, _ in files}), "bench")
 
 
-def bench_copy_shards(url: str, files: list[tuple[Path, dict, dict]], shards: int) -> dict:
-    """``copy`` on ``shards`` connections at once (threads: psycopg waits for the server without the GIL),
-    the files dealt round-robin, into one empty typed table."""
-    from concurrent.futures import ThreadPoolExecutor
-
-    from include.warehouse.connection import libpq_url
-
-    cols = ", ".join(f"{q(c.name)} {c.pg_type}" for c in TRANSACTION.columns)
-    with psycopg.connect(libpq_url(url), autocommit=True) as conn:
-        conn.execute(f"create table public.txn_copy_shards ({cols})")
-    conns = [psycopg.connect(libpq_url(url), autocommit=True) for _ in range(shards)]
-    try:
-        t0 = time.perf_counter()
-        with ThreadPoolExecutor(shards) as pool:
-            done = list(pool.map(lambda i: _copy_each(conns[i], "public.txn_copy_shards", files[i::shards]),
-                                 range(shards)))
-        seconds = time.perf_counter() - t0
-    finally:
-        for c in conns:
-            c.close()
-    skipped = sum(s for _, s in done)
-    return {"rows": sum(r for r, _ in done), "seconds": seconds, **({"files_skipped": skipped} if skipped else {})}
-
-
 def bench_full_shards(url: str, files: list[tuple[Path, dict, dict]], state: StatePaths, shards: int) -> dict:
     """``full`` as a deployed DAG runs it: ``discover_shards`` splits the submissions (by institution), and
     one process per shard ingests its share (``ingest_shard``, what each mapped task calls), all at once.
@@ -357,6 +344,18 @@ def bench_to_sql(url: str, files: list[tuple[Path, dict, dict]], limit: int) -> 
     return {"rows": rows, "seconds": time.perf_counter() - t0}
 
 
+def _bench_state(path: Path, home: StatePaths) -> StatePaths:
+    """A private state directory for one database of the run, with ``home``'s role passwords, bootstrapped
+    (into the database ``SUPERVISION_DATABASE_URL`` names)."""
+    from include.warehouse.bootstrap import bootstrap
+
+    state = StatePaths(path)
+    state.home.mkdir(mode=0o700)
+    shutil.copytree(home.secrets, state.secrets)
+    bootstrap(state)
+    return state
+
+
 def main(argv: list[str] | None = None) -> int:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--sizes", type=int, nargs="+", default=[1_000_000, 5_000_000])
@@ -376,7 +375,6 @@ def main(argv: list[str] | None = None) -> int:
         args.out.parent.mkdir(parents=True, exist_ok=True)
     logging.basicConfig(level=logging.WARNING, format="%(asctime)s %(name)s %(message)s")
 
-    from include.warehouse.bootstrap import bootstrap
     from include.warehouse.connection import admin_url, ensure_up
 
     home = paths()
@@ -391,10 +389,7 @@ def main(argv: list[str] | None = None) -> int:
         os.environ["SUPERVISION_DATABASE_URL"] = url
         sharded = {}
         try:
-            state = StatePaths(scratch / "one")
-            state.home.mkdir(mode=0o700)
-            shutil.copytree(home.secrets, state.secrets)  # same role passwords
-            bootstrap(state)
+            state = _bench_state(scratch / "one", home)
             copy = bench_copy(url, files)
             floor = bench_floor(url, files)
             profile = (args.out.with_suffix(f".{size}.prof.txt") if args.out else scratch / "prof.txt") \
@@ -405,11 +400,8 @@ def main(argv: list[str] | None = None) -> int:
                 url2 = _fresh_database(admin)
                 os.environ["SUPERVISION_DATABASE_URL"] = url2
                 try:
-                    state2 = StatePaths(scratch / "shards")
-                    state2.home.mkdir(mode=0o700)
-                    shutil.copytree(home.secrets, state2.secrets)
-                    bootstrap(state2)
-                    sharded["copy_shards"] = bench_copy_shards(url2, files, args.shards)
+                    state2 = _bench_state(scratch / "shards", home)
+                    sharded["copy_shards"] = bench_copy(url2, files, args.shards)
                     sharded["full_shards"] = bench_full_shards(url2, files, state2, args.shards)
                 finally:
                     _drop_database(admin, url2)

@@ -98,6 +98,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from include.config import private_files
+from include.ingest import combined
 from include.ingest.gx_runtime import _LOCK, _Runtime, _runtime
 from include.ingest.results import RuleResult, ValidationOutcome, _rule_results, _summarise, with_rows
 from include.ingest.typed import (
@@ -291,8 +292,6 @@ class _GroupValidation:
             for batch_id in ids:
                 self.single(batch_id)
             return
-        from include.ingest import combined
-
         combined.detail(self, ids, screened)
 
     def attribute(self, ids: list[int]) -> set[int]:
@@ -381,15 +380,16 @@ class _GroupValidation:
 def _failing_group(group: _GroupValidation, ids: list[int]) -> None:
     """A group whose screen (over the kept typed table) failed. Usually decided by one run: the failed
     expectations over the kept table, split per batch (:func:`include.ingest.combined.whole_group`).
-    Where that cannot be done (a unique or period rule failed, Data Docs, a result that does not split):
-    the failing batches found set-based
+    Where that cannot be done (a kind that cannot be split, Data Docs, a result that does not split): a
+    batch alone is validated alone; otherwise the failing batches found set-based
     (:meth:`_GroupValidation.attribute`) are validated one by one (:meth:`_GroupValidation.detail`), the
     others screened together again through a view of the kept table (GX confirms them; if that screen
     fails too, they are bisected as before). If the attribution itself fails, the group is bisected."""
     screened = group.results
-    from include.ingest import combined
-
     if combined.whole_group(group, ids, screened):
+        return
+    if len(ids) == 1:
+        group.single(ids[0])
         return
     try:
         failing = group.attribute(ids)
@@ -457,11 +457,6 @@ def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[in
                 passed = group.screen(rest, keep=True)
                 if passed is not None:
                     group._passed(rest, passed)
-                elif len(rest) == 1:
-                    from include.ingest import combined
-
-                    if not combined.whole_group(group, rest, group.results):
-                        group.single(rest[0])
                 else:
                     _failing_group(group, rest)
             group.build_index()
