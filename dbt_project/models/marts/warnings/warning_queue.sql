@@ -38,7 +38,9 @@ latest_rules as (
         string_agg(distinct warnings.rule_code, ', ' order by warnings.rule_code) as open_rules,
         count(distinct warnings.rule_code)::int as open_rule_count,
         max(case warnings.severity when 'high' then 2 when 'medium' then 1 else 0 end) as severity_rank,
-        string_agg(warnings.description_zh, '；' order by warnings.rule_code) as open_descriptions_zh
+        string_agg(
+            warnings.description_zh, '；' order by warnings.rule_code, warnings.description_zh
+        ) as open_descriptions_zh
     from warnings
     inner join per_entity
         on
