@@ -178,14 +178,13 @@ def test_the_flow_and_loan_book_models_and_the_feature_marts_are_incremental(adv
 
 
 def test_the_incremental_look_ups_have_their_index_once_after_full_refreshes(advanced):
-    """Each incremental build looks up `max` of its batch column (and account_month_training the earliest month
-    still short of its label window): an index each (bench/README.md, hist13), made by a post-hook also on a
-    re-created table, and not made again by the next build."""
+    """Each incremental build of the flow chain looks up `max` of its batch column: an index each (bench/README.md,
+    hist13), made by a post-hook also on a table a full refresh re-created, and not made again by the next build."""
     batch = [("source_batch_id", False, 1)]
     assert advanced["indexes"] == {
         "int_flows__counterparty_months": batch, "int_flows__account_inflow_timing": batch,
         "int_flows__account_windows": batch, "int_flows__account_scores": batch,
-        "account_month_training": [("built_batch_id", False, 1), ("period", True, 1)]}
+        "account_month_training": [("built_batch_id", False, 1)]}
 
 
 def test_a_build_with_nothing_new_rewrites_no_row(advanced):

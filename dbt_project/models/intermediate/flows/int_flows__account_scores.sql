@@ -33,11 +33,13 @@
 -- fan-in reads that month's windows, so a build recomputes whole months from the first month with
 -- counterparty-month rows newer than the last build (the months int_flows__account_windows recomputes)
 -- and leaves earlier months alone.
--- The post-hook refreshes the statistics of `period` (~0.3 s on `small` with 4x history: a 30,000-row sample of
--- `period` alone; the whole table's 1.6-3.1 s): account_month_training reads this table with `period >= <literal>`
--- right after it is built, and autovacuum's analyze lags behind (never, for one month in 117: under its 10%
--- threshold). With the histogram of an older state the planner took the new months for a few rows (1,629 estimated,
--- 1,076,505 read in a catch-up build), and one such plan took 78 s (bench/README.md, hist12 and hist13).
+-- The post-hooks: an index on source_batch_id (its stored watermark, read by the next build's first_new_period,
+-- without a scan of the table: macro ensure_index), and fresh statistics of `period` (0.13-0.17 s on `small` with 4x
+-- history: a 30,000-row sample of that column; the whole table's 1.6-3.1 s). account_month_training reads this table
+-- with `period >= <literal>` right after it is built, while autovacuum analyzes it only once a tenth of its rows
+-- changed (a year of months at 4x) and may come late after a large catch-up: with the histogram of the 1x state the
+-- planner took the rebuilt months for 1,629 rows (1,076,505 read, hist13's catch-up build); the 78 s
+-- account_month_training of hist12 is thought to be such a plan (bench/README.md, hist12 and hist13).
 {#- sqlfluff's templater has no dbt vars (var() is a stand-in there): lint with a one-signal stand-in -#}
 {%- set weights = var('flow_weights') if var('flow_weights') is mapping else {'collection': {'payers': 1}} %}
 {%- set geometric = var('flow_geometric_typologies') if var('flow_weights') is mapping else [] %}
