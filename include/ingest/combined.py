@@ -230,7 +230,10 @@ def whole_group(group, ids: list[int], screened: list[ExpectationValidationResul
     clean one per file on `tiny`, now ~1.5x; bench/README.md). Applies, without Data Docs, to one batch
     whatever failed, and to many when every failed expectation is row-local (:func:`combinable`; a failed
     unique rule: the kept table's duplicate flags, the group's, are set again per batch first); returns
-    False (nothing recorded) otherwise, or if the run cannot be split, and the caller takes the longer way."""
+    False (nothing recorded) otherwise, or if the run cannot be split, and the caller takes the longer way.
+    A group of more than :func:`chunk_size` batches runs in chunks of that many (GX returns at most that
+    many rows of an SQL expectation, one per batch here: such a group used to take the longer way), each
+    chunk through a view of the kept table, the same checkpoint; all split, or nothing recorded."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     failed = [r for r in screened if not r.success]
@@ -251,12 +254,37 @@ def whole_group(group, ids: list[int], screened: list[ExpectationValidationResul
         columns = group._columns(conn, kept)
         rows = {int(b): int(n) for b, n in conn.exec_driver_sql(
             f"select _batch_id, count(*) from landing.{q(kept)} group by 1")}
+        # GX fetches at most chunk_size() result rows of an SQL expectation (one per batch here): a larger
+        # group runs in chunks of that many batches, each through a view of the kept table (by an index)
+        size = chunk_size()
+        chunks = [ids] if len(ids) <= size else [ids[n:n + size] for n in range(0, len(ids), size)]
+        if len(chunks) > 1:
+            conn.exec_driver_sql(f"create index if not exists {q(kept + '_batch')} on landing.{q(kept)} (_batch_id)")
+    per_batch: dict[int, list[ExpectationValidationResult]] | None = {}
     slot = group.rt.slot(group.url, group.dataset, kept)
     with group.rt.details_checkpoint(slot, combined_expectations(failed, columns),
                                      result_format=COMBINED_FORMAT) as run:
-        ((_, res),) = run([OWN_PERIOD], RunIdentifier(run_name=f"{kept}-{len(ids)}-whole")).run_results.items()
-    return _record(group, kept, ids, screened, split(failed, list(res.results), {i: rows.get(i, 0) for i in ids}),
-                   t0, quiet=True)
+        for chunk in chunks:
+            source = kept if len(chunks) == 1 else f"{kept}_w{chunk[0]}_{len(chunk)}"
+            if source != kept:
+                group._drop(source, view=True)
+                with group.engine.begin() as conn:
+                    conn.exec_driver_sql(
+                        f"create view landing.{q(source)} as select * from landing.{q(kept)} "
+                        f"where _batch_id = any(array[{', '.join(str(int(i)) for i in chunk)}]::bigint[])")
+            try:
+                group.rt.slot(group.url, group.dataset, source)  # re-points the checkpoint's asset
+                ((_, res),) = run([OWN_PERIOD], RunIdentifier(run_name=f"{source}-{len(chunk)}-whole")
+                                  ).run_results.items()
+            finally:
+                if source != kept:
+                    group._drop(source, view=True)
+            part = split(failed, list(res.results), {i: rows.get(i, 0) for i in chunk})
+            if part is None:
+                per_batch = None
+                break
+            per_batch.update(part)
+    return _record(group, kept, ids, screened, per_batch, t0, quiet=True)
 
 
 def _together(group, ids: list[int], screened: list[ExpectationValidationResult], columns: list[str]) -> bool:
