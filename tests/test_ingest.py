@@ -185,6 +185,81 @@ def test_identical_files_verified_together_load_once(warehouse, tmp_path, code):
     assert _raw_count(warehouse, code) == 1
 
 
+def _dq(warehouse, code: str) -> dict[int, list[tuple]]:
+    with warehouse.connect() as conn:
+        rows = conn.execute("select s.version, r.rule_name, r.success, r.element_count, r.unexpected_count, r.examples "
+                            "from ops.dq_result r join ops.batch b using (batch_id) join ops.submission s "
+                            "using (submission_id) where s.institution_code = %s order by 1, 2", (code,)).fetchall()
+    out: dict[int, list[tuple]] = {}
+    for version, *rest in rows:
+        out.setdefault(version, []).append(tuple(rest))
+    return out
+
+
+def _gx_groups(monkeypatch) -> list[list[int]]:
+    """Record the members of every group the GX gate validates."""
+    from include.ingest import quality
+
+    seen: list[list[int]] = []
+    real = quality.validate_group
+
+    def counted(url, table, dataset, members, **kw):
+        seen.append(sorted(members))
+        return real(url, table, dataset, members, **kw)
+
+    monkeypatch.setattr(quality, "validate_group", counted)
+    return seen
+
+
+@pytest.mark.parametrize("total_capital, statuses", [("1300.00", ["accepted", "duplicate"]),
+                                                     ("-5.00", ["quarantined", "quarantined"])])
+def test_unchanged_file_rides_with_its_original(warehouse, tmp_path, code, monkeypatch, total_capital, statuses):
+    """A resubmission's unchanged file, in the same run as the original, is loaded with it but not validated
+    again: it gets the original's results (what its own GX run gave: a fresh run on the same rows, the same
+    period and the same state), and one GX group validates the original alone."""
+    seen = _gx_groups(monkeypatch)
+    rows = capital_rows(code, total_capital)
+    v1 = submit(tmp_path / "a", code, rows)
+    v2 = submit(tmp_path / "b", code, rows, version=2)
+    ingest_manifests(warehouse.role_url("loader"), [v1, v2], warehouse.state)
+    assert [s for _, s in _statuses(warehouse, code)] == statuses
+    assert len(seen) == 1 and len(seen[0]) == 1
+    dq = _dq(warehouse, code)
+    assert dq[1] and dq[2] == dq[1]
+    assert any(not ok for _, ok, *_ in dq[1]) == (total_capital == "-5.00")
+    # the same file validated on its own (another institution, nothing riding) gives the same results
+    other = f"T{next(_codes):04d}"
+    admitted(warehouse, other)
+    ingest_manifests(warehouse.role_url("loader"), [submit(tmp_path / "c", other, capital_rows(other, total_capital))],
+                     warehouse.state)
+    assert [r[:4] for r in _dq(warehouse, other)[1]] == [r[:4] for r in dq[2]]
+
+
+def test_no_ride_past_a_changed_version(warehouse, tmp_path, code, monkeypatch):
+    """v3 is the same file as v1 but not as v2, its version just before: v3 is validated (it is no duplicate of
+    an accepted file: v2 superseded v1) and accepted, as when each version is ingested in its own run."""
+    seen = _gx_groups(monkeypatch)
+    same = capital_rows(code)
+    manifests = [submit(tmp_path / "a", code, same), submit(tmp_path / "b", code, capital_rows(code, "1400.00"), 2),
+                 submit(tmp_path / "c", code, same, 3)]
+    ingest_manifests(warehouse.role_url("loader"), manifests, warehouse.state)
+    assert _statuses(warehouse, code) == [(1, "superseded"), (2, "superseded"), (3, "accepted")]
+    assert len(seen) == 3 and _raw_count(warehouse, code) == 3
+
+
+def test_no_ride_when_a_later_version_is_accepted(warehouse, tmp_path, code, monkeypatch):
+    """v3 was accepted first; v1 and v2 (the same file) arrive later in one run: v1 is superseded at once, so v2
+    is no duplicate of an accepted file: it is validated and superseded too, as one run each would have it."""
+    ingest_manifests(warehouse.role_url("loader"), [submit(tmp_path / "c", code, capital_rows(code, "1400.00"), 3)],
+                     warehouse.state)
+    seen = _gx_groups(monkeypatch)
+    same = capital_rows(code)
+    ingest_manifests(warehouse.role_url("loader"), [submit(tmp_path / "a", code, same),
+                                                    submit(tmp_path / "b", code, same, 2)], warehouse.state)
+    assert _statuses(warehouse, code) == [(1, "superseded"), (2, "superseded"), (3, "accepted")]
+    assert len(seen) == 2 and _raw_count(warehouse, code) == 3
+
+
 def test_set_based_status_changes_and_supersession_match_one_by_one(warehouse, tmp_path, code):
     """Paths a normal run does not reach: one batch changing status twice in one ``_events`` call, and
     two versions of one (institution, period) superseded in one ``_supersede`` call (two rounds)."""

@@ -129,3 +129,35 @@ def test_batches_with_a_wrong_period_in_one_run_get_what_each_gets_alone(landing
     assert not rule(outcomes[ids[5]], "capital_key_unique").success
     for n in range(3):
         assert outcomes[ids[n]].passed
+
+
+def test_more_failing_batches_than_gx_returns_rows_split_in_chunks(landing, loader_url, monkeypatch):
+    """An SQL rule failing in more batches than GX returns result rows of (``chunk_size()``, 200): the whole
+    group's details run goes in chunks of that many batches, each split per batch, and the group takes none
+    of the longer ways (attribution, copies, bisection); each batch gets what it gets alone."""
+    size = combined.chunk_size()
+    shapes = []
+    for i in range(size + 5):  # every batch: an uncastable amount (an SQL rule); some also a missing one
+        rows = _shifted(capital_rows(2), 10 * i)
+        rows[i % 2]["total_rwa"] = "12,5"
+        if i % 7 == 0:
+            rows[1 - i % 2]["total_capital"] = None
+        shapes.append(rows)
+    table, members = _group(landing, [(rows, PERIOD) for rows in shapes])
+    ids = list(members)
+
+    def refused(*args, **kwargs):
+        raise AssertionError("the longer way was taken")
+
+    for name in ("attribute", "detail", "single", "solve"):
+        monkeypatch.setattr(quality._GroupValidation, name, refused)
+    outcomes = quality.validate_group(loader_url, table, CAPITAL, members)
+    monkeypatch.undo()
+
+    assert sorted(i for i, o in outcomes.items() if not o.passed) == ids
+    for n in (0, 1, 7, size - 1, size, size + 4):  # both shapes, on both sides of the chunk boundary
+        alone = quality.validate_landing(loader_url, landing(CAPITAL, shapes[n]), CAPITAL, PERIOD)
+        assert _seen(outcomes[ids[n]]) == _seen(alone), n
+    for n, i in enumerate(ids):
+        assert (rule(outcomes[i], "type_total_rwa").unexpected_count, lines(rule(outcomes[i], "type_total_rwa"))) \
+            == (1, [n % 2 + 1])

@@ -230,7 +230,10 @@ def whole_group(group, ids: list[int], screened: list[ExpectationValidationResul
     clean one per file on `tiny`, now ~1.5x; bench/README.md). Applies, without Data Docs, to one batch
     whatever failed, and to many when every failed expectation is row-local (:func:`combinable`; a failed
     unique rule: the kept table's duplicate flags, the group's, are set again per batch first); returns
-    False (nothing recorded) otherwise, or if the run cannot be split, and the caller takes the longer way."""
+    False (nothing recorded) otherwise, or if the run cannot be split, and the caller takes the longer way.
+    An SQL expectation failing in more than :func:`chunk_size` batches (GX returns at most that many of its
+    rows, one per batch here: such a group used to take the longer way) runs again, alone, in chunks of that
+    many batches (:func:`_cut_in_chunks`); all split, or nothing recorded."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     failed = [r for r in screened if not r.success]
@@ -255,8 +258,64 @@ def whole_group(group, ids: list[int], screened: list[ExpectationValidationResul
     with group.rt.details_checkpoint(slot, combined_expectations(failed, columns),
                                      result_format=COMBINED_FORMAT) as run:
         ((_, res),) = run([OWN_PERIOD], RunIdentifier(run_name=f"{kept}-{len(ids)}-whole")).run_results.items()
-    return _record(group, kept, ids, screened, split(failed, list(res.results), {i: rows.get(i, 0) for i in ids}),
-                   t0, quiet=True)
+    results = list(res.results)
+    # GX returns at most chunk_size() rows of an SQL expectation, one per batch here: one failing in more batches
+    # comes back cut, and runs again in chunks of that many batches (a group used to take the longer way)
+    by_identity = {_identity(r.expectation_config): r for r in results}
+    cut = [f for f in failed
+           if f.expectation_config.type == _ROWS and _is_cut(by_identity.get(_identity(f.expectation_config)))]
+    per_batch = split([f for f in failed if all(f is not c for c in cut)], results, {i: rows.get(i, 0) for i in ids})
+    if cut and per_batch is not None:
+        per_batch = _cut_in_chunks(group, kept, ids, failed, cut, columns, rows, per_batch)
+    return _record(group, kept, ids, screened, per_batch, t0, quiet=True)
+
+
+def _is_cut(r: ExpectationValidationResult | None) -> bool:
+    """Whether an SQL expectation's result holds fewer rows than its query found (GX's cap)."""
+    rows = ((r.result or {}).get("details") or {}).get("unexpected_rows") if r is not None else None
+    return rows is not None and len(rows) < int((r.result or {}).get("observed_value") or 0)
+
+
+def _cut_in_chunks(group, kept: str, ids: list[int], failed: list, cut: list, columns: list[str],
+                   rows: dict[int, int], per_batch: dict[int, list[ExpectationValidationResult]]
+                   ) -> dict[int, list[ExpectationValidationResult]] | None:
+    """The ``cut`` SQL expectations (of ``failed``) run again over the kept table in chunks of
+    :func:`chunk_size` batches, each through a view of it (by an index on the batch), one checkpoint; each
+    chunk split per batch and merged into ``per_batch`` (the others' results, split already), every batch's
+    results in the order of ``failed``. None if a chunk cannot be split."""
+    from great_expectations.core.run_identifier import RunIdentifier
+
+    size = chunk_size()
+    if len(ids) <= size:
+        return None  # not cut by the cap: something else
+    with group.engine.begin() as conn:
+        conn.exec_driver_sql(f"create index if not exists {q(kept + '_batch')} on landing.{q(kept)} (_batch_id)")
+    found: dict[int, list[ExpectationValidationResult]] = {i: [] for i in ids}
+    with group.rt.details_checkpoint(group.rt.slot(group.url, group.dataset, kept), combined_expectations(cut, columns),
+                                     result_format=COMBINED_FORMAT) as run:
+        for n in range(0, len(ids), size):
+            chunk = ids[n:n + size]
+            view = f"{kept}_w{chunk[0]}_{len(chunk)}"
+            group._drop(view, view=True)
+            with group.engine.begin() as conn:
+                conn.exec_driver_sql(f"create view landing.{q(view)} as select * from landing.{q(kept)} where "
+                                     f"_batch_id = any(array[{', '.join(str(int(i)) for i in chunk)}]::bigint[])")
+            try:
+                group.rt.slot(group.url, group.dataset, view)  # re-points the checkpoint's asset
+                ((_, res),) = run([OWN_PERIOD], RunIdentifier(run_name=f"{view}-{len(chunk)}-whole")
+                                  ).run_results.items()
+            finally:
+                group._drop(view, view=True)
+            part = split(cut, list(res.results), {i: rows.get(i, 0) for i in chunk})
+            if part is None:
+                return None
+            found.update(part)
+    order = [_identity(f.expectation_config) for f in failed]
+    out = {}
+    for i in ids:
+        mine = {_identity(r.expectation_config): r for r in [*per_batch[i], *found[i]]}
+        out[i] = [mine[k] for k in order]
+    return out
 
 
 def _together(group, ids: list[int], screened: list[ExpectationValidationResult], columns: list[str]) -> bool:

@@ -21,6 +21,7 @@ through them, a dataset group at a time.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import json
 import logging
 import time
@@ -168,13 +169,21 @@ def gate_group(conn: psycopg.Connection, url: str, ds: Dataset, table: str, grou
     every batch's per-rule results go to ops.dq_result. Returns ({batch_id: passed}, {batch_id: outcome},
     the group's typed table kept for promotion as (name, batch ids), or None)."""
     from include.ingest.quality import validate_group as gx_validate_group
+    from include.ingest.results import ValidationOutcome
 
+    # a rider (the same file as its host, an earlier version: loader._riders) whose host was loaded gets the
+    # host's results; one whose host was not is validated as any other batch
+    riding = {b["batch_id"]: b["rides_on"] for b in group
+              if b.get("rides_on") in loaded and b["batch_id"] in loaded}
     members = {b["batch_id"]: (b["period"].isoformat(), loaded[b["batch_id"]]) for b in group
-               if b["batch_id"] in loaded}
+               if b["batch_id"] in loaded and b["batch_id"] not in riding}
     # No GX Data Docs: they render submitted cell values unescaped (stored XSS, issue #14); the
     # feedback reports and ops.dq_result carry the masked findings.
     kept: list = []
     outcomes = gx_validate_group(url, table, ds, members, docs_dir=None, kept=kept)
+    for bid, host in riding.items():
+        o = outcomes[host]
+        outcomes[bid] = ValidationOutcome(o.batch_table, list(o.results), o.passed, o.seconds, o.data_docs_path)
     try:
         _record_results(conn, outcomes, dag_run_id)
     except BaseException:
@@ -204,11 +213,20 @@ def _record_results(conn: psycopg.Connection, outcomes: dict, dag_run_id: str | 
 
 
 
-def _groups(batches: list[dict]) -> list[list[dict]]:
+def _groups(batches: list[dict], riders: dict[int, int] | None = None) -> list[list[dict]]:
     """Split a dataset's batches into groups of at most GROUP_MAX, never two versions of the same
-    (institution, period) in one group (so the group's key-uniqueness screen stays exact)."""
+    (institution, period) in one group (so the group's key-uniqueness screen stays exact). A rider
+    (``riders``: batch id -> its host's, :func:`_riders`) joins its host's group instead, beyond GROUP_MAX if
+    need be: it is loaded and screened as its own, but not validated by GX (:func:`gate_group`)."""
+    riders = riders or {}
     groups: list[tuple[set, list[dict]]] = []
+    group_of: dict[int, list[dict]] = {}
     for b in sorted(batches, key=lambda b: (b["version"], b["institution_code"], b["period"])):
+        host = riders.get(b["batch_id"])
+        if host in group_of:  # the host comes first: an earlier version
+            b["rides_on"] = host
+            group_of[host].append(b)
+            continue
         key = (b["institution_code"], b["period"])
         for seen, members in groups:
             if key not in seen and len(members) < GROUP_MAX:
@@ -217,7 +235,60 @@ def _groups(batches: list[dict]) -> list[list[dict]]:
                 break
         else:
             groups.append(({key}, [b]))
+            members = groups[-1][1]
+        group_of[b["batch_id"]] = members
     return [members for _, members in groups]
+
+
+#: per (dataset, institution, period): the greatest version already accepted
+_ACCEPTED_VERSION_SQL = (
+    "select b.dataset, s.institution_code, s.period, max(s.version) from ops.batch b "
+    "join ops.submission s using (submission_id) join unnest(%s::text[], %s::text[], %s::date[]) "
+    "as k(dataset, inst, period) on (b.dataset, s.institution_code, s.period) = (k.dataset, k.inst, k.period) "
+    "where b.status = 'accepted' group by 1, 2, 3")
+
+
+def _riders(conn: psycopg.Connection, ds: Dataset, batches: list[dict]) -> dict[int, int]:
+    """The later versions among ``batches`` (one dataset's) that are the same file as the version just
+    before them (an unchanged file of a resubmission, verified in the same run as the original): batch id
+    -> the first version of that file (its host). Such a file is the same input under the same
+    (institution, period) and manifest entry (encoding, delimiter, compression, rows), validated against
+    the same state: the dataset's rules read no rows of the dataset itself (``reads_own_rows``), and
+    the datasets they read are promoted before this one's groups start. So its GX results are its
+    host's (a validation of it in a group of its own gave exactly those, at the cost of a load and a GX
+    run); promotion then finds it a duplicate of its host, or quarantines both. For ``institution`` the
+    manifests must also agree on ``identity_change``: its identity screen then gives the rider what it gives
+    the host (against the record accepted before; its own run would have compared it with the host's,
+    which is that record's identity whenever the host passed that screen unflagged). Not where a later
+    version of the key is already accepted (the host is then superseded, and its file no duplicate of an
+    accepted one), nor past a changed version."""
+    from include.ingest.overlap import reads_own_rows
+
+    if reads_own_rows(ds):
+        return {}
+
+    def same(b: dict) -> tuple:
+        e = _entry_for(b)
+        flagged = ds.name == "institution" and bool((b["manifest"] or {}).get("identity_change"))
+        return b["file_sha256"], e.encoding, e.delimiter, e.compression, e.rows, flagged
+
+    by_key: dict[tuple, list[dict]] = {}
+    for b in batches:
+        by_key.setdefault((b["institution_code"], b["period"]), []).append(b)
+    candidates = {k: sorted(v, key=lambda b: (b["version"], b["batch_id"])) for k, v in by_key.items() if len(v) > 1}
+    if not candidates:
+        return {}
+    keys = list(candidates)
+    accepted = {(inst, period): v for _, inst, period, v in conn.execute(
+        _ACCEPTED_VERSION_SQL, ([ds.name] * len(keys), [k[0] for k in keys], [k[1] for k in keys]))}
+    riders: dict[int, int] = {}
+    for key, versions in candidates.items():
+        for before, b in itertools.pairwise(versions):
+            if before["version"] == b["version"] or accepted.get(key, 0) > before["version"]:
+                continue
+            if same(before) == same(b):
+                riders[b["batch_id"]] = riders.get(before["batch_id"], before["batch_id"])
+    return riders
 
 
 def process_batches(conn: psycopg.Connection, url: str, batch_ids: list[int], state: StatePaths,
@@ -243,7 +314,7 @@ def process_batches(conn: psycopg.Connection, url: str, batch_ids: list[int], st
     with Promoter(url, conn, _fail_group, dag_run_id) as promoter:
         for name in processing_order(pending):  # referenced datasets first (customers before loans ...)
             ds = get(name)
-            for group in _groups(pending[name]):
+            for group in _groups(pending[name], _riders(conn, ds, pending[name])):
                 part: list[BatchOutcome] = []
                 parts.append(part)
                 if not promoter.may_overlap(ds, group):
