@@ -440,7 +440,8 @@ def _analyze_ledger(conn: psycopg.Connection) -> None:
     The planner then expected a handful of rows where there were tens of thousands, and chose nested loops:
     on `small`, a full build right after an idle 48 s ingest took 755 s instead of ~100 s, with three entity
     models at 230-705 s each. Their SELECTs took 0.5 s once the ledger was analyzed (bench/README.md, "A full
-    build right after an ingest"). Two small tables (18k batches on `small`); a failure (e.g. a role without the right) is one warning line."""
+    build right after an ingest"). Two small tables (18k batches on `small`); a failure (e.g. a role without the
+    right) is one warning line."""
     try:
         conn.execute("analyze ops.submission, ops.batch")
     except psycopg.OperationalError:
