@@ -298,8 +298,7 @@ def _cut_in_chunks(group, kept: str, ids: list[int], failed: list, cut: list, co
             view = f"{kept}_w{chunk[0]}_{len(chunk)}"
             group._drop(view, view=True)
             with group.engine.begin() as conn:
-                conn.exec_driver_sql(f"create view landing.{q(view)} as select * from landing.{q(kept)} where "
-                                     f"_batch_id = any(array[{', '.join(str(int(i)) for i in chunk)}]::bigint[])")
+                group.kept_view(conn, view, chunk)
             try:
                 group.rt.slot(group.url, group.dataset, view)  # re-points the checkpoint's asset
                 ((_, res),) = run([OWN_PERIOD], RunIdentifier(run_name=f"{view}-{len(chunk)}-whole")

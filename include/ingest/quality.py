@@ -253,10 +253,7 @@ class _GroupValidation:
         self._drop(typed, view)
         with self.engine.begin() as conn:
             if view:
-                assert self.kept is not None and set(ids) <= self.kept[1]
-                conn.exec_driver_sql(
-                    f"create view landing.{q(typed)} as select * from landing.{q(self.kept[0])} "
-                    f"where _batch_id = any(array[{', '.join(str(int(i)) for i in ids)}]::bigint[])")
+                self.kept_view(conn, typed, ids)
             else:
                 conn.exec_driver_sql("set local parallel_tuple_cost = 0.001")
                 conn.exec_driver_sql(typed_table_sql(self.dataset, self.table, batch_ids=ids, typed_name=typed))
@@ -281,13 +278,20 @@ class _GroupValidation:
             else:
                 self._drop(typed, view)
 
+    def kept_view(self, conn, name: str, ids: list[int]) -> None:
+        """``landing.<name>``: a view of the kept typed table holding only the batches ``ids`` (the caller
+        drops it)."""
+        assert self.kept is not None and set(ids) <= self.kept[1]
+        conn.exec_driver_sql(f"create view landing.{q(name)} as select * from landing.{q(self.kept[0])} "
+                             f"where _batch_id = any(array[{', '.join(str(int(i)) for i in ids)}]::bigint[])")
+
     def detail(self, ids: list[int], screened: list[ExpectationValidationResult]) -> None:
         """Per-batch results of failing batches of the kept table (``screened``: its screen's results). What
         that screen passed holds in each batch (rules are row-local or per institution and period, which no
-        two batches of a group share; period mismatches never reach it); what it failed runs once over all
-        these batches together and is split per batch, or, for rules that cannot be split, on each batch
-        alone, one checkpoint built once (:func:`include.ingest.combined.detail`). With Data Docs:
-        :meth:`single` each."""
+        two batches of a group share; a row's period is compared with its own submission's, OWN_PERIOD);
+        what it failed runs once over all these batches together and is split per batch, or, for rules that
+        cannot be split, on each batch alone, one checkpoint built once (:func:`include.ingest.combined.detail`).
+        With Data Docs: :meth:`single` each."""
         if self.site:
             for batch_id in ids:
                 self.single(batch_id)
