@@ -30,3 +30,13 @@ first_new_period as (
     where newer.{{ batch_column }} > (select coalesce(max(built.{{ batch_column }}), 0) from {{ this }} as built)
 ),
 {%- endmacro %}
+
+{#- A where-clause keeping the rows of the listed periods (dates as text): `false` when there are none. A literal
+    list, so PostgreSQL prunes the raw tables' period partitions at plan time. -#}
+{% macro period_in_list(column, periods) -%}
+    {%- if periods | length == 0 -%}
+        false
+    {%- else -%}
+        {{ column }} in ({% for p in periods %}'{{ p }}'::date{{ ', ' if not loop.last }}{% endfor %})
+    {%- endif -%}
+{%- endmacro %}
