@@ -25,6 +25,12 @@ expectations qualify (a kind added later may not), and the caller otherwise runs
 ``tests/test_quality.py`` and ``tests/test_quality_combined.py`` check that each failing batch gets
 exactly the per-rule results (success, element and unexpected counts, examples with lines) it gets when
 validated alone.
+
+A whole failing group (:func:`whole_group`, the usual case) no longer asks GX for that details run: the
+queries it would send (each column-map expectation's offending rows under GX's own condition, each SQL
+expectation's per-batch query) are sent directly over the kept typed table (:func:`own_results`), and
+the results GX would have built from them are split the same way. GX's run remains where they cannot be
+had so (another GX release, a kind not restated, a failing query), and for :func:`detail`.
 """
 
 from __future__ import annotations
@@ -232,9 +238,11 @@ def whole_group(group, ids: list[int], screened: list[ExpectationValidationResul
     whatever failed, and to many when every failed expectation is row-local (:func:`combinable`; a failed
     unique rule: the kept table's duplicate flags, the group's, are set again per batch first); returns
     False (nothing recorded) otherwise, or if the run cannot be split, and the caller takes the longer way.
-    An SQL expectation failing in more than :func:`chunk_size` batches (GX returns at most that many of its
-    rows, one per batch here: such a group used to take the longer way) runs again, alone, in chunks of that
-    many batches (:func:`_cut_in_chunks`); all split, or nothing recorded."""
+    The run is :func:`own_results` (the details run's queries without GX: no GX run beyond the screen, no
+    cap on rows) wherever it applies; otherwise GX's details run, where an SQL expectation failing in more
+    than :func:`chunk_size` batches (GX returns at most that many of its rows, one per batch here: such a
+    group used to take the longer way) runs again, alone, in chunks of that many batches
+    (:func:`_cut_in_chunks`); all split, or nothing recorded."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     failed = [r for r in screened if not r.success]
