@@ -262,3 +262,33 @@ def test_a_failing_group_needs_no_gx_details_run(landing, loader_url, monkeypatc
     assert (pair.success, lines(pair)) == (False, [1])  # one date missing, or both: not the pair's (not_null's)
     assert lines(rule(outcomes[ids[6]], "report_period_matches")) == [2]
     assert not rule(outcomes[ids[7]], "customer_corporate_key_unique").success
+
+
+def test_only_what_gx_would_select_is_restated():
+    """combined._unexpected_condition restates GX 1.24.1's conditions only where they hold as written: the
+    period parameter is the group table's OWN_PERIOD; ``mostly``, strict bounds, another ``ignore_row_if`` or
+    an expectation type it does not know leave the group to GX's details run (None)."""
+    from sqlalchemy.dialects import postgresql
+
+    class _Cfg:
+        def __init__(self, type_, **kwargs):
+            self.type, self.kwargs = type_, kwargs
+
+    def sql(cfg) -> str:
+        condition, _ = combined._unexpected_condition(cfg)
+        return str(condition.compile(dialect=postgresql.dialect(), compile_kwargs={"literal_binds": True}))
+
+    period = sql(_Cfg(combined._IN_SET, column="report_period__period", value_set={"$PARAMETER": "period"}))
+    own = combined.OWN_PERIOD.replace("'", "''")
+    assert period == f"report_period__period IS NOT NULL AND (report_period__period NOT IN ('{own}'))"
+    assert sql(_Cfg(combined._NOT_NULL, column="x")) == "x IS NULL"  # nulls are what it finds
+    assert "x IS NOT NULL" in sql(_Cfg(combined._BETWEEN, column="x", min_value=0, max_value=1))  # nulls skipped
+    assert combined._unexpected_condition(_Cfg(combined._PAIR, column_A="a", column_B="b", or_equal=True))[1] == \
+        ["a", "b"]
+    for cfg in (_Cfg(combined._NOT_NULL, column="x", mostly=0.9),
+                _Cfg(combined._BETWEEN, column="x", min_value=0, max_value=1, strict_min=True),
+                _Cfg(combined._BETWEEN, column="x", min_value=0),
+                _Cfg(combined._IN_SET, column="x", value_set=[]),
+                _Cfg(combined._PAIR, column_A="a", column_B="b", ignore_row_if="either_value_is_missing"),
+                _Cfg("expect_column_values_to_be_unique", column="x")):
+        assert combined._unexpected_condition(cfg) is None, cfg.type
