@@ -25,6 +25,12 @@ expectations qualify (a kind added later may not), and the caller otherwise runs
 ``tests/test_quality.py`` and ``tests/test_quality_combined.py`` check that each failing batch gets
 exactly the per-rule results (success, element and unexpected counts, examples with lines) it gets when
 validated alone.
+
+A whole failing group (:func:`whole_group`, the usual case) no longer asks GX for that details run: the
+queries it would send (each column-map expectation's offending rows under GX's own condition, each SQL
+expectation's per-batch query) are sent directly over the kept typed table (:func:`own_results`), and
+the results GX would have built from them are split the same way. GX's run remains where they cannot be
+had so (another GX release, a kind not restated, a failing query), and for :func:`detail`.
 """
 
 from __future__ import annotations
@@ -40,6 +46,7 @@ from include.registry.datasets import Dataset
 from include.registry.ddl import q
 from include.registry.expectations import (
     MAX_EXAMPLES,
+    PERIOD_PARAMETER,
     RESULT_FORMAT,
     unique_flags,
 )
@@ -231,9 +238,11 @@ def whole_group(group, ids: list[int], screened: list[ExpectationValidationResul
     whatever failed, and to many when every failed expectation is row-local (:func:`combinable`; a failed
     unique rule: the kept table's duplicate flags, the group's, are set again per batch first); returns
     False (nothing recorded) otherwise, or if the run cannot be split, and the caller takes the longer way.
-    An SQL expectation failing in more than :func:`chunk_size` batches (GX returns at most that many of its
-    rows, one per batch here: such a group used to take the longer way) runs again, alone, in chunks of that
-    many batches (:func:`_cut_in_chunks`); all split, or nothing recorded."""
+    The run is :func:`own_results` (the details run's queries without GX: no GX run beyond the screen, no
+    cap on rows) wherever it applies; otherwise GX's details run, where an SQL expectation failing in more
+    than :func:`chunk_size` batches (GX returns at most that many of its rows, one per batch here: such a
+    group used to take the longer way) runs again, alone, in chunks of that many batches
+    (:func:`_cut_in_chunks`); all split, or nothing recorded."""
     from great_expectations.core.run_identifier import RunIdentifier
 
     failed = [r for r in screened if not r.success]
@@ -254,6 +263,10 @@ def whole_group(group, ids: list[int], screened: list[ExpectationValidationResul
         columns = group._columns(conn, kept)
         rows = {int(b): int(n) for b, n in conn.exec_driver_sql(
             f"select _batch_id, count(*) from landing.{q(kept)} group by 1")}
+    own = own_results(group, kept, failed, columns)
+    if own is not None:  # no GX details run: the same queries GX would run, our own (see own_results)
+        return _record(group, kept, ids, screened, split(failed, own, {i: rows.get(i, 0) for i in ids}), t0,
+                       quiet=True)
     slot = group.rt.slot(group.url, group.dataset, kept)
     with group.rt.details_checkpoint(slot, combined_expectations(failed, columns),
                                      result_format=COMBINED_FORMAT) as run:
@@ -268,6 +281,115 @@ def whole_group(group, ids: list[int], screened: list[ExpectationValidationResul
     if cut and per_batch is not None:
         per_batch = _cut_in_chunks(group, kept, ids, failed, cut, columns, rows, per_batch)
     return _record(group, kept, ids, screened, per_batch, t0, quiet=True)
+
+
+#: the GX release whose SQL conditions :func:`_unexpected_condition` restates (and whose queries
+#: :func:`own_results` runs): another release takes GX's details run
+OWN_GX_VERSION = "1.24.1"
+_NOT_NULL, _IN_SET, _BETWEEN = ("expect_column_values_to_not_be_null", "expect_column_values_to_be_in_set",
+                                "expect_column_values_to_be_between")
+_REGEX, _PAIR = "expect_column_values_to_match_regex", "expect_column_pair_values_a_to_be_greater_than_b"
+
+
+def _unexpected_condition(cfg) -> tuple[Any, list[str]] | None:
+    """A column-map expectation's offending rows as GX 1.24.1 selects them on PostgreSQL (its map metrics'
+    ``_sqlalchemy`` condition, negated, nulls left out where GX leaves them out: ``column_condition_partial``,
+    ``column_pair_condition_partial``, ``get_domain_records`` for ``ignore_row_if``), and the domain columns
+    it returns with each row; None for anything else (another kind, ``mostly``, a row condition, strict
+    bounds), which GX's details run then takes."""
+    import sqlalchemy as sa
+
+    kwargs = dict(cfg.kwargs)
+    if kwargs.get("mostly", 1) != 1 or kwargs.get("row_condition") or kwargs.get("strict_min") or \
+            kwargs.get("strict_max"):
+        return None
+    if cfg.type == _PAIR:
+        a, b = kwargs["column_A"], kwargs["column_B"]
+        if kwargs.get("ignore_row_if", "both_values_are_missing") != "both_values_are_missing":
+            return None
+        col_a, col_b = sa.column(a), sa.column(b)
+        expected = (sa.or_(col_a >= col_b, sa.and_(col_a == None, col_b == None))  # noqa: E711 (GX's)
+                    if kwargs.get("or_equal") else col_a > col_b)
+        both_missing = sa.and_(col_a == None, col_b == None)  # noqa: E711 (GX's)
+        return sa.and_(sa.not_(both_missing), sa.not_(expected)), [a, b]
+    column = kwargs.get("column")
+    if column is None:
+        return None
+    col = sa.column(column)
+    if cfg.type == _NOT_NULL:
+        return sa.not_(col != None), [column]  # noqa: E711 (GX's; not_null does not filter nulls)
+    if cfg.type == _IN_SET:
+        values = kwargs.get("value_set")
+        if isinstance(values, dict) and values.get("$PARAMETER") == PERIOD_PARAMETER:
+            values = [OWN_PERIOD]  # the period parameter of every run on a group's table
+        if not isinstance(values, list | tuple | set) or not values:
+            return None
+        expected = col.in_(list(values))
+    elif cfg.type == _BETWEEN:
+        lo, hi = kwargs.get("min_value"), kwargs.get("max_value")
+        if lo is None or hi is None or lo > hi:
+            return None
+        expected = sa.and_(col >= sa.literal(lo), col <= sa.literal(hi))
+    elif cfg.type == _REGEX:
+        expected = sa.BinaryExpression(col, sa.literal(kwargs["regex"]), sa.custom_op("~"))
+    else:
+        return None
+    return sa.and_(sa.not_(col.is_(None)), sa.not_(expected)), [column]
+
+
+def own_results(group, kept: str, failed: list[ExpectationValidationResult], columns: list[str]
+                ) -> list[ExpectationValidationResult] | None:
+    """The ``failed`` expectations' results over the whole kept table ``landing.<kept>`` as GX's combined
+    details run gives them (:data:`COMBINED_FORMAT`), from the queries that run would send, sent here
+    without GX: no details suite, validation definition and checkpoint to build, check and remove, no
+    metric graph (issue #17 item 5: a failing group's second GX run was most of what a defective batch
+    cost more than a clean one; bench/README.md, branch ``gate14``).
+
+    * column-map expectations: the offending rows with ``_batch_id``, ``_line`` and the domain column(s)
+      (:func:`_unexpected_condition`), all of them (GX's index list, its limit :data:`ALL_ROWS`), their
+      count the unexpected count;
+    * our SQL expectations: the rule's query grouped per batch (:func:`per_batch_query`), ``{batch}`` the
+      kept table, as GX formats it, every row (GX fetched at most ``chunk_size()``: no chunks needed).
+
+    None (GX's details run decides, as before) where a result cannot be had this way: another GX release,
+    an expectation :func:`_unexpected_condition` does not restate, a screen result that raised, or a query
+    that fails."""
+    import sqlalchemy as sa
+    from great_expectations.core.expectation_validation_result import ExpectationValidationResult
+
+    if getattr(group.rt.gx, "__version__", None) != OWN_GX_VERSION or any(_raised(r) for r in failed):
+        return None
+    plans = []
+    for f in failed:
+        cfg = f.expectation_config
+        if cfg.type == _ROWS:
+            plans.append((cfg, None, per_batch_query(cfg.kwargs["unexpected_rows_query"], columns)))
+            continue
+        found = _unexpected_condition(cfg)
+        if found is None:
+            return None
+        plans.append((cfg, found, None))
+    table = sa.table(kept, schema="landing")
+    out = []
+    try:
+        with group.engine.begin() as conn:
+            for cfg, found, query in plans:
+                if query is not None:  # GX: str.format(batch=<the asset's table>), then sa.text
+                    rows = [r._asdict() for r in conn.execute(sa.text(query.format(batch=f"landing.{kept}")))]
+                    out.append(ExpectationValidationResult(success=not rows, expectation_config=cfg, result={
+                        "observed_value": len(rows), "details": {"unexpected_rows": rows}}))
+                    continue
+                condition, domain = found
+                names = ["_batch_id", "_line", *domain]
+                select = sa.select(*(sa.column(c) for c in names)).select_from(table).where(condition)
+                index = [dict(zip(names, row, strict=True)) for row in conn.execute(select)]
+                out.append(ExpectationValidationResult(success=not index, expectation_config=cfg, result={
+                    "unexpected_count": len(index), "unexpected_index_list": index}))
+    except sa.exc.SQLAlchemyError as e:
+        log.debug("%s: the failed expectations not run without GX (%s); GX's details run instead", kept,
+                  str(e).splitlines()[0][:200])
+        return None
+    return out
 
 
 def _is_cut(r: ExpectationValidationResult | None) -> bool:

@@ -442,9 +442,10 @@ def validate_group_keep(url: str, table: str, dataset: Dataset, members: dict[in
     of every run on a group's table), so a batch whose period column is wrong fails there, even with
     another batch's period. If every expectation holds, every batch passes with the screen's results.
     Where it fails, one details run of the failed expectations over the same table, split per batch,
-    decides every batch (:func:`include.ingest.combined.whole_group`); where that cannot be done, the
-    failing batches are found set-based (:meth:`_GroupValidation.attribute`), each runs the failed
-    expectations (counts and offending lines, :meth:`_GroupValidation.detail`), and the others are
+    decides every batch (:func:`include.ingest.combined.whole_group`; the queries GX's details run would
+    send, sent without GX where they can be, :func:`include.ingest.combined.own_results`); where that cannot
+    be done, the failing batches are found set-based (:meth:`_GroupValidation.attribute`), each runs the
+    failed expectations (counts and offending lines, :meth:`_GroupValidation.detail`), and the others are
     screened together once more, so GX itself passes every batch that passes. Only if that screen fails
     too (or nothing could be attributed) is the group bisected, down to single batches.
 
