@@ -47,3 +47,14 @@
         where batches.dataset = 'account' and batches.status <> 'accepted'
     )
 {% endmacro %}
+
+{#- int_entities__reported_periods' post-hook: delete the rows whose batch is no longer accepted (superseded by a
+    resubmission that has no rows for that institution and period). -#}
+{% macro delete_superseded_reported_periods() %}
+    delete from {{ this }} as built
+    where built.source_batch_id in (
+        select batches.batch_id
+        from {{ source('ops', 'batch') }} as batches
+        where batches.dataset in ('account', 'transaction') and batches.status <> 'accepted'
+    )
+{% endmacro %}

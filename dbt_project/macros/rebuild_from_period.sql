@@ -9,10 +9,12 @@
     (a point-in-time build of truncated history: the next build must recompute every month).
 
     first_new_batch_period: the earliest period (a date string) of an accepted batch with an id in
-    (the mart's watermark, `watermark`], or none when there is none (nothing to rebuild). -#}
+    (the mart's watermark, `watermark`], or none when there is none (nothing to rebuild); with `any_status`,
+    of any batch in that range (quarantined and rejected ones too: institution_quarter_features counts them). -#}
 {% macro batch_watermark() %}
     {%- set batch_table = source('ops', 'batch') -%}
-    {%- if not execute or var('features_as_of', none) -%}{{ return(0) }}{%- endif -%}
+    {#- a unit test's source is its fixture (a CTE name, not a table to read at compile time): 0 there -#}
+    {%- if not execute or var('features_as_of', none) or (batch_table | string).startswith('__dbt__cte__') -%}{{ return(0) }}{%- endif -%}
     {%- set query -%}
         select coalesce(
             (
@@ -26,7 +28,7 @@
     {{ return(run_query(query).columns[0].values()[0] | int) }}
 {% endmacro %}
 
-{% macro first_new_batch_period(relation, watermark, marker_column='built_batch_id') %}
+{% macro first_new_batch_period(relation, watermark, marker_column='built_batch_id', any_status=false) %}
     {%- set batch_table = source('ops', 'batch') -%}
     {%- set submission_table = source('ops', 'submission') -%}
     {%- if not execute -%}{{ return(none) }}{%- endif -%}
@@ -36,7 +38,7 @@
         inner join {{ submission_table }} as submissions
             on batches.submission_id = submissions.submission_id
         where
-            batches.status = 'accepted'
+            {{ 'true' if any_status else "batches.status = 'accepted'" }}
             and batches.batch_id <= {{ watermark }}
             and batches.batch_id > (select coalesce(max(built.{{ marker_column }}), 0) from {{ relation }} as built)
     {%- endset -%}
@@ -113,4 +115,43 @@
         select min(built.period)::text from {{ relation }} as built where {{ condition }}
     {%- endset -%}
     {{ return(run_query(query).columns[0].values()[0]) }}
+{% endmacro %}
+
+{#- A 64-bit digest of every row of `relations` (seeds: a few hundred rows) and of `extra` (the values of the
+    dbt vars a model uses), for the incremental quarterly models (int_prudential__indicators,
+    stress_test_results, institution_quarter_features): stored with their rows, a different one (a seed or
+    var edited) makes the build recompute every period. -#}
+{% macro inputs_digest(relations, extra='') %}
+    {#- a unit test's refs are its fixtures (CTE names): 0 there -#}
+    {%- if not execute -%}{{ return(0) }}{%- endif -%}
+    {%- for relation in relations if (relation | string).startswith('__dbt__cte__') -%}{{ return(0) }}{%- endfor -%}
+    {%- set query -%}
+        select ('x' || substr(md5(concat_ws('#',
+            {%- for relation in relations %}
+            (select coalesce(string_agg(rows_::text, '|' order by rows_::text), '') from {{ relation }} as rows_),
+            {%- endfor %}
+            {{ "'" ~ (extra | string | replace("'", "''")) ~ "'" }}
+        )), 1, 16))::bit(64)::bigint
+    {%- endset -%}
+    {{ return(run_query(query).columns[0].values()[0] | int) }}
+{% endmacro %}
+
+{#- The rows a quarterly incremental model recomputes: periods from `from_period` on (a date string), none when the
+    build is partial and nothing is new (`false`), all when it is not partial. `column` is the period column. -#}
+{% macro from_period_filter(column, partial, from_period, keyword='where') -%}
+    {%- if partial and from_period %}{{ keyword }} {{ column }} >= '{{ from_period }}'::date
+    {%- elif partial %}{{ keyword }} false
+    {%- endif %}
+{%- endmacro %}
+
+{#- `alias.column, ...` for every column of `relation` but its build watermarks (built_*: which build wrote a
+    row, not data), for a model that passes an incremental mart's columns on (institution_quarter_training);
+    `alias.*` at parse time. -#}
+{% macro columns_but_built(relation, alias) %}
+    {%- if not execute -%}{{ return(alias ~ '.*') }}{%- endif -%}
+    {%- set kept = [] -%}
+    {%- for column in adapter.get_columns_in_relation(relation) if not column.name.startswith('built_') -%}
+        {%- do kept.append(alias ~ '.' ~ adapter.quote(column.name)) -%}
+    {%- endfor -%}
+    {{ return(kept | join(',\n        ')) }}
 {% endmacro %}

@@ -46,17 +46,13 @@ reported as (
         period
     from {{ ref('int_prudential__indicators') }}
     union all
-    select distinct
+    -- accounts, and transactions whose accounts were never delivered (their reference rule only warns): the
+    -- flow queue may still name the institution, so it is an entity too (the months with rows of either,
+    -- int_entities__reported_periods: incremental, not the whole raw history)
+    select
         institution_code,
-        report_period as period
-    from {{ ref('stg_submissions__accounts') }}
-    union all
-    -- transactions whose accounts were never delivered (their reference rule only warns): the flow
-    -- queue may still name the institution, so it is an entity too
-    select distinct
-        institution_code,
-        report_period as period
-    from {{ ref('stg_submissions__transactions') }}
+        period
+    from {{ ref('int_entities__reported_periods') }}
 ),
 
 reported_only as (

@@ -1,35 +1,59 @@
+{%- set watermark = batch_watermark() %}
+{%- set seeds_digest = inputs_digest([ref('regulatory_thresholds')]) %}
+{%- set partial = is_incremental() and stored_value_is(this, 'built_inputs_digest', seeds_digest) %}
+{%- set from_period = first_new_batch_period(this, watermark) if partial else none %}
+{{ config(
+    materialized='incremental',
+    unique_key=['period'],
+    incremental_strategy='period_delete_insert',
+    on_schema_change='append_new_columns',
+) }}
+-- depends_on: {{ source('ops', 'batch') }}, {{ source('ops', 'submission') }}
 -- Prudential indicators: one row per (institution_code, period = quarter end), from the latest accepted
 -- version of each quarterly report, with the institution's type, bureau and tier at that quarter and
 -- the number of regulatory thresholds breached (seed regulatory_thresholds). The one place the ratios are
 -- computed: capital_adequacy, prudential_indicators and the institution feature mart read them here.
+-- Incremental by quarter (macros/rebuild_from_period.sql): a build recomputes the quarters from the earliest
+-- period of an accepted batch newer than the stored `built_batch_id` on (a quarter's row reads that quarter's
+-- reports and the institution's record of that month or earlier, so nothing before that period changes; a
+-- resubmitted report is such a batch and replaces its quarter's rows) and leaves earlier quarters alone; when
+-- the seed regulatory_thresholds differs from the one the rows were built with (`built_inputs_digest`), every
+-- quarter. Until 8 Dec a table: 0.75 s in an incremental month on `small`, 3.69 s with 4x history.
 with
 
 capital as (
     select * from {{ ref('stg_submissions__capital_reports') }}
+    {{ from_period_filter('report_period', partial, from_period) }}
 ),
 
 asset_quality as (
     select * from {{ ref('stg_submissions__asset_quality_reports') }}
+    {{ from_period_filter('report_period', partial, from_period) }}
 ),
 
 liquidity as (
     select * from {{ ref('stg_submissions__liquidity_reports') }}
+    {{ from_period_filter('report_period', partial, from_period) }}
 ),
 
 concentration as (
     select * from {{ ref('stg_submissions__concentration_reports') }}
+    {{ from_period_filter('report_period', partial, from_period) }}
 ),
 
 profitability as (
     select * from {{ ref('stg_submissions__profitability_reports') }}
+    {{ from_period_filter('report_period', partial, from_period) }}
 ),
 
 deposits_loans as (
     select * from {{ ref('stg_submissions__deposits_loans_reports') }}
+    {{ from_period_filter('report_period', partial, from_period) }}
 ),
 
 solvency as (
     select * from {{ ref('stg_submissions__solvency_reports') }}
+    {{ from_period_filter('report_period', partial, from_period) }}
 ),
 
 institutions as (
@@ -198,7 +222,9 @@ breaches as (
 final as (
     select
         ratios.*,
-        coalesce(breaches.breach_count, 0) as breach_count
+        coalesce(breaches.breach_count, 0) as breach_count,
+        {{ watermark }}::bigint as built_batch_id,
+        {{ seeds_digest }}::bigint as built_inputs_digest
     from ratios
     left join breaches
         on

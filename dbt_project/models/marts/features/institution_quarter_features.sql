@@ -1,14 +1,36 @@
+{%- set watermark = batch_watermark() %}
+{%- set seeds_digest = inputs_digest([ref('regulatory_thresholds')]) %}
+{%- set partial = is_incremental() and not var('features_as_of', none)
+    and stored_value_is(this, 'built_inputs_digest', seeds_digest) %}
+{%- set from_period = first_new_batch_period(this, watermark, any_status=true) if partial else none %}
+{%- set lookback = month_start_before(from_period, 12) if from_period else none %}
+{{ config(
+    materialized='table' if var('features_as_of', none) else 'incremental',
+    unique_key=['period'],
+    incremental_strategy='period_delete_insert',
+    on_schema_change='append_new_columns',
+) }}
+-- depends_on: {{ source('ops', 'batch') }}, {{ source('ops', 'submission') }}
 -- Point-in-time features of every institution and quarter end, for the early-warning model and for
 -- supervisors (one truth). A feature of period t uses only records for periods <= t: indicators of t
 -- and earlier quarters, the regulator's rating of t - 1 (decided before t ends), interventions and
 -- cases reported in periods <= t, batches submitted for periods <= t. The dbt var `features_as_of`
 -- (a date) truncates every input to periods <= that date; tests/test_ml_features.py builds the mart
 -- with and without it and proves the features of periods <= the cut-off are identical.
+-- Incremental by quarter (a table with `features_as_of`; macros/rebuild_from_period.sql): a build recomputes the
+-- quarters from the earliest period of a batch of any status newer than the stored `built_batch_id` on (the
+-- rejected and quarantined ones too: rejected_batches_q counts them), reading the indicators of the year before
+-- them for the lags and breach_count_4q, and leaves earlier quarters alone: every input of period t (a report,
+-- a rating, an intervention, a case, a batch) only changes features of quarters >= t. Every quarter when the
+-- seed regulatory_thresholds (breaches, car_below_minimum) differs from the one the rows were built with
+-- (`built_inputs_digest`), and after a build with `features_as_of` (its watermark is 0). Until 8 Dec a table:
+-- 0.61 s in an incremental month on `small`, 2.85 s with 4x history.
 with
 
 indicators as (
     select * from {{ ref('int_prudential__indicators') }}
     {{ as_of('period') }}
+    {{ from_period_filter('period', partial, lookback) }}
 ),
 
 capital_flags as (
@@ -18,6 +40,7 @@ capital_flags as (
         car_below_minimum
     from {{ ref('capital_adequacy') }}
     {{ as_of('period') }}
+    {{ from_period_filter('period', partial, from_period) }}
 ),
 
 ratings as (
@@ -132,6 +155,7 @@ history as (
                 and batches.period <= lagged.period
         ) as rejected_batches_q
     from lagged
+    {{ from_period_filter('lagged.period', partial, from_period) }}
 ),
 
 final as (
@@ -176,7 +200,9 @@ final as (
         history.interventions_4q::int as interventions_4q,
         history.penalty_cases_4q::int as penalty_cases_4q,
         history.rejected_batches_q::int as rejected_batches_q,
-        coalesce(capital_flags.car_below_minimum, false)::int as car_below_minimum
+        coalesce(capital_flags.car_below_minimum, false)::int as car_below_minimum,
+        {{ watermark }}::bigint as built_batch_id,
+        {{ seeds_digest }}::bigint as built_inputs_digest
     from lagged
     inner join history
         on

@@ -5,6 +5,7 @@
 -- within four quarters", and a model predicting the four-quarter probability must not be fitted,
 -- calibrated or judged against it (bench/README "Early-warning models", 7 Dec). Null otherwise: the
 -- latest period is scored, the censored ones are neither trained on nor scored.
+-- Every column of the features but their build watermarks (built_*: which build wrote the row, not data).
 with
 
 features as (
@@ -17,7 +18,7 @@ labels as (
 
 final as (
     select
-        features.*,
+        {{ columns_but_built(ref('institution_quarter_features'), 'features') }},
         case when labels.quarters_observed = 4 then labels.label_high_risk_4q end as label_high_risk_4q,
         labels.quarters_observed,
         labels.first_event_period

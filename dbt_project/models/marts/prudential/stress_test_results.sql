@@ -1,3 +1,16 @@
+{%- set watermark = batch_watermark() %}
+{%- set seeds_digest = inputs_digest(
+    [ref('stress_scenarios'), ref('stress_loan_class_shocks'), ref('regulatory_thresholds')],
+    var('stress_deposit_duration_years') ~ '|' ~ var('national_bureau_code')) %}
+{%- set partial = is_incremental() and stored_value_is(this, 'built_inputs_digest', seeds_digest) %}
+{%- set from_period = first_new_batch_period(this, watermark) if partial else none %}
+{{ config(
+    materialized='incremental',
+    unique_key=['period'],
+    incremental_strategy='period_delete_insert',
+    on_schema_change='append_new_columns',
+) }}
+-- depends_on: {{ source('ops', 'batch') }}, {{ source('ops', 'submission') }}
 -- Stress test (issue #16 item 2): per institution with capital reports, quarter, scenario and level
 -- (seeds stress_scenarios, stress_loan_class_shocks) the post-shock capital and liquidity ratios, the
 -- capital shortfall to the minimum and pass/fail. Formulas (documented in _prudential__models.yml):
@@ -17,26 +30,38 @@
 --   pass = post_total_car >= min_total_car and post_cet1_car >= min_cet1_car
 --          and (post_liquidity_ratio >= min_liquidity_ratio or it is unknown)
 -- Minimums come from the seed regulatory_thresholds (total_car, cet1_car, liquidity_ratio).
+-- Incremental by quarter (macros/rebuild_from_period.sql): a build recomputes the quarters from the earliest
+-- period of an accepted batch newer than the stored `built_batch_id` on (a quarter's rows read that quarter's
+-- indicators, reports and loan book only; a resubmitted report or loan file is such a batch and replaces its
+-- quarter's rows) and leaves earlier quarters alone; every quarter when the seeds stress_scenarios,
+-- stress_loan_class_shocks or regulatory_thresholds or the vars stress_deposit_duration_years and
+-- national_bureau_code differ from those the rows were built with (`built_inputs_digest`). Until 8 Dec a table:
+-- 1.52 s in an incremental month on `small`, 4.97 s with 4x history.
 with
 
 indicators as (
     select * from {{ ref('int_prudential__indicators') }}
+    {{ from_period_filter('period', partial, from_period) }}
 ),
 
 capital as (
     select * from {{ ref('stg_submissions__capital_reports') }}
+    {{ from_period_filter('report_period', partial, from_period) }}
 ),
 
 liquidity as (
     select * from {{ ref('stg_submissions__liquidity_reports') }}
+    {{ from_period_filter('report_period', partial, from_period) }}
 ),
 
 deposits as (
     select * from {{ ref('stg_submissions__deposits_loans_reports') }}
+    {{ from_period_filter('report_period', partial, from_period) }}
 ),
 
 exposures as (
     select * from {{ ref('int_prudential__stress_exposures') }}
+    {{ from_period_filter('period', partial, from_period) }}
 ),
 
 scenarios as (
@@ -223,5 +248,7 @@ select
     final.source_batch_ids,
     final.post_total_car >= final.min_total_car
     and final.post_cet1_car >= final.min_cet1_car
-    and coalesce(final.post_liquidity_ratio >= final.min_liquidity_ratio, true) as passed
+    and coalesce(final.post_liquidity_ratio >= final.min_liquidity_ratio, true) as passed,
+    {{ watermark }}::bigint as built_batch_id,
+    {{ seeds_digest }}::bigint as built_inputs_digest
 from final
