@@ -146,12 +146,13 @@
 
 {#- `alias.column, ...` for every column of `relation` but its build watermarks (built_*: which build wrote a
     row, not data), for a model that passes an incremental mart's columns on (institution_quarter_training);
-    `alias.*` at parse time. -#}
+    `alias.*` at parse time and before the relation exists. -#}
 {% macro columns_but_built(relation, alias) %}
     {%- if not execute -%}{{ return(alias ~ '.*') }}{%- endif -%}
     {%- set kept = [] -%}
     {%- for column in adapter.get_columns_in_relation(relation) if not column.name.startswith('built_') -%}
         {%- do kept.append(alias ~ '.' ~ adapter.quote(column.name)) -%}
     {%- endfor -%}
-    {{ return(kept | join(',\n        ')) }}
+    {#- no relation yet (a compile before the first build): `alias.*`, as at parse time -#}
+    {{ return(kept | join(',\n        ') if kept else alias ~ '.*') }}
 {% endmacro %}
