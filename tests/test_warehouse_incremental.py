@@ -3,12 +3,14 @@
 The start is the session's built tiny/11 world (``built_copy``: a private copy of the database right after
 built_warehouse's full build); one more month is simulated (`advance`, in a copy of that world's landing
 zone and ground truth), ingested, and built incrementally (`dbt run`). Every incremental model's rows (the
-flow models, the loan book, the feature marts firm_month_features and account_month_training) are kept
-aside and the incremental models are rebuilt with `--full-refresh`: both must hold the same multiset of
-rows (EXCEPT ALL both ways, build watermark columns aside); the same after a supervisor confirms a flow
-alert of the first month (the account panel's labels, not a batch). Before the new month, a build with nothing
-new must leave every incremental model's rows untouched, and the inputs' fingerprint (the build DAG's skip
-test) must say "unchanged"; after the new month it must say "changed".
+flow models with the flow alert queue, the loan book, the feature marts firm_month_features,
+account_month_training and firm_month_training) are kept aside and the incremental models are rebuilt with
+`--full-refresh`: both must hold the same multiset of rows (EXCEPT ALL both ways, build watermark columns
+aside); the same after a supervisor confirms a flow alert of the first month (the account panel's labels,
+not a batch), and after a regulator resubmission that labels an earlier firm month (the firm panel); a new
+scoring run must reach an old month's flow alert. Before the new month, a build with nothing new must leave
+every incremental model's rows untouched, and the inputs' fingerprint (the build DAG's skip test) must say
+"unchanged"; after the new month it must say "changed".
 """
 
 from __future__ import annotations
