@@ -24,9 +24,10 @@ import time
 from pathlib import Path
 
 MODELS = ("int_flows__account_windows", "int_flows__account_scores", "flow_alerts")
-# built with them: account_windows reads each account's first month from it (branch build6); a checkout without
-# it only warns that the name selects nothing
-SELECT = (*MODELS, "int_flows__account_first_seen")
+# built with them: account_windows reads each account's first month from it (branch build6), flow_alerts is a
+# table over the incremental int_flows__alert_queue (branch incf14); a checkout without them only warns that the
+# name selects nothing
+SELECT = (*MODELS, "int_flows__account_first_seen", "int_flows__alert_queue")
 UPSTREAM = ("+int_flows__counterparty_months", "+int_flows__account_inflow_timing")
 
 

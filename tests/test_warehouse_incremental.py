@@ -3,12 +3,14 @@
 The start is the session's built tiny/11 world (``built_copy``: a private copy of the database right after
 built_warehouse's full build); one more month is simulated (`advance`, in a copy of that world's landing
 zone and ground truth), ingested, and built incrementally (`dbt run`). Every incremental model's rows (the
-flow models, the loan book, the feature marts firm_month_features and account_month_training) are kept
-aside and the incremental models are rebuilt with `--full-refresh`: both must hold the same multiset of
-rows (EXCEPT ALL both ways, build watermark columns aside); the same after a supervisor confirms a flow
-alert of the first month (the account panel's labels, not a batch). Before the new month, a build with nothing
-new must leave every incremental model's rows untouched, and the inputs' fingerprint (the build DAG's skip
-test) must say "unchanged"; after the new month it must say "changed".
+flow models with the flow alert queue, the loan book, the feature marts firm_month_features,
+account_month_training and firm_month_training) are kept aside and the incremental models are rebuilt with
+`--full-refresh`: both must hold the same multiset of rows (EXCEPT ALL both ways, build watermark columns
+aside); the same after a supervisor confirms a flow alert of the first month (the account panel's labels,
+not a batch), and after a regulator resubmission that labels an earlier firm month (the firm panel); a new
+scoring run must reach an old month's flow alert. Before the new month, a build with nothing new must leave
+every incremental model's rows untouched, and the inputs' fingerprint (the build DAG's skip test) must say
+"unchanged"; after the new month it must say "changed".
 """
 
 from __future__ import annotations
@@ -165,6 +167,58 @@ def advanced(built_copy):
                 " where i.indrelid = %s::regclass and i.indnkeyatts = 1 group by 1, 2", (models[m],)).fetchall())
                 for m in ("int_flows__counterparty_months", "int_flows__account_inflow_timing",
                           "int_flows__account_windows", "int_flows__account_scores", "account_month_training")}
+        # a label revision: the regulator resubmits a month of its cases with one more illegal-fundraising case,
+        # against a firm whose month one to six months before it is labelled 0 (a new accepted batch superseding
+        # the old one, as the loader leaves them): firm_month_training must relabel that earlier month
+        with connect() as conn:
+            uscc, labelled, old_batch, submission_id = conn.execute(
+                f"select t.firm_uscc, t.period, b.batch_id, b.submission_id from {models['firm_month_training']} t"
+                " inner join ops.submission as s on s.period > t.period"
+                "  and s.period < date_trunc('month', t.period) + interval '7 months'"
+                " inner join ops.batch as b on b.submission_id = s.submission_id and b.dataset = 'regulator_case'"
+                "  and b.status = 'accepted'"
+                " where t.label_case_6m = 0 order by t.period desc, t.firm_uscc limit 1").fetchone()
+            conn.execute("insert into ops.submission (submission_id, institution_code, period, version, submitted_at,"
+                         " manifest, manifest_sha256, landing_path) select submission_id || '-test-revision',"
+                         " institution_code, period, version + 100, submitted_at, manifest, manifest_sha256,"
+                         " landing_path from ops.submission where submission_id = %s", (submission_id,))
+            new_batch = conn.execute(
+                "insert into ops.batch (submission_id, dataset, file_name, file_sha256, status) values"
+                " (%s || '-test-revision', 'regulator_case', 'test-revision.csv', md5('test-revision'), 'accepted')"
+                " returning batch_id", (submission_id,)).fetchone()[0]
+            conn.execute("update ops.batch set status = 'superseded' where batch_id = %s", (old_batch,))
+            conn.execute("create temp table revised as select * from raw.regulator_case where _batch_id = %s",
+                         (old_batch,))
+            conn.execute("insert into revised select * from revised limit 1")
+            conn.execute("update revised set _batch_id = %s", (new_batch,))
+            conn.execute("update revised set case_id = 'TEST-REVISION', entity_type = '企业', uscc = %s,"
+                         " case_type = '非法集资', _line = (select max(_line) + 1 from revised)"
+                         " where ctid = (select max(ctid) from revised)", (uscc,))
+            conn.execute("insert into raw.regulator_case select * from revised")
+        proc = _dbt(["run", "--select", "stg_submissions__regulator_cases", "firm_month_features",
+                     "firm_month_labels"], check=False)
+        assert proc.returncode == 0, proc.stdout[-6000:]
+        out["revision_diff"] = _incremental_equals_full(connect, models, "firm_month_training")
+        with connect() as conn:
+            out["revised_label"] = conn.execute(
+                f"select label_case_6m from {models['firm_month_training']} where firm_uscc = %s and period = %s",
+                (uscc, labelled)).fetchone()[0]
+            # a new scoring run scores the account of the earliest flow alert again: flow_alerts (a table over the
+            # incremental int_flows__alert_queue) shows the new score on that old month's alert
+            alert_id, key = conn.execute(
+                "select alert_id, institution_code || ':' || account_no from marts_flows.flow_alerts"
+                " order by period, alert_id limit 1").fetchone()
+            conn.execute(
+                "insert into ml.risk_scores (entity_type, entity_id, period, model_name, model_version, probability,"
+                " warning_level) values ('account', %s, '2999-12-31', 'account_flow', 'test-rescore', 0.123457,"
+                " 'blue')", (key,))
+        proc = _dbt(["run", "--select", "stg_ml__latest_risk_scores", "int_flows__alert_queue", "flow_alerts"],
+                    check=False)
+        assert proc.returncode == 0, proc.stdout[-6000:]
+        with connect() as conn:
+            out["rescored"] = conn.execute(
+                "select account_risk_probability, account_risk_warning_level from marts_flows.flow_alerts"
+                " where alert_id = %s", (alert_id,)).fetchone()
         out["models"], out["diffs"] = models, diffs
         yield out
     finally:
@@ -173,8 +227,19 @@ def advanced(built_copy):
 
 def test_the_flow_and_loan_book_models_and_the_feature_marts_are_incremental(advanced):
     assert {"int_flows__counterparty_months", "int_flows__account_windows", "int_flows__account_scores",
-            "int_prudential__loan_book_quarterly", "firm_month_features",
-            "account_month_training"} <= set(advanced["models"])
+            "int_flows__alert_queue", "int_prudential__loan_book_quarterly", "firm_month_features",
+            "account_month_training", "firm_month_training"} <= set(advanced["models"])
+
+
+def test_a_regulator_resubmission_relabels_an_earlier_firm_month_as_a_full_refresh_does(advanced):
+    assert advanced["revised_label"] == 1
+    assert advanced["revision_diff"] == {"only_incremental": 0, "only_full": 0}
+
+
+def test_a_new_scoring_run_reaches_an_old_months_flow_alert(advanced):
+    """flow_alerts' ML score columns change with every scoring run, not with a month: they are joined on top of the
+    incremental queue, so an old alert shows its account's latest score."""
+    assert advanced["rescored"] == (pytest.approx(0.123457), "blue")
 
 
 def test_the_incremental_look_ups_have_their_index_once_after_full_refreshes(advanced):
