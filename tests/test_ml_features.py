@@ -19,36 +19,42 @@ PREFIX = "PIT"
 
 
 def _insert(conn, world) -> list[int]:
+    """The world's rows as accepted batches, one per dataset and period as the loader makes them (a batch's rows
+    are of its submission's period: the incremental quarterly models recompute from a new batch's period)."""
     from include.registry import ddl
     from include.registry.datasets import DATASETS as REGISTRY
 
     batch_ids = []
-    for version, name in enumerate(DATASETS, start=1):
+    for name in DATASETS:
         ds = REGISTRY[name]
         frame = world.frames[name].copy()
         if "institution_code" in frame:
             frame["institution_code"] = frame["institution_code"].map(
                 lambda c: None if pd.isna(c) or c is None else PREFIX + c)
-        sub = f"{PREFIX}-{name}"
-        conn.execute("insert into ops.submission (submission_id, institution_code, period, version, manifest, "
-                     "manifest_sha256, landing_path) values (%s, %s, %s, %s, '{}', %s, %s)",
-                     (sub, f"{PREFIX}0000", world.periods[-1], version, sub, f"/nowhere/{sub}"))
-        bid = conn.execute("insert into ops.batch (submission_id, dataset, file_name, file_sha256, status) "
-                           "values (%s, %s, %s, %s, 'accepted') returning batch_id",
-                           (sub, name, f"{name}.csv", f"{PREFIX}{name}")).fetchone()[0]
-        batch_ids.append(bid)
+        periods = frame[ds.period_column].map(lambda p: str(pd.Timestamp(p).date()))
         conn.execute("set role loader")
-        for period in sorted({str(pd.Timestamp(p).date()) for p in frame[ds.period_column]}):
+        for period in sorted(set(periods)):
             conn.execute(ddl.raw_partition_ddl(ds, period))
         conn.execute("reset role")
-        cols = ds.column_names
-        copy_sql = "copy raw.{} ({}, _batch_id, _file_sha256, _line) from stdin".format(
-            ddl.q(name), ", ".join(ddl.q(c) for c in cols))
-        with conn.cursor().copy(copy_sql) as cp:
-            for line, row in enumerate(frame[cols].itertuples(index=False, name=None), start=1):
-                cp.write_row([None if (v is None or (not isinstance(v, str) and pd.isna(v))) else
-                              (v.date() if isinstance(v, pd.Timestamp) else v) for v in row]
-                             + [bid, f"{PREFIX}{name}", line])
+        for period in sorted(set(periods)):
+            sub = f"{PREFIX}-{period}"  # one submission per period, a batch per dataset
+            conn.execute("insert into ops.submission (submission_id, institution_code, period, version, manifest, "
+                         "manifest_sha256, landing_path) values (%s, %s, %s, 1, '{}', %s, %s) "
+                         "on conflict (submission_id) do nothing",
+                         (sub, f"{PREFIX}0000", period, sub, f"/nowhere/{sub}"))
+            bid = conn.execute("insert into ops.batch (submission_id, dataset, file_name, file_sha256, status) "
+                               "values (%s, %s, %s, %s, 'accepted') returning batch_id",
+                               (sub, name, f"{name}.csv", f"{PREFIX}{name}{period}")).fetchone()[0]
+            batch_ids.append(bid)
+            cols = ds.column_names
+            copy_sql = "copy raw.{} ({}, _batch_id, _file_sha256, _line) from stdin".format(
+                ddl.q(name), ", ".join(ddl.q(c) for c in cols))
+            with conn.cursor().copy(copy_sql) as cp:
+                for line, row in enumerate(frame.loc[periods == period, cols].itertuples(index=False, name=None),
+                                           start=1):
+                    cp.write_row([None if (v is None or (not isinstance(v, str) and pd.isna(v))) else
+                                  (v.date() if isinstance(v, pd.Timestamp) else v) for v in row]
+                                 + [bid, f"{PREFIX}{name}{period}", line])
     return batch_ids
 
 
