@@ -69,9 +69,10 @@ def _has(manifest: Path, dataset: str) -> bool:
     return any(f["dataset"] == dataset for f in json.loads(manifest.read_text(encoding="utf-8"))["files"])
 
 
-def _positions(conn, where: str) -> tuple[int, str]:
+def _positions(conn, where: str, relation: str = RELATION) -> tuple[int, str]:
+    """Count and digest of the physical positions of ``relation``'s rows ``where``: a rewritten row moves."""
     return conn.execute(f"select count(*), md5(coalesce(string_agg(ctid::text, ',' order by ctid), '')) "
-                        f"from {RELATION} where {where}").fetchone()
+                        f"from {relation} where {where}").fetchone()
 
 
 @pytest.fixture(scope="module")

@@ -18,16 +18,11 @@ from pathlib import Path
 import psycopg
 import pytest
 
-from tests.test_accounts_latest_incremental import _has, _read, _resubmit, _submissions
+from tests.test_accounts_latest_incremental import _has, _positions, _read, _resubmit, _submissions
 
 MODEL = "int_firms__monthly_exposure"
 RELATION = f"intermediate.{MODEL}"
 RAISE = Decimal("1234567.00")
-
-
-def _positions(conn, where: str) -> tuple[int, str]:
-    return conn.execute(f"select count(*), md5(coalesce(string_agg(ctid::text, ',' order by ctid), '')) "
-                        f"from {RELATION} where {where}").fetchone()
 
 
 @pytest.fixture(scope="module")
@@ -72,7 +67,7 @@ def resubmitted(built_copy):
         with connect() as conn:
             out["before"] = conn.execute(f"select loan_balance, overdue_balance from {RELATION} where {where_firm}"
                                          ).fetchone()
-            out["others_before"] = _positions(conn, f"period <> '{period}'::date")
+            out["others_before"] = _positions(conn, f"period <> '{period}'::date", RELATION)
         outcomes = ingest_manifests(role_url("loader", state), [v2], state)
         out["statuses"] = [o.status for o in outcomes]
         out["reasons"] = [o.reason for o in outcomes if o.status != "accepted"]
@@ -81,7 +76,7 @@ def resubmitted(built_copy):
         with connect() as conn:
             out["after"] = conn.execute(f"select loan_balance, overdue_balance from {RELATION} where {where_firm}"
                                         ).fetchone()
-            out["others_after"] = _positions(conn, f"period <> '{period}'::date")
+            out["others_after"] = _positions(conn, f"period <> '{period}'::date", RELATION)
             conn.execute("create schema exposure_incremental")
             conn.execute(f"create table exposure_incremental.rows as select * from {RELATION}")
         proc = _dbt(["run", "--full-refresh", "--select", MODEL], check=False)
