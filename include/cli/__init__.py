@@ -68,7 +68,8 @@ def build_parser() -> argparse.ArgumentParser:
     demo = add("demo", "include.cli.pipeline:cmd_demo", "up + simulate + dbt-parse + run + summary (`make demo`)")
     add_world_options(demo)
     # a small, realistic share of defective deliveries by default (about 5% of files, 2% of submissions), so
-    # the gate visibly stops some: a world with every defect costs ~1.4-1.5x a clean one (bench/ingest/defects_cost.py)
+    # the gate visibly stops some: a world with every defect costs ~1.1-1.2x a clean one per file in CPU
+    # (bench/ingest/defects_cost.py; bench/README.md, branch gate14)
     add_defects_option(demo, default="default")
     demo.add_argument("--regenerate", action="store_true", help="simulate again even if landing has data")
     r = add("run", "include.cli.pipeline:cmd_run", "run the DAGs in dependency order in-process (dag.test())")
