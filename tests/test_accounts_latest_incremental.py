@@ -69,6 +69,19 @@ def _has(manifest: Path, dataset: str) -> bool:
     return any(f["dataset"] == dataset for f in json.loads(manifest.read_text(encoding="utf-8"))["files"])
 
 
+def connect():
+    """The module's database (``built_copy``'s, ``SUPERVISION_DATABASE_URL`` while the module runs), autocommit."""
+    from include.warehouse.connection import libpq_url
+
+    return psycopg.connect(libpq_url(os.environ["SUPERVISION_DATABASE_URL"]), autocommit=True)
+
+
+def _loaded() -> set[str]:
+    """The submission ids this database holds."""
+    with connect() as conn:
+        return {r[0] for r in conn.execute("select submission_id from ops.submission")}
+
+
 def _positions(conn, where: str, relation: str = RELATION) -> tuple[int, str]:
     """Count and digest of the physical positions of ``relation``'s rows ``where``: a rewritten row moves."""
     return conn.execute(f"select count(*), md5(coalesce(string_agg(ctid::text, ',' order by ctid), '')) "
@@ -79,15 +92,11 @@ def _positions(conn, where: str, relation: str = RELATION) -> tuple[int, str]:
 def resubmitted(built_copy):
     from include.cli.warehouse import _dbt
     from include.ingest.loader import ingest_manifests
-    from include.warehouse.connection import libpq_url, role_url
+    from include.warehouse.connection import role_url
 
     state = built_copy.state
 
-    def connect():
-        return psycopg.connect(libpq_url(os.environ["SUPERVISION_DATABASE_URL"]), autocommit=True)
-
-    with connect() as conn:
-        loaded = {r[0] for r in conn.execute("select submission_id from ops.submission")}
+    loaded = _loaded()
     codes = sorted(p.name for p in state.landing.iterdir()
                    if p.is_dir() and _submissions(state.landing, p.name, loaded))
     x, y = codes[0], codes[1]
@@ -198,10 +207,6 @@ def view_builds(built_copy):
     """A staging view's identity (oid), definition and comment across builds: unchanged, then its comment
     and its definition changed behind dbt's back, then --full-refresh."""
     from include.cli.warehouse import _dbt
-    from include.warehouse.connection import libpq_url
-
-    def connect():
-        return psycopg.connect(libpq_url(os.environ["SUPERVISION_DATABASE_URL"]), autocommit=True)
 
     def state():
         with connect() as conn:

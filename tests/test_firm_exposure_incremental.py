@@ -9,16 +9,14 @@ untouched (physical row positions unchanged: not rewritten), and hold exactly wh
 
 from __future__ import annotations
 
-import os
 import shutil
 import tempfile
 from decimal import Decimal
 from pathlib import Path
 
-import psycopg
 import pytest
 
-from tests.test_accounts_latest_incremental import _has, _positions, _read, _resubmit, _submissions
+from tests.test_accounts_latest_incremental import _has, _loaded, _positions, _read, _resubmit, _submissions, connect
 
 MODEL = "int_firms__monthly_exposure"
 RELATION = f"intermediate.{MODEL}"
@@ -29,15 +27,11 @@ RAISE = Decimal("1234567.00")
 def resubmitted(built_copy):
     from include.cli.warehouse import _dbt
     from include.ingest.loader import ingest_manifests
-    from include.warehouse.connection import libpq_url, role_url
+    from include.warehouse.connection import role_url
 
     state = built_copy.state
 
-    def connect():
-        return psycopg.connect(libpq_url(os.environ["SUPERVISION_DATABASE_URL"]), autocommit=True)
-
-    with connect() as conn:
-        loaded = {r[0] for r in conn.execute("select submission_id from ops.submission")}
+    loaded = _loaded()
     # the first institution with an earlier (not its last) month of loans to a firm
     chosen = None
     for code in sorted(p.name for p in state.landing.iterdir() if p.is_dir()):
