@@ -13,7 +13,7 @@
     {%- if pairs | length == 0 -%}
         false
     {%- else -%}
-        {{ period_column }} in ({% for p in pairs | map(attribute=1) | unique %}'{{ p }}'::date{{ ', ' if not loop.last }}{% endfor %})
+        {{ period_in_list(period_column, pairs | map(attribute=1) | unique | list) }}
         and ({{ institution_column }}, {{ period_column }}) in (
             {%- for i, p in pairs %}('{{ i }}', '{{ p }}'::date){{ ', ' if not loop.last }}{% endfor -%}
         )
@@ -21,13 +21,15 @@
 {%- endmacro %}
 
 {#- The CTE `first_new_period` of an incremental flow model: the earliest period of `upstream` (a model
-    incremental by period) with rows from a newer batch than this model was built from. The model then
-    recomputes from that month on. -#}
-{% macro first_new_period_cte(upstream, batch_column='source_batch_id') -%}
+    incremental by period) with rows from a newer batch than this model was built from (its `built_column`, by
+    default the same name as upstream's `batch_column`). The model then recomputes from that month on. -#}
+{% macro first_new_period_cte(upstream, batch_column='source_batch_id', built_column=none) -%}
 first_new_period as (
     select min(newer.period) as period
     from {{ upstream }} as newer
-    where newer.{{ batch_column }} > (select coalesce(max(built.{{ batch_column }}), 0) from {{ this }} as built)
+    where newer.{{ batch_column }} > (
+        select coalesce(max(built.{{ built_column or batch_column }}), 0) from {{ this }} as built
+    )
 ),
 {%- endmacro %}
 

@@ -21,11 +21,7 @@
 with
 
 {% if is_incremental() %}
-first_new_period as (
-    select min(newer.period) as period
-    from {{ ref('int_flows__account_scores') }} as newer
-    where newer.source_batch_id > (select coalesce(max(built.built_batch_id), 0) from {{ this }} as built)
-),
+{{ first_new_period_cte(ref('int_flows__account_scores'), built_column='built_batch_id') }}
 {% endif %}
 
 scores as (

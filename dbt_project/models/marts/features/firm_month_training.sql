@@ -45,20 +45,12 @@ with
 
 features as (
     select * from {{ ref('firm_month_features') }}
-    {% if partial and from_period %}
-    where period >= '{{ from_period }}'::date
-    {% elif partial %}
-    where false
-    {% endif %}
+    {{ from_period_filter('period', partial, from_period) }}
 ),
 
 labels as (
     select * from {{ ref('firm_month_labels') }}
-    {% if partial and from_period %}
-    where period >= '{{ from_period }}'::date
-    {% elif partial %}
-    where false
-    {% endif %}
+    {{ from_period_filter('period', partial, from_period) }}
 ),
 
 final as (
