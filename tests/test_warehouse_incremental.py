@@ -166,7 +166,8 @@ def advanced(built_copy):
                 " on i.indrelid = a.attrelid and a.attnum = i.indkey[0]"
                 " where i.indrelid = %s::regclass and i.indnkeyatts = 1 group by 1, 2", (models[m],)).fetchall())
                 for m in ("int_flows__counterparty_months", "int_flows__account_inflow_timing",
-                          "int_flows__account_windows", "int_flows__account_scores", "account_month_training")}
+                          "int_flows__account_windows", "int_flows__account_scores", "account_month_training",
+                          "firm_month_training")}
         # a label revision: the regulator resubmits a month of its cases with one more illegal-fundraising case,
         # against a firm whose month one to six months before it is labelled 0 (a new accepted batch superseding
         # the old one, as the loader leaves them): firm_month_training must relabel that earlier month
@@ -243,13 +244,17 @@ def test_a_new_scoring_run_reaches_an_old_months_flow_alert(advanced):
 
 
 def test_the_incremental_look_ups_have_their_index_once_after_full_refreshes(advanced):
-    """Each incremental build of the flow chain looks up `max` of its batch column: an index each (bench/README.md,
-    hist13), made by a post-hook also on a table a full refresh re-created, and not made again by the next build."""
-    batch = [("source_batch_id", False, 1)]
+    """Each incremental build of the flow chain looks up `max` of its batch column and deletes the months it rewrites:
+    an index each on the batch column (bench/README.md, hist13) and on `period` (hist15), and on the two panels a
+    partial one on `period` for the months whose label window is still open; made by a post-hook also on a table a
+    full refresh re-created, and not made again by the next build."""
+    batch = [("period", False, 1), ("source_batch_id", False, 1)]
+    unobserved = ("period", True, 1)
     assert advanced["indexes"] == {
         "int_flows__counterparty_months": batch, "int_flows__account_inflow_timing": batch,
         "int_flows__account_windows": batch, "int_flows__account_scores": batch,
-        "account_month_training": [("built_batch_id", False, 1)]}
+        "account_month_training": [("built_batch_id", False, 1), ("period", False, 1), unobserved],
+        "firm_month_training": [("period", False, 1), unobserved]}
 
 
 def test_a_build_with_nothing_new_rewrites_no_row(advanced):

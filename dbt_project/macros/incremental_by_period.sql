@@ -9,15 +9,15 @@
     are no new rows, as the key match then deletes nothing either). A literal, not a sub-query, so the planner
     sees how few rows it keeps and reads them through an index with `period` in it, where there is one.
 
-    No index on `period` goes with it. On `small` with four times the history (hist12, bench/README.md) a b-tree
-    made `min(period) ... where <filter>` walk the index from the oldest month (first_new_period_cte,
-    first_period_where: 3.3 s and 1.9 s instead of 0.9 s and 0.27 s), and a BRIN, fast to build (0.5 s on 4M
-    rows) and right for the delete of a new month (0.67 s -> 0.001 s), was also taken by the planner for the
-    `period >=` look-backs, which it slowed once a few months had been added (account_windows' SELECT 5.1-5.5 ->
-    5.8-7.8 s, account_month_training's 1.2 -> 1.8-2.8 s; suspected cause, seen at 1x: each month's rows also
-    land in the free tails of old pages, so most block ranges soon reach the recent months). Without an index the bounded
-    delete of int_flows__counterparty_months reads the `period` column through its (account_no, period) index:
-    0.14 s instead of a hash semi-join over 4M rows (0.67 s idle, 1.9-2.7 s in a build).
+    The flow chain's tables have a b-tree on `period` for that delete (macro ensure_index; hist15, bench/README.md):
+    without one, the delete of one month scanned the whole table, serially (1.3 s for int_flows__account_scores
+    alone on `small` with four times the history), a cost that grew with the history. Earlier, without a fence, such
+    an index made `min(period) ... where <filter>` walk it from the oldest month (first_new_period_cte,
+    first_period_where: 3.3 s and 1.9 s instead of 0.9 s and 0.27 s in hist12): those look-ups now read their rows in
+    a sub-query behind `offset 0`, through the batch column's index or a partial index. A BRIN (hist12) was also taken
+    by the planner for the `period >=` look-backs and slowed them; a b-tree is not taken for a look-back by a
+    sub-query's value (generic selectivity of a third of the table: a sequential scan), and for a literal one it
+    reads a few months as fast as a parallel scan does (0.20-0.27 s against 0.23 s, 7 months of account_scores).
 -#}
 {% macro get_incremental_period_delete_insert_sql(arg_dict) %}
     {%- set source = arg_dict['temp_relation'] -%}

@@ -22,14 +22,21 @@
 
 {#- The CTE `first_new_period` of an incremental flow model: the earliest period of `upstream` (a model
     incremental by period) with rows from a newer batch than this model was built from (its `built_column`, by
-    default the same name as upstream's `batch_column`). The model then recomputes from that month on. -#}
+    default the same name as upstream's `batch_column`). The model then recomputes from that month on.
+    The newer rows are a sub-query behind `offset 0`, found through upstream's index on its batch column: else,
+    with an index on `period` (macro ensure_index, for the one-month delete), the planner answers `min(period)`
+    by walking that index from the oldest month, past every row of the history (hist12: 3.3 s instead of 0.9 s). -#}
 {% macro first_new_period_cte(upstream, batch_column='source_batch_id', built_column=none) -%}
 first_new_period as (
     select min(newer.period) as period
-    from {{ upstream }} as newer
-    where newer.{{ batch_column }} > (
-        select coalesce(max(built.{{ built_column or batch_column }}), 0) from {{ this }} as built
-    )
+    from (
+        select newer_rows.period
+        from {{ upstream }} as newer_rows
+        where newer_rows.{{ batch_column }} > (
+            select coalesce(max(built.{{ built_column or batch_column }}), 0) from {{ this }} as built
+        )
+        offset 0
+    ) as newer
 ),
 {%- endmacro %}
 

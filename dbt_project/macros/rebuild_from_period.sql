@@ -108,11 +108,12 @@
     {{ return(run_query(query).columns[0].values()[0]) }}
 {% endmacro %}
 
-{#- The earliest `period` of `relation` whose rows satisfy `condition` (a date string; none if none). -#}
+{#- The earliest `period` of `relation` whose rows satisfy `condition` (a date string; none if none). The rows are
+    a sub-query behind `offset 0`, so an index on `period` is not walked from the oldest month for `min`. -#}
 {% macro first_period_where(relation, condition) %}
     {%- if not execute -%}{{ return(none) }}{%- endif -%}
     {%- set query -%}
-        select min(built.period)::text from {{ relation }} as built where {{ condition }}
+        select min(built.period)::text from (select built.period from {{ relation }} as built where {{ condition }} offset 0) as built
     {%- endset -%}
     {{ return(run_query(query).columns[0].values()[0]) }}
 {% endmacro %}

@@ -3,7 +3,7 @@
     unique_key=['institution_code', 'period'],
     incremental_strategy='period_delete_insert',
     on_schema_change='fail',
-    post_hook="{{ ensure_index(this, 'source_batch_id') }}",
+    post_hook=["{{ ensure_index(this, 'source_batch_id') }}", "{{ ensure_index(this, 'period') }}"],
 ) }}
 -- depends_on: {{ source('ops', 'batch') }}, {{ source('ops', 'submission') }}
 -- When an account's inflows arrive within its month (#12 "burstiness"): a fundraising scheme collects in

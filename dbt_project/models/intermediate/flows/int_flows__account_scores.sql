@@ -3,7 +3,9 @@
     unique_key=['period'],
     incremental_strategy='period_delete_insert',
     on_schema_change='append_new_columns',
-    post_hook=["{{ ensure_index(this, 'source_batch_id') }}", "analyze {{ this }} (period)"],
+    post_hook=[
+        "{{ ensure_index(this, 'source_batch_id') }}", "{{ ensure_index(this, 'period') }}", "analyze {{ this }} (period)",
+    ],
 ) }}
 -- Scored flow typologies per account-month (#12). Every signal of int_flows__account_windows becomes a
 -- percentile within the account's peer group (same month, institution type, holder type), so nothing

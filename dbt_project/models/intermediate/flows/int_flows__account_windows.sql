@@ -3,7 +3,7 @@
     unique_key=['institution_code', 'account_no', 'period'],
     incremental_strategy='period_delete_insert',
     on_schema_change='append_new_columns',
-    post_hook="{{ ensure_index(this, 'source_batch_id') }}",
+    post_hook=["{{ ensure_index(this, 'source_batch_id') }}", "{{ ensure_index(this, 'period') }}"],
 ) }}
 {%- set w = var('flow_window_months') | int %}
 {%- set gap = var('flow_payout_max_gap_months') | int %}

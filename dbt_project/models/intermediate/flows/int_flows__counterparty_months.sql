@@ -4,7 +4,7 @@
     incremental_strategy='period_delete_insert',
     on_schema_change='fail',
     indexes=[{'columns': ['account_no', 'period']}],
-    post_hook="{{ ensure_index(this, 'source_batch_id') }}",
+    post_hook=["{{ ensure_index(this, 'source_batch_id') }}", "{{ ensure_index(this, 'period') }}"],
 ) }}
 -- depends_on: {{ source('ops', 'batch') }}, {{ source('ops', 'submission') }}
 -- Transactions summarised per (account, counterparty institution and account, month): the grain on which every flow

@@ -3,7 +3,10 @@
     unique_key=['period'],
     incremental_strategy='period_delete_insert',
     on_schema_change='append_new_columns',
-    post_hook="{{ ensure_index(this, 'built_batch_id') }}",
+    post_hook=[
+        "{{ ensure_index(this, 'built_batch_id') }}", "{{ ensure_index(this, 'period') }}",
+        "{{ ensure_index(this, 'period', 'months_observed < ' ~ label_window_months()) }}",
+    ],
 ) }}
 -- depends_on: {{ source('ops', 'batch') }}, {{ source('ops', 'submission') }}
 -- The account panel the account model trains and scores on (#12): one row per account-month of

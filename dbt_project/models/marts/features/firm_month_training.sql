@@ -3,6 +3,10 @@
     unique_key=['period'],
     incremental_strategy='period_delete_insert',
     on_schema_change='append_new_columns',
+    post_hook=[
+        "{{ ensure_index(this, 'period') }}",
+        "{{ ensure_index(this, 'period', 'months_observed < ' ~ label_window_months()) }}",
+    ],
 ) }}
 -- depends_on: {{ source('ops', 'batch') }}, {{ source('ops', 'submission') }}, {{ ref('int_firms__external_events') }}
 -- The firm panel the models train and score on: the point-in-time features with the label next to them.
