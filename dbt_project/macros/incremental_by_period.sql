@@ -13,8 +13,9 @@
     without one, the delete of one month scanned the whole table, serially (1.3 s for int_flows__account_scores
     alone on `small` with four times the history), a cost that grew with the history. Earlier, without a fence, such
     an index made `min(period) ... where <filter>` walk it from the oldest month (first_new_period_cte,
-    first_period_where: 3.3 s and 1.9 s instead of 0.9 s and 0.27 s in hist12): those look-ups now read their rows in
-    a sub-query behind `offset 0`, through the batch column's index or a partial index. A BRIN (hist12) was also taken
+    first_period_where: 3.3 s and 1.9 s instead of 0.9 s and 0.27 s in hist12): first_new_period_cte now reads its
+    rows in a sub-query behind `offset 0`, through the batch column's index, and first_period_where's condition has a
+    partial index on `period` of its own. A BRIN (hist12) was also taken
     by the planner for the `period >=` look-backs and slowed them; a b-tree is not taken for a look-back by a
     sub-query's value (generic selectivity of a third of the table: a sequential scan), and for a literal one it
     reads a few months as fast as a parallel scan does (0.20-0.27 s against 0.23 s, 7 months of account_scores).

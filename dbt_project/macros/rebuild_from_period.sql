@@ -108,12 +108,13 @@
     {{ return(run_query(query).columns[0].values()[0]) }}
 {% endmacro %}
 
-{#- The earliest `period` of `relation` whose rows satisfy `condition` (a date string; none if none). The rows are
-    a sub-query behind `offset 0`, so an index on `period` is not walked from the oldest month for `min`. -#}
+{#- The earliest `period` of `relation` whose rows satisfy `condition` (a date string; none if none). For the
+    panels' `months_observed < 6`, a partial index on `period` with that predicate (macro ensure_index) answers it
+    from its first entry (0.26-0.43 s of a whole-table scan with four times the history, hist15). -#}
 {% macro first_period_where(relation, condition) %}
     {%- if not execute -%}{{ return(none) }}{%- endif -%}
     {%- set query -%}
-        select min(built.period)::text from (select built.period from {{ relation }} as built where {{ condition }} offset 0) as built
+        select min(built.period)::text from {{ relation }} as built where {{ condition }}
     {%- endset -%}
     {{ return(run_query(query).columns[0].values()[0]) }}
 {% endmacro %}
