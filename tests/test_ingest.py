@@ -264,7 +264,9 @@ def test_no_ride_past_a_changed_version(warehouse, tmp_path, code, monkeypatch):
                  submit(tmp_path / "c", code, same, 3)]
     ingest_manifests(warehouse.role_url("loader"), manifests, warehouse.state)
     assert _statuses(warehouse, code) == [(1, "superseded"), (2, "superseded"), (3, "accepted")]
-    assert len(seen) == 3 and _raw_count(warehouse, code) == 3
+    # v2 shares v1's group (loader._may_share); v3, the same file as v1, does not (promotion would take it for
+    # a duplicate of v1 accepted in the group)
+    assert [len(g) for g in seen] == [2, 1] and _raw_count(warehouse, code) == 3
 
 
 def test_no_ride_when_a_later_version_is_accepted(warehouse, tmp_path, code, monkeypatch):
@@ -277,7 +279,61 @@ def test_no_ride_when_a_later_version_is_accepted(warehouse, tmp_path, code, mon
     ingest_manifests(warehouse.role_url("loader"), [submit(tmp_path / "a", code, same),
                                                     submit(tmp_path / "b", code, same, 2)], warehouse.state)
     assert _statuses(warehouse, code) == [(1, "superseded"), (2, "superseded"), (3, "accepted")]
-    assert len(seen) == 2 and _raw_count(warehouse, code) == 3
+    assert len(seen) == 2 and _raw_count(warehouse, code) == 3  # the same file: never in one group (loader._groups)
+
+
+def _dup_rows(code: str) -> list[list[str]]:
+    return capital_rows(code, "1400.00") * 2  # the key (institution, period) twice: capital_key_unique fails
+
+
+@pytest.mark.parametrize("v1_rows, v2_rows, statuses", [
+    (capital_rows, lambda c: capital_rows(c, "1400.00"), ["superseded", "accepted"]),
+    (lambda c: capital_rows(c, "-5.00"), lambda c: capital_rows(c, "1400.00"), ["quarantined", "accepted"]),
+    (capital_rows, _dup_rows, ["accepted", "quarantined"]),
+    (lambda c: capital_rows(c, "-5.00"), _dup_rows, ["quarantined", "quarantined"])])
+def test_a_changed_version_shares_its_originals_group(warehouse, tmp_path, code, monkeypatch, v1_rows, v2_rows,
+                                                      statuses):
+    """A resubmission's changed file, in the same run as the original, shares the original's group (one GX
+    screen, one promotion; it used to take a group of its own): the group screen's unique flags are each batch's
+    own (their key is the same in both versions), so each version gets exactly what one run each gives it:
+    statuses, per-rule results (counts, lines), rows in raw and quarantine."""
+    seen = _gx_groups(monkeypatch)
+    ingest_manifests(warehouse.role_url("loader"), [submit(tmp_path / "a", code, v1_rows(code)),
+                                                    submit(tmp_path / "b", code, v2_rows(code), 2)], warehouse.state)
+    assert [s for _, s in _statuses(warehouse, code)] == statuses
+    assert [len(g) for g in seen] == [2]
+    # the same two files, one run each (another institution)
+    other = f"T{next(_codes):04d}"
+    admitted(warehouse, other)
+    for folder, rows, version in (("c", v1_rows, 1), ("d", v2_rows, 2)):
+        ingest_manifests(warehouse.role_url("loader"), [submit(tmp_path / folder, other, rows(other), version)],
+                         warehouse.state)
+    assert [s for _, s in _statuses(warehouse, other)] == statuses
+    mine, alone = _dq(warehouse, code), _dq(warehouse, other)
+    assert set(mine) == {1, 2}
+    for version in (1, 2):
+        assert [r[:4] for r in mine[version]] == [r[:4] for r in alone[version]]
+        assert json.dumps([r[4] for r in mine[version]]).replace(code, "X") == \
+            json.dumps([r[4] for r in alone[version]]).replace(other, "X")
+    with warehouse.connect() as conn:
+        kept = {c: conn.execute("select (select count(*) from raw.capital_report where institution_code = %(c)s), "
+                                "(select count(*) from quarantine.capital_report where institution_code = %(c)s)",
+                                {"c": c}).fetchone() for c in (code, other)}
+    assert kept[code] == kept[other]
+
+
+def test_an_empty_resubmission_keeps_a_group_of_its_own(warehouse, tmp_path, code, monkeypatch):
+    """A later version declaring no rows does not share its original's group (the empty-resubmission screen
+    reads the original accepted): it is held for confirmation, as in a run of its own."""
+    seen = _gx_groups(monkeypatch)
+    ingest_manifests(warehouse.role_url("loader"), [submit(tmp_path / "a", code, capital_rows(code)),
+                                                    submit(tmp_path / "b", code, [], 2)], warehouse.state)
+    assert _statuses(warehouse, code) == [(1, "accepted"), (2, "quarantined")]
+    assert [len(g) for g in seen] == [1]
+    with warehouse.connect() as conn:
+        reason = conn.execute("select b.detail->>'reason' from ops.batch b join ops.submission s using (submission_id) "
+                              "where s.institution_code = %s and s.version = 2", (code,)).fetchone()[0]
+    assert "empty_resubmission" in reason
 
 
 def test_set_based_status_changes_and_supersession_match_one_by_one(warehouse, tmp_path, code):

@@ -245,8 +245,9 @@ class _GroupValidation:
                view: bool = False) -> list[ExpectationValidationResult] | None:
         """The screen's results if every expectation held for ``ids``, else None. With ``keep``, the typed
         table is kept (``self.kept``) for promotion. With ``view``, ``ids`` are read through a view of the
-        kept table (cast already; its unique flags, over the whole group, are a superset of each batch's:
-        such a screen may fail where a fresh one passes, never the reverse) instead of a new typed table."""
+        kept table (cast already; its unique flags are each batch's own, as a fresh table's) instead of a
+        new typed table. The unique flags are set per batch (``within="_batch_id"``): the screen is exact
+        per batch for every kind, also where two versions of one (institution, period) share the group."""
         from great_expectations.core.run_identifier import RunIdentifier
 
         typed = f"{self.table}_{'v' if view else 's'}{ids[0]}_{len(ids)}"
@@ -257,7 +258,8 @@ class _GroupValidation:
             else:
                 conn.exec_driver_sql("set local parallel_tuple_cost = 0.001")
                 conn.exec_driver_sql(typed_table_sql(self.dataset, self.table, batch_ids=ids, typed_name=typed))
-                mark_duplicates(conn, self.dataset, typed)
+                # each batch's own duplicates (a key may repeat across files: two versions of one period)
+                mark_duplicates(conn, self.dataset, typed, within="_batch_id")
         try:
             slot = self.rt.slot(self.url, self.dataset, typed)
             # each row's period was compared with its own submission's in the typed table (OWN_PERIOD)
