@@ -574,11 +574,20 @@ def test_group_row_screens_reject_each_bad_file_with_its_line_and_promotion_from
 
 
 def test_files_failing_first_between_and_last_in_a_group_leave_the_others_loaded_with_their_lines(
-        warehouse, tmp_path, code):
+        warehouse, tmp_path, code, monkeypatch):
     """Each file's COPY runs under its own savepoint (taken with the file's settings in one round trip,
     released with the next file's): a file rejected first, between two loaded files, or last rolls back
-    only its own rows; every loaded file keeps its rows, numbered from line 1 (the settings are the file's)."""
-    codes = [code + s for s in "ABCDE"]
+    only its own rows; every loaded file keeps its rows, numbered from line 1 (the settings are the file's).
+    The rejections (at COPY, and by the row screens after it) are recorded with the group's other status
+    changes, one statement, not a savepoint and a statement each (``_reject``): one event each, its reason,
+    the batch's status time the event's."""
+    from include.ingest import loader
+
+    def one_by_one(*a, **k):
+        raise AssertionError("a file rejected at load recorded on its own")
+
+    monkeypatch.setattr(loader, "_reject", one_by_one)
+    codes = [code + s for s in "ABCDEF"]
     admitted(warehouse, *codes)
     header = ",".join(CAPITAL_REPORT.column_names)
     malformed = f"{header}\n{','.join(capital_rows(codes[0])[0])},extra\n".encode()
@@ -588,9 +597,10 @@ def test_files_failing_first_between_and_last_in_a_group_leave_the_others_loaded
         submit(tmp_path, codes[2], capital_rows(codes[2]), declared_rows=3),  # loads, then the row count fails
         submit(tmp_path, codes[3], capital_rows(codes[3]) * 3),
         submit(tmp_path, codes[4], capital_rows(codes[4]), declared_rows=2),  # the group's last file
+        submit(tmp_path, codes[5], capital_rows(codes[3])),  # loads; the row screen finds another institution's row
     ]
     outs = ingest_manifests(warehouse.role_url("loader"), manifests, warehouse.state)
-    assert len(outs) == 5
+    assert len(outs) == 6
     with warehouse.connect() as conn:
         got = dict(conn.execute(
             "select s.institution_code, b.status || ' ' || coalesce(b.detail->>'reason', '') from ops.batch b "
@@ -602,8 +612,17 @@ def test_files_failing_first_between_and_last_in_a_group_leave_the_others_loaded
     assert got[codes[0]].startswith("rejected ") and "line 2: " in got[codes[0]] and "well_formed" in got[codes[0]]
     assert got[codes[2]].startswith("rejected ") and "manifest_row_count" in got[codes[2]]
     assert got[codes[4]].startswith("rejected ") and "manifest_row_count" in got[codes[4]]
+    assert got[codes[5]].startswith("rejected ") and \
+        ": line 2: " in got[codes[5]] and "row_institution" in got[codes[5]]
     assert got[codes[1]] == "quarantined " and got[codes[3]] == "quarantined "  # their repeated key
     assert lines == [(codes[1], [1, 2]), (codes[3], [1, 2, 3])]
+    with warehouse.connect() as conn:
+        events = conn.execute(
+            "select s.institution_code, e.status, e.detail->>'reason', e.at = b.status_at from ops.batch_event e "
+            "join ops.batch b using (batch_id) join ops.submission s using (submission_id) "
+            "where s.institution_code = any(%s) and e.status not in ('received', 'verified') order by 1, e.event_id",
+            ([codes[i] for i in (0, 2, 4, 5)],)).fetchall()
+    assert events == [(codes[i], "rejected", got[codes[i]].removeprefix("rejected "), True) for i in (0, 2, 4, 5)]
 
 
 def test_rule_results_go_to_dq_result_by_copy_with_their_examples_intact(warehouse, tmp_path, code):

@@ -136,7 +136,7 @@ def load_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list[di
                 conn.execute(sql.SQL("rollback to savepoint {0}; release savepoint {0}").format(_SAVEPOINT))
                 held = False
                 reason = str(e) if isinstance(e, LoadError) else _copy_error(e, entry)
-                rejected.append(_reject(conn, b, f"{where}: {reason}", dag_run_id, getattr(e, "status", "rejected")))
+                rejected.append(_rejection(b, f"{where}: {reason}", getattr(e, "status", "rejected"), events))
                 continue
             loaded[b["batch_id"]] = rows
             events.append((b["batch_id"], "loaded", {"landing_table": f"landing.{table}"}, _now()))
@@ -148,19 +148,27 @@ def load_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list[di
         if screened:
             conn.execute(sql.SQL("delete from {} where _batch_id = any(%s)").format(
                 sql.Identifier("landing", table)), (list(screened),))
+            events = [ev for ev in events if ev[0] not in screened]
             for b in group:
                 e = screened.get(b["batch_id"])
                 if e is not None:
                     del loaded[b["batch_id"]]
-                    rejected.append(_reject(conn, b, f"{b['submission_id']}/{_entry_for(b).file}: {e}", dag_run_id,
-                                            getattr(e, "status", "rejected")))
-            events = [ev for ev in events if ev[0] not in screened]
-        # the group's statuses and row counts in two statements (same transaction, times as they happened)
+                    rejected.append(_rejection(b, f"{b['submission_id']}/{_entry_for(b).file}: {e}",
+                                               getattr(e, "status", "rejected"), events))
+        # the group's statuses (rejections too) and row counts in two statements (same transaction, times as
+        # they happened), not a savepoint and a statement per rejected file
         _events(conn, events, dag_run_id)
         if loaded:
             conn.execute("update ops.batch b set loaded_rows = u.n from unnest(%s::bigint[], %s::bigint[]) "
                          "as u(id, n) where b.batch_id = u.id", (list(loaded), list(loaded.values())))
     return loaded, rejected
+
+
+def _rejection(b: dict, reason: str, status: str, events: list[tuple]) -> BatchOutcome:
+    """A file rejected (or held: ``status``) at load, its event appended to ``events`` (written with the
+    group's, :func:`include.ingest.ledger._events`): what :func:`include.ingest.ledger._reject` records."""
+    events.append((b["batch_id"], status, {"reason": reason}, _now()))
+    return BatchOutcome(b["batch_id"], b["dataset"], status, reason=reason)
 
 
 def gate_group(conn: psycopg.Connection, url: str, ds: Dataset, table: str, group: list[dict],
