@@ -53,7 +53,8 @@ column_pair_le    ExpectColumnPairValuesAToBeGreaterThanB(column_A=B, column_B=A
 unique            UnexpectedRowsExpectation selecting the rows whose flag ``_rule<i>__dup`` is set: the
                   typed table's build sets it where ``count(*) over (partition by key) > 1`` (typed
                   twins; :func:`include.ingest.typed.mark_duplicates`, once, not in each of GX's two
-                  queries). ExpectCompoundColumnsToBeUnique returns no ``_line`` and was 2.5x slower
+                  queries; on a group's table per batch, ``partition by _batch_id, key``).
+                  ExpectCompoundColumnsToBeUnique returns no ``_line`` and was 2.5x slower
 uscc, resident_id UnexpectedRowsExpectation calling ops.uscc_valid / ops.resident_id_valid /
 lei               ops.lei_valid (migration 003)
 ratio_between     UnexpectedRowsExpectation on num / den (typed twins)
