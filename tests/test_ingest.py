@@ -264,7 +264,9 @@ def test_no_ride_past_a_changed_version(warehouse, tmp_path, code, monkeypatch):
                  submit(tmp_path / "c", code, same, 3)]
     ingest_manifests(warehouse.role_url("loader"), manifests, warehouse.state)
     assert _statuses(warehouse, code) == [(1, "superseded"), (2, "superseded"), (3, "accepted")]
-    assert len(seen) == 3 and _raw_count(warehouse, code) == 3
+    # v2 shares v1's group (loader._may_share); v3, the same file as v1, does not (promotion would take it for
+    # a duplicate of v1 accepted in the group)
+    assert [len(g) for g in seen] == [2, 1] and _raw_count(warehouse, code) == 3
 
 
 def test_no_ride_when_a_later_version_is_accepted(warehouse, tmp_path, code, monkeypatch):
@@ -277,7 +279,61 @@ def test_no_ride_when_a_later_version_is_accepted(warehouse, tmp_path, code, mon
     ingest_manifests(warehouse.role_url("loader"), [submit(tmp_path / "a", code, same),
                                                     submit(tmp_path / "b", code, same, 2)], warehouse.state)
     assert _statuses(warehouse, code) == [(1, "superseded"), (2, "superseded"), (3, "accepted")]
-    assert len(seen) == 2 and _raw_count(warehouse, code) == 3
+    assert len(seen) == 2 and _raw_count(warehouse, code) == 3  # the same file: never in one group (loader._groups)
+
+
+def _dup_rows(code: str) -> list[list[str]]:
+    return capital_rows(code, "1400.00") * 2  # the key (institution, period) twice: capital_key_unique fails
+
+
+@pytest.mark.parametrize("v1_rows, v2_rows, statuses", [
+    (capital_rows, lambda c: capital_rows(c, "1400.00"), ["superseded", "accepted"]),
+    (lambda c: capital_rows(c, "-5.00"), lambda c: capital_rows(c, "1400.00"), ["quarantined", "accepted"]),
+    (capital_rows, _dup_rows, ["accepted", "quarantined"]),
+    (lambda c: capital_rows(c, "-5.00"), _dup_rows, ["quarantined", "quarantined"])])
+def test_a_changed_version_shares_its_originals_group(warehouse, tmp_path, code, monkeypatch, v1_rows, v2_rows,
+                                                      statuses):
+    """A resubmission's changed file, in the same run as the original, shares the original's group (one GX
+    screen, one promotion; it used to take a group of its own): the group screen's unique flags are each batch's
+    own (their key is the same in both versions), so each version gets exactly what one run each gives it:
+    statuses, per-rule results (counts, lines), rows in raw and quarantine."""
+    seen = _gx_groups(monkeypatch)
+    ingest_manifests(warehouse.role_url("loader"), [submit(tmp_path / "a", code, v1_rows(code)),
+                                                    submit(tmp_path / "b", code, v2_rows(code), 2)], warehouse.state)
+    assert [s for _, s in _statuses(warehouse, code)] == statuses
+    assert [len(g) for g in seen] == [2]
+    # the same two files, one run each (another institution)
+    other = f"T{next(_codes):04d}"
+    admitted(warehouse, other)
+    for folder, rows, version in (("c", v1_rows, 1), ("d", v2_rows, 2)):
+        ingest_manifests(warehouse.role_url("loader"), [submit(tmp_path / folder, other, rows(other), version)],
+                         warehouse.state)
+    assert [s for _, s in _statuses(warehouse, other)] == statuses
+    mine, alone = _dq(warehouse, code), _dq(warehouse, other)
+    assert set(mine) == {1, 2}
+    for version in (1, 2):
+        assert [r[:4] for r in mine[version]] == [r[:4] for r in alone[version]]
+        assert json.dumps([r[4] for r in mine[version]]).replace(code, "X") == \
+            json.dumps([r[4] for r in alone[version]]).replace(other, "X")
+    with warehouse.connect() as conn:
+        kept = {c: conn.execute("select (select count(*) from raw.capital_report where institution_code = %(c)s), "
+                                "(select count(*) from quarantine.capital_report where institution_code = %(c)s)",
+                                {"c": c}).fetchone() for c in (code, other)}
+    assert kept[code] == kept[other]
+
+
+def test_an_empty_resubmission_keeps_a_group_of_its_own(warehouse, tmp_path, code, monkeypatch):
+    """A later version declaring no rows does not share its original's group (the empty-resubmission screen
+    reads the original accepted): it is held for confirmation, as in a run of its own."""
+    seen = _gx_groups(monkeypatch)
+    ingest_manifests(warehouse.role_url("loader"), [submit(tmp_path / "a", code, capital_rows(code)),
+                                                    submit(tmp_path / "b", code, [], 2)], warehouse.state)
+    assert _statuses(warehouse, code) == [(1, "accepted"), (2, "quarantined")]
+    assert [len(g) for g in seen] == [1]
+    with warehouse.connect() as conn:
+        reason = conn.execute("select b.detail->>'reason' from ops.batch b join ops.submission s using (submission_id) "
+                              "where s.institution_code = %s and s.version = 2", (code,)).fetchone()[0]
+    assert "empty_resubmission" in reason
 
 
 def test_set_based_status_changes_and_supersession_match_one_by_one(warehouse, tmp_path, code):
@@ -518,11 +574,20 @@ def test_group_row_screens_reject_each_bad_file_with_its_line_and_promotion_from
 
 
 def test_files_failing_first_between_and_last_in_a_group_leave_the_others_loaded_with_their_lines(
-        warehouse, tmp_path, code):
+        warehouse, tmp_path, code, monkeypatch):
     """Each file's COPY runs under its own savepoint (taken with the file's settings in one round trip,
     released with the next file's): a file rejected first, between two loaded files, or last rolls back
-    only its own rows; every loaded file keeps its rows, numbered from line 1 (the settings are the file's)."""
-    codes = [code + s for s in "ABCDE"]
+    only its own rows; every loaded file keeps its rows, numbered from line 1 (the settings are the file's).
+    The rejections (at COPY, and by the row screens after it) are recorded with the group's other status
+    changes, one statement, not a savepoint and a statement each (``_reject``): one event each, its reason,
+    the batch's status time the event's."""
+    from include.ingest import loader
+
+    def one_by_one(*a, **k):
+        raise AssertionError("a file rejected at load recorded on its own")
+
+    monkeypatch.setattr(loader, "_reject", one_by_one)
+    codes = [code + s for s in "ABCDEF"]
     admitted(warehouse, *codes)
     header = ",".join(CAPITAL_REPORT.column_names)
     malformed = f"{header}\n{','.join(capital_rows(codes[0])[0])},extra\n".encode()
@@ -532,9 +597,10 @@ def test_files_failing_first_between_and_last_in_a_group_leave_the_others_loaded
         submit(tmp_path, codes[2], capital_rows(codes[2]), declared_rows=3),  # loads, then the row count fails
         submit(tmp_path, codes[3], capital_rows(codes[3]) * 3),
         submit(tmp_path, codes[4], capital_rows(codes[4]), declared_rows=2),  # the group's last file
+        submit(tmp_path, codes[5], capital_rows(codes[3])),  # loads; the row screen finds another institution's row
     ]
     outs = ingest_manifests(warehouse.role_url("loader"), manifests, warehouse.state)
-    assert len(outs) == 5
+    assert len(outs) == 6
     with warehouse.connect() as conn:
         got = dict(conn.execute(
             "select s.institution_code, b.status || ' ' || coalesce(b.detail->>'reason', '') from ops.batch b "
@@ -546,8 +612,17 @@ def test_files_failing_first_between_and_last_in_a_group_leave_the_others_loaded
     assert got[codes[0]].startswith("rejected ") and "line 2: " in got[codes[0]] and "well_formed" in got[codes[0]]
     assert got[codes[2]].startswith("rejected ") and "manifest_row_count" in got[codes[2]]
     assert got[codes[4]].startswith("rejected ") and "manifest_row_count" in got[codes[4]]
+    assert got[codes[5]].startswith("rejected ") and \
+        ": line 2: " in got[codes[5]] and "row_institution" in got[codes[5]]
     assert got[codes[1]] == "quarantined " and got[codes[3]] == "quarantined "  # their repeated key
     assert lines == [(codes[1], [1, 2]), (codes[3], [1, 2, 3])]
+    with warehouse.connect() as conn:
+        events = conn.execute(
+            "select s.institution_code, e.status, e.detail->>'reason', e.at = b.status_at from ops.batch_event e "
+            "join ops.batch b using (batch_id) join ops.submission s using (submission_id) "
+            "where s.institution_code = any(%s) and e.status not in ('received', 'verified') order by 1, e.event_id",
+            ([codes[i] for i in (0, 2, 4, 5)],)).fetchall()
+    assert events == [(codes[i], "rejected", got[codes[i]].removeprefix("rejected "), True) for i in (0, 2, 4, 5)]
 
 
 def test_rule_results_go_to_dq_result_by_copy_with_their_examples_intact(warehouse, tmp_path, code):

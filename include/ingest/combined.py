@@ -236,7 +236,7 @@ def whole_group(group, ids: list[int], screened: list[ExpectationValidationResul
     (a resubmission's) no longer validates it again from scratch (issue #17: a defective world cost 2.2x a
     clean one per file on `tiny`, now ~1.5x; bench/README.md). Applies, without Data Docs, to one batch
     whatever failed, and to many when every failed expectation is row-local (:func:`combinable`; a failed
-    unique rule: the kept table's duplicate flags, the group's, are set again per batch first); returns
+    unique rule: the kept table's duplicate flags are each batch's own, set so by the screen); returns
     False (nothing recorded) otherwise, or if the run cannot be split, and the caller takes the longer way.
     The run is :func:`own_results` (the details run's queries without GX: no GX run beyond the screen, no
     cap on rows) wherever it applies; otherwise GX's details run, where an SQL expectation failing in more
@@ -253,13 +253,7 @@ def whole_group(group, ids: list[int], screened: list[ExpectationValidationResul
     t0 = time.perf_counter()
     kept = group.kept[0]
     with group.engine.begin() as conn:
-        if len(ids) > 1 and any(r.expectation_config.meta.get("kind") == "unique" for r in failed):
-            # each batch's own duplicates, not the group's (a key may repeat across files): cleared, then set
-            # per batch. Promotion never reads the flags; a screen of the table after this is exact per batch
-            # where it was a superset before.
-            for flag, _ in unique_flags(group.dataset):
-                conn.exec_driver_sql(f"update landing.{q(kept)} set {q(flag)} = false where {q(flag)}")
-            mark_duplicates(conn, group.dataset, kept, references=False, within="_batch_id")
+        # the kept table's unique flags are each batch's own already (the screen set them with within="_batch_id")
         columns = group._columns(conn, kept)
         rows = {int(b): int(n) for b, n in conn.exec_driver_sql(
             f"select _batch_id, count(*) from landing.{q(kept)} group by 1")}

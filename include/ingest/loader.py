@@ -25,6 +25,7 @@ import itertools
 import json
 import logging
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import psycopg
@@ -135,7 +136,7 @@ def load_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list[di
                 conn.execute(sql.SQL("rollback to savepoint {0}; release savepoint {0}").format(_SAVEPOINT))
                 held = False
                 reason = str(e) if isinstance(e, LoadError) else _copy_error(e, entry)
-                rejected.append(_reject(conn, b, f"{where}: {reason}", dag_run_id, getattr(e, "status", "rejected")))
+                rejected.append(_rejection(b, f"{where}: {reason}", getattr(e, "status", "rejected"), events))
                 continue
             loaded[b["batch_id"]] = rows
             events.append((b["batch_id"], "loaded", {"landing_table": f"landing.{table}"}, _now()))
@@ -147,19 +148,27 @@ def load_group(conn: psycopg.Connection, ds: Dataset, table: str, group: list[di
         if screened:
             conn.execute(sql.SQL("delete from {} where _batch_id = any(%s)").format(
                 sql.Identifier("landing", table)), (list(screened),))
+            events = [ev for ev in events if ev[0] not in screened]
             for b in group:
                 e = screened.get(b["batch_id"])
                 if e is not None:
                     del loaded[b["batch_id"]]
-                    rejected.append(_reject(conn, b, f"{b['submission_id']}/{_entry_for(b).file}: {e}", dag_run_id,
-                                            getattr(e, "status", "rejected")))
-            events = [ev for ev in events if ev[0] not in screened]
-        # the group's statuses and row counts in two statements (same transaction, times as they happened)
+                    rejected.append(_rejection(b, f"{b['submission_id']}/{_entry_for(b).file}: {e}",
+                                               getattr(e, "status", "rejected"), events))
+        # the group's statuses (rejections too) and row counts in two statements (same transaction, times as
+        # they happened), not a savepoint and a statement per rejected file
         _events(conn, events, dag_run_id)
         if loaded:
             conn.execute("update ops.batch b set loaded_rows = u.n from unnest(%s::bigint[], %s::bigint[]) "
                          "as u(id, n) where b.batch_id = u.id", (list(loaded), list(loaded.values())))
     return loaded, rejected
+
+
+def _rejection(b: dict, reason: str, status: str, events: list[tuple]) -> BatchOutcome:
+    """A file rejected (or held: ``status``) at load, its event appended to ``events`` (written with the
+    group's, :func:`include.ingest.ledger._events`): what :func:`include.ingest.ledger._reject` records."""
+    events.append((b["batch_id"], status, {"reason": reason}, _now()))
+    return BatchOutcome(b["batch_id"], b["dataset"], status, reason=reason)
 
 
 def gate_group(conn: psycopg.Connection, url: str, ds: Dataset, table: str, group: list[dict],
@@ -213,13 +222,17 @@ def _record_results(conn: psycopg.Connection, outcomes: dict, dag_run_id: str | 
 
 
 
-def _groups(batches: list[dict], riders: dict[int, int] | None = None) -> list[list[dict]]:
-    """Split a dataset's batches into groups of at most GROUP_MAX, never two versions of the same
-    (institution, period) in one group (so the group's key-uniqueness screen stays exact). A rider
-    (``riders``: batch id -> its host's, :func:`_riders`) joins its host's group instead, beyond GROUP_MAX if
-    need be: it is loaded and screened as its own, but not validated by GX (:func:`gate_group`)."""
+def _groups(batches: list[dict], riders: dict[int, int] | None = None,
+            shares: Callable[[dict], bool] = lambda b: False) -> list[list[dict]]:
+    """Split a dataset's batches into groups of at most GROUP_MAX. Two versions of the same (institution,
+    period) share a group only where ``shares`` (:func:`_may_share`) says the later one may: its results do
+    not depend on the earlier one's promotion (the group screen's unique flags are set per batch,
+    :func:`include.ingest.typed.mark_duplicates` with ``within="_batch_id"``, so they stay exact); else the
+    later version goes to another group. A rider (``riders``: batch id -> its host's, :func:`_riders`) joins
+    its host's group instead, beyond GROUP_MAX if need be: it is loaded and screened as its own, but not
+    validated by GX (:func:`gate_group`)."""
     riders = riders or {}
-    groups: list[tuple[set, list[dict]]] = []
+    groups: list[tuple[dict, list[dict]]] = []  # (key -> the files of that key in the group, members)
     group_of: dict[int, list[dict]] = {}
     for b in sorted(batches, key=lambda b: (b["version"], b["institution_code"], b["period"])):
         host = riders.get(b["batch_id"])
@@ -227,17 +240,38 @@ def _groups(batches: list[dict], riders: dict[int, int] | None = None) -> list[l
             b["rides_on"] = host
             group_of[host].append(b)
             continue
-        key = (b["institution_code"], b["period"])
+        key, sha = (b["institution_code"], b["period"]), b["file_sha256"]
         for seen, members in groups:
-            if key not in seen and len(members) < GROUP_MAX:
-                seen.add(key)
+            # never the same file as an earlier version in the group: promotion would take it for a duplicate
+            # of that version accepted, which a later group finds superseded (v1 = v3 != v2: v3 is accepted)
+            if (key not in seen or (shares(b) and sha not in seen[key])) and len(members) < GROUP_MAX:
+                seen.setdefault(key, set()).add(sha)
                 members.append(b)
                 break
         else:
-            groups.append(({key}, [b]))
+            groups.append(({key: {sha}}, [b]))
             members = groups[-1][1]
         group_of[b["batch_id"]] = members
     return [members for _, members in groups]
+
+
+def _may_share(ds: Dataset) -> Callable[[dict], bool]:
+    """Whether a later version (a batch of ``ds``) may share a group with an earlier version of its
+    (institution, period) (:func:`_groups`): what its load, gate and promotion decide must not read the
+    earlier version's outcome. Not for a dataset whose rules read its own rows (``reads_own_rows``: they
+    would read the earlier version promoted, or not), nor for ``institution`` (its identity screen reads
+    the accepted record), nor for a file declaring no rows (the empty-resubmission screen,
+    :func:`include.ingest.screen.screen_batch`, reads the earlier version accepted: a file with rows never
+    reaches it, a row count unlike the declared one is rejected first). Everything else is per batch: the
+    row screens, every rule (row-local, or per key within the batch: the unique flags), and promotion (one
+    round of :func:`include.ingest.promote._supersede` per version, in version order, as group after group),
+    except that promotion takes a file the same as one accepted in its group for a duplicate: :func:`_groups`
+    keeps a later version that is the same file as an earlier one of its group out of it."""
+    from include.ingest.overlap import reads_own_rows
+
+    if ds.name == "institution" or reads_own_rows(ds):
+        return lambda b: False
+    return lambda b: _entry_for(b).rows > 0
 
 
 #: per (dataset, institution, period): the greatest version already accepted
@@ -314,7 +348,7 @@ def process_batches(conn: psycopg.Connection, url: str, batch_ids: list[int], st
     with Promoter(url, conn, _fail_group, dag_run_id) as promoter:
         for name in processing_order(pending):  # referenced datasets first (customers before loans ...)
             ds = get(name)
-            for group in _groups(pending[name], _riders(conn, ds, pending[name])):
+            for group in _groups(pending[name], _riders(conn, ds, pending[name]), _may_share(ds)):
                 part: list[BatchOutcome] = []
                 parts.append(part)
                 if not promoter.may_overlap(ds, group):

@@ -192,8 +192,9 @@ def _supersede(conn: psycopg.Connection, promoted: list[tuple[dict, dict]], dag_
     or superseded at once if a later version is already accepted; an earlier accepted version of the
     same (institution, period, dataset) becomes superseded (it stays in raw). Records the events;
     returns the statuses in order. Set-based: one query and one status statement per round, where a
-    round holds at most one batch per (institution, period, dataset) (a group always does: one round),
-    so a batch sees every earlier one of the same key accepted, as one by one would."""
+    round holds at most one batch per (institution, period, dataset) (a group of one version per key: one
+    round; a resubmission's changed file sharing its original's group, loader._may_share: one round per
+    version), so a batch sees every earlier one of the same key accepted, as one by one would."""
     batches = [b for b, _ in promoted]
     rounds: list[list[int]] = []
     depth: dict[tuple, int] = {}
