@@ -16,18 +16,22 @@
     {{ return(run_query(query).columns[0].values()[0] | int) }}
 {% endmacro %}
 
-{% macro batch_periods_between(dataset, after, upto=none) %}
-    {%- set batch_table = source('ops', 'batch') -%}
-    {%- set submission_table = source('ops', 'submission') -%}
-    {%- if not execute -%}{{ return([]) }}{%- endif -%}
-    {%- set query -%}
-        select distinct submissions.institution_code, submissions.period::text
-        from {{ batch_table }} as batches
-        inner join {{ submission_table }} as submissions
+{#- The ledger's accepted batches of `dataset` with their submissions (`batches`, `submissions`): the from and
+    where clauses of a compile-time look-up, to which the caller adds its own conditions. -#}
+{% macro accepted_batches_of(dataset) %}
+        from {{ source('ops', 'batch') }} as batches
+        inner join {{ source('ops', 'submission') }} as submissions
             on batches.submission_id = submissions.submission_id
         where
             batches.dataset = '{{ dataset }}'
             and batches.status = 'accepted'
+{%- endmacro %}
+
+{% macro batch_periods_between(dataset, after, upto=none) %}
+    {%- if not execute -%}{{ return([]) }}{%- endif -%}
+    {%- set query -%}
+        select distinct submissions.institution_code, submissions.period::text
+        {{ accepted_batches_of(dataset) }}
             and batches.batch_id > {{ after }}
             {%- if upto is not none %}
             and batches.batch_id <= {{ upto }}

@@ -21,18 +21,11 @@
 {% endmacro %}
 
 {% macro latest_snapshot_pairs(dataset) %}
-    {%- set batch_table = source('ops', 'batch') -%}
-    {%- set submission_table = source('ops', 'submission') -%}
     {#- at parse time, and in a unit test whose ledger is a fixture (a CTE name), the rows decide -#}
-    {%- if not execute or (batch_table | string).startswith('__dbt__cte__') -%}{{ return(none) }}{%- endif -%}
+    {%- if not execute or (source('ops', 'batch') | string).startswith('__dbt__cte__') -%}{{ return(none) }}{%- endif -%}
     {%- set query -%}
         select submissions.institution_code, max(submissions.period)::text
-        from {{ batch_table }} as batches
-        inner join {{ submission_table }} as submissions
-            on batches.submission_id = submissions.submission_id
-        where
-            batches.dataset = '{{ dataset }}'
-            and batches.status = 'accepted'
+        {{ accepted_batches_of(dataset) }}
             and batches.loaded_rows > 0
         group by submissions.institution_code
         order by 1
