@@ -5,8 +5,8 @@
 
     latest_snapshot: the rows of each institution's latest reported period of a snapshot dataset
     (loans, guarantees: every period carries the whole book, so the latest period is the current one).
-    With `dataset`, those (institution, period) pairs are read from the ledger at compile time
-    (latest_snapshot_pairs): a literal list, so only those periods' partitions of the raw table are read, where
+    With `pairs`, those (institution, period) pairs as read from the ledger at compile time
+    (latest_snapshot_pairs(dataset); none at parse time and in unit tests: the rows decide): a literal list, so only those periods' partitions of the raw table are read, where
     finding each institution's latest period in the rows read every period of the history twice (hist15,
     bench/README.md: int_networks__firm_exposure 2.1 s with four times the history). The same rows: a snapshot
     row's period is its batch's (the period rule), staging keeps the accepted batches' rows, and a batch that
@@ -33,8 +33,7 @@
     {{ return(run_query(query).rows | map('list') | list) }}
 {% endmacro %}
 
-{% macro latest_snapshot(relation, dataset=none) %}
-    {%- set pairs = latest_snapshot_pairs(dataset) if dataset else none -%}
+{% macro latest_snapshot(relation, pairs=none) %}
     {%- if pairs is not none %}
     select snapshot_rows.*
     from {{ relation }} as snapshot_rows

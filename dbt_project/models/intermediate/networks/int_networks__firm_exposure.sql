@@ -7,7 +7,7 @@ loans as (
 ),
 
 current_loans as (
-    select * from ({{ latest_snapshot('loans', 'loan') }}) as latest_loans
+    select * from ({{ latest_snapshot('loans', latest_snapshot_pairs('loan')) }}) as latest_loans
     where latest_loans.borrower_uscc is not null
 ),
 

@@ -24,7 +24,7 @@ loans as (
 ),
 
 current_guarantees as (
-    {{ latest_snapshot('guarantees', 'guarantee') }}
+    {{ latest_snapshot('guarantees', pairs) }}
 ),
 
 final as (

@@ -62,11 +62,7 @@ with
 
 scores as (
     select * from {{ ref('int_flows__account_scores') }}
-    {% if partial and from_period %}
-    where period >= '{{ from_period }}'::date
-    {% elif partial %}
-    where false
-    {% endif %}
+    {{ from_period_filter('period', partial, from_period) }}
 ),
 
 accounts as (
